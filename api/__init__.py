@@ -1,0 +1,1 @@
+"""The Loyalty Ledger HTTP API."""
