@@ -29,6 +29,8 @@ interface IMemberRegistry {
     error RegistryUnknownProgram(bytes32 brandId);
     /// @notice A wallet cannot be recovered to itself.
     error RegistrySameAccount(address account);
+    /// @notice `points` and `pass` do not both report `brandId` and this registry.
+    error RegistryProgramMismatch(bytes32 brandId, address points, address pass);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -103,6 +105,11 @@ interface IMemberRegistry {
 
     /// @notice Whether `account` may hold and receive tokens: registered and not frozen.
     function canHold(address account) external view returns (bool);
+
+    /// @notice The index of the first of `accounts` that may not hold tokens (unregistered or
+    /// frozen), or `accounts.length` when all may: one call checks a whole batch or a transfer's
+    /// two sides.
+    function firstNonHolder(address[] calldata accounts) external view returns (uint256 index);
 
     /// @notice The wallet `lostWallet` was recovered to, or zero.
     function recoveredTo(address lostWallet) external view returns (address);

@@ -32,6 +32,8 @@ interface IMembershipPass {
     error PassSameTier(uint8 tier);
     /// @notice Only the member registry may call this.
     error PassOnlyRegistry(address caller);
+    /// @notice A program has between 1 and 255 tiers; `count` is outside that range.
+    error PassBadTierCount(uint256 count);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS

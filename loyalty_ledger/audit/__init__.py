@@ -1,0 +1,49 @@
+"""Audit the ledger from the chain alone: replay, recompute, verify code, chain views and mirror.
+
+Public API:
+    run_audit(network, ...) -> AuditReport        full audit (runner)
+    replay_chain(rpc, registry, start, at) -> Replay   fetch + pure replay (chain_replay)
+    Replayer / check_invariants                   the pure core over decoded events
+    verify_code / verify_chain / verify_mirror    the three comparisons
+    DigestChain / first_difference                the published ledger digest (digest)
+    to_json / to_text / to_html                   report renderings
+"""
+
+from .chain_replay import Network, Replay, replay_chain
+from .decode import Event, Kind, Log, decode, encode
+from .digest import BlockDigest, DigestChain, first_difference
+from .invariants import check_invariants
+from .replay import Replayer
+from .report import AuditReport, to_html, to_json, to_text
+from .rpc import Rpc
+from .runner import run_audit
+from .state import Finding, LedgerState
+from .verify_chain import verify_chain
+from .verify_code import compile_sources, verify_code
+
+__all__ = [
+    "AuditReport",
+    "BlockDigest",
+    "DigestChain",
+    "Event",
+    "Finding",
+    "Kind",
+    "LedgerState",
+    "Log",
+    "Network",
+    "Replay",
+    "Replayer",
+    "Rpc",
+    "check_invariants",
+    "compile_sources",
+    "decode",
+    "encode",
+    "first_difference",
+    "replay_chain",
+    "run_audit",
+    "to_html",
+    "to_json",
+    "to_text",
+    "verify_chain",
+    "verify_code",
+]

@@ -1,0 +1,362 @@
+"""The pure replay core: decoded events in log order -> `LedgerState`.
+
+No I/O here. Value comes from the ERC-20/721 Transfer events (what moved); the domain events
+(PointsIssued, PointsForfeited, PassIssued, ...) give reasons, tiers and expiries and feed the
+liability totals that the invariants compare with the Transfers.
+
+Rules checked while replaying (each breach is a `Finding` with check "invariant"):
+  * a credit (points or pass) goes only to a registered, unfrozen member, unless the same
+    transaction is a recorded recovery (PointsRecovered / PassRecovered / MemberRecovered);
+  * a frozen account is debited only by a forfeiture or a recovery in the same transaction;
+  * a soulbound pass (program not transferable) moves between two wallets only by recovery;
+  * no balance goes negative; a tier change starts from the tier the replay knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .decode import ZERO_ADDRESS, Event, Kind, bytes32_text
+from .state import (
+    Finding,
+    LedgerState,
+    PassBook,
+    PassRecord,
+    PointsBook,
+    Program,
+    Recovery,
+)
+
+_Excuse = tuple[str, str, object]  # (rule, contract, subject)
+
+
+class Replayer:
+    """Applies events one by one; call `finish()` after the last one."""
+
+    def __init__(self, registry: str) -> None:
+        self.state = LedgerState(registry=registry.lower())
+        self._tx = ""
+        self._pending: list[tuple[_Excuse, Finding]] = []
+        self._excused: set[_Excuse] = set()
+        self._handlers: dict[tuple[Kind, str], Callable[[Event], None]] = {}
+        for name in dir(self):
+            if name.startswith("_on_"):
+                kind, ev = name[4:].split("_", 1)
+                self._handlers[(Kind(kind), ev)] = getattr(self, name)
+
+    # -- driving --------------------------------------------------------------------------
+
+    def apply_all(self, events: Iterable[Event]) -> LedgerState:
+        for ev in events:
+            self.apply(ev)
+        return self.state
+
+    def apply(self, ev: Event) -> None:
+        log = ev.log
+        if log.tx_hash != self._tx:
+            self._flush()
+            self._tx = log.tx_hash
+        st = self.state
+        st.events += 1
+        st.block = log.block_number
+        h = self._handlers.get((ev.kind, ev.name))
+        if h is not None:
+            h(ev)
+        elif ev.name in ("RoleGranted", "RoleRevoked"):
+            self._role(ev)
+        elif ev.name == "Unknown":
+            st.unknown += 1
+            st.findings.append(
+                Finding(
+                    "invariant",
+                    "unknown-event",
+                    f"{log.block_number}:{log.log_index}",
+                    f"log of {log.address} with topic {log.topics[0] if log.topics else '-'} "
+                    "matches no known event",
+                    severity="warning",
+                )
+            )
+
+    def finish(self, block: int | None = None) -> LedgerState:
+        self._flush()
+        self._tx = ""
+        if block is not None:
+            self.state.block = block
+        return self.state
+
+    def _flush(self) -> None:
+        for excuse, finding in self._pending:
+            if excuse not in self._excused:
+                self.state.findings.append(finding)
+        self._pending.clear()
+        self._excused.clear()
+
+    def _expect(self, rule: str, contract: str, subject: object, finding: Finding) -> None:
+        self._pending.append(((rule, contract, subject), finding))
+
+    def _excuse(self, rule: str, contract: str, subject: object) -> None:
+        self._excused.add((rule, contract, subject))
+
+    def _breach(self, code: str, ev: Event, detail: str) -> Finding:
+        log = ev.log
+        return Finding(
+            "invariant", code, f"{log.block_number}:{log.log_index}:{log.tx_hash}", detail
+        )
+
+    def _check_credit(self, ev: Event, to: str) -> None:
+        reg = self.state.members
+        if to not in reg.members or to in reg.frozen:
+            why = "frozen" if to in reg.frozen else "not a registered member"
+            self._expect(
+                "credit",
+                ev.log.address,
+                to,
+                self._breach(
+                    "credit-to-non-member", ev, f"{ev.log.address} credited {to}, which is {why}"
+                ),
+            )
+
+    def _check_debit(self, ev: Event, frm: str) -> None:
+        if frm in self.state.members.frozen:
+            self._expect(
+                "debit",
+                ev.log.address,
+                frm,
+                self._breach(
+                    "debit-of-frozen", ev, f"{ev.log.address} debited frozen account {frm}"
+                ),
+            )
+
+    # -- books ----------------------------------------------------------------------------
+
+    def _points(self, address: str) -> PointsBook:
+        book = self.state.points.get(address)
+        if book is None:
+            book = self.state.points[address] = PointsBook(brand_id="", address=address)
+        return book
+
+    def _passes(self, address: str) -> PassBook:
+        book = self.state.passes.get(address)
+        if book is None:
+            book = self.state.passes[address] = PassBook(brand_id="", address=address)
+        return book
+
+    def _role(self, ev: Event) -> None:
+        key = (ev.log.address, ev.args["role"])
+        holders = self.state.roles.setdefault(key, set())
+        self.state.ever_role.setdefault(key, set()).add(ev.args["account"])
+        if ev.name == "RoleGranted":
+            holders.add(ev.args["account"])
+        else:
+            holders.discard(ev.args["account"])
+
+    # -- registry -------------------------------------------------------------------------
+
+    def _on_registry_ProgramRegistered(self, ev: Event) -> None:
+        a = ev.args
+        prog = Program(
+            a["brandId"], a["name"], a["points"], a["pass"], a["admin"], ev.log.block_number
+        )
+        self.state.programs[prog.brand_id] = prog
+        self._points(prog.points).brand_id = prog.brand_id
+        self._passes(prog.pass_).brand_id = prog.brand_id
+
+    def _on_registry_MemberRegistered(self, ev: Event) -> None:
+        reg = self.state.members
+        reg.events += 1
+        reg.members.add(ev.args["member"])
+        reg.seen.add(ev.args["member"])
+
+    def _on_registry_MemberDeregistered(self, ev: Event) -> None:
+        self.state.members.events += 1
+        self.state.members.members.discard(ev.args["member"])
+
+    def _on_registry_MemberFrozen(self, ev: Event) -> None:
+        self.state.members.events += 1
+        self.state.members.frozen.add(ev.args["member"])
+
+    def _on_registry_MemberUnfrozen(self, ev: Event) -> None:
+        self.state.members.events += 1
+        self.state.members.frozen.discard(ev.args["member"])
+
+    def _on_registry_MemberRecovered(self, ev: Event) -> None:
+        a, reg = ev.args, self.state.members
+        reg.events += 1
+        reg.recoveries.append(
+            Recovery(a["lostWallet"], a["newWallet"], a["by"], ev.log.block_number, ev.log.tx_hash)
+        )
+        reg.recovered_to[a["lostWallet"]] = a["newWallet"]
+        reg.members.discard(a["lostWallet"])
+        reg.frozen.discard(a["lostWallet"])  # the registry deletes the lost wallet's record
+        for book in self.state.points.values():
+            self._excuse("credit", book.address, a["newWallet"])
+            self._excuse("debit", book.address, a["lostWallet"])
+        for pbook in self.state.passes.values():
+            self._excuse("credit", pbook.address, a["newWallet"])
+            self._excuse("debit", pbook.address, a["lostWallet"])
+
+    # -- points ---------------------------------------------------------------------------
+
+    def _on_points_Transfer(self, ev: Event) -> None:
+        a = ev.args
+        book = self._points(ev.log.address)
+        book.events += 1
+        frm, to, v = a["from"], a["to"], a["value"]
+        bal = book.balances
+        if frm == ZERO_ADDRESS:
+            book.total_supply += v
+            book.minted += v
+        else:
+            left = bal.get(frm, 0) - v
+            if left < 0:
+                self.state.findings.append(
+                    self._breach(
+                        "negative-balance", ev, f"{frm} would hold {left} points of {book.address}"
+                    )
+                )
+            bal[frm] = left
+            self._check_debit(ev, frm)
+        if to == ZERO_ADDRESS:
+            book.total_supply -= v
+            book.burned += v
+        else:
+            bal[to] = bal.get(to, 0) + v
+            self._check_credit(ev, to)
+
+    def _on_points_PointsIssued(self, ev: Event) -> None:
+        book, a = self._points(ev.log.address), ev.args
+        book.events += 1
+        book.issued += a["amount"]
+        r = bytes32_text(a["reason"])
+        book.issued_by_reason[r] = book.issued_by_reason.get(r, 0) + a["amount"]
+
+    def _on_points_PointsRedeemed(self, ev: Event) -> None:
+        book = self._points(ev.log.address)
+        book.events += 1
+        book.redeemed += ev.args["amount"]
+
+    def _on_points_PointsForfeited(self, ev: Event) -> None:
+        book, a = self._points(ev.log.address), ev.args
+        book.events += 1
+        book.forfeited += a["amount"]
+        r = bytes32_text(a["reason"])
+        book.forfeited_by_reason[r] = book.forfeited_by_reason.get(r, 0) + a["amount"]
+        self._excuse("debit", book.address, a["member"])
+
+    def _on_points_PointsGifted(self, ev: Event) -> None:
+        book = self._points(ev.log.address)
+        book.events += 1
+        book.gifted += ev.args["amount"]
+
+    def _on_points_PointsRecovered(self, ev: Event) -> None:
+        book, a = self._points(ev.log.address), ev.args
+        book.events += 1
+        book.recovered += a["amount"]
+        self._excuse("credit", book.address, a["newWallet"])
+        self._excuse("debit", book.address, a["lostWallet"])
+
+    def _on_points_Paused(self, ev: Event) -> None:
+        self._points(ev.log.address).paused = True
+
+    def _on_points_Unpaused(self, ev: Event) -> None:
+        self._points(ev.log.address).paused = False
+
+    # -- passes ---------------------------------------------------------------------------
+
+    def _record(self, book: PassBook, token_id: int, owner: str, block: int) -> PassRecord:
+        rec = book.passes.get(token_id)
+        if rec is None:
+            rec = book.passes[token_id] = PassRecord(
+                token_id, owner, 0, 0, not book.transferable, block
+            )
+        return rec
+
+    def _on_pass_Transfer(self, ev: Event) -> None:
+        a = ev.args
+        book = self._passes(ev.log.address)
+        book.events += 1
+        frm, to, tid = a["from"], a["to"], a["tokenId"]
+        if frm != ZERO_ADDRESS:
+            if book.holder.get(frm) == tid:
+                del book.holder[frm]
+            self._check_debit(ev, frm)
+        if to == ZERO_ADDRESS:
+            book.passes.pop(tid, None)
+            book.revoked.add(tid)
+            return
+        rec = self._record(book, tid, to, ev.log.block_number)
+        rec.owner = to
+        book.holder[to] = tid
+        book.ever_owners.add(to)
+        self._check_credit(ev, to)
+        if frm != ZERO_ADDRESS and not book.transferable:
+            self._expect(
+                "soulbound",
+                book.address,
+                tid,
+                self._breach(
+                    "soulbound-moved",
+                    ev,
+                    f"soulbound pass {tid} of {book.address} moved {frm} -> {to}",
+                ),
+            )
+
+    def _on_pass_PassIssued(self, ev: Event) -> None:
+        book, a = self._passes(ev.log.address), ev.args
+        book.events += 1
+        rec = self._record(book, a["tokenId"], a["member"], ev.log.block_number)
+        rec.tier, rec.expires_at = a["tier"], a["expiresAt"]
+
+    def _on_pass_PassTierChanged(self, ev: Event) -> None:
+        book, a = self._passes(ev.log.address), ev.args
+        book.events += 1
+        rec = self._record(book, a["tokenId"], a["member"], ev.log.block_number)
+        if rec.tier != a["fromTier"]:
+            self.state.findings.append(
+                self._breach(
+                    "tier-mismatch",
+                    ev,
+                    f"pass {a['tokenId']} changed from tier {a['fromTier']} "
+                    f"but the replay had tier {rec.tier}",
+                )
+            )
+        rec.tier = a["toTier"]
+
+    def _on_pass_PassRenewed(self, ev: Event) -> None:
+        book, a = self._passes(ev.log.address), ev.args
+        book.events += 1
+        self._record(book, a["tokenId"], a["member"], ev.log.block_number).expires_at = a[
+            "expiresAt"
+        ]
+
+    def _on_pass_PassRevoked(self, ev: Event) -> None:
+        self._passes(ev.log.address).events += 1
+
+    def _on_pass_PassRecovered(self, ev: Event) -> None:
+        book, a = self._passes(ev.log.address), ev.args
+        book.events += 1
+        self._excuse("soulbound", book.address, a["tokenId"])
+        self._excuse("credit", book.address, a["newWallet"])
+        self._excuse("debit", book.address, a["lostWallet"])
+
+    def _on_pass_TierAdded(self, ev: Event) -> None:
+        book = self._passes(ev.log.address)
+        book.events += 1
+        book.tiers[ev.args["tier"]] = ev.args["name"]
+
+    def _on_pass_TransferabilityChanged(self, ev: Event) -> None:
+        book = self._passes(ev.log.address)
+        book.events += 1
+        book.transferable = ev.args["transferable"]
+        for rec in book.passes.values():
+            rec.locked = not book.transferable
+
+    def _on_pass_Locked(self, ev: Event) -> None:
+        rec = self._passes(ev.log.address).passes.get(ev.args["tokenId"])
+        if rec is not None:
+            rec.locked = True
+
+    def _on_pass_Unlocked(self, ev: Event) -> None:
+        rec = self._passes(ev.log.address).passes.get(ev.args["tokenId"])
+        if rec is not None:
+            rec.locked = False

@@ -1,0 +1,188 @@
+"""A small JSON-RPC client of the audit's own: plain HTTP, batch requests, no web3 formatting.
+
+The audit reads hundreds of thousands of logs; web3's per-log formatting would dominate the
+replay, and sharing the node client with the code under audit would weaken the audit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+Call = tuple[str, list[Any]]
+
+
+class RpcError(Exception):
+    """The node answered a request with an error object."""
+
+    def __init__(self, method: str, error: dict[str, Any]) -> None:
+        self.method = method
+        self.code = error.get("code")
+        self.data = error.get("data")
+        self.error = error
+        super().__init__(f"{method}: {error.get('message', error)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A batch item that failed (an eth_call revert, say): kept in place of its result."""
+
+    error: RpcError
+
+
+class Rpc:
+    """JSON-RPC over HTTP with keep-alive sessions (one per thread) and batch requests."""
+
+    def __init__(self, url: str, *, timeout: float = 300.0, batch_size: int = 250) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self._local = threading.local()
+        self._ids = 0
+
+    def _session(self) -> requests.Session:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = self._local.session = requests.Session()
+        return s
+
+    def _post(self, payload: Any) -> Any:
+        body = json.dumps(payload, separators=(",", ":"))
+        resp = self._session().post(
+            self.url, data=body, headers={"Content-Type": "application/json"}, timeout=self.timeout
+        )
+        resp.raise_for_status()
+        return json.loads(resp.content)
+
+    def call(self, method: str, params: list[Any] | None = None) -> Any:
+        """One request; raises RpcError when the node answers with an error."""
+        out = self._post({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+        if "error" in out:
+            raise RpcError(method, out["error"])
+        return out["result"]
+
+    def batch(self, calls: Sequence[Call]) -> list[Any]:
+        """One JSON-RPC batch; failed items come back as `Failed` in their place."""
+        if not calls:
+            return []
+        payload = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)
+        ]
+        answers = self._post(payload)
+        if isinstance(answers, dict):  # a node that rejects the batch as a whole
+            raise RpcError("batch", answers.get("error", answers))
+        results: list[Any] = [None] * len(calls)
+        for a in answers:
+            i = a["id"]
+            if "error" in a:
+                results[i] = Failed(RpcError(calls[i][0], a["error"]))
+            else:
+                results[i] = a["result"]
+        return results
+
+    def batch_many(
+        self,
+        calls: Sequence[Call],
+        *,
+        workers: int = 4,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Any]:
+        """Many calls in batches of `batch_size` from a small thread pool; results in order."""
+        chunks = [calls[i : i + self.batch_size] for i in range(0, len(calls), self.batch_size)]
+        out: list[Any] = []
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for res in pool.map(self.batch, chunks):
+                out.extend(res)
+                if on_done:
+                    on_done(len(res))
+        return out
+
+    # -- typed helpers ------------------------------------------------------------------------
+
+    def chain_id(self) -> int:
+        return int(self.call("eth_chainId"), 16)
+
+    def block_number(self) -> int:
+        return int(self.call("eth_blockNumber"), 16)
+
+    def get_logs(
+        self,
+        addresses: Sequence[str],
+        from_block: int,
+        to_block: int,
+        topics: list[Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        flt: dict[str, Any] = {
+            "address": list(addresses),
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+        }
+        if topics:
+            flt["topics"] = topics
+        return self.call("eth_getLogs", [flt])  # type: ignore[no-any-return]
+
+    def headers(self, numbers: Sequence[int], *, workers: int = 4) -> dict[int, dict[str, Any]]:
+        """Block headers (without transactions) by number; missing blocks are left out."""
+        calls: list[Call] = [("eth_getBlockByNumber", [hex(n), False]) for n in numbers]
+        res = self.batch_many(calls, workers=workers)
+        return {n: h for n, h in zip(numbers, res, strict=True) if isinstance(h, dict)}
+
+
+def iter_log_ranges(
+    rpc: Rpc,
+    addresses: Sequence[str],
+    from_block: int,
+    to_block: int,
+    *,
+    span: int = 2_000,
+    target_logs: int = 20_000,
+    workers: int = 3,
+) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
+    """Yield (first, last, logs) for consecutive block ranges covering [from_block, to_block].
+
+    Ranges adapt to the log density (halving on a node's "too many results" error, aiming at
+    about `target_logs` per request) and a few requests are kept in flight, yielded in order.
+    """
+    if to_block < from_block:
+        return
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        nxt = from_block
+        inflight: list[tuple[int, int, Any]] = []
+        while nxt <= to_block or inflight:
+            while nxt <= to_block and len(inflight) < workers:
+                last = min(to_block, nxt + span - 1)
+                inflight.append((nxt, last, pool.submit(rpc.get_logs, addresses, nxt, last)))
+                nxt = last + 1
+            first, last, fut = inflight.pop(0)
+            try:
+                logs = fut.result()
+            except RpcError:
+                if last == first:
+                    raise
+                # Too many results: refetch this range in halves, drop what was in flight.
+                for r in inflight:
+                    r[2].cancel()
+                inflight = []
+                mid = (first + last) // 2
+                half = max(1, span // 2)
+                for a, b in ((first, mid), (mid + 1, last)):
+                    yield from iter_log_ranges(
+                        rpc, addresses, a, b, span=half, target_logs=target_logs, workers=1
+                    )
+                nxt, span = last + 1, half
+                continue
+            yield first, last, logs
+            n = len(logs)
+            if n > target_logs and span > 1:
+                span = max(1, span // 2)
+            elif n < target_logs // 4:
+                span = min(span * 2, 1_000_000)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,362 @@
+"""Does the operator's SQL mirror tell the truth?
+
+Reads the mirror's tables (`loyalty_ledger.store`'s schema, read-only) and compares them with
+the audit's own replay and with the node: every event row, every derived row, the checkpoint,
+and the chain linkage of the stored blocks. Each row missing, extra or different is a finding
+with its key and both values (`expected` = the audit's, `actual` = the mirror's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from .chain_replay import Replay
+from .decode import Kind, Log, encode
+from .digest import BlockDigest, DigestChain
+from .mirror_rows import derived_rows, event_row, norm
+from .rpc import Rpc
+from .state import Finding
+
+Key = tuple[Any, ...]
+_DERIVED = ("program", "contract_state", "balance", "pass", "tier", "member", "role")
+
+
+@dataclass(slots=True)
+class Mirror:
+    """The mirror's rows, loaded once (keys and values normalised)."""
+
+    url: str
+    state: dict[str, Any] | None
+    blocks: dict[int, tuple[str, str]]  # number -> (hash, parent hash)
+    events: dict[Key, dict[str, Any]]  # (block, log index) -> row
+    tables: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def checkpoint_block(self) -> int | None:
+        return None if self.state is None else int(self.state["checkpoint_block"])
+
+    @classmethod
+    def load(cls, url: str) -> Mirror:
+        from loyalty_ledger.store import make_engine, metadata
+
+        engine = make_engine(url)
+        t = metadata.tables
+        try:
+            with engine.connect() as c:
+                st = c.execute(select(t["indexer_state"])).mappings().first()
+                blocks = {
+                    int(r.number): (r.hash.lower(), r.parent_hash.lower())
+                    for r in c.execute(select(t["block"]))
+                }
+                events = {
+                    (int(r["block_number"]), int(r["log_index"])): dict(r)
+                    for r in c.execute(select(t["event"])).mappings()
+                }
+                spec = {
+                    "program": ("brand_id",),
+                    "contract_state": ("address",),
+                    "balance": ("token", "holder"),
+                    "pass": ("contract", "token_id"),
+                    "tier": ("contract", "tier"),
+                    "member": ("address",),
+                    "role": ("contract", "role", "account"),
+                }
+                tables: dict[str, dict[Key, dict[str, Any]]] = {}
+                for name, keys in spec.items():
+                    rows = c.execute(select(t[name])).mappings()
+                    tables[name] = {
+                        tuple(norm(r[k]) for k in keys): {
+                            k: norm(v) for k, v in r.items() if k not in keys
+                        }
+                        for r in rows
+                    }
+                ledger = [dict(r) for r in c.execute(select(t["ledger_entry"])).mappings()]
+        finally:
+            engine.dispose()
+        return cls(url, dict(st) if st else None, blocks, events, tables, ledger)
+
+
+def _diff(
+    table: str,
+    ours: dict[Key, dict[str, Any]],
+    theirs: dict[Key, dict[str, Any]],
+    *,
+    defaults: dict[str, Any] | None = None,
+) -> list[Finding]:
+    out: list[Finding] = []
+    for key in sorted(ours.keys() | theirs.keys(), key=str):
+        a, b = ours.get(key), theirs.get(key)
+        k = f"{table}:{'/'.join(map(str, key))}"
+        if b is None:
+            assert a is not None
+            if defaults is not None and a == {f: defaults[f] for f in a}:
+                continue  # the mirror leaves all-default rows out
+            out.append(
+                Finding("mirror", "row-missing", k, f"{table} row missing from the mirror", a, None)
+            )
+        elif a is None:
+            out.append(
+                Finding(
+                    "mirror", "row-extra", k, f"{table} row the chain does not justify", None, b
+                )
+            )
+        else:
+            diff = {f: (a[f], b.get(f)) for f in a if norm(b.get(f)) != a[f]}
+            if diff:
+                out.append(
+                    Finding(
+                        "mirror",
+                        "row-different",
+                        k,
+                        f"{table} row differs in {', '.join(diff)}",
+                        {f: d[0] for f, d in diff.items()},
+                        {f: d[1] for f, d in diff.items()},
+                    )
+                )
+    return out
+
+
+def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any], list[Finding]]:
+    """Every check of the mirror against the replay `rep` (run to the mirror's checkpoint)."""
+    f: list[Finding] = []
+    st = mirror.state
+    if st is None:
+        return {"rows": 0}, [
+            Finding("mirror", "no-checkpoint", mirror.url, "the mirror has no indexer_state row")
+        ]
+    cp = int(st["checkpoint_block"])
+    if int(st["chain_id"]) != rep.chain_id:
+        f.append(
+            Finding(
+                "mirror",
+                "wrong-chain",
+                "indexer_state/chain_id",
+                "chain id differs",
+                rep.chain_id,
+                st["chain_id"],
+            )
+        )
+    if str(st["registry_address"]).lower() != rep.state.registry:
+        f.append(
+            Finding(
+                "mirror",
+                "wrong-registry",
+                "indexer_state/registry_address",
+                "registry differs",
+                rep.state.registry,
+                st["registry_address"],
+            )
+        )
+    # -- checkpoint --------------------------------------------------------------------------
+    above = sorted({b for b, _ in mirror.events if b > cp} | {b for b in mirror.blocks if b > cp})
+    if above:
+        f.append(
+            Finding(
+                "mirror",
+                "rows-above-checkpoint",
+                f"indexer_state/checkpoint_block={cp}",
+                f"{len(above)} block(s) of rows above the checkpoint (first {above[0]}): "
+                "the checkpoint was moved back or rows were written past it",
+                cp,
+                above[-1],
+            )
+        )
+    wanted = sorted({cp, *mirror.blocks, *(b for b, _ in mirror.events)})
+    node = rpc.headers(wanted)
+    cp_hash = (st.get("checkpoint_hash") or "").lower()
+    if cp in node and cp_hash and cp_hash != node[cp]["hash"].lower():
+        f.append(
+            Finding(
+                "mirror",
+                "checkpoint-hash",
+                f"indexer_state/checkpoint_hash@{cp}",
+                "checkpoint hash is not the node's",
+                node[cp]["hash"].lower(),
+                cp_hash,
+            )
+        )
+    # -- linkage -----------------------------------------------------------------------------
+    prev: tuple[int, str] | None = None
+    for n in sorted(mirror.blocks):
+        h, parent = mirror.blocks[n]
+        hdr = node.get(n)
+        if hdr is None:
+            f.append(
+                Finding(
+                    "linkage", "block-unknown", f"block:{n}", "the node has no such block", None, h
+                )
+            )
+        elif h != hdr["hash"].lower() or parent != hdr["parentHash"].lower():
+            f.append(
+                Finding(
+                    "linkage",
+                    "block-hash",
+                    f"block:{n}",
+                    "stored header is not the node's",
+                    [hdr["hash"].lower(), hdr["parentHash"].lower()],
+                    [h, parent],
+                )
+            )
+        if prev is not None and prev[0] == n - 1 and parent != prev[1]:
+            f.append(
+                Finding(
+                    "linkage",
+                    "parent-link",
+                    f"block:{n}",
+                    f"parent hash does not link to stored block {n - 1}",
+                    prev[1],
+                    parent,
+                )
+            )
+        prev = (n, h)
+    # -- events ------------------------------------------------------------------------------
+    limit = rep.block
+    ours = {(ev.log.block_number, ev.log.log_index): event_row(ev) for ev in rep.events or []}
+    theirs = {k: event_row(r) for k, r in mirror.events.items() if k[0] <= limit}
+    ev_findings = _diff("event", ours, theirs)
+    bad_blocks = sorted({int(x.key.split(":", 1)[1].split("/")[0]) for x in ev_findings})
+    for b in bad_blocks:
+        f.append(
+            Finding(
+                "linkage",
+                "block-events",
+                f"block:{b}",
+                "the events stored for this block are not the node's logs",
+            )
+        )
+    for (b, li), r in theirs.items():
+        hdr = node.get(b)
+        if hdr is not None and r["block_hash"] != hdr["hash"].lower():
+            f.append(
+                Finding(
+                    "linkage",
+                    "event-block-hash",
+                    f"event:{b}/{li}",
+                    "event row's block hash is not the node's",
+                    hdr["hash"].lower(),
+                    r["block_hash"],
+                )
+            )
+    f.extend(ev_findings)
+    # -- derived rows --------------------------------------------------------------------------
+    info: dict[str, Any] = {
+        "checkpoint": cp,
+        "event_rows": len(theirs),
+        "blocks": len(mirror.blocks),
+    }
+    if cp == rep.block:
+        derived, defaults = derived_rows(rep.state)
+        for table in _DERIVED:
+            f.extend(
+                _diff(
+                    table,
+                    derived[table],
+                    mirror.tables.get(table, {}),
+                    defaults=defaults.get(table),
+                )
+            )
+        f.extend(_check_ledger(mirror, rep))
+        info["derived_rows"] = sum(len(mirror.tables.get(t, {})) for t in _DERIVED)
+        info["ledger_rows"] = len(mirror.ledger)
+    else:
+        f.append(
+            Finding(
+                "mirror",
+                "derived-not-compared",
+                f"checkpoint={cp}",
+                f"derived rows are as of the checkpoint {cp}, the audit is at {rep.block}",
+                severity="warning",
+            )
+        )
+    info["findings"] = len(f)
+    return info, f
+
+
+_LEDGER_KINDS = {
+    "PointsIssued": ("issue", "member"),
+    "PointsRedeemed": ("redeem", "member"),
+    "PointsForfeited": ("forfeit", "member"),
+}
+
+
+def _check_ledger(mirror: Mirror, rep: Replay) -> list[Finding]:
+    """History rows: each must sit on a real event of its token and transaction; every issue,
+    redemption and forfeiture must have its row with the right account and amount."""
+    out: list[Finding] = []
+    events = {(e.log.block_number, e.log.log_index): e for e in rep.events or []}
+    rows = {(int(r["block_number"]), int(r["log_index"])): r for r in mirror.ledger}
+    for key, r in rows.items():
+        ev = events.get(key)
+        k = f"ledger_entry:{key[0]}/{key[1]}"
+        if (
+            ev is None
+            or ev.log.tx_hash != str(r["tx_hash"]).lower()
+            or ev.log.address != str(r["token"]).lower()
+        ):
+            out.append(
+                Finding(
+                    "mirror",
+                    "row-extra",
+                    k,
+                    "history row on no such event of its token",
+                    None,
+                    {
+                        "tx_hash": r["tx_hash"],
+                        "token": r["token"],
+                        "kind": r["kind"],
+                        "amount": norm(r["amount"]),
+                    },
+                )
+            )
+    for key, ev in events.items():
+        spec = _LEDGER_KINDS.get(ev.name) if ev.kind is Kind.POINTS else None
+        if spec is None:
+            continue
+        want = {"kind": spec[0], "account": ev.args[spec[1]], "amount": ev.args["amount"]}
+        row = rows.get(key)
+        k = f"ledger_entry:{key[0]}/{key[1]}"
+        if row is None:
+            out.append(Finding("mirror", "row-missing", k, f"no history row for {ev.name}", want))
+            continue
+        got = {
+            "kind": row["kind"],
+            "account": str(row["account"]).lower(),
+            "amount": norm(row["amount"]),
+        }
+        if got != want:
+            out.append(Finding("mirror", "row-different", k, "history row differs", want, got))
+    return out
+
+
+def mirror_digests(mirror: Mirror, rep: Replay) -> list[BlockDigest]:
+    """The digest chain of the mirror's event rows, re-encoded to raw logs with the audit's ABI."""
+    chain = DigestChain(rep.chain_id, rep.state.registry)
+    for (b, li), r in sorted(mirror.events.items()):
+        contract = str(r["contract"]).lower()
+        kind = rep.kinds.get(contract)
+        kinds = [kind] if kind else list(Kind)
+        for k in kinds:
+            try:
+                topics, data = encode(k, r["event"], {a: norm(v) for a, v in r["args"].items()})
+                break
+            except (KeyError, ValueError, TypeError):
+                continue
+        else:  # not re-encodable: hash its name so the digest still differs from the chain's
+            topics, data = ("0x" + "00" * 32,), "0x" + str(r["event"]).encode().hex()
+        chain.add(
+            Log(
+                b,
+                str(r["block_hash"]).lower(),
+                str(r["tx_hash"]).lower(),
+                int(r["tx_index"]),
+                li,
+                contract,
+                topics,
+                data,
+            )
+        )
+    return chain.finish()

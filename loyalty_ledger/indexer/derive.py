@@ -1,0 +1,306 @@
+"""Derived state as a pure fold over decoded events: balances, supply, passes, members, roles.
+
+`keys_needed` says which rows a batch reads; `apply` folds the events into a `State` (rows by
+table and key, None when absent). The sink loads the rows, runs `apply`, and writes back what
+changed, keeping an undo journal inside the reorg window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from .decode import Decoded
+
+ZERO = "0x" + "0" * 40
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+# table → (key columns, value columns with defaults)
+TABLES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "balance": (("token", "holder"), {"amount": 0}),
+    "contract_state": (
+        ("address",),
+        {"total_supply": 0, "paused": False, "transferable": False, "tier_count": 0},
+    ),
+    "pass": (
+        ("contract", "token_id"),
+        {"owner": ZERO, "tier": 0, "expires_at": 0, "locked": True},
+    ),
+    "tier": (("contract", "tier"), {"name": ""}),
+    "member": (("address",), {"registered": False, "frozen": False, "recovered_to": None}),
+    "role": (("contract", "role", "account"), {}),
+    "role_admin": (("contract", "role"), {"admin_role": ""}),
+    "program": (
+        ("brand_id",),
+        {"points": "", "pass_address": "", "admin": "", "name": "", "block_number": 0},
+    ),
+}
+
+
+class State(Protocol):
+    def get(self, tbl: str, key: Key) -> Row | None: ...
+    def put(self, tbl: str, key: Key, row: Row | None, block: int) -> None: ...
+    def keys_of(self, tbl: str, prefix: Key) -> list[Key]: ...
+
+
+def keys_needed(events: Iterable[Decoded]) -> tuple[dict[str, set[Key]], set[str]]:
+    """Rows the batch reads, and pass contracts whose every pass it reads (transferability)."""
+    need: dict[str, set[Key]] = {t: set() for t in TABLES}
+    whole_pass: set[str] = set()
+    for ev in events:
+        if ev.spec is None:
+            continue
+        a, c, name = ev.args, ev.contract, ev.event
+        if name == "Transfer":
+            if len(ev.spec.indexed) == 2:
+                for who in (a["from"], a["to"]):
+                    if who != ZERO:
+                        need["balance"].add((c, who))
+                need["contract_state"].add((c,))
+            else:
+                need["pass"].add((c, a["tokenId"]))
+                need["contract_state"].add((c,))
+        elif name in (
+            "PassIssued",
+            "PassTierChanged",
+            "PassRenewed",
+            "PassRevoked",
+            "PassRecovered",
+        ):
+            need["pass"].add((c, a["tokenId"]))
+            need["contract_state"].add((c,))
+        elif name in ("Locked", "Unlocked"):
+            need["pass"].add((c, a["tokenId"]))
+        elif name == "TransferabilityChanged":
+            need["contract_state"].add((c,))
+            whole_pass.add(c)
+        elif name == "TierAdded":
+            need["tier"].add((c, a["tier"]))
+            need["contract_state"].add((c,))
+        elif name in ("Paused", "Unpaused"):
+            need["contract_state"].add((c,))
+        elif name in ("RoleGranted", "RoleRevoked"):
+            need["role"].add((c, a["role"], a["account"]))
+        elif name == "RoleAdminChanged":
+            need["role_admin"].add((c, a["role"]))
+        elif name in ("MemberRegistered", "MemberDeregistered", "MemberFrozen", "MemberUnfrozen"):
+            need["member"].add((a["member"],))
+        elif name == "MemberRecovered":
+            need["member"].add((a["lostWallet"],))
+        elif name == "ProgramRegistered":
+            need["program"].add((a["brandId"],))
+    return need, whole_pass
+
+
+def _upd(state: State, tbl: str, key: Key, block: int, **changes: Any) -> None:
+    row = state.get(tbl, key)
+    new = dict(TABLES[tbl][1]) if row is None else dict(row)
+    new.update(changes)
+    state.put(tbl, key, new, block)
+
+
+def apply(state: State, events: Iterable[Decoded]) -> None:
+    """Fold `events` (in chain order) into `state`."""
+    for ev in events:
+        if ev.spec is None:
+            continue
+        a, c, b, name = ev.args, ev.contract, ev.block_number, ev.event
+        if name == "Transfer" and len(ev.spec.indexed) == 2:
+            frm, to, v = a["from"], a["to"], a["value"]
+            if frm == ZERO or to == ZERO:
+                cs = state.get("contract_state", (c,)) or TABLES["contract_state"][1]
+                delta = v if frm == ZERO else -v
+                _upd(state, "contract_state", (c,), b, total_supply=cs["total_supply"] + delta)
+            for who, sign in ((frm, -1), (to, 1)):
+                if who == ZERO:
+                    continue
+                row = state.get("balance", (c, who))
+                amount = (row["amount"] if row else 0) + sign * v
+                state.put("balance", (c, who), {"amount": amount} if amount else None, b)
+        elif name == "Transfer":
+            frm, to, tid = a["from"], a["to"], a["tokenId"]
+            if to == ZERO:
+                state.put("pass", (c, tid), None, b)
+            elif frm == ZERO or state.get("pass", (c, tid)) is None:
+                cs = state.get("contract_state", (c,)) or TABLES["contract_state"][1]
+                row = {"owner": to, "tier": 0, "expires_at": 0, "locked": not cs["transferable"]}
+                state.put("pass", (c, tid), row, b)
+            else:
+                _upd(state, "pass", (c, tid), b, owner=to)
+        elif name == "PassIssued":
+            _upd(
+                state,
+                "pass",
+                (c, a["tokenId"]),
+                b,
+                owner=a["member"],
+                tier=a["tier"],
+                expires_at=a["expiresAt"],
+            )
+        elif name == "PassTierChanged":
+            _upd(state, "pass", (c, a["tokenId"]), b, tier=a["toTier"])
+        elif name == "PassRenewed":
+            _upd(state, "pass", (c, a["tokenId"]), b, expires_at=a["expiresAt"])
+        elif name == "PassRevoked":
+            state.put("pass", (c, a["tokenId"]), None, b)
+        elif name == "PassRecovered":
+            _upd(state, "pass", (c, a["tokenId"]), b, owner=a["newWallet"])
+        elif name in ("Locked", "Unlocked"):
+            if state.get("pass", (c, a["tokenId"])) is not None:
+                _upd(state, "pass", (c, a["tokenId"]), b, locked=name == "Locked")
+        elif name == "TransferabilityChanged":
+            _upd(state, "contract_state", (c,), b, transferable=a["transferable"])
+            for key in state.keys_of("pass", (c,)):
+                _upd(state, "pass", key, b, locked=not a["transferable"])
+        elif name == "TierAdded":
+            state.put("tier", (c, a["tier"]), {"name": a["name"]}, b)
+            cs = state.get("contract_state", (c,)) or TABLES["contract_state"][1]
+            _upd(state, "contract_state", (c,), b, tier_count=max(cs["tier_count"], a["tier"] + 1))
+        elif name in ("Paused", "Unpaused"):
+            _upd(state, "contract_state", (c,), b, paused=name == "Paused")
+        elif name == "RoleGranted":
+            state.put("role", (c, a["role"], a["account"]), {}, b)
+        elif name == "RoleRevoked":
+            state.put("role", (c, a["role"], a["account"]), None, b)
+        elif name == "RoleAdminChanged":
+            state.put("role_admin", (c, a["role"]), {"admin_role": a["newAdminRole"]}, b)
+        elif name == "MemberRegistered":
+            _upd(state, "member", (a["member"],), b, registered=True)
+        elif name == "MemberDeregistered":
+            _upd(state, "member", (a["member"],), b, registered=False)
+        elif name == "MemberFrozen":
+            _upd(state, "member", (a["member"],), b, frozen=True)
+        elif name == "MemberUnfrozen":
+            _upd(state, "member", (a["member"],), b, frozen=False)
+        elif name == "MemberRecovered":
+            _upd(
+                state,
+                "member",
+                (a["lostWallet"],),
+                b,
+                registered=False,
+                recovered_to=a["newWallet"],
+            )
+        elif name == "ProgramRegistered":
+            row = {
+                "points": a["points"],
+                "pass_address": a["pass"],
+                "admin": a["admin"],
+                "name": a["name"],
+                "block_number": b,
+            }
+            state.put("program", (a["brandId"],), row, b)
+
+
+def _text32(value: str) -> str:
+    """A bytes32 reason/reference as its ASCII text when it is one, else its 0x hex."""
+    raw = bytes.fromhex(value[2:]).rstrip(b"\0")
+    if raw and all(32 <= ch < 127 for ch in raw):
+        return raw.decode()
+    return value
+
+
+def ledger_entries(events: list[Decoded]) -> list[Row]:
+    """The points history lines of a batch of events (in chain order)."""
+    out: list[Row] = []
+    paired: set[tuple[int, int]] = set()  # ERC-20 Transfers explained by a gift / recovery event
+    for i, ev in enumerate(events):
+        if ev.event in ("PointsGifted", "PointsRecovered"):
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(events):
+                    o = events[j]
+                    if (
+                        o.event == "Transfer"
+                        and o.contract == ev.contract
+                        and o.tx_hash == ev.tx_hash
+                        and o.spec is not None
+                        and len(o.spec.indexed) == 2
+                    ):
+                        paired.add((o.block_number, o.log_index))
+                        break
+    for ev in events:
+        a, name = ev.args, ev.event
+        base = {
+            "block_number": ev.block_number,
+            "log_index": ev.log_index,
+            "tx_hash": ev.tx_hash,
+            "token": ev.contract,
+            "counterparty": None,
+            "reason": None,
+            "ref": None,
+            "memo": None,
+            "by": None,
+        }
+        if name == "PointsIssued":
+            out.append(
+                base
+                | {
+                    "kind": "issue",
+                    "account": a["member"],
+                    "amount": a["amount"],
+                    "reason": _text32(a["reason"]),
+                    "ref": _text32(a["ref"]),
+                }
+            )
+        elif name == "PointsRedeemed":
+            out.append(
+                base
+                | {
+                    "kind": "redeem",
+                    "account": a["member"],
+                    "amount": a["amount"],
+                    "ref": _text32(a["ref"]),
+                    "by": a["by"],
+                }
+            )
+        elif name == "PointsForfeited":
+            out.append(
+                base
+                | {
+                    "kind": "forfeit",
+                    "account": a["member"],
+                    "amount": a["amount"],
+                    "reason": _text32(a["reason"]),
+                    "by": a["by"],
+                }
+            )
+        elif name == "PointsGifted":
+            out.append(
+                base
+                | {
+                    "kind": "gift",
+                    "account": a["from"],
+                    "counterparty": a["to"],
+                    "amount": a["amount"],
+                    "memo": a["memo"],
+                }
+            )
+        elif name == "PointsRecovered":
+            out.append(
+                base
+                | {
+                    "kind": "recovery",
+                    "account": a["lostWallet"],
+                    "counterparty": a["newWallet"],
+                    "amount": a["amount"],
+                }
+            )
+        elif (
+            name == "Transfer"
+            and ev.spec is not None
+            and len(ev.spec.indexed) == 2
+            and a["from"] != ZERO
+            and a["to"] != ZERO
+            and (ev.block_number, ev.log_index) not in paired
+        ):
+            out.append(
+                base
+                | {
+                    "kind": "transfer",
+                    "account": a["from"],
+                    "counterparty": a["to"],
+                    "amount": a["value"],
+                }
+            )
+    return out

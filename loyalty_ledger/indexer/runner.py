@@ -1,0 +1,321 @@
+"""The indexer loop: backfill, follow the head, detect and undo reorgs. One writer per database."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..store import WriterLock, make_engine, migrate
+from .decode import Decoded, decode_logs
+from .errors import ChainMismatch, IndexerError, ReorgTooDeep
+from .fetch import Header, LogFetcher, chain_identity, head_number, headers
+from .progress import Reporter
+from .rpc import Rpc, Stopped
+from .sink import Sink
+
+log = logging.getLogger("loyalty_ledger.indexer")
+
+
+@dataclass
+class IndexerOptions:
+    rpc_url: str
+    database_url: str
+    registry: str
+    start_block: int
+    forwarder: str | None = None
+    confirmations: int = 0
+    poll_interval: float = 0.1
+    window: int = 64
+    rpc_timeout: float = 10.0
+    derived: bool = True
+    progress: bool = True
+    initial_range: int = 2000
+    max_range: int = 100_000
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_deployment(cls, path: Path | str, **kw: Any) -> IndexerOptions:
+        """Options with the registry, forwarder and start block of a deployment file."""
+        path = Path(path)
+        if not path.exists():
+            raise IndexerError(f"no deployment file at {path}; deploy the network first")
+        data = json.loads(path.read_text())
+        start = kw.pop("from_block", None)
+        return cls(
+            registry=data["registry"],
+            forwarder=data.get("forwarder"),
+            start_block=int(data["start_block"] if start is None else start),
+            **kw,
+        )
+
+
+class Indexer:
+    def __init__(self, opts: IndexerOptions, stop_event: threading.Event | None = None) -> None:
+        self.o = opts
+        self.stop = stop_event or threading.Event()
+        self.rpc = Rpc(opts.rpc_url, timeout=opts.rpc_timeout, stop=self.stop)
+        self.fetcher = LogFetcher(self.rpc, initial=opts.initial_range, maximum=opts.max_range)
+        self.registry = opts.registry.lower()
+        self.base = [self.registry] + ([opts.forwarder.lower()] if opts.forwarder else [])
+        self.timings = {"rpc": 0.0, "decode": 0.0}
+        self.events = 0
+
+    # ------------------------------------------------------------------ main loop
+    def run(self, follow: bool = True) -> None:
+        lock = WriterLock(self.o.database_url, on_wait=lambda m: log.warning("%s", m))
+        if not lock.acquire(stop=self.stop.is_set):
+            return
+        try:
+            engine = make_engine(self.o.database_url)
+            migrate(engine)
+            chain_id, genesis = chain_identity(self.rpc)
+            self.sink = Sink(
+                engine, chain_id=chain_id, window=self.o.window, derived=self.o.derived
+            )
+            self.sink.forwarder = self.base[1] if len(self.base) > 1 else None
+            self._check_identity(chain_id, genesis)
+            self._loop(follow)
+        except Stopped:
+            pass
+        finally:
+            lock.release()
+            self.rpc.close()
+            self.o.stats.update(self.stats())
+
+    def _check_identity(self, chain_id: int, genesis: str) -> None:
+        st = self.sink.state()
+        if st is None:
+            self.sink.init_state(
+                genesis_hash=genesis, registry=self.registry, start_block=self.o.start_block
+            )
+            return
+        if st["chain_id"] != chain_id or st["genesis_hash"] != genesis:
+            raise ChainMismatch(
+                f"the node at {self.o.rpc_url} serves chain {chain_id} (genesis {genesis[:12]}…) "
+                f"but the mirror holds chain {st['chain_id']} (genesis {st['genesis_hash'][:12]}…):"
+                " the chain was reset or swapped. Use a new database to index it."
+            )
+        if st["registry_address"] != self.registry:
+            raise ChainMismatch(
+                f"the mirror indexes registry {st['registry_address']}, "
+                f"not {self.registry}; use a new database"
+            )
+
+    def _loop(self, follow: bool) -> None:
+        self.programs = {p["points"]: p for p in self.sink.programs()}
+        with Reporter(enabled=self.o.progress and not follow) as rep:
+            backfilling = True
+            while not self.stop.is_set():
+                st = self.sink.state()
+                assert st is not None
+                cp, cp_hash = st["checkpoint_block"], st["checkpoint_hash"]
+                retries = self.rpc.retries
+                head = head_number(self.rpc)
+                if self.rpc.retries != retries:  # the node was away: is it still the same chain?
+                    self._check_identity(*chain_identity(self.rpc))
+                if not self._reconcile(cp, cp_hash, head):
+                    self.rpc.sleep(self.o.poll_interval)
+                    continue
+                target = head - self.o.confirmations
+                if cp >= target:
+                    if not follow:
+                        return
+                    if backfilling:
+                        backfilling = False
+                        rep.close()
+                        log.info("caught up block=%d events=%d; following", cp, self.events)
+                    self.rpc.sleep(self.o.poll_interval)
+                    continue
+                rep.set_range(st["start_block"], target)
+                self._step(cp, cp_hash, target, head, rep, backfilling)
+
+    # ------------------------------------------------------------------ reorgs
+    def _reconcile(self, cp: int, cp_hash: str | None, head: int) -> bool:
+        """True when the stored head is on the node's chain; rolls back a reorg; False = wait."""
+        if cp_hash is None:
+            return True
+        if head < cp:
+            stored = dict(self.sink.stored_blocks())
+            if head not in stored:
+                log.warning(
+                    "node behind the stored window: head=%d checkpoint=%d; waiting", head, cp
+                )
+                return False
+            at_head = headers(self.rpc, [head])[head]
+            if at_head is not None and at_head.hash == stored[head]:
+                log.info("node behind: head=%d checkpoint=%d; waiting", head, cp)
+                return False
+            return self._rollback(cp, head)
+        chain = headers(self.rpc, [cp])[cp]
+        if chain is not None and chain.hash == cp_hash:
+            return True
+        return self._rollback(cp, head)
+
+    def _rollback(self, cp: int, head: int) -> bool:
+        stored = self.sink.stored_blocks()
+        nums = [n for n, _ in stored if n <= head]
+        chain = headers(self.rpc, nums)
+        expect = cp
+        for n, h in stored:
+            if n > head:
+                expect = n - 1
+                continue
+            if n != expect:  # a gap in the stored window: cannot prove the ancestor
+                break
+            c = chain.get(n)
+            if c is not None and c.hash == h:
+                removed = self.sink.rollback(n, h)
+                self.programs = {p["points"]: p for p in self.sink.programs()}
+                log.warning(
+                    "reorg: rolled back blocks %d..%d to common ancestor %d (%d events removed)",
+                    n + 1,
+                    cp,
+                    n,
+                    removed,
+                )
+                return False
+            expect = n - 1
+        raise ReorgTooDeep(cp, self.o.window)
+
+    # ------------------------------------------------------------------ one batch
+    def _addresses(self) -> list[str]:
+        out = list(self.base)
+        for p in self.programs.values():
+            out += [p["points"], p["pass_address"]]
+        return out
+
+    def _step(
+        self, cp: int, cp_hash: str | None, target: int, head: int, rep: Reporter, backfilling: bool
+    ) -> None:
+        a = cp + 1
+        end_max = min(target, a + self.fetcher.size - 1)
+        # Headers first, logs second: if the chain moves in between, the stored headers are the
+        # older ones and the next round sees the mismatch and rolls back.
+        win_lo = max(a, head - self.o.window + 1)
+        t0 = time.perf_counter()
+        hdrs = headers(self.rpc, list(range(win_lo, end_max + 1))) if win_lo <= end_max else {}
+        end, logs = self.fetcher.fetch(self._addresses(), a, end_max)
+        if end not in hdrs:
+            hdrs.update(headers(self.rpc, [end]))
+        self.timings["rpc"] += time.perf_counter() - t0
+        if any(h is None for h in hdrs.values()):
+            return  # the chain got shorter meanwhile
+        t1 = time.perf_counter()
+        events = decode_logs(logs)
+        if len({(e.block_number, e.log_index) for e in events}) != len(events):
+            events = list({(e.block_number, e.log_index): e for e in events}.values())
+            events.sort(key=lambda e: (e.block_number, e.log_index))
+        self.timings["decode"] += time.perf_counter() - t1
+        events = self._discover(events, end)
+        kept = {n: h for n, h in hdrs.items() if h is not None and n <= end}
+        if not self._consistent(events, kept, a, cp_hash):
+            return
+        floor = head - self.o.window
+        new = self.sink.write_batch(
+            events, kept.values(), to_block=end, to_hash=kept[end].hash, floor=floor, checkpoint=cp
+        )
+        self.events += new
+        if backfilling:
+            rep.advance(end, new)
+        if not backfilling or not self.o.progress:
+            log.info(
+                "indexed blocks=%d..%d events=%d head=%d lag_blocks=%d",
+                a,
+                end,
+                new,
+                head,
+                head - end,
+            )
+
+    def _discover(self, events: list[Decoded], end: int) -> list[Decoded]:
+        """Add the logs of programs registered in this batch, from the network's start."""
+        found = [
+            ev
+            for ev in events
+            if ev.event == "ProgramRegistered"
+            and ev.contract == self.registry
+            and ev.args["points"] not in self.programs
+        ]
+        if not found:
+            return events
+        addrs: list[str] = []
+        for ev in found:
+            self.programs[ev.args["points"]] = {
+                "points": ev.args["points"],
+                "pass_address": ev.args["pass"],
+            }
+            addrs += [ev.args["points"], ev.args["pass"]]
+            log.info(
+                "program registered brand=%s points=%s pass=%s block=%d",
+                ev.args["brandId"],
+                ev.args["points"],
+                ev.args["pass"],
+                ev.block_number,
+            )
+        t0 = time.perf_counter()
+        more = self.fetcher.fetch_all(addrs, self.o.start_block, end)
+        self.timings["rpc"] += time.perf_counter() - t0
+        merged = {(e.block_number, e.log_index): e for e in events + decode_logs(more)}
+        return [merged[k] for k in sorted(merged)]
+
+    def _consistent(
+        self, events: list[Decoded], hdrs: dict[int, Header], a: int, cp_hash: str | None
+    ) -> bool:
+        for ev in events:
+            h = hdrs.get(ev.block_number)
+            if h is not None and h.hash != ev.block_hash:
+                log.info(
+                    "logs and headers disagree at block %d (chain moving); retrying",
+                    ev.block_number,
+                )
+                return False
+        nums = sorted(hdrs)
+        for prev, n in itertools.pairwise(nums):
+            if n == prev + 1 and hdrs[n].parent_hash != hdrs[prev].hash:
+                return False
+        first = hdrs.get(a)
+        if first is not None and cp_hash is not None and first.parent_hash != cp_hash:
+            log.info("block %d does not extend the stored head; checking for a reorg", a)
+            return False
+        return True
+
+    def stats(self) -> dict[str, Any]:
+        sink = getattr(self, "sink", None)
+        return {
+            "events": self.events,
+            "rpc_s": self.rpc.seconds,
+            "decode_s": self.timings["decode"],
+            "write_s": sink.timings["write"] if sink else 0.0,
+            "derive_s": sink.timings["derive"] if sink else 0.0,
+            "getlogs_calls": self.fetcher.calls,
+            "splits": self.fetcher.splits,
+            "rpc_retries": self.rpc.retries,
+        }
+
+
+def run_indexer(
+    settings: Any, follow: bool = True, stop_event: threading.Event | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Index the network of `settings.deployment_file` into `settings.database_url`.
+
+    Returns the run's figures. Stops when caught up (follow=False) or when `stop_event` is set.
+    """
+    kw: dict[str, Any] = {
+        "rpc_url": settings.rpc_url,
+        "database_url": settings.database_url,
+        "confirmations": getattr(settings, "confirmations", 0),
+        "rpc_timeout": getattr(settings, "rpc_timeout", 10.0),
+    }
+    for name in ("poll_interval", "window"):
+        if hasattr(settings, f"index_{name}"):
+            kw[name] = getattr(settings, f"index_{name}")
+    kw.update(overrides)
+    opts = IndexerOptions.from_deployment(settings.deployment_file, **kw)
+    Indexer(opts, stop_event).run(follow=follow)
+    return opts.stats

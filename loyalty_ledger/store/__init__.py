@@ -1,0 +1,43 @@
+"""The SQL mirror: SQLModel tables, engine with migrations, and the single-writer lock."""
+
+from .engine import WriterLock, default_database_url, make_engine, migrate, normalise_url
+from .models import (
+    Balance,
+    BlockSeen,
+    ContractState,
+    Event,
+    IndexerState,
+    Journal,
+    LedgerEntry,
+    Member,
+    Pass,
+    Program,
+    RoleAdmin,
+    RoleMember,
+    Tier,
+    metadata,
+)
+from .types import U256
+
+__all__ = [
+    "U256",
+    "Balance",
+    "BlockSeen",
+    "ContractState",
+    "Event",
+    "IndexerState",
+    "Journal",
+    "LedgerEntry",
+    "Member",
+    "Pass",
+    "Program",
+    "RoleAdmin",
+    "RoleMember",
+    "Tier",
+    "WriterLock",
+    "default_database_url",
+    "make_engine",
+    "metadata",
+    "migrate",
+    "normalise_url",
+]

@@ -1,0 +1,144 @@
+"""Engine, schema migrations and the single-writer lock of the SQL mirror."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The embedded default: a SQLite file under the data dir."""
+    return f"sqlite:///{Path(data_dir) / 'ledger.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain postgresql:// URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    """An engine for `url`; SQLite files get WAL mode, NORMAL sync and a busy timeout."""
+    url = normalise_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kw)
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Apply every pending Alembic migration (idempotent)."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class WriterLock:
+    """Exactly one indexer writes a database: a PostgreSQL advisory lock or a lock file."""
+
+    def __init__(self, url: str, *, on_wait: Callable[[str], None] | None = None) -> None:
+        self.url = normalise_url(url)
+        self.on_wait = on_wait or (lambda msg: log.warning(msg))
+        self._fd: int | None = None
+        self._engine: Engine | None = None
+        self._conn: Any = None
+
+    def acquire(self, *, poll: float = 0.5, stop: Callable[[], bool] = lambda: False) -> bool:
+        """Block until this process holds the lock; False when `stop()` turned true first."""
+        u = make_url(self.url)
+        warned = False
+        if u.get_backend_name() == "sqlite":
+            db = u.database or ":memory:"
+            lock_path = Path(db + ".indexer.lock") if db != ":memory:" else None
+            if lock_path is None:
+                return True
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    if not warned:
+                        self.on_wait(f"another indexer writes {db}; waiting for its lock file")
+                        warned = True
+                    if stop():
+                        self.release()
+                        return False
+                    time.sleep(poll)
+        self._engine = create_engine(self.url, poolclass=NullPool)
+        self._conn = self._engine.connect()
+        schema = self._conn.execute(
+            text("select current_database() || '.' || current_schema()")
+        ).scalar()
+        key = int.from_bytes(
+            hashlib.sha256(f"loyalty-indexer:{schema}".encode()).digest()[:8], "big", signed=True
+        )
+        while True:
+            got = self._conn.execute(text("select pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            self._conn.commit()
+            if got:
+                return True
+            if not warned:
+                self.on_wait(f"another indexer writes {schema}; waiting for its advisory lock")
+                warned = True
+            if stop():
+                self.release()
+                return False
+            time.sleep(poll)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+        if self._conn is not None:
+            try:
+                self._conn.close()  # the session ends, and with it the advisory lock
+            finally:
+                self._conn = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

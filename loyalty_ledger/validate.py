@@ -1,0 +1,96 @@
+"""Input checks that run before anything is sent: addresses, amounts, bytes32 codes."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils import keccak, to_checksum_address
+
+from .errors import InvalidAddress, InvalidAmount, InvalidInput
+
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+UINT256_MAX = 2**256 - 1
+
+
+def checksum_address(value: Any) -> ChecksumAddress:
+    """A valid address in checksum form; mixed case must be a correct EIP-55 checksum."""
+    if not isinstance(value, str) or not _HEX_ADDRESS.match(value):
+        raise InvalidAddress(value)
+    body = value[2:]
+    checksummed = to_checksum_address(value)
+    # All-lower or all-upper hex carries no checksum; mixed case must match EIP-55 exactly.
+    if body != body.lower() and body != body.upper() and value != checksummed:
+        raise InvalidAddress(value, "wrong EIP-55 checksum")
+    return checksummed
+
+
+def positive_amount(value: Any) -> int:
+    """A whole number of points >= 1 (rejects bool, float, Decimal, str, 0, negatives)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidAmount(value, "must be a whole number (int)")
+    if value <= 0:
+        raise InvalidAmount(value, "must be at least 1")
+    if value > UINT256_MAX:
+        raise InvalidAmount(value, "too large")
+    return value
+
+
+def parse_amount(text: str) -> int:
+    """Parse user text ('25') into a positive whole amount; '2.5', '-1', 'abc' are rejected."""
+    cleaned = text.strip().replace("_", "")
+    if not re.fullmatch(r"[+-]?\d+", cleaned):
+        try:
+            Decimal(cleaned)
+        except ArithmeticError:
+            raise InvalidAmount(text, "not a number") from None
+        raise InvalidAmount(text, "must be a whole number")
+    return positive_amount(int(cleaned))
+
+
+def ascii_bytes32(text: str, *, what: str = "code", hash_long: bool = False) -> bytes:
+    """ASCII text left-aligned in 32 bytes; longer text becomes its keccak256 when hash_long."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"{what} must be text, got {type(text).__name__}")
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} {text!r} must be ASCII") from None
+    if len(raw) > 32:
+        if hash_long:
+            return keccak(raw)
+        raise InvalidInput(f"{what} {text!r} is longer than 32 bytes")
+    return raw.ljust(32, b"\0")
+
+
+def brand_id_bytes(brand_id: str) -> bytes:
+    """The bytes32 form of a brand id: its ASCII, left-aligned, at most 32 bytes, not empty."""
+    if not isinstance(brand_id, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", brand_id):
+        raise InvalidInput(f"brand id {brand_id!r} must be 1-32 chars of [A-Za-z0-9_.-]")
+    return ascii_bytes32(brand_id, what="brand id")
+
+
+def reason_bytes(reason: str) -> bytes:
+    """A reason code ('purchase', 'signup' ...) as bytes32; must be non-empty, <= 32 bytes."""
+    if not reason:
+        raise InvalidInput("reason code must not be empty")
+    return ascii_bytes32(reason, what="reason")
+
+
+def ref_bytes(ref: str | bytes) -> bytes:
+    """An external reference as bytes32: ASCII left-aligned, longer ones hashed (keccak256)."""
+    if isinstance(ref, bytes):
+        if len(ref) != 32:
+            raise InvalidInput("a raw reference must be exactly 32 bytes")
+        return ref
+    return ascii_bytes32(ref, what="reference", hash_long=True)
+
+
+def decode_bytes32(raw: bytes) -> str:
+    """bytes32 -> the ASCII it holds, or 0x-hex when it is not printable ASCII (a hash)."""
+    stripped = bytes(raw).rstrip(b"\0")
+    if stripped and all(32 <= b < 127 for b in stripped):
+        return stripped.decode("ascii")
+    return "0x" + bytes(raw).hex() if stripped else ""

@@ -1,0 +1,32 @@
+"""Backfill: the mirror equals the chain after thousands of events across several brands."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from .netutil import Net, assert_mirror_equals_chain, member_addresses
+
+pytestmark = [pytest.mark.chain]
+
+
+def test_backfill_equals_chain(net: Net, make_indexer, engine) -> None:  # type: ignore[no-untyped-def]
+    rnd = random.Random(7)
+    brands = [net.add_brand(f"brand{i}") for i in range(3)]
+    net.register_members(member_addresses(150) + net.w3.eth.accounts[1:4])
+    for b in brands:
+        for i in range(0, 150, 50):
+            ms = net.members[i : i + 50]
+            net.issue_batch(b, ms, [rnd.randint(1, 10**9) for _ in ms])
+    activity(net, rnd, 60)
+    late = net.add_brand("late")  # a program registered after activity started
+    net.issue_batch(late, net.members[:40], [3] * 40)
+    idx = make_indexer(initial_range=7)  # small ranges: many batches, programs found mid-way
+    idx.run(follow=False)
+    n = assert_mirror_equals_chain(net, engine)
+    assert n > 1000
+    assert idx.events == n
+
+
+from .netutil import activity  # noqa: E402
