@@ -286,13 +286,10 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         if (op == Op.Recover || op == Op.IssueInBatch) return;
         _requireNotPaused();
         if (op == Op.Transfer) {
-            address[] memory pair = new address[](2);
-            pair[0] = from;
-            pair[1] = to;
-            uint256 bad = _registry.firstNonHolder(pair);
-            if (bad != 2) _revertNonHolder(pair[bad]);
+            uint256 bad = _firstNonHolder(from, to, 2);
+            if (bad != 2) _revertNonHolder(bad == 0 ? from : to);
         } else if (op == Op.Issue) {
-            if (!_registry.canHold(to)) _revertNonHolder(to);
+            if (_firstNonHolder(to, address(0), 1) != 1) _revertNonHolder(to);
         } else if (op == Op.Redeem) {
             if (_registry.isFrozen(from)) revert PointsAccountFrozen(from);
         }
@@ -301,7 +298,7 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
     /// @dev The Issue rules for every recipient of a batch, with one registry call.
     function _authorizeIssueBatch(address[] calldata members) private view {
         _requireNotPaused();
-        uint256 bad = _registry.firstNonHolder(members);
+        uint256 bad = _firstNonHolder(members);
         if (bad != members.length) _revertNonHolder(members[bad]);
     }
 
@@ -309,6 +306,52 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
     function _revertNonHolder(address account) private view {
         if (!_registry.isMember(account)) revert PointsNotAMember(account);
         revert PointsAccountFrozen(account);
+    }
+
+    /// @dev `registry.firstNonHolder(accounts)`, forwarding the calldata list as it is: the
+    /// hot path of `issueBatch`, where re-encoding every element would cost gas per recipient.
+    function _firstNonHolder(address[] calldata accounts) private view returns (uint256 index) {
+        address reg = address(_registry);
+        bytes4 selector = IMemberRegistry.firstNonHolder.selector;
+        assembly ("memory-safe") {
+            // Build the call in free memory (not allocated: nothing else uses it meanwhile).
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x20)
+            mstore(add(ptr, 0x24), accounts.length)
+            let size := shl(5, accounts.length)
+            calldatacopy(add(ptr, 0x44), accounts.offset, size)
+            let ok := staticcall(gas(), reg, ptr, add(0x44, size), 0x00, 0x20)
+            if iszero(and(ok, gt(returndatasize(), 0x1f))) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            index := mload(0x00)
+        }
+    }
+
+    /// @dev `registry.firstNonHolder([a])` (count 1) or `([a, b])` (count 2), without allocating.
+    function _firstNonHolder(address a, address b, uint256 count)
+        private
+        view
+        returns (uint256 index)
+    {
+        address reg = address(_registry);
+        bytes4 selector = IMemberRegistry.firstNonHolder.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x20)
+            mstore(add(ptr, 0x24), count)
+            mstore(add(ptr, 0x44), a)
+            mstore(add(ptr, 0x64), b)
+            let ok := staticcall(gas(), reg, ptr, add(0x44, shl(5, count)), 0x00, 0x20)
+            if iszero(and(ok, gt(returndatasize(), 0x1f))) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            index := mload(0x00)
+        }
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -202,12 +202,14 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
 
     /// @inheritdoc IMemberRegistry
     function firstNonHolder(address[] calldata accounts) external view returns (uint256 index) {
-        uint256 n = accounts.length;
-        while (index < n) {
-            if (_members[accounts[index]] != _REGISTERED) return index;
-            // index < n = calldata array length: cannot overflow.
-            unchecked {
-                ++index;
+        // The hot path of every transfer and batch issue: one hash and one SLOAD per account.
+        assembly ("memory-safe") {
+            let n := accounts.length
+            mstore(0x20, _members.slot)
+            for {} lt(index, n) { index := add(index, 1) } {
+                // Mapping key as Solidity computes it: the address, cleaned to 160 bits.
+                mstore(0x00, shr(96, shl(96, calldataload(add(accounts.offset, shl(5, index))))))
+                if iszero(eq(sload(keccak256(0x00, 0x40)), _REGISTERED)) { break }
             }
         }
     }

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .anvil import PROJECT_ROOT, foundry_binary
-from .errors import ArtifactMissing, ErrorDecoder, LedgerError
+from .errors import ArtifactMissing, LedgerError
+from .revert import ErrorDecoder
 
 # The contracts the network deploys, as (source file, contract name).
 CONTRACTS: dict[str, str] = {

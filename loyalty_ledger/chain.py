@@ -17,10 +17,11 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
-from web3.types import TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from .config import Settings
-from .errors import ContractRevert, ErrorDecoder, LedgerError, NodeUnreachable, WrongChain
+from .errors import ContractRevert, LedgerError, NodeUnreachable, WrongChain
+from .revert import ErrorDecoder
 
 Call = ContractFunction | TxParams
 
@@ -138,7 +139,7 @@ class Sender:
             tx = dict(call)  # type: ignore[assignment]
         tx["from"] = self.address
         if value:
-            tx["value"] = value
+            tx["value"] = Wei(value)
         return tx
 
     def simulate(self, call: Call, *, value: int = 0) -> bytes:
@@ -184,7 +185,7 @@ class Sender:
             for attempt in (1, 2):
                 if self._nonce is None:
                     self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-                tx["nonce"] = self._nonce
+                tx["nonce"] = Nonce(self._nonce)
                 signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
                 try:
                     tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)

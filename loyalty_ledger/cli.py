@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import requests
 import typer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -22,7 +23,7 @@ from .artifacts import error_decoder
 from .chain import Receipt, Sender, connect_settings
 from .config import Settings, get_settings
 from .deploy import Deployment, Program, add_brand, deploy_network
-from .errors import InvalidInput, LedgerError, LedgerValueError
+from .errors import InvalidInput, LedgerError, LedgerValueError, NodeUnreachable
 from .validate import checksum_address
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
@@ -40,6 +41,7 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 Key = Annotated[str | None, typer.Option("--key", help="Private key (default from settings).")]
 
 
@@ -94,7 +96,10 @@ def _run(ctx: typer.Context, fn: Callable[[Ctx], None]) -> None:
     """Run a command; a LedgerError becomes one line on stderr and a non-zero exit."""
     c = _ctx(ctx)
     try:
-        fn(c)
+        try:
+            fn(c)
+        except requests.ConnectionError:  # the node went away mid-command
+            raise NodeUnreachable(c.settings.rpc_url) from None
     except LedgerError as err:
         if c.json:
             typer.echo(json.dumps({"error": err.code, "detail": err.message}), err=True)
@@ -133,23 +138,24 @@ def chain_up(
 
     def run(c: Ctx) -> None:
         node = Anvil(url=c.settings.rpc_url, port=port, block_time=block_time, chain_id=chain_id)
-        node.start()
-        _emit(
-            c,
-            {"url": node.url, "reused": node.reused, "pid": getattr(node.process, "pid", None)},
-            f"anvil {'already running' if node.reused else 'running'} at {node.url}",
-        )
-        if node.reused:
-            return
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        # Handlers go in before anvil starts, so a signal never leaves an orphaned node.
+        previous = {s: signal.signal(s, lambda *_: stop.set()) for s in STOP_SIGNALS}
         try:
-            while not stop.wait(0.5) and node.process and node.process.poll() is None:
-                pass
-        except KeyboardInterrupt:
-            pass
+            node.start()
+            pid = node.process.pid if node.process else None
+            _emit(
+                c,
+                {"url": node.url, "reused": node.reused, "pid": pid},
+                f"anvil {'already running' if node.reused else 'running'} at {node.url}",
+            )
+            while not node.reused and node.process and node.process.poll() is None:
+                if stop.wait(0.5):
+                    break
         finally:
-            node.stop()
+            node.stop()  # a no-op for a reused node
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     _run(ctx, run)
 
@@ -167,7 +173,9 @@ def deploy(
         path = c.settings.deployment_file
         if path.exists() and not force:
             old = Deployment.load(path)
-            if old.chain_id == c.w3.eth.chain_id and c.w3.eth.get_code(old.registry):
+            if old.chain_id == c.w3.eth.chain_id and c.w3.eth.get_code(
+                checksum_address(old.registry)
+            ):
                 raise LedgerError(f"{path} points at a live deployment; use --force to replace")
         operator = c.sender("operator", key)
         dep = deploy_network(c.w3, operator)

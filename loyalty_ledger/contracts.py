@@ -41,7 +41,7 @@ def at(w3: Web3, address: str, name: str) -> Contract:
 @lru_cache(maxsize=256)
 def _contract(w3: Web3, address: str, name: str) -> Contract:
     # Building a web3 contract object parses the ABI (~15 ms); handles are immutable, so share.
-    return w3.eth.contract(address=address, abi=load_abi(name))  # type: ignore[arg-type]
+    return w3.eth.contract(address=checksum_address(address), abi=load_abi(name))
 
 
 def registry(w3: Web3, deployment: Deployment) -> Contract:

@@ -8,6 +8,7 @@ hides the inner revert reason.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import TxParams
+from web3.types import TxParams, Wei
 
 from . import contracts
 from .artifacts import error_decoder
@@ -142,7 +143,12 @@ def sign_forward_request(
     """Sign `call` as `signer` for the network's forwarder; simulates it from the signer first."""
     fwd = contracts.forwarder(w3, deployment)
     data = bytes.fromhex(call._encode_transaction_data()[2:])
-    inner: TxParams = {"from": signer.address, "to": call.address, "data": data, "value": value}
+    inner: TxParams = {
+        "from": signer.address,
+        "to": call.address,
+        "data": data,
+        "value": Wei(value),
+    }
     if gas is None:
         with reverts_decoded(error_decoder()):
             gas = int(w3.eth.estimate_gas(inner) * GAS_HEADROOM)
@@ -157,7 +163,7 @@ def sign_forward_request(
         signature=b"",
     )
     signed = signer.sign_typed_data(eip712_domain(fwd), FORWARD_REQUEST_TYPES, req.message())
-    return ForwardRequest(**{**req.__dict__, "signature": bytes(signed.signature)})
+    return dataclasses.replace(req, signature=bytes(signed.signature))
 
 
 def check_forward_request(*, w3: Web3, deployment: Deployment, request: ForwardRequest) -> None:
@@ -178,7 +184,7 @@ def check_forward_request(*, w3: Web3, deployment: Deployment, request: ForwardR
         "from": request.from_,
         "to": request.to,
         "data": request.data,
-        "value": request.value,
+        "value": Wei(request.value),
     }
     with reverts_decoded(error_decoder()):
         w3.eth.call(inner)  # the real reason: execute() would only say the call failed
@@ -220,23 +226,19 @@ def sign_permit(
 ) -> Permit:
     """`owner` signs a permit letting `spender` spend `value` of its points."""
     token = contracts.points(w3, program)
-    message = {
-        "owner": owner.address,
-        "spender": checksum_address(spender),
-        "value": positive_amount(value),
-        "nonce": int(token.functions.nonces(owner.address).call()),
-        "deadline": deadline if deadline is not None else _now(w3) + DEFAULT_TTL,
-    }
-    signed = owner.sign_typed_data(eip712_domain(token), PERMIT_TYPES, message)
-    return Permit(
-        owner=message["owner"],
-        spender=message["spender"],
-        value=message["value"],
-        nonce=message["nonce"],
-        deadline=message["deadline"],
-        v=signed.v,
-        r=signed.r.to_bytes(32, "big"),
-        s=signed.s.to_bytes(32, "big"),
+    unsigned = Permit(
+        owner=owner.address,
+        spender=checksum_address(spender),
+        value=positive_amount(value),
+        nonce=int(token.functions.nonces(owner.address).call()),
+        deadline=deadline if deadline is not None else _now(w3) + DEFAULT_TTL,
+        v=0,
+        r=b"",
+        s=b"",
+    )
+    signed = owner.sign_typed_data(eip712_domain(token), PERMIT_TYPES, unsigned.message())
+    return dataclasses.replace(
+        unsigned, v=signed.v, r=signed.r.to_bytes(32, "big"), s=signed.s.to_bytes(32, "big")
     )
 
 

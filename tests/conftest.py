@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,21 +47,47 @@ def network(w3: Web3) -> Deployment:
     """Registry + forwarder, brands acme and beta, alice and bob registered, alice holds 100."""
     op = Sender(w3, OPERATOR, decoder=error_decoder())
     dep = deploy_network(w3, op)
-    add_brand(w3, op, dep, brand_id="acme", name="Acme Points", symbol="ACME",
-              admin=ACME_ADMIN.address, tiers=ACME_TIERS)
-    add_brand(w3, op, dep, brand_id="beta", name="Beta Points", symbol="BETA",
-              admin=BETA_ADMIN.address, tiers=["Basic", "Plus"])
+    add_brand(
+        w3,
+        op,
+        dep,
+        brand_id="acme",
+        name="Acme Points",
+        symbol="ACME",
+        admin=ACME_ADMIN.address,
+        tiers=ACME_TIERS,
+    )
+    add_brand(
+        w3,
+        op,
+        dep,
+        brand_id="beta",
+        name="Beta Points",
+        symbol="BETA",
+        admin=BETA_ADMIN.address,
+        tiers=["Basic", "Plus"],
+    )
     ledger.register_members(sender=op, deployment=dep, members=[ALICE.address, BOB.address])
     acme = Sender(w3, ACME_ADMIN, decoder=error_decoder())
-    ledger.issue_points(sender=acme, program=dep.program("acme"), member=ALICE.address,
-                        amount=ALICE_START, reason="signup", ref="welcome")
+    ledger.issue_points(
+        sender=acme,
+        program=dep.program("acme"),
+        member=ALICE.address,
+        amount=ALICE_START,
+        reason="signup",
+        ref="welcome",
+    )
     return dep
 
 
 @pytest.fixture(autouse=True)
 def _chain_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Chain tests run between evm_snapshot and evm_revert (anvil-only methods: tests only)."""
-    if request.node.get_closest_marker("chain") is None:
+    """Chain tests here run between evm_snapshot and evm_revert (anvil-only: tests only).
+
+    Only for test files directly in tests/: subdirectories bring their own nodes.
+    """
+    mine = Path(request.node.path).parent == Path(__file__).parent
+    if not mine or request.node.get_closest_marker("chain") is None:
         yield
         return
     w3: Web3 = request.getfixturevalue("w3")
@@ -121,25 +148,39 @@ def beta(network: Deployment) -> Any:
 
 
 def chain_state(w3: Web3, dep: Deployment) -> dict[str, Any]:
-    """Everything a failed operation must leave alone: head, nonces, balances, members, passes."""
+    """Everything a failed operation must leave alone: head, nonces, balances, members, passes.
+
+    Read in one JSON-RPC batch (the suite calls this twice per rejected operation)."""
     people = [OPERATOR, ACME_ADMIN, BETA_ADMIN, ALICE, BOB, CAROL, RELAYER, MALLORY]
-    reg = contracts.registry(w3, dep)
-    fwd = contracts.forwarder(w3, dep)
-    state: dict[str, Any] = {"block": w3.eth.block_number}
-    for p in people:
-        a = p.address
-        state[f"nonce:{a}"] = w3.eth.get_transaction_count(a)
-        state[f"member:{a}"] = (reg.functions.isMember(a).call(), reg.functions.isFrozen(a).call())
-        state[f"fwd-nonce:{a}"] = fwd.functions.nonces(a).call()
+    reg, fwd = contracts.registry(w3, dep), contracts.forwarder(w3, dep)
+    keys: list[str] = ["block"]
+    with w3.batch_requests() as batch:
+        batch.add(w3.eth.get_block_number())  # type: ignore[arg-type]
+        for p in people:
+            a = p.address
+            reads = [
+                ("nonce", w3.eth.get_transaction_count(a)),
+                ("member", reg.functions.isMember(a)),
+                ("frozen", reg.functions.isFrozen(a)),
+                ("fwd-nonce", fwd.functions.nonces(a)),
+            ]
+            for bid, prog in dep.programs.items():
+                pts, pas = contracts.points(w3, prog), contracts.passes(w3, prog)
+                reads += [
+                    (f"{bid}:bal", pts.functions.balanceOf(a)),
+                    (f"{bid}:permit-nonce", pts.functions.nonces(a)),
+                    (f"{bid}:pass", pas.functions.passOf(a)),
+                ]
+            for name, req in reads:
+                keys.append(f"{name}:{a}")
+                batch.add(req)  # type: ignore[arg-type]
         for bid, prog in dep.programs.items():
-            pts, pas = contracts.points(w3, prog), contracts.passes(w3, prog)
-            state[f"{bid}:bal:{a}"] = pts.functions.balanceOf(a).call()
-            state[f"{bid}:permit-nonce:{a}"] = pts.functions.nonces(a).call()
-            state[f"{bid}:pass:{a}"] = pas.functions.passOf(a).call()
-    for bid, prog in dep.programs.items():
-        state[f"{bid}:supply"] = contracts.points(w3, prog).functions.totalSupply().call()
-        state[f"{bid}:paused"] = contracts.points(w3, prog).functions.paused().call()
-    return state
+            pts = contracts.points(w3, prog)
+            keys += [f"{bid}:supply", f"{bid}:paused"]
+            batch.add(pts.functions.totalSupply())  # type: ignore[arg-type]
+            batch.add(pts.functions.paused())  # type: ignore[arg-type]
+        results = batch.execute()
+    return dict(zip(keys, results, strict=True))
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 
 import pytest
 from web3 import Web3
@@ -44,8 +46,9 @@ def test_wrong_chain_id(anvil_node: Anvil) -> None:
 
 
 @pytest.mark.chain
-def test_pipelined_sends_use_consecutive_nonces(w3: Web3, network, acme_admin: Sender,
-                                                unchanged) -> None:
+def test_pipelined_sends_use_consecutive_nonces(
+    w3: Web3, network, acme_admin: Sender, unchanged
+) -> None:
     """Many txs sent before any is mined (automine off), then every receipt collected."""
     program = network.program("acme")
     token = contracts.points(w3, program)
@@ -54,8 +57,9 @@ def test_pipelined_sends_use_consecutive_nonces(w3: Web3, network, acme_admin: S
     w3.provider.make_request("evm_setAutomine", [False])
     try:
         hashes = [
-            acme_admin.send(token.functions.issue(BOB.address, i + 1, b"visit".ljust(32, b"\0"),
-                                                  b"\0" * 32))
+            acme_admin.send(
+                token.functions.issue(BOB.address, i + 1, b"visit".ljust(32, b"\0"), b"\0" * 32)
+            )
             for i in range(n)
         ]
         assert w3.eth.get_transaction_count(ACME_ADMIN.address) == start_nonce  # none mined yet
@@ -74,8 +78,10 @@ def test_pipelined_sends_use_consecutive_nonces(w3: Web3, network, acme_admin: S
 def test_send_all_and_nonce_resync(w3: Web3, network, acme_admin: Sender) -> None:
     program = network.program("acme")
     token = contracts.points(w3, program)
-    calls = [token.functions.issue(ALICE.address, 1, b"visit".ljust(32, b"\0"), b"\0" * 32)
-             for _ in range(10)]
+    calls = [
+        token.functions.issue(ALICE.address, 1, b"visit".ljust(32, b"\0"), b"\0" * 32)
+        for _ in range(10)
+    ]
     receipts = acme_admin.send_all(calls)
     assert len(receipts) == 10
     # Another Sender for the same key moves the nonce on; ours resyncs after the node refuses.
@@ -105,3 +111,40 @@ def test_mined_revert_is_decoded(w3: Web3, network, acme_admin: Sender) -> None:
     )
     with pytest.raises(NotAMember):
         acme_admin.transact(call, gas=200_000, simulate=False)
+
+
+def test_anvil_that_cannot_start_is_reported() -> None:
+    with socket.socket() as busy:  # something that is not an RPC node holds the port
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(NodeUnreachable, match="anvil exited"):
+            Anvil(port=port, startup_timeout=10).start()
+
+
+@pytest.mark.chain
+def test_configured_fees_and_confirmations(w3: Web3, network, acme_admin: Sender) -> None:
+    sender = Sender(
+        w3,
+        ACME_ADMIN,
+        decoder=acme_admin.decoder,
+        max_fee_per_gas=50 * 10**9,
+        max_priority_fee_per_gas=2 * 10**9,
+        gas_limit_multiplier=1.5,
+        confirmations=2,
+    )
+    token = contracts.points(w3, network.program("acme"))
+    call = token.functions.issue(BOB.address, 1, b"visit".ljust(32, b"\0"), b"\0" * 32)
+    estimate = w3.eth.estimate_gas(
+        {"from": ACME_ADMIN.address, "to": token.address, "data": call._encode_transaction_data()}
+    )
+    miner = threading.Timer(
+        0.3, lambda: [w3.provider.make_request("evm_mine", []) for _ in range(2)]
+    )
+    miner.start()
+    receipt = sender.transact(call)
+    miner.join()
+    assert w3.eth.block_number >= receipt.block_number + 2  # waited for two confirmations
+    tx = w3.eth.get_transaction(receipt.tx_hash)
+    assert tx["maxFeePerGas"] == 50 * 10**9 and tx["maxPriorityFeePerGas"] == 2 * 10**9
+    assert tx["gas"] == int(estimate * 1.5)

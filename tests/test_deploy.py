@@ -45,35 +45,84 @@ def test_deployment_file_round_trip(network: Deployment, tmp_path: Path) -> None
     assert '"pass"' in path.read_text()
 
 
-def test_duplicate_brand_rejected(w3: Web3, network: Deployment, operator: Sender,
-                                  unchanged) -> None:
+def test_duplicate_brand_rejected(
+    w3: Web3, network: Deployment, operator: Sender, unchanged
+) -> None:
     with unchanged(), pytest.raises(ProgramExists):
-        add_brand(w3, operator, network, brand_id="acme", name="X", symbol="X",
-                  admin=ACME_ADMIN.address, tiers=["A"])
+        add_brand(
+            w3,
+            operator,
+            network,
+            brand_id="acme",
+            name="X",
+            symbol="X",
+            admin=ACME_ADMIN.address,
+            tiers=["A"],
+        )
     # Also when this deployment object does not know it, the registry does.
     copy = Deployment.from_json(network.to_json())
     del copy.programs["acme"]
     with unchanged(), pytest.raises(ProgramExists):
-        add_brand(w3, operator, copy, brand_id="acme", name="X", symbol="X",
-                  admin=ACME_ADMIN.address, tiers=["A"])
+        add_brand(
+            w3,
+            operator,
+            copy,
+            brand_id="acme",
+            name="X",
+            symbol="X",
+            admin=ACME_ADMIN.address,
+            tiers=["A"],
+        )
 
 
 def test_bad_brand_input(w3: Web3, network: Deployment, operator: Sender, unchanged) -> None:
     with unchanged():
         with pytest.raises(InvalidInput):
-            add_brand(w3, operator, network, brand_id="no spaces", name="X", symbol="X",
-                      admin=ACME_ADMIN.address, tiers=["A"])
+            add_brand(
+                w3,
+                operator,
+                network,
+                brand_id="no spaces",
+                name="X",
+                symbol="X",
+                admin=ACME_ADMIN.address,
+                tiers=["A"],
+            )
         with pytest.raises(InvalidInput):
-            add_brand(w3, operator, network, brand_id="new", name="X", symbol="X",
-                      admin=ACME_ADMIN.address, tiers=[])
+            add_brand(
+                w3,
+                operator,
+                network,
+                brand_id="new",
+                name="X",
+                symbol="X",
+                admin=ACME_ADMIN.address,
+                tiers=[],
+            )
         with pytest.raises(InvalidAddress):
-            add_brand(w3, operator, network, brand_id="new", name="X", symbol="X",
-                      admin="0x1234", tiers=["A"])
+            add_brand(
+                w3,
+                operator,
+                network,
+                brand_id="new",
+                name="X",
+                symbol="X",
+                admin="0x1234",
+                tiers=["A"],
+            )
 
 
 def test_only_operator_adds_brands(w3: Web3, network: Deployment, acme_admin: Sender) -> None:
     copy = Deployment.from_json(network.to_json())
     with pytest.raises(Unauthorized):
-        add_brand(w3, acme_admin, copy, brand_id="rogue", name="R", symbol="R",
-                  admin=ACME_ADMIN.address, tiers=["A"])
+        add_brand(
+            w3,
+            acme_admin,
+            copy,
+            brand_id="rogue",
+            name="R",
+            symbol="R",
+            admin=ACME_ADMIN.address,
+            tiers=["A"],
+        )
     assert "rogue" not in network.programs

@@ -33,26 +33,33 @@ def test_pass_lifecycle(w3: Web3, acme: Program, acme_admin: Sender) -> None:
     assert passes.tiers(w3=w3, program=acme) == ACME_TIERS
     assert ledger.pass_of(w3=w3, program=acme, member=ALICE.address) is None
     expiry = now(w3) + 86_400
-    token_id, _ = ledger.issue_pass(sender=acme_admin, program=acme, member=ALICE.address,
-                                    tier="silver", expires_at=expiry)
+    token_id, _ = ledger.issue_pass(
+        sender=acme_admin, program=acme, member=ALICE.address, tier="silver", expires_at=expiry
+    )
     info = ledger.pass_of(w3=w3, program=acme, member=ALICE.address)
     assert info is not None
     assert (info.token_id, info.owner, info.tier, info.tier_name) == (
-        token_id, ALICE.address, 0, "Silver")
+        token_id,
+        ALICE.address,
+        0,
+        "Silver",
+    )
     assert info.expires_at == expiry and info.active and info.locked
     ledger.set_tier(sender=acme_admin, program=acme, member=ALICE.address, tier=2)  # upgrade
     assert ledger.pass_of(w3=w3, program=acme, member=ALICE.address).tier_name == "Platinum"
     ledger.set_tier(sender=acme_admin, program=acme, member=ALICE.address, tier="Gold")
     assert ledger.pass_of(w3=w3, program=acme, member=ALICE.address).tier == 1  # downgrade
-    ledger.renew_pass(sender=acme_admin, program=acme, member=ALICE.address,
-                      expires_at=expiry + 1000)
+    ledger.renew_pass(
+        sender=acme_admin, program=acme, member=ALICE.address, expires_at=expiry + 1000
+    )
     assert ledger.pass_of(w3=w3, program=acme, member=ALICE.address).expires_at == expiry + 1000
     ledger.revoke_pass(sender=acme_admin, program=acme, member=ALICE.address)
     assert ledger.pass_of(w3=w3, program=acme, member=ALICE.address) is None
 
 
-def test_soulbound_pass_cannot_move(w3: Web3, acme: Program, acme_admin: Sender, alice: Sender,
-                                    unchanged) -> None:
+def test_soulbound_pass_cannot_move(
+    w3: Web3, acme: Program, acme_admin: Sender, alice: Sender, unchanged
+) -> None:
     token_id, _ = ledger.issue_pass(sender=acme_admin, program=acme, member=ALICE.address)
     with unchanged(), pytest.raises(PassNotTransferable) as info:
         ledger.transfer_pass(sender=alice, program=acme, to=BOB.address)
@@ -63,8 +70,15 @@ def test_soulbound_pass_cannot_move(w3: Web3, acme: Program, acme_admin: Sender,
     assert ledger.pass_of(w3=w3, program=acme, member=BOB.address).token_id == token_id
 
 
-def test_pass_rejections(w3: Web3, network: Deployment, operator: Sender, acme: Program,
-                         acme_admin: Sender, bob: Sender, unchanged) -> None:
+def test_pass_rejections(
+    w3: Web3,
+    network: Deployment,
+    operator: Sender,
+    acme: Program,
+    acme_admin: Sender,
+    bob: Sender,
+    unchanged,
+) -> None:
     token_id, _ = ledger.issue_pass(sender=acme_admin, program=acme, member=ALICE.address)
     with unchanged():
         with pytest.raises(PassAlreadyHeld) as held:
@@ -85,11 +99,11 @@ def test_pass_rejections(w3: Web3, network: Deployment, operator: Sender, acme: 
         with pytest.raises(InvalidInput):
             ledger.set_tier(sender=acme_admin, program=acme, member=ALICE.address, tier="Diamond")
         with pytest.raises(InvalidExpiry):
-            ledger.renew_pass(sender=acme_admin, program=acme, member=ALICE.address,
-                              expires_at=now(w3) - 10)
+            ledger.renew_pass(
+                sender=acme_admin, program=acme, member=ALICE.address, expires_at=now(w3) - 10
+            )
         with pytest.raises(InvalidExpiry):
-            ledger.renew_pass(sender=acme_admin, program=acme, member=ALICE.address,
-                              expires_at=-1)
+            ledger.renew_pass(sender=acme_admin, program=acme, member=ALICE.address, expires_at=-1)
     ledger.freeze_member(sender=operator, deployment=network, member=BOB.address)
     with unchanged(), pytest.raises(AccountFrozen):
         ledger.issue_pass(sender=acme_admin, program=acme, member=BOB.address)

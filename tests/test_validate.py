@@ -6,12 +6,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from eth_abi import encode
 from eth_utils import keccak
 
 from loyalty_ledger import errors as E
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings, get_settings
-from loyalty_ledger.errors import ErrorDecoder
+from loyalty_ledger.revert import ErrorDecoder
 from loyalty_ledger.validate import (
     ascii_bytes32,
     brand_id_bytes,
@@ -32,8 +34,16 @@ def test_checksum_address_accepts_checksummed_and_single_case() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "0x123", "70997970C51812dc3A010C7d01b50e0d17dc79C8", GOOD + "00", "0xZZ" + GOOD[4:],
-     None, 123, b"\x00" * 20],
+    [
+        "",
+        "0x123",
+        "70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        GOOD + "00",
+        "0xZZ" + GOOD[4:],
+        None,
+        123,
+        b"\x00" * 20,
+    ],
 )
 def test_malformed_address_rejected(bad: object) -> None:
     with pytest.raises(E.InvalidAddress):
@@ -48,8 +58,9 @@ def test_wrong_checksum_rejected() -> None:
     assert issubclass(E.InvalidAddress, ValueError)
 
 
-@pytest.mark.parametrize("bad", [0, -1, -100, 1.0, 2.5, Decimal("3"), "5", True, False, None,
-                                 2**256])
+@pytest.mark.parametrize(
+    "bad", [0, -1, -100, 1.0, 2.5, Decimal("3"), "5", True, False, None, 2**256]
+)
 def test_bad_amounts_rejected(bad: object) -> None:
     with pytest.raises(E.InvalidAmount):
         positive_amount(bad)
@@ -88,32 +99,55 @@ def _err(sig: str, types: list[str], args: list[object]) -> bytes:
 @pytest.mark.parametrize(
     ("sig", "types", "args", "cls"),
     [
-        ("ERC20InsufficientBalance(address,uint256,uint256)", ["address", "uint256", "uint256"],
-         [GOOD, 5, 10], E.InsufficientPoints),
-        ("AccessControlUnauthorizedAccount(address,bytes32)", ["address", "bytes32"],
-         [GOOD, keccak(text="ISSUER_ROLE")], E.Unauthorized),
+        (
+            "ERC20InsufficientBalance(address,uint256,uint256)",
+            ["address", "uint256", "uint256"],
+            [GOOD, 5, 10],
+            E.InsufficientPoints,
+        ),
+        (
+            "AccessControlUnauthorizedAccount(address,bytes32)",
+            ["address", "bytes32"],
+            [GOOD, keccak(text="ISSUER_ROLE")],
+            E.Unauthorized,
+        ),
         ("EnforcedPause()", [], [], E.Paused),
         ("ERC2771ForwarderExpiredRequest(uint48)", ["uint48"], [7], E.SignatureExpired),
-        ("ERC2771ForwarderInvalidSigner(address,address)", ["address", "address"], [GOOD, GOOD],
-         E.InvalidSignature),
+        (
+            "ERC2771ForwarderInvalidSigner(address,address)",
+            ["address", "address"],
+            [GOOD, GOOD],
+            E.InvalidSignature,
+        ),
         ("ERC2612ExpiredSignature(uint256)", ["uint256"], [7], E.SignatureExpired),
-        ("ERC2612InvalidSigner(address,address)", ["address", "address"], [GOOD, GOOD],
-         E.InvalidSignature),
+        (
+            "ERC2612InvalidSigner(address,address)",
+            ["address", "address"],
+            [GOOD, GOOD],
+            E.InvalidSignature,
+        ),
         ("ERC721NonexistentToken(uint256)", ["uint256"], [9], E.NoPass),
         ("Error(string)", ["string"], ["boom"], E.ContractRevert),
     ],
 )
-def test_decoder_builtin_errors(sig: str, types: list[str], args: list[object],
-                                cls: type[E.LedgerError]) -> None:
+def test_decoder_builtin_errors(
+    sig: str, types: list[str], args: list[object], cls: type[E.LedgerError]
+) -> None:
     err = ErrorDecoder().decode(_err(sig, types, args))
     assert type(err) is cls
 
 
 def test_decoder_from_abi_and_args() -> None:
-    abi = [{"type": "error", "name": "PointsNotAMember",
-            "inputs": [{"name": "account", "type": "address"}]}]
-    err = ErrorDecoder([abi]).decode("0x" + _err("PointsNotAMember(address)", ["address"],
-                                                 [GOOD]).hex())
+    abi = [
+        {
+            "type": "error",
+            "name": "PointsNotAMember",
+            "inputs": [{"name": "account", "type": "address"}],
+        }
+    ]
+    err = ErrorDecoder([abi]).decode(
+        "0x" + _err("PointsNotAMember(address)", ["address"], [GOOD]).hex()
+    )
     assert isinstance(err, E.NotAMember)
     assert err.account == GOOD
     assert err.code == "not_a_member"
@@ -138,8 +172,9 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert ANVIL_DEV_KEYS[0] not in repr(s)  # SecretStr hides it
 
 
-def test_settings_env_and_remote_has_no_dev_key(monkeypatch: pytest.MonkeyPatch,
-                                               tmp_path: Path) -> None:
+def test_settings_env_and_remote_has_no_dev_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOYALTY_RPC_URL", "https://rpc.example.org")
     monkeypatch.setenv("LOYALTY_CONFIRMATIONS", "3")
@@ -149,3 +184,32 @@ def test_settings_env_and_remote_has_no_dev_key(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(E.ConfigError):
         s.key("operator")
     assert get_settings(rpc_url="http://localhost:9999").key("relayer") == ANVIL_DEV_KEYS[0]
+
+
+@given(st.integers(min_value=1, max_value=2**256 - 1))
+def test_property_positive_ints_round_trip(n: int) -> None:
+    assert positive_amount(n) == n
+    assert parse_amount(str(n)) == n
+
+
+@given(st.integers(max_value=0))
+def test_property_non_positive_rejected(n: int) -> None:
+    with pytest.raises(E.InvalidAmount):
+        positive_amount(n)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80))
+def test_property_refs_are_32_bytes(ref: str) -> None:
+    raw = ref_bytes(ref)
+    assert len(raw) == 32
+    if len(ref) <= 32:
+        assert raw.rstrip(b"\0") == ref.encode().rstrip(b"\0")
+
+
+@given(st.binary(min_size=20, max_size=20))
+def test_property_any_case_of_a_checksummed_address(raw: bytes) -> None:
+    from eth_utils import to_checksum_address
+
+    good = to_checksum_address(raw)
+    assert checksum_address(good) == good
+    assert checksum_address(good.lower()) == good

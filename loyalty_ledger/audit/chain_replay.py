@@ -115,7 +115,7 @@ def replay_chain(
     addresses = list(kinds)
     total = max(1, block - start_block + 1)
     t1 = time.perf_counter()
-    for _first, last, logs in iter_log_ranges(rpc, addresses, start_block, block):
+    for _first, last, logs in iter_log_ranges(rpc, addresses, start_block, block, span=200):
         t2 = time.perf_counter()
         t_fetch += t2 - t1
         for raw in logs:

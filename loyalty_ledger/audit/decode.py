@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from eth_hash.auto import keccak
@@ -26,7 +27,7 @@ class Kind(StrEnum):
     FORWARDER = "forwarder"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Log:
     """A raw log as the node returned it (hex strings lower-cased)."""
 
@@ -48,7 +49,7 @@ class Log:
             int(d["transactionIndex"], 16),
             int(d["logIndex"], 16),
             d["address"].lower(),
-            tuple(t.lower() for t in d["topics"]),
+            tuple(map(str.lower, d["topics"])),
             d["data"].lower(),
         )
 
@@ -261,49 +262,67 @@ for _kind, _events in _SIGNATURES.items():
         TOPICS.setdefault(_name, _t0)
 
 
-def _word(data: str, i: int) -> str:
-    return data[2 + 64 * i : 66 + 64 * i]
-
-
 def _string(data: str, head: str) -> str:
     off = 2 + 2 * int(head, 16)
     n = int(data[off : off + 64], 16)
     return bytes.fromhex(data[off + 64 : off + 64 + 2 * n]).decode("utf-8", "replace")
 
 
-def _value(t: str, w: str, data: str) -> Any:
-    if t == "address":
-        return "0x" + w[24:]
-    if t == "bytes32":
-        return "0x" + w
-    if t == "bool":
-        return int(w, 16) != 0
-    if t == "string":
-        return _string(data, w)
-    return int(w, 16)
+def _expr(ftype: str, indexed: bool, slot: int) -> str:
+    """Python source reading one argument from `topics` / `data` (hex strings)."""
+    if indexed:
+        word, start = f"topics[{slot}]", 2
+        if ftype == "bytes32":
+            return word  # already "0x" + 64 hex digits
+    else:
+        word, start = "data", 2 + 64 * slot
+    if ftype == "address":
+        return f"'0x' + {word}[{start + 24}:{start + 64}]"
+    raw = f"{word}[{start}:{start + 64}]"
+    if ftype == "bytes32":
+        return f"'0x' + {raw}"
+    if ftype == "bool":
+        return f"int({raw}, 16) != 0"
+    if ftype == "string":
+        return f"_string(data, {raw})"
+    return f"int({raw}, 16)"
+
+
+def _compile(fields: list[_F]) -> Any:
+    """A decoder function for one event shape, generated once (the replay's hot path)."""
+    ti = di = 0
+    items = []
+    for fname, ftype, indexed in fields:
+        if indexed:
+            ti += 1
+            items.append(f"{fname!r}: {_expr(ftype, True, ti)}")
+        else:
+            items.append(f"{fname!r}: {_expr(ftype, False, di)}")
+            di += 1
+    src = f"def _d(topics, data):\n    return {{{', '.join(items)}}}\n"
+    scope: dict[str, Any] = {"_string": _string}
+    exec(compile(src, "<audit-decoder>", "exec"), scope)  # source built above from our ABI table
+    return scope["_d"]
+
+
+_DECODERS: dict[tuple[Kind, str, int], tuple[str, Any]] = {
+    key: (name, _compile(fields)) for key, (name, fields) in _TABLE.items()
+}
 
 
 def decode(log: Log, kind: Kind) -> Event:
     """Decode one log emitted by a contract of `kind`; unknown shapes give name "Unknown"."""
     topics = log.topics
-    spec = _TABLE.get((kind, topics[0], len(topics))) if topics else None
+    spec = _DECODERS.get((kind, topics[0], len(topics))) if topics else None
     if spec is None:
         return Event(log, kind, "Unknown", {})
-    name, fields = spec
-    args: dict[str, Any] = {}
-    ti = 1
-    di = 0
-    data = log.data
-    for fname, ftype, indexed in fields:
-        if indexed:
-            args[fname] = _value(ftype, topics[ti][2:], data)
-            ti += 1
-        else:
-            args[fname] = _value(ftype, _word(data, di), data)
-            di += 1
-    return Event(log, kind, name, args)
+    try:
+        return Event(log, kind, spec[0], spec[1](topics, log.data))
+    except (ValueError, IndexError):  # data too short for the signature: not our event
+        return Event(log, kind, "Unknown", {})
 
 
+@lru_cache(maxsize=65536)  # reason codes repeat: decode each once
 def bytes32_text(value: str) -> str:
     """A left-aligned ASCII bytes32 ("purchase") as text; anything else stays hex."""
     raw = bytes.fromhex(value[2:]).rstrip(b"\0")

@@ -3,9 +3,10 @@
 Definition (version 1). All integers big-endian, hashes are keccak-256, `‖` is concatenation.
 
     enc(log)      = address (20 bytes) ‖ uint32(logIndex) ‖ transactionHash (32)
-                    ‖ uint8(len(topics)) ‖ topics (32 each) ‖ data (raw bytes)
-    events(n)     = keccak( keccak(enc(l_1)) ‖ … ‖ keccak(enc(l_k)) )
+                    ‖ uint8(len(topics)) ‖ topics (32 each) ‖ uint32(len(data)) ‖ data
+    events(n)     = keccak( enc(l_1) ‖ … ‖ enc(l_k) )
                     over the network's logs l_1..l_k of block n in logIndex order
+                    (enc is self-delimiting, so the concatenation is unambiguous)
     digest_genesis= keccak( "loyalty-ledger/audit/digest/v1" ‖ uint64(chainId) ‖ registry (20) )
     digest(n)     = keccak( digest_prev ‖ uint64(n) ‖ blockHash(n) (32) ‖ events(n) )
 
@@ -51,14 +52,12 @@ def genesis(chain_id: int, registry: str) -> bytes:
     return keccak(DOMAIN + chain_id.to_bytes(8, "big") + bytes.fromhex(registry[2:]))
 
 
-def leaf(address: str, log_index: int, tx_hash: str, topics: Sequence[str], data: str) -> bytes:
-    return keccak(
-        bytes.fromhex(address[2:])
-        + log_index.to_bytes(4, "big")
-        + bytes.fromhex(tx_hash[2:])
-        + len(topics).to_bytes(1, "big")
-        + b"".join(bytes.fromhex(t[2:]) for t in topics)
-        + bytes.fromhex(data[2:])
+def enc_hex(address: str, log_index: int, tx_hash: str, topics: Sequence[str], data: str) -> str:
+    """enc(log) as hex (inputs are lower-case 0x-hex strings)."""
+    return (
+        f"{address[2:]}{log_index:08x}{tx_hash[2:]}{len(topics):02x}"
+        + "".join(t[2:] for t in topics)
+        + f"{(len(data) - 2) // 2:08x}{data[2:]}"
     )
 
 
@@ -70,46 +69,19 @@ class DigestChain:
         self.blocks: list[BlockDigest] = []
         self._block = -1
         self._hash = ""
-        self._leaves: list[bytes] = []
+        self._leaves: list[str] = []
 
     def add(self, log: Log) -> None:
-        self.add_raw(
-            log.block_number,
-            log.block_hash,
-            log.address,
-            log.log_index,
-            log.tx_hash,
-            log.topics,
-            log.data,
-        )
-
-    def add_raw(
-        self,
-        block: int,
-        block_hash: str,
-        address: str,
-        log_index: int,
-        tx_hash: str,
-        topics: Sequence[str],
-        data: str,
-    ) -> None:
-        if block != self._block:
+        """Fold in one log (a `Log` is lower-case hex already); logs must come in chain order."""
+        if log.block_number != self._block:
             self._close()
-            self._block, self._hash = block, block_hash.lower()
-        self._leaves.append(
-            leaf(
-                address.lower(),
-                log_index,
-                tx_hash.lower(),
-                [t.lower() for t in topics],
-                data.lower(),
-            )
-        )
+            self._block, self._hash = log.block_number, log.block_hash
+        self._leaves.append(enc_hex(log.address, log.log_index, log.tx_hash, log.topics, log.data))
 
     def _close(self) -> None:
         if self._block < 0:
             return
-        events = keccak(b"".join(self._leaves))
+        events = keccak(bytes.fromhex("".join(self._leaves)))
         self.prev = keccak(
             self.prev + self._block.to_bytes(8, "big") + bytes.fromhex(self._hash[2:]) + events
         )

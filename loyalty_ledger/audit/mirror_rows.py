@@ -9,6 +9,7 @@ from .decode import Event
 from .state import LedgerState
 
 Key = tuple[Any, ...]
+TABLES = ("program", "contract_state", "balance", "pass", "tier", "member", "role", "role_admin")
 
 
 def norm(v: Any) -> Any:
@@ -53,9 +54,7 @@ def derived_rows(
 ) -> tuple[dict[str, dict[Key, dict[str, Any]]], dict[str, dict[str, Any]]]:
     """Rows the mirror's derived tables must hold, and per table the all-default row values
     that a mirror may leave out."""
-    t: dict[str, dict[Key, dict[str, Any]]] = {
-        n: {} for n in ("program", "contract_state", "balance", "pass", "tier", "member", "role")
-    }
+    t: dict[str, dict[Key, dict[str, Any]]] = {n: {} for n in (*TABLES,)}
     for p in state.programs.values():
         t["program"][(p.brand_id,)] = {
             "points": p.points,
@@ -96,5 +95,7 @@ def derived_rows(
     for (contract, role), holders in state.roles.items():
         for acct in holders:
             t["role"][(contract, role, acct)] = {}
+    for (contract, role), admin in state.role_admin.items():
+        t["role_admin"][(contract, role)] = {"admin_role": admin}
     defaults = {"member": {"registered": False, "frozen": False, "recovered_to": None}}
     return t, defaults

@@ -64,6 +64,8 @@ class Replayer:
             h(ev)
         elif ev.name in ("RoleGranted", "RoleRevoked"):
             self._role(ev)
+        elif ev.name == "RoleAdminChanged":
+            st.role_admin[(log.address, ev.args["role"])] = ev.args["newAdminRole"]
         elif ev.name == "Unknown":
             st.unknown += 1
             st.findings.append(

@@ -122,6 +122,7 @@ class LedgerState:
     members: RegistryState = field(default_factory=RegistryState)
     roles: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (contract, role)
     ever_role: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    role_admin: dict[tuple[str, str], str] = field(default_factory=dict)  # when not the default
     findings: list[Finding] = field(default_factory=list)
     events: int = 0
     unknown: int = 0

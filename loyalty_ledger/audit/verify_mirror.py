@@ -16,12 +16,12 @@ from sqlalchemy import select
 from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
-from .mirror_rows import derived_rows, event_row, norm
+from .mirror_rows import TABLES, derived_rows, event_row, norm
 from .rpc import Rpc
 from .state import Finding
 
 Key = tuple[Any, ...]
-_DERIVED = ("program", "contract_state", "balance", "pass", "tier", "member", "role")
+_DERIVED = TABLES
 
 
 @dataclass(slots=True)
@@ -64,6 +64,7 @@ class Mirror:
                     "tier": ("contract", "tier"),
                     "member": ("address",),
                     "role": ("contract", "role", "account"),
+                    "role_admin": ("contract", "role"),
                 }
                 tables: dict[str, dict[Key, dict[str, Any]]] = {}
                 for name, keys in spec.items():

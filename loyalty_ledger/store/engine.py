@@ -11,8 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -45,17 +43,26 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+            # Let SQLAlchemy say BEGIN itself: pysqlite would otherwise autocommit DDL, and a
+            # migration killed half-way would leave half a schema.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, **kw)
 
 
-def alembic_config() -> Config:
+def alembic_config() -> Any:
+    from alembic.config import Config  # imported lazily: alembic is slow to import
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
@@ -63,7 +70,15 @@ def alembic_config() -> Config:
 
 def migrate(engine: Engine) -> None:
     """Apply every pending Alembic migration (idempotent)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = alembic_config()
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return  # up to date: skip alembic's environment
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
@@ -79,7 +94,7 @@ class WriterLock:
         self._engine: Engine | None = None
         self._conn: Any = None
 
-    def acquire(self, *, poll: float = 0.5, stop: Callable[[], bool] = lambda: False) -> bool:
+    def acquire(self, *, poll: float = 0.1, stop: Callable[[], bool] = lambda: False) -> bool:
         """Block until this process holds the lock; False when `stop()` turned true first."""
         u = make_url(self.url)
         warned = False

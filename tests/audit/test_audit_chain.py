@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from loyalty_ledger import ledger
-from loyalty_ledger.audit import digest as dg
 from loyalty_ledger.audit.chain_replay import replay_chain
 from loyalty_ledger.audit.cli import audit_app
 from loyalty_ledger.audit.report import to_html, to_json, to_text
@@ -70,8 +69,9 @@ def test_reports_render(clean_report, tmp_path: Path) -> None:
 
 
 def test_digest_stable_across_runs(scenario: Any, clean_report) -> None:
-    again = replay_chain(scenario.rpc, scenario.network.registry, scenario.network.start_block,
-                         scenario.marks["end"])
+    again = replay_chain(
+        scenario.rpc, scenario.network.registry, scenario.network.start_block, scenario.marks["end"]
+    )
     assert again.digests[-1].digest == clean_report.digest
     assert again.digests == clean_report.digests
 
@@ -88,8 +88,9 @@ def test_audit_at_older_block_matches_that_block(scenario: Any, clean_report) ->
 
 
 def test_chain_view_mismatch_against_doctored_replay(scenario: Any) -> None:
-    rep = replay_chain(scenario.rpc, scenario.network.registry, scenario.network.start_block,
-                       scenario.marks["end"])
+    rep = replay_chain(
+        scenario.rpc, scenario.network.registry, scenario.network.start_block, scenario.marks["end"]
+    )
     st = rep.state
     book = st.points[scenario.acme.points.lower()]
     book.balances[scenario.addr(0)] += 1
@@ -101,24 +102,28 @@ def test_chain_view_mismatch_against_doctored_replay(scenario: Any) -> None:
     _, findings = verify_chain(scenario.rpc, st, rep.block)
     keys = {f.key for f in findings}
     p, r = book.address, st.registry
-    assert keys == {f"points:{p}/balance/{scenario.addr(0)}", f"points:{p}/totalSupply",
-                    f"pass:{pas.address}/passInfo/{tid}",
-                    f"registry:{r}/isFrozen/{scenario.addr(3)}"}
+    assert keys == {
+        f"points:{p}/balance/{scenario.addr(0)}",
+        f"points:{p}/totalSupply",
+        f"pass:{pas.address}/passInfo/{tid}",
+        f"registry:{r}/isFrozen/{scenario.addr(3)}",
+    }
     bal = next(f for f in findings if "balance" in f.key)
     assert (bal.expected, bal.actual) == (361, 360)
 
 
-def test_bytecode_fails_for_contract_from_different_source(
-    snapshot: Any, tmp_path: Path
-) -> None:
+def test_bytecode_fails_for_contract_from_different_source(snapshot: Any, tmp_path: Path) -> None:
     sc = snapshot
     # A registry built from a doctored copy of the repository's source.
     root = tmp_path / "repo"
     (root / "contracts").mkdir(parents=True)
     src = (PROJECT_ROOT / "contracts/MemberRegistry.sol").read_text()
-    doctored = src.replace("function isFrozen(address account) external view returns (bool) {",
-                           "function isFrozen(address account) external view returns (bool) {\n"
-                           "        if (account == address(0xdead)) return true;", 1)
+    doctored = src.replace(
+        "function isFrozen(address account) external view returns (bool) {",
+        "function isFrozen(address account) external view returns (bool) {\n"
+        "        if (account == address(0xdead)) return true;",
+        1,
+    )
     assert doctored != src
     (root / "contracts/MemberRegistry.sol").write_text(doctored)
     (root / "contracts/interfaces").symlink_to(PROJECT_ROOT / "contracts/interfaces")
@@ -128,11 +133,13 @@ def test_bytecode_fails_for_contract_from_different_source(
     bad = compile_sources({"MemberRegistry": "contracts/MemberRegistry.sol"}, root=root)
     registry = sc.network.registry
     sc.rpc.call("anvil_setCode", [registry, "0x" + bad["MemberRegistry"].runtime.hex()])
-    checks, findings = verify_code(sc.rpc, {registry: "MemberRegistry",
-                                            sc.acme.points.lower(): "LoyaltyPoints"})
+    checks, findings = verify_code(
+        sc.rpc, {registry: "MemberRegistry", sc.acme.points.lower(): "LoyaltyPoints"}
+    )
     assert [c.ok for c in checks] == [False, True]
     assert [(f.check, f.code, f.key) for f in findings] == [
-        ("code", "bytecode-mismatch", f"MemberRegistry:{registry}")]
+        ("code", "bytecode-mismatch", f"MemberRegistry:{registry}")
+    ]
 
 
 def test_cli_exit_codes_and_outputs(scenario: Any, tmp_path: Path) -> None:
@@ -140,10 +147,27 @@ def test_cli_exit_codes_and_outputs(scenario: Any, tmp_path: Path) -> None:
     scenario.deployment.save(dep)
     runner = CliRunner()
     out_json, out_html, digests = tmp_path / "r.json", tmp_path / "r.html", tmp_path / "d.json"
-    args = ["--rpc-url", scenario.anvil.url, "--deployment", str(dep), "--no-code",
-            "--at-block", str(scenario.marks["end"])]
-    res = runner.invoke(audit_app, [*args, "--json-out", str(out_json), "--html", str(out_html),
-                                    "--digests-out", str(digests)])
+    args = [
+        "--rpc-url",
+        scenario.anvil.url,
+        "--deployment",
+        str(dep),
+        "--no-code",
+        "--at-block",
+        str(scenario.marks["end"]),
+    ]
+    res = runner.invoke(
+        audit_app,
+        [
+            *args,
+            "--json-out",
+            str(out_json),
+            "--html",
+            str(out_html),
+            "--digests-out",
+            str(digests),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(out_json.read_text())["ok"] and out_html.read_text().startswith("<!doctype")
     # A published digest list re-checks clean; a doctored one is bisected to its first block.

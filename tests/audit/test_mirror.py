@@ -47,9 +47,16 @@ def mirror(request: pytest.FixtureRequest, scenario: Any, tmp_path: Any) -> Iter
         gen = _pg_database()
     url = next(gen)
     dep = scenario.deployment
-    Indexer(IndexerOptions(rpc_url=scenario.anvil.url, database_url=url, registry=dep.registry,
-                           start_block=dep.start_block, forwarder=dep.forwarder,
-                           progress=False)).run(follow=False)
+    Indexer(
+        IndexerOptions(
+            rpc_url=scenario.anvil.url,
+            database_url=url,
+            registry=dep.registry,
+            start_block=dep.start_block,
+            forwarder=dep.forwarder,
+            progress=False,
+        )
+    ).run(follow=False)
     yield url
     for _ in gen:  # drops the PostgreSQL database
         pass
@@ -118,7 +125,9 @@ def test_fake_event_row_inserted(scenario: Any, mirror: str) -> None:
     e = T["event"]
     real = _rows(mirror, select(e).where(e.c.event == "PointsIssued"))[0]
     fake = {k: v for k, v in real.items() if k != "id"} | {
-        "log_index": 99, "args": {**real["args"], "amount": 5000}}
+        "log_index": 99,
+        "args": {**real["args"], "amount": 5000},
+    }
     _exec(mirror, insert(e).values(**fake))
     rep = _audit(scenario, mirror, bisect_database=mirror)
     key = f"event:{real['block_number']}/99"
@@ -132,8 +141,10 @@ def test_pass_tier_changed(scenario: Any, mirror: str) -> None:
     p = T["pass"]
     contract = scenario.acme.pass_.lower()
     row = _rows(mirror, select(p).where(p.c.contract == contract, p.c.owner == scenario.addr(0)))[0]
-    _exec(mirror, update(p).where(p.c.contract == contract, p.c.token_id == row["token_id"])
-          .values(tier=0))
+    _exec(
+        mirror,
+        update(p).where(p.c.contract == contract, p.c.token_id == row["token_id"]).values(tier=0),
+    )
     rep = _audit(scenario, mirror)
     (f,) = rep.errors
     assert (f.code, f.key) == ("row-different", f"pass:{contract}/{row['token_id']}")

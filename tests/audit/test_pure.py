@@ -45,13 +45,36 @@ class Chain:
 
 def _base() -> Chain:
     c = Chain()
-    c.tx((REG, "ProgramRegistered", {"brandId": "0x" + "61" * 4 + "00" * 28, "points": PTS,
-                                     "pass": PAS, "admin": ALICE, "name": "Acme"}))
-    c.tx((REG, "MemberRegistered", {"member": ALICE, "by": REG}),
-         (REG, "MemberRegistered", {"member": BOB, "by": REG}))
-    c.tx((PTS, "Transfer", {"from": ZERO_ADDRESS, "to": ALICE, "value": 100}),
-         (PTS, "PointsIssued", {"member": ALICE, "amount": 100, "reason": "0x" + b"purchase".hex()
-                                .ljust(64, "0"), "ref": "0x" + "00" * 32}))
+    c.tx(
+        (
+            REG,
+            "ProgramRegistered",
+            {
+                "brandId": "0x" + "61" * 4 + "00" * 28,
+                "points": PTS,
+                "pass": PAS,
+                "admin": ALICE,
+                "name": "Acme",
+            },
+        )
+    )
+    c.tx(
+        (REG, "MemberRegistered", {"member": ALICE, "by": REG}),
+        (REG, "MemberRegistered", {"member": BOB, "by": REG}),
+    )
+    c.tx(
+        (PTS, "Transfer", {"from": ZERO_ADDRESS, "to": ALICE, "value": 100}),
+        (
+            PTS,
+            "PointsIssued",
+            {
+                "member": ALICE,
+                "amount": 100,
+                "reason": "0x" + b"purchase".hex().ljust(64, "0"),
+                "ref": "0x" + "00" * 32,
+            },
+        ),
+    )
     return c
 
 
@@ -69,11 +92,18 @@ def test_decode_encode_round_trip_for_every_shape() -> None:
 
 def test_clean_replay_balances_and_liability() -> None:
     c = _base()
-    c.tx((PTS, "Transfer", {"from": ALICE, "to": ZERO_ADDRESS, "value": 30}),
-         (PTS, "PointsRedeemed", {"member": ALICE, "amount": 30, "ref": "0x" + "00" * 32,
-                                  "by": ALICE}))
-    c.tx((PTS, "Transfer", {"from": ALICE, "to": BOB, "value": 20}),
-         (PTS, "PointsGifted", {"from": ALICE, "to": BOB, "amount": 20, "memo": "hi"}))
+    c.tx(
+        (PTS, "Transfer", {"from": ALICE, "to": ZERO_ADDRESS, "value": 30}),
+        (
+            PTS,
+            "PointsRedeemed",
+            {"member": ALICE, "amount": 30, "ref": "0x" + "00" * 32, "by": ALICE},
+        ),
+    )
+    c.tx(
+        (PTS, "Transfer", {"from": ALICE, "to": BOB, "value": 20}),
+        (PTS, "PointsGifted", {"from": ALICE, "to": BOB, "amount": 20, "memo": "hi"}),
+    )
     st = c.replay()
     book = st.points[PTS]
     assert book.balances == {ALICE: 50, BOB: 20}
@@ -85,13 +115,17 @@ def test_clean_replay_balances_and_liability() -> None:
 def test_credit_to_unregistered_is_a_breach_unless_recovery() -> None:
     c = _base()
     c.tx((PTS, "Transfer", {"from": ALICE, "to": EVE, "value": 5}))
-    assert [f.code for f in c.replay().findings] == ["credit-to-non-member",
-                                                     "balance-at-unregistered"]
+    assert [f.code for f in c.replay().findings] == [
+        "credit-to-non-member",
+        "balance-at-unregistered",
+    ]
     c = _base()  # the same credit inside a recorded recovery is fine
     c.tx((REG, "MemberRegistered", {"member": NEW, "by": REG}))
-    c.tx((PTS, "Transfer", {"from": ALICE, "to": NEW, "value": 100}),
-         (PTS, "PointsRecovered", {"lostWallet": ALICE, "newWallet": NEW, "amount": 100}),
-         (REG, "MemberRecovered", {"lostWallet": ALICE, "newWallet": NEW, "by": REG}))
+    c.tx(
+        (PTS, "Transfer", {"from": ALICE, "to": NEW, "value": 100}),
+        (PTS, "PointsRecovered", {"lostWallet": ALICE, "newWallet": NEW, "amount": 100}),
+        (REG, "MemberRecovered", {"lostWallet": ALICE, "newWallet": NEW, "by": REG}),
+    )
     st = c.replay()
     assert st.findings == []
     assert st.members.recovered_to == {ALICE: NEW} and ALICE not in st.members.members
@@ -104,17 +138,24 @@ def test_frozen_debit_needs_forfeit() -> None:
     assert "debit-of-frozen" in [f.code for f in c.replay().findings]
     c = _base()
     c.tx((REG, "MemberFrozen", {"member": ALICE, "by": REG}))
-    c.tx((PTS, "Transfer", {"from": ALICE, "to": ZERO_ADDRESS, "value": 1}),
-         (PTS, "PointsForfeited", {"member": ALICE, "amount": 1,
-                                   "reason": "0x" + "00" * 32, "by": REG}))
+    c.tx(
+        (PTS, "Transfer", {"from": ALICE, "to": ZERO_ADDRESS, "value": 1}),
+        (
+            PTS,
+            "PointsForfeited",
+            {"member": ALICE, "amount": 1, "reason": "0x" + "00" * 32, "by": REG},
+        ),
+    )
     assert c.replay().findings == []
 
 
 def test_soulbound_pass_moved_is_caught() -> None:
     c = _base()
-    c.tx((PAS, "Transfer", {"from": ZERO_ADDRESS, "to": ALICE, "tokenId": 1}),
-         (PAS, "Locked", {"tokenId": 1}),
-         (PAS, "PassIssued", {"member": ALICE, "tokenId": 1, "tier": 0, "expiresAt": 0}))
+    c.tx(
+        (PAS, "Transfer", {"from": ZERO_ADDRESS, "to": ALICE, "tokenId": 1}),
+        (PAS, "Locked", {"tokenId": 1}),
+        (PAS, "PassIssued", {"member": ALICE, "tokenId": 1, "tier": 0, "expiresAt": 0}),
+    )
     c.tx((PAS, "Transfer", {"from": ALICE, "to": BOB, "tokenId": 1}))
     st = c.replay()
     assert [f.code for f in st.findings] == ["soulbound-moved"]
@@ -166,11 +207,21 @@ def test_code_compare_masks_immutables_and_strips_cbor() -> None:
 
 @pytest.mark.parametrize("name", ["ProgramRegistered", "PointsGifted", "TierAdded"])
 def test_encode_strings(name: str) -> None:
-    kind = {"ProgramRegistered": Kind.REGISTRY, "PointsGifted": Kind.POINTS,
-            "TierAdded": Kind.PASS}[name]
-    args = {"ProgramRegistered": {"brandId": "0x" + "11" * 32, "points": PTS, "pass": PAS,
-                                  "admin": ALICE, "name": "é" * 40},
-            "PointsGifted": {"from": ALICE, "to": BOB, "amount": 3, "memo": ""},
-            "TierAdded": {"tier": 4, "name": "Gold"}}[name]
+    kind = {
+        "ProgramRegistered": Kind.REGISTRY,
+        "PointsGifted": Kind.POINTS,
+        "TierAdded": Kind.PASS,
+    }[name]
+    args = {
+        "ProgramRegistered": {
+            "brandId": "0x" + "11" * 32,
+            "points": PTS,
+            "pass": PAS,
+            "admin": ALICE,
+            "name": "é" * 40,
+        },
+        "PointsGifted": {"from": ALICE, "to": BOB, "amount": 3, "memo": ""},
+        "TierAdded": {"tier": 4, "name": "Gold"},
+    }[name]
     t, d = encode(kind, name, args)
     assert decode(Log(1, "0x", "0x", 0, 0, REG, t, d), kind).args == args

@@ -19,7 +19,7 @@ def test_backfill_equals_chain(net: Net, make_indexer, engine) -> None:  # type:
         for i in range(0, 150, 50):
             ms = net.members[i : i + 50]
             net.issue_batch(b, ms, [rnd.randint(1, 10**9) for _ in ms])
-    activity(net, rnd, 60)
+    activity(net, rnd, 30)
     late = net.add_brand("late")  # a program registered after activity started
     net.issue_batch(late, net.members[:40], [3] * 40)
     idx = make_indexer(initial_range=7)  # small ranges: many batches, programs found mid-way

@@ -119,7 +119,8 @@ contract GasBatchBenchTest is GasBase {
         deployBaselines();
         fresh = new address[](1000);
         for (uint256 i; i < 1000; ++i) {
-            fresh[i] = address(uint160(0x10000 + i));
+            // Addresses as random as real wallets: calldata cost depends on their zero bytes.
+            fresh[i] = address(uint160(uint256(keccak256(abi.encode("member", i)))));
         }
         vm.prank(operator);
         registry.registerBatch(fresh);
@@ -139,8 +140,8 @@ contract GasBatchBenchTest is GasBase {
         bytes32[] memory refs = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
             members[i] = fresh[i];
-            amounts[i] = 100 + i;
-            refs[i] = bytes32(abi.encodePacked("order-", bytes4(uint32(i))));
+            amounts[i] = 100;
+            refs[i] = bytes32(bytes.concat("o", bytes(_str(i))));
         }
         uint256 ours =
             txGas(adminA, address(pointsA), abi.encodeCall(pointsA.issueBatch, (members, amounts, PURCHASE, refs)));
@@ -151,7 +152,12 @@ contract GasBatchBenchTest is GasBase {
         console.log("issueBatch per new recipient (total / n): plain OZ", plain / n);
     }
 
-    function _str(uint256 n) private pure returns (string memory) {
-        return n == 100 ? "100" : "1000";
+    /// @dev Decimal digits of `n`.
+    function _str(uint256 n) private pure returns (string memory s) {
+        if (n == 0) return "0";
+        while (n != 0) {
+            s = string.concat(string(abi.encodePacked(bytes1(uint8(48 + n % 10)))), s);
+            n /= 10;
+        }
     }
 }

@@ -1,0 +1,212 @@
+"""Dependencies as Annotated aliases: the app state, the database engine, the chain, the caller."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+from web3 import Web3
+
+from loyalty_ledger.artifacts import error_decoder
+from loyalty_ledger.auth import (
+    AuthenticationFailed,
+    Forbidden,
+    Principal,
+    authenticate_key,
+    verify_session,
+)
+from loyalty_ledger.chain import Sender, connect_settings
+from loyalty_ledger.config import Settings
+from loyalty_ledger.deploy import Deployment, Program
+from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.validate import checksum_address
+
+
+@dataclass
+class ApiOptions:
+    """What the API needs beyond Settings: the SIWE binding and request limits."""
+
+    siwe_domain: str
+    siwe_uri: str
+    max_body: int = 64 * 1024
+    session_ttl: int = 900
+
+
+@dataclass
+class AppState:
+    """Shared by every request: settings, engine, the deployment, chain handle and signers."""
+
+    settings: Settings
+    engine: Engine
+    options: ApiOptions
+    _deployment: Deployment | None = None
+    _deployment_mtime: float = -1.0
+    _w3: Web3 | None = None
+    _senders: dict[str, Sender] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def deployment(self) -> Deployment:
+        """The deployment file, re-read when it changes (a brand was onboarded meanwhile)."""
+        path = Path(self.settings.deployment_file)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            if self._deployment is not None:
+                return self._deployment
+            raise LedgerError(f"no deployment file at {path}; deploy the network first") from None
+        if self._deployment is None or mtime != self._deployment_mtime:
+            with self._lock:
+                self._deployment = Deployment.load(path)
+                self._deployment_mtime = mtime
+        return self._deployment
+
+    def save_deployment(self, dep: Deployment) -> None:
+        with self._lock:
+            dep.save(self.settings.deployment_file)
+            self._deployment = dep
+            self._deployment_mtime = Path(self.settings.deployment_file).stat().st_mtime
+
+    @property
+    def w3(self) -> Web3:
+        if self._w3 is None:
+            with self._lock:
+                if self._w3 is None:
+                    self._w3 = connect_settings(self.settings)
+        return self._w3
+
+    def chain_id(self) -> int:
+        return self.settings.chain_id or self.deployment.chain_id
+
+    def sender(self, role: str) -> Sender:
+        """One Sender per key (roles sharing a key share its nonce counter)."""
+        key = self.settings.key(role)
+        with self._lock:
+            s = self._senders.get(key)
+            if s is None:
+                s = Sender.from_settings(self.w3, key, self.settings, error_decoder())
+                self._senders[key] = s
+        return s
+
+    def brand_sender(self, brand_id: str) -> Sender:
+        """The key that acts for a brand (issuer/redeemer roles on its contracts)."""
+        self.deployment.program(brand_id)
+        return self.sender("brand")
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.api  # type: ignore[no-any-return]
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_engine(state: StateDep) -> Engine:
+    return state.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def get_deployment(state: StateDep) -> Deployment:
+    return state.deployment
+
+
+DeploymentDep = Annotated[Deployment, Depends(get_deployment)]
+
+
+def current_principal(
+    state: StateDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """The caller: an API key (X-API-Key) or a customer session (Authorization: Bearer)."""
+    if x_api_key:
+        return authenticate_key(engine=state.engine, key=x_api_key)
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationFailed("use 'Authorization: Bearer <session token>'")
+        if token.startswith("llk_"):
+            return authenticate_key(engine=state.engine, key=token)
+        return verify_session(engine=state.engine, token=token)
+    raise AuthenticationFailed("sign in (SIWE) or send an API key")
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def current_customer(principal: PrincipalDep) -> Principal:
+    if principal.kind != "customer":
+        raise Forbidden("this endpoint is for signed-in customers")
+    return principal
+
+
+CustomerDep = Annotated[Principal, Depends(current_customer)]
+
+
+def current_operator(principal: PrincipalDep) -> Principal:
+    if principal.kind != "operator":
+        raise Forbidden("this endpoint needs the operator key")
+    return principal
+
+
+OperatorDep = Annotated[Principal, Depends(current_operator)]
+
+
+def program_of(deployment: DeploymentDep, brand_id: str) -> Program:
+    return deployment.program(brand_id)
+
+
+ProgramDep = Annotated[Program, Depends(program_of)]
+
+
+def brand_reader(principal: PrincipalDep, brand_id: str) -> Principal:
+    """Any key of this brand, the operator or an auditor."""
+    if not principal.can_read_brand(brand_id):
+        raise Forbidden(f"no access to brand {brand_id}")
+    return principal
+
+
+BrandReader = Annotated[Principal, Depends(brand_reader)]
+
+
+def brand_role(role: str):  # type: ignore[no-untyped-def]
+    """A dependency: the caller holds `role` for the path's brand (or is the operator)."""
+
+    def check(principal: PrincipalDep, brand_id: str) -> Principal:
+        if not principal.has_brand_role(brand_id, role):
+            raise Forbidden(f"needs the {role} role of brand {brand_id}")
+        return principal
+
+    return check
+
+
+IssuerDep = Annotated[Principal, Depends(brand_role("issuer"))]
+PerkManagerDep = Annotated[Principal, Depends(brand_role("perk_manager"))]
+
+
+def member_reader(principal: PrincipalDep, address: str) -> str:
+    """The path's address, checksummed; customers may only read their own."""
+    addr = checksum_address(address)
+    if not principal.can_read_member(addr):
+        raise Forbidden("a customer can only see their own account")
+    return addr
+
+
+MemberReadDep = Annotated[str, Depends(member_reader)]
+
+
+def member_actor(customer: CustomerDep, address: str) -> str:
+    """The path's address, which must be the signed-in customer's own."""
+    addr = checksum_address(address)
+    if customer.address != addr:
+        raise Forbidden("a customer can only act for their own address")
+    return addr
+
+
+MemberActorDep = Annotated[str, Depends(member_actor)]

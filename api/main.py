@@ -1,0 +1,164 @@
+"""The FastAPI app: `create_app(settings)`, and `serve(settings, stop_event)` for the main job."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from loyalty_ledger.config import Settings
+from loyalty_ledger.store import make_engine, migrate
+
+from . import errors
+from .deps import ApiOptions, AppState
+from .routers import admin, auth, brands, customers, health, ledger, perks
+
+log = logging.getLogger("api")
+
+
+class BodyLimit:
+    """Refuse request bodies above `limit` bytes with 413 (declared or streamed)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _reject(send, self.limit)
+                    return
+        seen = 0
+        started = False
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _reject(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _reject(send: Any, limit: int) -> None:
+    import json
+
+    payload = json.dumps(
+        {"error": "payload_too_large", "detail": f"request bodies are limited to {limit} bytes"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def default_options(settings: Settings) -> ApiOptions:
+    host = settings.api_host
+    authority = f"{host}:{settings.api_port}"
+    return ApiOptions(siwe_domain=authority, siwe_uri=f"http://{authority}")
+
+
+def create_app(
+    settings: Settings, *, options: ApiOptions | None = None, engine: Engine | None = None
+) -> FastAPI:
+    """The API for `settings` (database, node, deployment file, keys)."""
+    options = options or default_options(settings)
+    assert settings.database_url is not None
+    if engine is None:
+        engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
+        migrate(engine)
+    app = FastAPI(
+        title="Loyalty Ledger API",
+        version="0.1.0",
+        description="Points, passes and perks on a permissioned EVM ledger. Customers sign in "
+        "with Ethereum (Bearer session); brands, the operator and auditors send X-API-Key.",
+    )
+    app.state.api = AppState(settings=settings, engine=engine, options=options)
+    errors.install(app)
+    for r in (health, auth, customers, brands, perks, ledger, admin):
+        app.include_router(r.router)
+    app.add_middleware(BodyLimit, limit=options.max_body)
+    return app
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the main job owns the signals
+        pass
+
+
+def serve(
+    settings: Settings,
+    stop_event: threading.Event,
+    *,
+    app: FastAPI | None = None,
+    ready: threading.Event | None = None,
+    **uvicorn_kw: Any,
+) -> threading.Thread:
+    """Serve the API on settings.api_host:api_port in a thread until `stop_event` is set.
+
+    Returns the started thread; `ready` (optional) is set once the socket listens.
+    """
+    config = uvicorn.Config(
+        app or create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        access_log=False,
+        **uvicorn_kw,
+    )
+    server = _Server(config)
+
+    def watch() -> None:
+        stop_event.wait()
+        server.should_exit = True
+
+    def run() -> None:
+        threading.Thread(target=watch, name="api-stop", daemon=True).start()
+        server.run()
+
+    thread = threading.Thread(target=run, name="api", daemon=True)
+    thread.start()
+    if ready is not None:
+
+        def wait_started() -> None:
+            while not server.started and thread.is_alive() and not stop_event.is_set():
+                stop_event.wait(0.02)
+            if server.started:
+                ready.set()
+
+        threading.Thread(target=wait_started, name="api-ready", daemon=True).start()
+    return thread

@@ -1,0 +1,1 @@
+"""Routers by audience: auth, customers, brands, perks, ledger, admin, health."""

@@ -1,0 +1,174 @@
+"""Brands: earning (purchases, actions, batches), the earn rule, membership passes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from loyalty_ledger import earn, ledger, passes
+
+from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
+from ..schemas import (
+    ActionIn,
+    BatchIn,
+    EarnOut,
+    EarnRuleIn,
+    EarnRuleOut,
+    PassIssueIn,
+    PassRenewIn,
+    PassTierIn,
+    PurchaseIn,
+    TxOut,
+)
+
+router = APIRouter(prefix="/brands/{brand_id}", tags=["brands"])
+
+
+def _earned(e: earn.Earned) -> dict[str, Any]:
+    return {**e.record, "duplicate": e.duplicate}
+
+
+@router.get("")
+def brand(brand_id: str, _r: BrandReader, program: ProgramDep) -> dict[str, Any]:
+    """The brand's program: contract addresses and start block."""
+    return program.to_json()
+
+
+@router.post("/earn/purchase", response_model=EarnOut)
+def earn_purchase(
+    brand_id: str, body: PurchaseIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+) -> dict[str, Any]:
+    """Points for a purchase by the earn rule; the order id makes it happen once."""
+    return _earned(
+        earn.earn_purchase(
+            engine=state.engine,
+            sender=state.brand_sender(brand_id),
+            program=program,
+            member=body.member,
+            order_id=body.order_id,
+            amount=body.amount,
+            currency=body.currency,
+            items=body.items,
+        )
+    )
+
+
+@router.post("/earn/action", response_model=EarnOut)
+def earn_action(
+    brand_id: str, body: ActionIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+) -> dict[str, Any]:
+    """A bonus for signup, review, referral (action id: the new member), survey or visit."""
+    return _earned(
+        earn.earn_action(
+            engine=state.engine,
+            sender=state.brand_sender(brand_id),
+            program=program,
+            member=body.member,
+            action=body.action,
+            action_id=body.action_id,
+        )
+    )
+
+
+@router.post("/earn/batch", response_model=list[EarnOut])
+def earn_batch(
+    brand_id: str, body: BatchIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+) -> list[dict[str, Any]]:
+    """Many purchases at once (each order id earns once)."""
+    orders = [o.model_dump() for o in body.orders]
+    return [
+        _earned(e)
+        for e in earn.earn_purchases(
+            engine=state.engine,
+            sender=state.brand_sender(brand_id),
+            program=program,
+            orders=orders,
+        )
+    ]
+
+
+@router.get("/earn-rule", response_model=EarnRuleOut)
+def get_rule(brand_id: str, _r: BrandReader, _prog: ProgramDep, state: StateDep) -> Any:
+    """The earn rule (points per purchase amount, action bonuses)."""
+    return earn.get_rule(engine=state.engine, brand_id=brand_id).__dict__
+
+
+@router.put("/earn-rule", response_model=EarnRuleOut)
+def set_rule(
+    brand_id: str, body: EarnRuleIn, _p: IssuerDep, _prog: ProgramDep, state: StateDep
+) -> Any:
+    """Set the earn rule, e.g. 1 point per 10,000 VND."""
+    return earn.set_rule(
+        engine=state.engine,
+        brand_id=brand_id,
+        currency=body.currency,
+        amount_per_point=body.amount_per_point,
+        bonuses=body.bonuses,
+    ).__dict__
+
+
+def _tx(receipt: Any) -> TxOut:
+    return TxOut(tx_hash=receipt.tx_hash, status="confirmed", block_number=receipt.block_number)
+
+
+@router.post("/passes", status_code=201)
+def issue_pass(
+    brand_id: str, body: PassIssueIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+) -> dict[str, Any]:
+    """Issue a membership pass at a tier (number or name), optionally expiring."""
+    token_id, rc = passes.issue_pass(
+        sender=state.brand_sender(brand_id),
+        program=program,
+        member=body.member,
+        tier=body.tier,
+        expires_at=body.expires_at,
+    )
+    return {"token_id": token_id, **_tx(rc).model_dump()}
+
+
+@router.patch("/passes/{member}", response_model=TxOut)
+def set_tier(
+    brand_id: str,
+    member: str,
+    body: PassTierIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+) -> TxOut:
+    """Upgrade (or downgrade) a member's pass."""
+    return _tx(
+        ledger.set_tier(
+            sender=state.brand_sender(brand_id), program=program, member=member, tier=body.tier
+        )
+    )
+
+
+@router.post("/passes/{member}/renew", response_model=TxOut)
+def renew(
+    brand_id: str,
+    member: str,
+    body: PassRenewIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+) -> TxOut:
+    """Renew a pass until a new expiry (0: never)."""
+    return _tx(
+        ledger.renew_pass(
+            sender=state.brand_sender(brand_id),
+            program=program,
+            member=member,
+            expires_at=body.expires_at,
+        )
+    )
+
+
+@router.delete("/passes/{member}", response_model=TxOut)
+def revoke(
+    brand_id: str, member: str, _p: IssuerDep, program: ProgramDep, state: StateDep
+) -> TxOut:
+    """Revoke a member's pass."""
+    return _tx(
+        ledger.revoke_pass(sender=state.brand_sender(brand_id), program=program, member=member)
+    )

@@ -1,0 +1,107 @@
+"""Customers: holdings, eligible perks, history; gasless transfers and gifts they sign."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from loyalty_ledger import consent, ledger, perks, views
+
+from ..deps import MemberActorDep, MemberReadDep, StateDep
+from ..schemas import TransferIn, TransferPrepareIn, TxOut, TypedData
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+@router.get("/{address}")
+def summary(
+    address: MemberReadDep, state: StateDep, brand: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    """Balance, pass, tier and expiry per brand (from the mirror, with its block)."""
+    return views.member_summary(
+        engine=state.engine,
+        deployment=state.deployment,
+        address=address,
+        brand_ids=[brand] if brand else None,
+    )
+
+
+@router.get("/{address}/perks")
+def my_perks(
+    address: MemberReadDep,
+    state: StateDep,
+    brand: Annotated[str | None, Query()] = None,
+    eligible_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Active perks with this member's eligibility."""
+    dep = state.deployment
+    brands = [brand] if brand else sorted(dep.programs)
+    out = []
+    for perk, e in perks.eligible_perks(
+        engine=state.engine, deployment=dep, address=address, brand_ids=brands
+    ):
+        if eligible_only and not e.eligible:
+            continue
+        out.append(
+            {
+                "perk": {
+                    k: perk[k] for k in ("id", "brand_id", "name", "description", "point_cost")
+                },
+                "eligible": e.eligible,
+                "reasons": [{"code": r.code, "detail": r.detail} for r in e.reasons],
+                "as_of_block": e.as_of_block,
+            }
+        )
+    return out
+
+
+@router.get("/{address}/history")
+def history(
+    address: MemberReadDep,
+    state: StateDep,
+    brand: str,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """The member's ledger entries in one brand, newest first (`before` pages on)."""
+    program = state.deployment.program(brand)
+    return views.ledger_page(
+        engine=state.engine, token=program.points, account=address, limit=limit, before_id=before
+    )
+
+
+@router.post("/{address}/transfers/prepare", response_model=TypedData)
+def prepare_transfer(
+    address: MemberActorDep, body: TransferPrepareIn, state: StateDep
+) -> dict[str, Any]:
+    """The EIP-712 ForwardRequest to sign for a transfer or gift (the customer needs no ETH)."""
+    program = state.deployment.program(body.brand_id)
+    if body.kind == "gift":
+        call = ledger.gift_call(
+            w3=state.w3, program=program, to=body.to, amount=body.amount, memo=body.memo
+        )
+    else:
+        call = ledger.transfer_call(w3=state.w3, program=program, to=body.to, amount=body.amount)
+    return consent.forward_typed_data(
+        w3=state.w3, deployment=state.deployment, signer=address, call=call
+    )
+
+
+@router.post("/{address}/transfers", response_model=TxOut)
+def transfer(address: MemberActorDep, body: TransferIn, state: StateDep) -> TxOut:
+    """Relay the signed transfer or gift; returns the transaction hash and its status."""
+    program = state.deployment.program(body.brand_id)
+    request = consent.forward_request(body.message, body.signature)
+    w3 = state.w3
+    allowed = (
+        consent.selector(ledger.gift_call(w3=w3, program=program, to=address, amount=1)),
+        consent.selector(ledger.transfer_call(w3=w3, program=program, to=address, amount=1)),
+    )
+    consent.expect_call(
+        request, consent.Expected(signer=address, to=program.points, selectors=allowed)
+    )
+    receipt = consent.relay(
+        relayer=state.sender("relayer"), deployment=state.deployment, request=request
+    )
+    return TxOut(tx_hash=receipt.tx_hash, status="confirmed", block_number=receipt.block_number)

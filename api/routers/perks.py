@@ -1,0 +1,209 @@
+"""Perks: definitions (brand perk managers), eligibility, and redemption (customers)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+
+from loyalty_ledger import consent, perks
+from loyalty_ledger.auth import Forbidden, Principal
+from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.validate import checksum_address
+
+from ..deps import EngineDep, PerkManagerDep, PrincipalDep, StateDep
+from ..schemas import (
+    EligibilityBatchIn,
+    EligibilityOut,
+    PerkCreate,
+    PerkPublic,
+    PerkUpdate,
+    RedeemIn,
+    RedeemPrepareIn,
+    RedemptionOut,
+    TypedData,
+)
+
+router = APIRouter(tags=["perks"])
+
+
+def _perk_for(engine: Any, principal: Principal, perk_id: int, write_role: str | None) -> dict:
+    perk = perks.get_perk(engine=engine, perk_id=perk_id)
+    bid = perk["brand_id"]
+    if write_role is not None and not principal.has_brand_role(bid, write_role):
+        raise Forbidden(f"needs the {write_role} role of brand {bid}")
+    return perk
+
+
+@router.post("/brands/{brand_id}/perks", response_model=PerkPublic, status_code=201)
+def create_perk(
+    brand_id: str, body: PerkCreate, _p: PerkManagerDep, state: StateDep
+) -> dict[str, Any]:
+    """Define a perk for the brand."""
+    return perks.create_perk(
+        engine=state.engine,
+        deployment=state.deployment,
+        brand_id=brand_id,
+        values=body.model_dump(),
+    )
+
+
+@router.get("/brands/{brand_id}/perks", response_model=list[PerkPublic])
+def list_perks(brand_id: str, _p: PrincipalDep, state: StateDep) -> list[dict[str, Any]]:
+    """The brand's perks (customers see the active ones)."""
+    state.deployment.program(brand_id)
+    active_only = _p.kind == "customer" or not _p.can_read_brand(brand_id)
+    return perks.list_perks(engine=state.engine, brand_id=brand_id, active_only=active_only)
+
+
+@router.get("/perks/{perk_id}", response_model=PerkPublic)
+def get_perk(perk_id: int, _p: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
+    """One perk."""
+    return perks.get_perk(engine=engine, perk_id=perk_id)
+
+
+@router.patch("/perks/{perk_id}", response_model=PerkPublic)
+def update_perk(
+    perk_id: int, body: PerkUpdate, principal: PrincipalDep, state: StateDep
+) -> dict[str, Any]:
+    """Change a perk (the brand's perk manager)."""
+    _perk_for(state.engine, principal, perk_id, "perk_manager")
+    return perks.update_perk(
+        engine=state.engine,
+        deployment=state.deployment,
+        perk_id=perk_id,
+        values=body.model_dump(exclude_unset=True),
+    )
+
+
+@router.delete("/perks/{perk_id}", response_model=PerkPublic)
+def deactivate_perk(perk_id: int, principal: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
+    """Switch a perk off (perks are kept: redemptions refer to them)."""
+    _perk_for(engine, principal, perk_id, "perk_manager")
+    return perks.deactivate_perk(engine=engine, perk_id=perk_id)
+
+
+def _out(e: perks.Eligibility) -> EligibilityOut:
+    return EligibilityOut(
+        perk_id=e.perk_id,
+        address=e.address,
+        eligible=e.eligible,
+        reasons=[{"code": r.code, "detail": r.detail} for r in e.reasons],  # type: ignore[misc]
+        as_of_block=e.as_of_block,
+        strict=e.strict,
+    )
+
+
+def _check_readers(principal: Principal, perk: dict[str, Any], addresses: list[str]) -> None:
+    if principal.kind == "customer":
+        if any(checksum_address(a) != principal.address for a in addresses):
+            raise Forbidden("a customer can only check their own address")
+    elif not principal.can_read_brand(perk["brand_id"]):
+        raise Forbidden(f"no access to brand {perk['brand_id']}")
+
+
+@router.get("/perks/{perk_id}/eligibility/{address}", response_model=EligibilityOut)
+def eligibility(
+    perk_id: int,
+    address: str,
+    principal: PrincipalDep,
+    state: StateDep,
+    strict: Annotated[bool, Query()] = False,
+) -> EligibilityOut:
+    """Is `address` eligible now, every reason when not, and as of which block."""
+    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+    _check_readers(principal, perk, [address])
+    [e] = perks.eligibility(
+        engine=state.engine,
+        deployment=state.deployment,
+        perk=perk,
+        addresses=[address],
+        w3=state.w3 if strict else None,
+        strict=strict,
+    )
+    return _out(e)
+
+
+@router.post("/perks/{perk_id}/eligibility", response_model=list[EligibilityOut])
+def eligibility_batch(
+    perk_id: int, body: EligibilityBatchIn, principal: PrincipalDep, state: StateDep
+) -> list[EligibilityOut]:
+    """Eligibility of many addresses at once."""
+    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+    _check_readers(principal, perk, body.addresses)
+    out = perks.eligibility(
+        engine=state.engine,
+        deployment=state.deployment,
+        perk=perk,
+        addresses=body.addresses,
+        w3=state.w3 if body.strict else None,
+        strict=body.strict,
+    )
+    return [_out(e) for e in out]
+
+
+def _redeemer(principal: Principal, perk: dict[str, Any], member: str | None) -> str:
+    """Whose points: the signed-in customer, or (brand redeemer keys) the named member."""
+    if principal.kind == "customer":
+        if member is not None and checksum_address(member) != principal.address:
+            raise Forbidden("a customer can only redeem for their own address")
+        assert principal.address is not None
+        return principal.address
+    if not principal.has_brand_role(perk["brand_id"], "redeemer"):
+        raise Forbidden(f"needs a customer session or the redeemer role of {perk['brand_id']}")
+    if member is None:
+        raise InvalidInput("a brand redeemer must name the member")
+    return checksum_address(member)
+
+
+@router.post("/perks/{perk_id}/redeem/prepare", response_model=TypedData)
+def prepare_redeem(
+    perk_id: int, body: RedeemPrepareIn, principal: PrincipalDep, state: StateDep
+) -> dict[str, Any]:
+    """The EIP-712 data the member signs to consent to the burn (ForwardRequest or permit)."""
+    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+    member = _redeemer(principal, perk, body.member)
+    if perk["point_cost"] == 0:
+        raise InvalidInput("this perk costs no points: redeem it without a signature")
+    program = state.deployment.program(perk["brand_id"])
+    if body.method == "permit":
+        return consent.permit_typed_data(
+            w3=state.w3,
+            program=program,
+            owner=member,
+            spender=state.brand_sender(perk["brand_id"]).address,
+            value=perk["point_cost"],
+        )
+    call = perks.redeem_call(w3=state.w3, program=program, perk=perk)
+    return consent.forward_typed_data(
+        w3=state.w3, deployment=state.deployment, signer=member, call=call
+    )
+
+
+@router.post("/perks/{perk_id}/redeem", response_model=RedemptionOut)
+def redeem(
+    perk_id: int,
+    body: RedeemIn,
+    principal: PrincipalDep,
+    state: StateDep,
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=128)],
+) -> dict[str, Any]:
+    """Redeem a perk with the member's signature; retry safely with the same Idempotency-Key."""
+    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+    member = _redeemer(principal, perk, body.member)
+    if body.forward is not None and body.permit is not None:
+        raise InvalidInput("send a forward request or a permit, not both")
+    brand_sender = state.brand_sender(perk["brand_id"]) if body.permit is not None else None
+    out = perks.redeem(
+        engine=state.engine,
+        w3=state.w3,
+        deployment=state.deployment,
+        perk_id=perk_id,
+        member=member,
+        idempotency_key=idempotency_key,
+        relayer=state.sender("relayer"),
+        brand_sender=brand_sender,
+        forward=(body.forward.message, body.forward.signature) if body.forward else None,
+        permit_data=(body.permit.message, body.permit.signature) if body.permit else None,
+    )
+    return {**out.redemption, "replayed": out.replayed}

@@ -1,0 +1,180 @@
+"""Indexer benchmark (not a test): backfill throughput into SQLite and PostgreSQL, raw-only and
+with derived state, where the time goes, live lag, peak memory.
+
+    .venv/bin/python benchmarks/bench_indexer.py [--events 200000] [--lag-blocks 1000] [--no-pg]
+
+Uses the indexer tests' mock contracts (the same events as the real contracts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from web3 import Web3  # noqa: E402
+
+from indexer.netutil import deploy_net, member_addresses, rpc  # noqa: E402
+from loyalty_ledger.anvil import Anvil  # noqa: E402
+from loyalty_ledger.indexer import Indexer, IndexerOptions  # noqa: E402
+from loyalty_ledger.indexer.decode import decode_logs  # noqa: E402
+from loyalty_ledger.store import make_engine  # noqa: E402
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def generate(net, events: int, per_tx: int) -> None:  # type: ignore[no-untyped-def]
+    brands = [net.add_brand(f"bench{i}") for i in range(4)]
+    members = member_addresses(per_tx, seed=42)
+    done, i, t0 = 0, 0, time.perf_counter()
+    while done < events:
+        b = brands[i % len(brands)]
+        net.issue_batch(b, members, [1 + (i * 7 + j) % 1000 for j in range(per_tx)])
+        done += 2 * per_tx
+        i += 1
+    print(f"generated ~{done:,} events in {i} txs over {len(brands)} brands "
+          f"({time.perf_counter() - t0:.1f}s)")
+
+
+def _backfill(opts: IndexerOptions, out) -> None:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    Indexer(opts).run(follow=False)
+    wall = time.perf_counter() - t0
+    out.send({"wall": wall, **opts.stats,
+              "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    out.close()
+
+
+def backfill(label: str, opts: IndexerOptions) -> dict:  # type: ignore[type-arg]
+    """One backfill in a fresh process (its own peak memory)."""
+    ctx = multiprocessing.get_context("fork")
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=_backfill, args=(opts, b))
+    p.start()
+    r = a.recv()
+    p.join()
+    ev = r["events"]
+    other = r["wall"] - r["rpc_s"] - r["decode_s"] - r["write_s"]
+    print(f"{label:<28} {ev:>8,} events {r['wall']:7.2f}s  {ev / r['wall']:>9,.0f} ev/s   "
+          f"rpc {r['rpc_s']:.2f}s decode {r['decode_s']:.2f}s write {r['write_s']:.2f}s "
+          f"(derive {r['derive_s']:.2f}s) other {other:.2f}s  getLogs {r['getlogs_calls']}  "
+          f"peak RSS {r['maxrss_mb']:.0f} MB")
+    return r
+
+
+def decode_only(url: str, net) -> None:  # type: ignore[no-untyped-def]
+    logs = rpc(net.w3, "eth_getLogs", [{"fromBlock": hex(net.start_block), "toBlock": "latest"}])
+    t0 = time.perf_counter()
+    decode_logs(logs)
+    dt = time.perf_counter() - t0
+    print(f"decode only (this module)    {len(logs):>8,} logs {dt:7.2f}s  {len(logs) / dt:>9,.0f} logs/s")
+    pts = net.brands[0].points
+    by_topic = {}
+    for name in ("Transfer", "PointsIssued"):
+        e = getattr(pts.events, name)()
+        by_topic[e.topic if e.topic.startswith("0x") else "0x" + e.topic] = e
+    sample = [x for x in logs if x["topics"][0] in by_topic][:20_000]
+    from web3._utils.method_formatters import log_entry_formatter  # type: ignore[attr-defined]
+
+    t0 = time.perf_counter()
+    for x in sample:
+        by_topic[x["topics"][0]].process_log(log_entry_formatter(x))
+    dt = time.perf_counter() - t0
+    print(f"decode web3 process_log      {len(sample):>8,} logs {dt:7.2f}s  {len(sample) / dt:>9,.0f} logs/s")
+
+
+def lag(net, db_url: str, dep: Path, url: str, blocks: int) -> None:  # type: ignore[no-untyped-def]
+    opts = IndexerOptions.from_deployment(dep, rpc_url=url, database_url=db_url, progress=False,
+                                          poll_interval=0.1)
+    idx = Indexer(opts)
+    t = threading.Thread(target=idx.run, kwargs={"follow": True}, daemon=True)
+    t.start()
+    eng = make_engine(db_url)
+    q = text("select checkpoint_block from indexer_state")
+
+    def cp() -> int:
+        try:
+            with eng.connect() as c:
+                return c.execute(q).scalar() or -1
+        except Exception:  # not migrated yet
+            return -1
+
+    while cp() < net.w3.eth.block_number:
+        time.sleep(0.05)
+    b = net.brands[0]
+    members = member_addresses(20, seed=9)
+    lags = []
+    for i in range(blocks):
+        fn = b.points.functions.issueBatch(members, [i + 1] * 20, b"lag".ljust(32, b"\0"),
+                                           [b"\x01" * 32] * 20)
+        fn.transact({"from": net.op, "gas": 3_000_000})  # automine: mined when this returns
+        t0 = time.perf_counter()
+        target = net.w3.eth.block_number
+        while cp() < target:
+            time.sleep(0.001)
+        lags.append(time.perf_counter() - t0)
+    idx.stop.set()
+    t.join(10)
+    lags.sort()
+    p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
+    print(f"live lag over {blocks} blocks (40 events each, poll 0.1s, SQLite, derived): "
+          f"p50 {p(0.5):.0f} ms  p99 {p(0.99):.0f} ms  max {lags[-1] * 1000:.0f} ms  "
+          f"mean {statistics.mean(lags) * 1000:.0f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--per-tx", type=int, default=2500)
+    ap.add_argument("--lag-blocks", type=int, default=1000)
+    ap.add_argument("--no-pg", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-indexer-"))
+    with Anvil(port=0, extra_args=["--gas-limit", "1000000000", "--disable-code-size-limit"]) as node:
+        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 120}))
+        net = deploy_net(w3)
+        generate(net, args.events, args.per_tx)
+        dep = net.deployment_file(tmp / "dep.json")
+        decode_only(node.url, net)
+        targets = [("sqlite", lambda n: f"sqlite:///{tmp / n}.db")]
+        schemas = []
+        if not args.no_pg:
+            def pg(n: str) -> str:
+                schema = f"bench_{uuid.uuid4().hex[:8]}"
+                with create_engine(PG).begin() as c:
+                    c.execute(text(f"create schema {schema}"))
+                schemas.append(schema)
+                return f"{PG}?options=-csearch_path%3D{schema}"
+            targets.append(("postgresql", pg))
+        try:
+            for name, mk in targets:
+                for derived in (False, True):
+                    label = f"{name} {'derived' if derived else 'raw-only'}"
+                    opts = IndexerOptions.from_deployment(
+                        dep, rpc_url=node.url, database_url=mk(label.replace(" ", "_")),
+                        progress=False, derived=derived)
+                    backfill(label, opts)
+            if args.lag_blocks:
+                lag(net, f"sqlite:///{tmp / 'lag'}.db", dep, node.url, args.lag_blocks)
+        finally:
+            if schemas:
+                with create_engine(PG).begin() as c:
+                    for s in schemas:
+                        c.execute(text(f"drop schema {s} cascade"))
+    print(f"(bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, cpus {os.cpu_count()})")
+
+
+if __name__ == "__main__":
+    main()
