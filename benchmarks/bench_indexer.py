@@ -146,6 +146,8 @@ def main() -> None:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 120}))
         net = deploy_net(w3)
         generate(net, args.events, args.per_tx)
+        # A backfill is history: put it below the reorg window (no undo journal there).
+        rpc(w3, "anvil_mine", [hex(100)])
         dep = net.deployment_file(tmp / "dep.json")
         decode_only(node.url, net)
         targets = [("sqlite", lambda n: f"sqlite:///{tmp / n}.db")]

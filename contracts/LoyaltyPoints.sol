@@ -13,11 +13,14 @@ import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
 
 /// @title LoyaltyPoints
 /// @notice One brand's points (ERC-20, decimals 0) that only registered, unfrozen members hold.
-/// @dev Every balance change goes through `_move`, the single choke point: it applies the
-/// permission rules (pause, membership, freeze) and is the only code that reads or writes
-/// balances and the supply. OpenZeppelin's `_update` (reached by `transfer`/`transferFrom`) is a
-/// thin wrapper into it. Balances live here rather than in OpenZeppelin's private storage so the
-/// storage can change (e.g. ERC-7818 epoch expiry) in `_move` alone.
+/// @dev Every balance change goes through `_move`, the single choke point: it asks `_authorize`
+/// (every permission rule: pause, membership, freeze) and then writes balances through
+/// `_credit` / `_debit`, the only code that touches them. OpenZeppelin's `_update` (reached by
+/// `transferFrom`) is a thin wrapper into it; `transfer` calls it directly. `issueBatch` also
+/// moves each recipient's points through `_move` (as Op.IssueInBatch), but checks the rules for
+/// the whole batch in one registry call (`_authorizeIssueBatch`, next to `_authorize`) and adds
+/// the batch total to the supply once. Balances live here rather than in OpenZeppelin's private
+/// storage so their layout can change (e.g. ERC-7818 epoch expiry) in `_credit` / `_debit` alone.
 contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, ERC2771Context {
     /*//////////////////////////////////////////////////////////////
                                  ROLES
@@ -46,6 +49,11 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         Forfeit, // burn by the brand; works on frozen accounts
         Recover // registry moves a lost wallet's points; ignores pause and freeze
     }
+
+    /// @dev keccak256("PointsIssued(address,uint256,bytes32,bytes32)"), for the batch loop's
+    /// assembly (a test checks it against `PointsIssued.selector`).
+    uint256 private constant _POINTS_ISSUED_EVENT =
+        0x17675c9a6c545147040ee6fe5122956488dd4520338e4aa6ad50c915af83bb3c;
 
     /// @dev The brand this program belongs to.
     bytes32 private immutable _brandId;
@@ -109,13 +117,26 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         }
         _authorizeIssueBatch(members);
         uint256 total;
+        // Per-recipient gas is the point of a batch: elements are read and PointsIssued is
+        // emitted in assembly (no bounds checks: the three lengths are equal, checked above).
         for (uint256 i; i < n;) {
-            address member = members[i];
-            uint256 amount = amounts[i];
+            address member;
+            uint256 amount;
+            assembly ("memory-safe") {
+                let o := shl(5, i)
+                // Cleaned to 160 bits, as the registry cleans it when checking the batch.
+                member := shr(96, shl(96, calldataload(add(members.offset, o))))
+                amount := calldataload(add(amounts.offset, o))
+            }
             // Checked: a wrap here would hide an overflow of the supply below.
             total += amount;
             _move(address(0), member, amount, Op.IssueInBatch);
-            emit PointsIssued(member, amount, reason, refs[i]);
+            // emit PointsIssued(member, amount, reason, refs[i]);
+            assembly ("memory-safe") {
+                mstore(0x00, amount)
+                mstore(0x20, calldataload(add(refs.offset, shl(5, i))))
+                log3(0x00, 0x40, _POINTS_ISSUED_EVENT, member, reason)
+            }
             // i < n = calldata array length, far below 2**256: cannot overflow.
             unchecked {
                 ++i;
@@ -182,6 +203,15 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         emit PointsRecovered(lostWallet, newWallet, amount);
     }
 
+    /// @notice Moves `value` of the caller's points to `to` (both must be registered, unfrozen).
+    /// @dev Straight into the choke point: skips OpenZeppelin's `_transfer` → `_update` hop on
+    /// the most frequent member action (the zero-address check stays).
+    function transfer(address to, uint256 value) public override returns (bool) {
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        _move(_msgSender(), to, value, Op.Transfer);
+        return true;
+    }
+
     /// @inheritdoc ILoyaltyPoints
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
@@ -233,8 +263,8 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         emit PointsRedeemed(member, amount, ref, by);
     }
 
-    /// @dev OpenZeppelin's hook, reached by `transfer` and `transferFrom` (and `_mint`/`_burn`,
-    /// which this contract does not call): routed into the choke point.
+    /// @dev OpenZeppelin's hook, reached by `transferFrom` (and `_mint`/`_burn`, which this
+    /// contract does not call): routed into the choke point, so no OpenZeppelin path bypasses it.
     function _update(address from, address to, uint256 value) internal override {
         Op op = from == address(0) ? Op.Issue : to == address(0) ? Op.Redeem : Op.Transfer;
         _move(from, to, value, op);
@@ -242,35 +272,50 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
 
     /// @dev The single choke point for balances: checks the rules for `op`, then moves `value`
     /// points from `from` (zero: issue) to `to` (zero: burn) and emits Transfer. Nothing else
-    /// reads or writes `_pointsOf` or `_supply` (but `issueBatch`, which adds its total once).
+    /// writes `_pointsOf` (only `_credit` / `_debit`, called from here) or `_supply` (but
+    /// `issueBatch`, which adds its total once).
     function _move(address from, address to, uint256 value, Op op) private {
         if (value == 0) revert PointsZeroAmount();
-        _authorize(op, from, to);
-
-        if (from == address(0)) {
-            // Checked: the supply bounds every balance, so the credit below cannot overflow.
-            if (op != Op.IssueInBatch) _supply += value;
+        if (op == Op.IssueInBatch) {
+            // Authorized for the whole batch up front; issueBatch adds the total supply once.
+            _credit(to, value);
         } else {
-            uint256 balance = _pointsOf[from];
-            if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
-            // balance >= value, checked just above.
-            unchecked {
-                _pointsOf[from] = balance - value;
+            _authorize(op, from, to);
+            if (from == address(0)) {
+                // Checked: the supply bounds every balance, so credits cannot overflow.
+                _supply += value;
+            } else {
+                _debit(from, value);
             }
-        }
-        if (to == address(0)) {
-            // value <= balance of `from` <= supply.
-            unchecked {
-                _supply -= value;
-            }
-        } else {
-            // A balance never exceeds the supply, whose growth is checked (per issue, or once per
-            // batch, where any wrap here makes the batch total overflow and revert).
-            unchecked {
-                _pointsOf[to] += value;
+            if (to == address(0)) {
+                // value <= the debited balance <= supply.
+                unchecked {
+                    _supply -= value;
+                }
+            } else {
+                _credit(to, value);
             }
         }
         emit Transfer(from, to, value);
+    }
+
+    /// @dev Adds `value` to `to`'s balance.
+    function _credit(address to, uint256 value) private {
+        // A balance never exceeds the supply, whose growth is checked (per issue, or once per
+        // batch, where any wrap here makes the batch total overflow and revert).
+        unchecked {
+            _pointsOf[to] += value;
+        }
+    }
+
+    /// @dev Takes `value` from `from`'s balance, reverting when it holds less.
+    function _debit(address from, uint256 value) private {
+        uint256 balance = _pointsOf[from];
+        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+        // balance >= value, checked just above.
+        unchecked {
+            _pointsOf[from] = balance - value;
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -278,20 +323,27 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Every permission rule for one move, in one place: pause stops everything but
-    /// recovery; issue needs a recipient that can hold; a transfer needs both sides able to hold;
-    /// a redemption needs an unfrozen holder; a forfeiture has no member rule (it is how a brand
-    /// takes points from a frozen account); recovery ignores pause and freeze (the registry has
-    /// checked the new wallet). A batch issue was authorized as a whole by `_authorizeIssueBatch`.
+    /// recovery; an issue needs a recipient that can hold; a transfer needs both sides able to
+    /// hold; a redemption needs an unfrozen holder; a forfeiture has no member rule (it is how a
+    /// brand takes points from a frozen account); a recovery ignores pause and freeze (the
+    /// registry has checked the new wallet). A batch issue is authorized as a whole by
+    /// `_authorizeIssueBatch` (same rules, one registry call) and never reaches here.
     function _authorize(Op op, address from, address to) private view {
-        if (op == Op.Recover || op == Op.IssueInBatch) return;
-        _requireNotPaused();
         if (op == Op.Transfer) {
-            uint256 bad = _firstNonHolder(from, to, 2);
-            if (bad != 2) _revertNonHolder(bad == 0 ? from : to);
+            _requireNotPaused();
+            if (!_registryAnswers(IMemberRegistry.canHoldBoth.selector, from, to)) {
+                _revertNonHolder(_registry.canHold(from) ? to : from);
+            }
         } else if (op == Op.Issue) {
-            if (_firstNonHolder(to, address(0), 1) != 1) _revertNonHolder(to);
+            _requireNotPaused();
+            if (!_registryAnswers(IMemberRegistry.canHold.selector, to, address(0))) {
+                _revertNonHolder(to);
+            }
         } else if (op == Op.Redeem) {
+            _requireNotPaused();
             if (_registry.isFrozen(from)) revert PointsAccountFrozen(from);
+        } else if (op == Op.Forfeit) {
+            _requireNotPaused();
         }
     }
 
@@ -308,13 +360,32 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         revert PointsAccountFrozen(account);
     }
 
+    /// @dev The registry's bool answer to `selector(a, b)` (`canHold(a)` ignores `b`), without
+    /// allocating or ABI-decoding: this is on the path of every issue and transfer. A failed or
+    /// short answer reads as false, so the caller's slow path reverts with the reason.
+    function _registryAnswers(bytes4 selector, address a, address b)
+        private
+        view
+        returns (bool yes)
+    {
+        address reg = address(_registry);
+        assembly ("memory-safe") {
+            // Built in free memory, which is not allocated: nothing else uses it meanwhile.
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), a)
+            mstore(add(ptr, 0x24), b)
+            let ok := staticcall(gas(), reg, ptr, 0x44, 0x00, 0x20)
+            yes := and(and(ok, gt(returndatasize(), 0x1f)), eq(mload(0x00), 1))
+        }
+    }
+
     /// @dev `registry.firstNonHolder(accounts)`, forwarding the calldata list as it is: the
     /// hot path of `issueBatch`, where re-encoding every element would cost gas per recipient.
     function _firstNonHolder(address[] calldata accounts) private view returns (uint256 index) {
         address reg = address(_registry);
         bytes4 selector = IMemberRegistry.firstNonHolder.selector;
         assembly ("memory-safe") {
-            // Build the call in free memory (not allocated: nothing else uses it meanwhile).
             let ptr := mload(0x40)
             mstore(ptr, selector)
             mstore(add(ptr, 0x04), 0x20)
@@ -322,30 +393,6 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
             let size := shl(5, accounts.length)
             calldatacopy(add(ptr, 0x44), accounts.offset, size)
             let ok := staticcall(gas(), reg, ptr, add(0x44, size), 0x00, 0x20)
-            if iszero(and(ok, gt(returndatasize(), 0x1f))) {
-                returndatacopy(ptr, 0, returndatasize())
-                revert(ptr, returndatasize())
-            }
-            index := mload(0x00)
-        }
-    }
-
-    /// @dev `registry.firstNonHolder([a])` (count 1) or `([a, b])` (count 2), without allocating.
-    function _firstNonHolder(address a, address b, uint256 count)
-        private
-        view
-        returns (uint256 index)
-    {
-        address reg = address(_registry);
-        bytes4 selector = IMemberRegistry.firstNonHolder.selector;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), 0x20)
-            mstore(add(ptr, 0x24), count)
-            mstore(add(ptr, 0x44), a)
-            mstore(add(ptr, 0x64), b)
-            let ok := staticcall(gas(), reg, ptr, add(0x44, shl(5, count)), 0x00, 0x20)
             if iszero(and(ok, gt(returndatasize(), 0x1f))) {
                 returndatacopy(ptr, 0, returndatasize())
                 revert(ptr, returndatasize())

@@ -201,6 +201,11 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
+    function canHoldBoth(address a, address b) external view returns (bool) {
+        return _members[a] == _REGISTERED && _members[b] == _REGISTERED;
+    }
+
+    /// @inheritdoc IMemberRegistry
     function firstNonHolder(address[] calldata accounts) external view returns (uint256 index) {
         // The hot path of every transfer and batch issue: one hash and one SLOAD per account.
         assembly ("memory-safe") {

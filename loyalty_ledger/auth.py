@@ -131,11 +131,12 @@ def verify_siwe(
     nonce: str | None = None,
     now: datetime | None = None,
     max_age: int | None = None,
+    max_future: int | None = CLOCK_SKEW,
 ):  # type: ignore[no-untyped-def]
     """Check a signed SIWE message without touching the nonce store; returns the message.
 
     Checks the grammar, domain, URI, chain id, version, nonce (when given), issued-at (not in
-    the future, not older than `max_age`), expiration and not-before, and that the EIP-191
+    the future by more than `max_future`, not older than `max_age`), expiration and not-before, and that the EIP-191
     signature over exactly `text` recovers the message's address.
     """
     msg = parse_siwe(text)
@@ -144,6 +145,8 @@ def verify_siwe(
         raise SiweRejected("domain_mismatch", f"message is for {msg.domain!r}, not {domain!r}")
     if uri is not None and str(msg.uri) != uri:
         raise SiweRejected("uri_mismatch", f"message URI {msg.uri!r} is not {uri!r}")
+    if msg.scheme and uri is not None and not uri.startswith(f"{msg.scheme}://"):
+        raise SiweRejected("scheme_mismatch", f"message scheme {msg.scheme!r} does not match")
     if int(msg.chain_id) != chain_id:
         raise SiweRejected("chain_mismatch", f"message is for chain {msg.chain_id}, not {chain_id}")
     if str(msg.version) != "1":
@@ -151,7 +154,7 @@ def verify_siwe(
     if nonce is not None and msg.nonce != nonce:
         raise SiweRejected("nonce_mismatch", "the message carries another nonce")
     issued = _when(msg.issued_at)
-    if (issued - at).total_seconds() > CLOCK_SKEW:
+    if max_future is not None and (issued - at).total_seconds() > max_future:
         raise SiweRejected("not_yet_valid", "the message is issued in the future")
     if max_age is not None and (at - issued).total_seconds() > max_age:
         raise SiweRejected("expired", "the message was issued too long ago")

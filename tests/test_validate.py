@@ -6,10 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from eth_abi import encode
 from eth_utils import keccak
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loyalty_ledger import errors as E
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings, get_settings

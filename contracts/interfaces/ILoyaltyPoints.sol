@@ -39,7 +39,9 @@ interface ILoyaltyPoints {
     /// @notice `member` redeemed `amount` points (burned) against `ref`; `by` is who submitted it.
     event PointsRedeemed(address indexed member, uint256 amount, bytes32 ref, address indexed by);
     /// @notice The brand forfeited (burned) `amount` of `member`'s points for `reason`.
-    event PointsForfeited(address indexed member, uint256 amount, bytes32 indexed reason, address indexed by);
+    event PointsForfeited(
+        address indexed member, uint256 amount, bytes32 indexed reason, address indexed by
+    );
     /// @notice `from` gave `to` `amount` points with a short `memo`.
     event PointsGifted(address indexed from, address indexed to, uint256 amount, string memo);
     /// @notice The registry moved all `amount` points of `lostWallet` to `newWallet`.

@@ -46,10 +46,16 @@ interface IMemberRegistry {
     event MemberUnfrozen(address indexed member, address indexed by);
     /// @notice Every point and pass of `lostWallet` moved to `newWallet`; `lostWallet` is
     /// deregistered. Emitted after the programs' own PointsRecovered / PassRecovered events.
-    event MemberRecovered(address indexed lostWallet, address indexed newWallet, address indexed by);
+    event MemberRecovered(
+        address indexed lostWallet, address indexed newWallet, address indexed by
+    );
     /// @notice A brand program joined the network. Indexers discover programs from this event.
     event ProgramRegistered(
-        bytes32 indexed brandId, address indexed points, address indexed pass, address admin, string name
+        bytes32 indexed brandId,
+        address indexed points,
+        address indexed pass,
+        address admin,
+        string name
     );
 
     /*//////////////////////////////////////////////////////////////
@@ -81,8 +87,13 @@ interface IMemberRegistry {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Adds a brand program (its points and pass contracts) to the network (operator).
-    function registerProgram(bytes32 brandId, address points, address pass, address admin, string calldata name)
-        external;
+    function registerProgram(
+        bytes32 brandId,
+        address points,
+        address pass,
+        address admin,
+        string calldata name
+    ) external;
 
     /// @notice The points and pass contracts of `brandId`; reverts when unknown.
     function programOf(bytes32 brandId) external view returns (address points, address pass);
@@ -91,7 +102,10 @@ interface IMemberRegistry {
     function programCount() external view returns (uint256);
 
     /// @notice The `index`-th program, in registration order.
-    function programAt(uint256 index) external view returns (bytes32 brandId, address points, address pass);
+    function programAt(uint256 index)
+        external
+        view
+        returns (bytes32 brandId, address points, address pass);
 
     /*//////////////////////////////////////////////////////////////
                                  VIEWS
@@ -106,9 +120,12 @@ interface IMemberRegistry {
     /// @notice Whether `account` may hold and receive tokens: registered and not frozen.
     function canHold(address account) external view returns (bool);
 
+    /// @notice Whether both `a` and `b` may hold and receive tokens: a transfer's check in one
+    /// call.
+    function canHoldBoth(address a, address b) external view returns (bool);
+
     /// @notice The index of the first of `accounts` that may not hold tokens (unregistered or
-    /// frozen), or `accounts.length` when all may: one call checks a whole batch or a transfer's
-    /// two sides.
+    /// frozen), or `accounts.length` when all may: one call checks a whole batch.
     function firstNonHolder(address[] calldata accounts) external view returns (uint256 index);
 
     /// @notice The wallet `lostWallet` was recovered to, or zero.

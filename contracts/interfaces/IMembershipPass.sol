@@ -42,13 +42,17 @@ interface IMembershipPass {
     /// @notice Pass `tokenId` was issued to `member` at `tier`, valid until `expiresAt` (0: never).
     event PassIssued(address indexed member, uint256 indexed tokenId, uint8 tier, uint64 expiresAt);
     /// @notice The pass moved from `fromTier` to `toTier` (an upgrade when `toTier` is higher).
-    event PassTierChanged(address indexed member, uint256 indexed tokenId, uint8 fromTier, uint8 toTier);
+    event PassTierChanged(
+        address indexed member, uint256 indexed tokenId, uint8 fromTier, uint8 toTier
+    );
     /// @notice The pass is now valid until `expiresAt`.
     event PassRenewed(address indexed member, uint256 indexed tokenId, uint64 expiresAt);
     /// @notice The pass was revoked (burned).
     event PassRevoked(address indexed member, uint256 indexed tokenId);
     /// @notice The registry moved pass `tokenId` from `lostWallet` to `newWallet`.
-    event PassRecovered(address indexed lostWallet, address indexed newWallet, uint256 indexed tokenId);
+    event PassRecovered(
+        address indexed lostWallet, address indexed newWallet, uint256 indexed tokenId
+    );
     /// @notice The brand added tier number `tier` called `name`.
     event TierAdded(uint8 indexed tier, string name);
     /// @notice Passes of this program are now transferable (or soulbound again).
@@ -91,7 +95,10 @@ interface IMembershipPass {
     function passOf(address member) external view returns (uint256 tokenId);
 
     /// @notice The tier and expiry of pass `tokenId`; reverts when it does not exist.
-    function passInfo(uint256 tokenId) external view returns (address owner, uint8 tier, uint64 expiresAt);
+    function passInfo(uint256 tokenId)
+        external
+        view
+        returns (address owner, uint8 tier, uint64 expiresAt);
 
     /// @notice Whether `member` holds a pass that has not expired.
     function isActive(address member) external view returns (bool);

@@ -1,9 +1,12 @@
-"""The replayed state in the shape of the mirror's rows, and value normalisation for comparing."""
+"""The mirror's rows, loaded read-only; the replayed state in their shape; value normalisation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from sqlalchemy import select
 
 from .decode import Event
 from .state import LedgerState
@@ -99,3 +102,60 @@ def derived_rows(
         t["role_admin"][(contract, role)] = {"admin_role": admin}
     defaults = {"member": {"registered": False, "frozen": False, "recovered_to": None}}
     return t, defaults
+
+
+@dataclass(slots=True)
+class Mirror:
+    """The mirror's rows, loaded once (keys and values normalised)."""
+
+    url: str
+    state: dict[str, Any] | None
+    blocks: dict[int, tuple[str, str]]  # number -> (hash, parent hash)
+    events: dict[Key, dict[str, Any]]  # (block, log index) -> row
+    tables: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def checkpoint_block(self) -> int | None:
+        return None if self.state is None else int(self.state["checkpoint_block"])
+
+    @classmethod
+    def load(cls, url: str) -> Mirror:
+        from loyalty_ledger.store import make_engine, metadata
+
+        engine = make_engine(url)
+        t = metadata.tables
+        try:
+            with engine.connect() as c:
+                st = c.execute(select(t["indexer_state"])).mappings().first()
+                blocks = {
+                    int(r.number): (r.hash.lower(), r.parent_hash.lower())
+                    for r in c.execute(select(t["block"]))
+                }
+                events = {
+                    (int(r["block_number"]), int(r["log_index"])): dict(r)
+                    for r in c.execute(select(t["event"])).mappings()
+                }
+                spec = {
+                    "program": ("brand_id",),
+                    "contract_state": ("address",),
+                    "balance": ("token", "holder"),
+                    "pass": ("contract", "token_id"),
+                    "tier": ("contract", "tier"),
+                    "member": ("address",),
+                    "role": ("contract", "role", "account"),
+                    "role_admin": ("contract", "role"),
+                }
+                tables: dict[str, dict[Key, dict[str, Any]]] = {}
+                for name, keys in spec.items():
+                    rows = c.execute(select(t[name])).mappings()
+                    tables[name] = {
+                        tuple(norm(r[k]) for k in keys): {
+                            k: norm(v) for k, v in r.items() if k not in keys
+                        }
+                        for r in rows
+                    }
+                ledger = [dict(r) for r in c.execute(select(t["ledger_entry"])).mappings()]
+        finally:
+            engine.dispose()
+        return cls(url, dict(st) if st else None, blocks, events, tables, ledger)

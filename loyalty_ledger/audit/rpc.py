@@ -168,7 +168,7 @@ def iter_log_ranges(
             first, last, fut = inflight.pop(0)
             try:
                 logs = fut.result()
-            except RpcError:
+            except (RpcError, requests.HTTPError):
                 if last == first:
                     raise
                 # Too many results: refetch this range in halves, drop what was in flight.

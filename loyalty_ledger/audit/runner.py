@@ -44,7 +44,7 @@ def run_audit(
     findings: list[Finding] = []
     mirror = None
     if database is not None:
-        from .verify_mirror import Mirror
+        from .mirror_rows import Mirror
 
         mirror = Mirror.load(database)
         if at_block is None:
@@ -141,7 +141,8 @@ def _bisect(rpc: Rpc, rep: object, path: str | None, database: str | None) -> di
         theirs = [d for d in dg.load(path) if d.block <= rep.block]
         against = path
     else:
-        from .verify_mirror import Mirror, mirror_digests
+        from .mirror_rows import Mirror
+        from .verify_mirror import mirror_digests
 
         assert database is not None
         theirs = [d for d in mirror_digests(Mirror.load(database), rep) if d.block <= rep.block]

@@ -8,77 +8,17 @@ with its key and both values (`expected` = the audit's, `actual` = the mirror's)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import select
 
 from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
-from .mirror_rows import TABLES, derived_rows, event_row, norm
+from .mirror_rows import TABLES, Mirror, derived_rows, event_row, norm
 from .rpc import Rpc
 from .state import Finding
 
 Key = tuple[Any, ...]
 _DERIVED = TABLES
-
-
-@dataclass(slots=True)
-class Mirror:
-    """The mirror's rows, loaded once (keys and values normalised)."""
-
-    url: str
-    state: dict[str, Any] | None
-    blocks: dict[int, tuple[str, str]]  # number -> (hash, parent hash)
-    events: dict[Key, dict[str, Any]]  # (block, log index) -> row
-    tables: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=dict)
-    ledger: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def checkpoint_block(self) -> int | None:
-        return None if self.state is None else int(self.state["checkpoint_block"])
-
-    @classmethod
-    def load(cls, url: str) -> Mirror:
-        from loyalty_ledger.store import make_engine, metadata
-
-        engine = make_engine(url)
-        t = metadata.tables
-        try:
-            with engine.connect() as c:
-                st = c.execute(select(t["indexer_state"])).mappings().first()
-                blocks = {
-                    int(r.number): (r.hash.lower(), r.parent_hash.lower())
-                    for r in c.execute(select(t["block"]))
-                }
-                events = {
-                    (int(r["block_number"]), int(r["log_index"])): dict(r)
-                    for r in c.execute(select(t["event"])).mappings()
-                }
-                spec = {
-                    "program": ("brand_id",),
-                    "contract_state": ("address",),
-                    "balance": ("token", "holder"),
-                    "pass": ("contract", "token_id"),
-                    "tier": ("contract", "tier"),
-                    "member": ("address",),
-                    "role": ("contract", "role", "account"),
-                    "role_admin": ("contract", "role"),
-                }
-                tables: dict[str, dict[Key, dict[str, Any]]] = {}
-                for name, keys in spec.items():
-                    rows = c.execute(select(t[name])).mappings()
-                    tables[name] = {
-                        tuple(norm(r[k]) for k in keys): {
-                            k: norm(v) for k, v in r.items() if k not in keys
-                        }
-                        for r in rows
-                    }
-                ledger = [dict(r) for r in c.execute(select(t["ledger_entry"])).mappings()]
-        finally:
-            engine.dispose()
-        return cls(url, dict(st) if st else None, blocks, events, tables, ledger)
 
 
 def _diff(

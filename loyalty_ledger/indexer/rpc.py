@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import orjson
 import requests
 
 log = logging.getLogger("loyalty_ledger.indexer")
@@ -85,7 +86,7 @@ class Rpc:
                     problem = f"HTTP {resp.status_code}"
                 else:
                     try:
-                        return json.loads(resp.content)
+                        return orjson.loads(resp.content)
                     except ValueError:
                         problem = f"unparsable answer (HTTP {resp.status_code})"
             except requests.Timeout:

@@ -35,7 +35,7 @@ class IndexerOptions:
     rpc_timeout: float = 10.0
     derived: bool = True
     progress: bool = True
-    initial_range: int = 2000
+    initial_range: int = 100
     max_range: int = 100_000
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -153,7 +153,10 @@ class Indexer:
                 return False
             return self._rollback(cp, head)
         chain = headers(self.rpc, [cp])[cp]
-        if chain is not None and chain.hash == cp_hash:
+        if chain is None:  # the node (or the backend that answered) is behind: no proof of reorg
+            log.info("node has no block %d yet; waiting", cp)
+            return False
+        if chain.hash == cp_hash:
             return True
         return self._rollback(cp, head)
 
@@ -169,7 +172,10 @@ class Indexer:
             if n != expect:  # a gap in the stored window: cannot prove the ancestor
                 break
             c = chain.get(n)
-            if c is not None and c.hash == h:
+            if c is None:  # the node lost sight of block n: behind, not proof of a reorg
+                log.info("node has no block %d; waiting before deciding on a reorg", n)
+                return False
+            if c.hash == h:
                 removed = self.sink.rollback(n, h)
                 self.programs = {p["points"]: p for p in self.sink.programs()}
                 log.warning(
@@ -212,7 +218,11 @@ class Indexer:
             events = list({(e.block_number, e.log_index): e for e in events}.values())
             events.sort(key=lambda e: (e.block_number, e.log_index))
         self.timings["decode"] += time.perf_counter() - t1
-        events = self._discover(events, end)
+        events, end = self._discover(events, end)
+        if end not in hdrs:
+            hdrs.update(headers(self.rpc, [end]))
+            if hdrs[end] is None:
+                return
         kept = {n: h for n, h in hdrs.items() if h is not None and n <= end}
         if not self._consistent(events, kept, a, cp_hash):
             return
@@ -233,8 +243,9 @@ class Indexer:
                 head - end,
             )
 
-    def _discover(self, events: list[Decoded], end: int) -> list[Decoded]:
-        """Add the logs of programs registered in this batch, from the network's start."""
+    def _discover(self, events: list[Decoded], end: int) -> tuple[list[Decoded], int]:
+        """New programs: the batch ends at the first registration block, and takes the new
+        programs' logs from the network's start to it. Later programs come in the next batch."""
         found = [
             ev
             for ev in events
@@ -243,7 +254,10 @@ class Indexer:
             and ev.args["points"] not in self.programs
         ]
         if not found:
-            return events
+            return events, end
+        end = found[0].block_number
+        found = [ev for ev in found if ev.block_number == end]
+        events = [ev for ev in events if ev.block_number <= end]
         addrs: list[str] = []
         for ev in found:
             self.programs[ev.args["points"]] = {
@@ -261,8 +275,12 @@ class Indexer:
         t0 = time.perf_counter()
         more = self.fetcher.fetch_all(addrs, self.o.start_block, end)
         self.timings["rpc"] += time.perf_counter() - t0
-        merged = {(e.block_number, e.log_index): e for e in events + decode_logs(more)}
-        return [merged[k] for k in sorted(merged)]
+        t1 = time.perf_counter()
+        # Disjoint address sets: no duplicates between the two lists, only the order to restore.
+        out = events + decode_logs(more)
+        out.sort(key=lambda e: (e.block_number, e.log_index))
+        self.timings["decode"] += time.perf_counter() - t1
+        return out, end
 
     def _consistent(
         self, events: list[Decoded], hdrs: dict[int, Header], a: int, cp_hash: str | None

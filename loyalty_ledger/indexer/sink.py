@@ -3,13 +3,16 @@ idempotently, with an undo journal inside the reorg window; rollback to a common
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, Table, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..store import bulk
 from ..store import models as m
 from . import derive
 from .decode import Decoded
@@ -31,6 +34,39 @@ BLOCK: Table = m.BlockSeen.__table__  # type: ignore[attr-defined]
 STATE: Table = m.IndexerState.__table__  # type: ignore[attr-defined]
 JOURNAL: Table = m.Journal.__table__  # type: ignore[attr-defined]
 CHUNK = 500
+EVENT_COLS = [
+    "chain_id",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "tx_index",
+    "log_index",
+    "contract",
+    "event",
+    "args",
+]
+LEDGER_COLS = [
+    "block_number",
+    "log_index",
+    "tx_hash",
+    "token",
+    "kind",
+    "account",
+    "counterparty",
+    "amount",
+    "reason",
+    "ref",
+    "memo",
+    "by",
+]
+
+
+def dumps(value: Any) -> str:
+    """JSON text; orjson when the values fit it (it refuses integers above 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 class Cache:
@@ -136,14 +172,28 @@ class Sink:
             with self.engine.begin() as conn:
                 events = self._drop_known(conn, events, checkpoint)
                 if events:
-                    rows = [ev.row(self.chain_id) for ev in events]
-                    for i in range(0, len(rows), 20_000):
-                        conn.execute(
-                            self._insert(EVENT).on_conflict_do_nothing(
-                                index_elements=["chain_id", "block_number", "log_index"]
-                            ),
-                            rows[i : i + 20_000],
+                    cid = self.chain_id
+                    rows = [
+                        (
+                            cid,
+                            e.block_number,
+                            e.block_hash,
+                            e.tx_hash,
+                            e.tx_index,
+                            e.log_index,
+                            e.contract,
+                            e.event,
+                            dumps(e.args),
                         )
+                        for e in events
+                    ]
+                    bulk.write(
+                        conn,
+                        EVENT,
+                        EVENT_COLS,
+                        rows,
+                        conflict=["chain_id", "block_number", "log_index"],
+                    )
                 if self.derived and events:
                     t1 = time.perf_counter()
                     self._derive(conn, events, floor)
@@ -201,17 +251,22 @@ class Sink:
         derive.apply(cache, events)
         entries = derive.ledger_entries(events)
         if entries:
-            conn.execute(
-                self._insert(LEDGER).on_conflict_do_nothing(
-                    index_elements=["block_number", "log_index"]
-                ),
-                entries,
-            )
+            rows = [tuple(e[c] for c in LEDGER_COLS) for e in entries]
+            bulk.write(conn, LEDGER, LEDGER_COLS, rows, conflict=["block_number", "log_index"])
         for tbl, keys in cache.dirty.items():
             if keys:
                 self._store(conn, tbl, keys)
         if cache.journal:
-            conn.execute(JOURNAL.insert(), cache.journal)
+            rows = [
+                (
+                    j["block_number"],
+                    j["tbl"],
+                    dumps(j["key"]),
+                    None if j["old"] is None else dumps(j["old"]),
+                )
+                for j in cache.journal
+            ]
+            bulk.write(conn, JOURNAL, ["block_number", "tbl", "key", "old"], rows, conflict=["id"])
 
     def _load(
         self,
@@ -259,14 +314,9 @@ class Sink:
             )
             conn.execute(delete(t).where(cond))
         if live:
-            ins = self._insert(t)
-            if defaults:
-                stmt = ins.on_conflict_do_update(
-                    index_elements=list(knames), set_={n: ins.excluded[n] for n in defaults}
-                )
-            else:
-                stmt = ins.on_conflict_do_nothing(index_elements=list(knames))
-            conn.execute(stmt, live)
+            cols = list(knames) + list(defaults)
+            rows = [tuple(r[c] for c in cols) for r in live]
+            bulk.write(conn, t, cols, rows, conflict=list(knames), update=list(defaults))
 
     def _purge_unregistered(self, conn: Connection) -> None:
         """After a rollback: drop programs whose registration was undone, with all their rows

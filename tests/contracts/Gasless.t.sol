@@ -141,9 +141,8 @@ contract GaslessTest is Deployers {
     function test_DirectCallFromForwarderAddressIsNotSpoofable() public {
         // A direct call (not through the forwarder) with a trailing address acts as the caller.
         vm.prank(bob);
-        (bool ok,) = address(pointsA).call(
-            abi.encodePacked(abi.encodeCall(pointsA.transfer, (carol, 1)), alice)
-        );
+        (bool ok,) = address(pointsA)
+            .call(abi.encodePacked(abi.encodeCall(pointsA.transfer, (carol, 1)), alice));
         assertFalse(ok);
         assertEq(pointsA.balanceOf(alice), 100);
     }

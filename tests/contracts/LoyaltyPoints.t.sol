@@ -8,6 +8,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {ILoyaltyPoints} from "../../contracts/interfaces/ILoyaltyPoints.sol";
 import {Deployers} from "./utils/Deployers.sol";
+import {Vm} from "./utils/Test.sol";
 
 contract LoyaltyPointsTest is Deployers {
     function setUp() public {
@@ -52,7 +53,9 @@ contract LoyaltyPointsTest is Deployers {
     function test_RevertWhen_IssueCallerNotIssuer() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, alice, pointsA.ISSUER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                alice,
+                pointsA.ISSUER_ROLE()
             )
         );
         vm.prank(alice);
@@ -62,7 +65,9 @@ contract LoyaltyPointsTest is Deployers {
     function test_RevertWhen_IssuerOfOtherBrand() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, adminA, pointsB.ISSUER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                adminA,
+                pointsB.ISSUER_ROLE()
             )
         );
         vm.prank(adminA);
@@ -141,6 +146,23 @@ contract LoyaltyPointsTest is Deployers {
         assertEq(pointsA.totalSupply(), 6);
     }
 
+    function test_IssueBatchLogs() public {
+        (address[] memory members, uint256[] memory amounts, bytes32[] memory refs) = _batch(2);
+        vm.recordLogs();
+        vm.prank(adminA);
+        pointsA.issueBatch(members, amounts, PURCHASE, refs);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 4);
+        // Transfer, then PointsIssued (emitted in assembly), per recipient.
+        assertEq(logs[1].topics[0], ILoyaltyPoints.PointsIssued.selector);
+        assertEq(logs[1].topics[1], bytes32(uint256(uint160(alice))));
+        assertEq(logs[1].topics[2], PURCHASE);
+        assertEq(keccak256(logs[1].data), keccak256(abi.encode(uint256(1), bytes32(uint256(1)))));
+        assertEq(logs[3].topics[0], ILoyaltyPoints.PointsIssued.selector);
+        assertEq(logs[3].topics[1], bytes32(uint256(uint160(bob))));
+        assertEq(keccak256(logs[3].data), keccak256(abi.encode(uint256(2), bytes32(uint256(2)))));
+    }
+
     function test_IssueBatchSameMemberTwice() public {
         (address[] memory members, uint256[] memory amounts, bytes32[] memory refs) = _batch(2);
         members[1] = alice;
@@ -148,6 +170,32 @@ contract LoyaltyPointsTest is Deployers {
         pointsA.issueBatch(members, amounts, PURCHASE, refs);
         assertEq(pointsA.balanceOf(alice), 3);
         assertEq(pointsA.totalSupply(), 3);
+    }
+
+    function testFuzz_IssueBatch(uint256 n, uint256 seed) public {
+        n = bound(n, 1, 12);
+        (address[] memory members, uint256[] memory amounts, bytes32[] memory refs) = _batch(n);
+        uint256 total;
+        uint256[3] memory expected;
+        for (uint256 i; i < n; ++i) {
+            amounts[i] = bound(uint256(keccak256(abi.encode(seed, i))), 1, type(uint128).max);
+            total += amounts[i];
+            expected[i % 3] += amounts[i];
+        }
+        vm.prank(adminA);
+        pointsA.issueBatch(members, amounts, PURCHASE, refs);
+        assertEq(pointsA.totalSupply(), total);
+        assertEq(pointsA.balanceOf(alice), expected[0]);
+        assertEq(pointsA.balanceOf(bob), expected[1]);
+        assertEq(pointsA.balanceOf(carol), expected[2]);
+    }
+
+    function test_IssueBatchIsPerBrand() public {
+        (address[] memory members, uint256[] memory amounts, bytes32[] memory refs) = _batch(3);
+        vm.prank(adminB);
+        pointsB.issueBatch(members, amounts, PURCHASE, refs);
+        assertEq(pointsB.totalSupply(), 6);
+        assertEq(pointsA.totalSupply(), 0);
     }
 
     function test_RevertWhen_IssueBatchLengthMismatch() public {
@@ -201,7 +249,9 @@ contract LoyaltyPointsTest is Deployers {
         (address[] memory members, uint256[] memory amounts, bytes32[] memory refs) = _batch(1);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, adminB, pointsA.ISSUER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                adminB,
+                pointsA.ISSUER_ROLE()
             )
         );
         vm.prank(adminB);
@@ -243,6 +293,33 @@ contract LoyaltyPointsTest is Deployers {
         vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsNotAMember.selector, stranger));
         vm.prank(alice);
         pointsA.transfer(stranger, 1);
+    }
+
+    function test_TransferAllPoints() public {
+        issueA(alice, 10);
+        vm.prank(alice);
+        pointsA.transfer(bob, 10);
+        assertEq(pointsA.balanceOf(alice), 0);
+        assertEq(pointsA.balanceOf(bob), 10);
+    }
+
+    function test_RevertWhen_TransferFromCallerWithoutAllowance() public {
+        issueA(alice, 10);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, carol, 0, 5)
+        );
+        vm.prank(carol);
+        pointsA.transferFrom(alice, bob, 5);
+    }
+
+    function test_RevertWhen_TransferFromToFrozen() public {
+        issueA(alice, 10);
+        vm.prank(alice);
+        pointsA.approve(carol, 5);
+        freezeMember(bob);
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsAccountFrozen.selector, bob));
+        vm.prank(carol);
+        pointsA.transferFrom(alice, bob, 5);
     }
 
     function test_RevertWhen_TransferToFrozen() public {
@@ -361,7 +438,9 @@ contract LoyaltyPointsTest is Deployers {
 
     function test_RevertWhen_GiftToZeroAddress() public {
         issueA(alice, 10);
-        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsNotAMember.selector, address(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ILoyaltyPoints.PointsNotAMember.selector, address(0))
+        );
         vm.prank(alice);
         pointsA.gift(address(0), 3, "");
     }
@@ -490,7 +569,9 @@ contract LoyaltyPointsTest is Deployers {
         pointsA.approve(bob, 6);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, bob, pointsA.REDEEMER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                bob,
+                pointsA.REDEEMER_ROLE()
             )
         );
         vm.prank(bob);
@@ -503,7 +584,9 @@ contract LoyaltyPointsTest is Deployers {
         pointsB.approve(adminA, 6);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, adminA, pointsB.REDEEMER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                adminA,
+                pointsB.REDEEMER_ROLE()
             )
         );
         vm.prank(adminA);
@@ -612,7 +695,9 @@ contract LoyaltyPointsTest is Deployers {
     function test_RevertWhen_PauseCallerNotPauser() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, adminB, pointsA.PAUSER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                adminB,
+                pointsA.PAUSER_ROLE()
             )
         );
         vm.prank(adminB);
@@ -623,7 +708,9 @@ contract LoyaltyPointsTest is Deployers {
         _pauseA();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, alice, pointsA.PAUSER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                alice,
+                pointsA.PAUSER_ROLE()
             )
         );
         vm.prank(alice);

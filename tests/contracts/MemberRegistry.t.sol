@@ -77,7 +77,9 @@ contract MemberRegistryTest is Deployers {
     }
 
     function test_RevertWhen_RegisterTwice() public {
-        vm.expectRevert(abi.encodeWithSelector(IMemberRegistry.RegistryAlreadyMember.selector, alice));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMemberRegistry.RegistryAlreadyMember.selector, alice)
+        );
         vm.prank(registrar);
         registry.register(alice);
     }
@@ -96,7 +98,9 @@ contract MemberRegistryTest is Deployers {
         address[] memory members = new address[](2);
         members[0] = dave;
         members[1] = alice;
-        vm.expectRevert(abi.encodeWithSelector(IMemberRegistry.RegistryAlreadyMember.selector, alice));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMemberRegistry.RegistryAlreadyMember.selector, alice)
+        );
         vm.prank(registrar);
         registry.registerBatch(members);
     }
@@ -190,7 +194,9 @@ contract MemberRegistryTest is Deployers {
 
     function test_RevertWhen_FreezeFrozen() public {
         freezeMember(alice);
-        vm.expectRevert(abi.encodeWithSelector(IMemberRegistry.RegistryAccountFrozen.selector, alice));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMemberRegistry.RegistryAccountFrozen.selector, alice)
+        );
         vm.prank(operator);
         registry.freeze(alice);
     }
@@ -232,9 +238,12 @@ contract MemberRegistryTest is Deployers {
     }
 
     function test_RegisterProgramEmits() public {
-        (LoyaltyPoints points, MembershipPass pass) = _deployUnregistered("brand-c", address(registry));
+        (LoyaltyPoints points, MembershipPass pass) =
+            _deployUnregistered("brand-c", address(registry));
         vm.expectEmit(true, true, true, true, address(registry));
-        emit IMemberRegistry.ProgramRegistered("brand-c", address(points), address(pass), adminA, "C");
+        emit IMemberRegistry.ProgramRegistered(
+            "brand-c", address(points), address(pass), adminA, "C"
+        );
         vm.prank(operator);
         registry.registerProgram("brand-c", address(points), address(pass), adminA, "C");
         assertEq(registry.programCount(), 3);
@@ -248,7 +257,9 @@ contract MemberRegistryTest is Deployers {
     }
 
     function test_RevertWhen_RegisterProgramExists() public {
-        vm.expectRevert(abi.encodeWithSelector(IMemberRegistry.RegistryProgramExists.selector, BRAND_A));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMemberRegistry.RegistryProgramExists.selector, BRAND_A)
+        );
         vm.prank(operator);
         registry.registerProgram(BRAND_A, address(pointsA), address(passA), adminA, "A");
     }
@@ -260,7 +271,8 @@ contract MemberRegistryTest is Deployers {
     }
 
     function test_RevertWhen_RegisterProgramWrongBrand() public {
-        (LoyaltyPoints points, MembershipPass pass) = _deployUnregistered("brand-c", address(registry));
+        (LoyaltyPoints points, MembershipPass pass) =
+            _deployUnregistered("brand-c", address(registry));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMemberRegistry.RegistryProgramMismatch.selector,
@@ -288,7 +300,8 @@ contract MemberRegistryTest is Deployers {
     }
 
     function test_RevertWhen_RegisterProgramOtherRegistry() public {
-        (LoyaltyPoints points, MembershipPass pass) = _deployUnregistered("brand-c", address(0xBEEF));
+        (LoyaltyPoints points, MembershipPass pass) =
+            _deployUnregistered("brand-c", address(0xBEEF));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMemberRegistry.RegistryProgramMismatch.selector,
@@ -398,6 +411,39 @@ contract MemberRegistryTest is Deployers {
         );
         vm.prank(registrar);
         registry.recover(alice, bob);
+    }
+
+    function test_CanHoldBoth() public {
+        assertTrue(registry.canHoldBoth(alice, bob));
+        assertFalse(registry.canHoldBoth(alice, dave));
+        assertFalse(registry.canHoldBoth(dave, alice));
+        freezeMember(bob);
+        assertFalse(registry.canHoldBoth(alice, bob));
+        assertFalse(registry.canHoldBoth(bob, alice));
+    }
+
+    function test_FirstNonHolder() public {
+        address[] memory accounts = new address[](4);
+        accounts[0] = alice;
+        accounts[1] = bob;
+        accounts[2] = carol;
+        accounts[3] = dave;
+        assertEq(registry.firstNonHolder(accounts), 3);
+        freezeMember(bob);
+        assertEq(registry.firstNonHolder(accounts), 1);
+        assertEq(registry.firstNonHolder(new address[](0)), 0);
+    }
+
+    function testFuzz_FirstNonHolder(uint256 n, uint256 badIndex, bool frozen) public {
+        n = bound(n, 1, 20);
+        badIndex = bound(badIndex, 0, n);
+        address[] memory accounts = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            accounts[i] = address(uint160(0xA000 + i));
+            if (i != badIndex || frozen) registerMember(accounts[i]);
+        }
+        if (badIndex < n && frozen) freezeMember(accounts[badIndex]);
+        assertEq(registry.firstNonHolder(accounts), badIndex);
     }
 
     function testFuzz_RegisterFreezeCanHold(address account, bool frozen) public {

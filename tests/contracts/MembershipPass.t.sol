@@ -106,7 +106,9 @@ contract MembershipPassTest is Deployers {
     function test_RevertWhen_IssuerOfOtherBrand() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, adminA, passB.ISSUER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                adminA,
+                passB.ISSUER_ROLE()
             )
         );
         vm.prank(adminA);
@@ -198,7 +200,9 @@ contract MembershipPassTest is Deployers {
         _issue(alice, 0);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, adminB, passA.ISSUER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                adminB,
+                passA.ISSUER_ROLE()
             )
         );
         vm.prank(adminB);
@@ -358,6 +362,25 @@ contract MembershipPassTest is Deployers {
         vm.prank(adminA);
         passA.setTransferable(true);
         assertTrue(passA.transferable());
+    }
+
+    function test_LockedFollowsTransferability() public {
+        _issue(alice, 0);
+        assertTrue(passA.locked(1));
+        vm.prank(adminA);
+        passA.setTransferable(true);
+        assertFalse(passA.locked(1));
+        vm.prank(adminA);
+        passA.setTransferable(false);
+        assertTrue(passA.locked(1));
+    }
+
+    function testFuzz_RevertWhen_SoulboundTransfer(uint256 toSeed) public {
+        _issue(alice, 0);
+        address[3] memory to = [bob, carol, stranger];
+        vm.expectRevert(abi.encodeWithSelector(IMembershipPass.PassNotTransferable.selector, 1));
+        vm.prank(alice);
+        passA.transferFrom(alice, to[toSeed % 3], 1);
     }
 
     function test_RevertWhen_SetTransferableCallerNotAdmin() public {

@@ -25,6 +25,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.injected: dict[str, int] = {}
         self.requests = 0
+        self.lag_head: int | None = None  # when set: the node pretends its head is this block
         self.session = requests.Session()
         proxy = self
 
@@ -76,6 +77,8 @@ class FaultProxy:
         resp = self.session.post(self.upstream, data=body,
                                  headers={"Content-Type": "application/json"}, timeout=30)
         content = resp.content
+        if self.lag_head is not None:
+            content = self._lag(body, content)
         if mode == "dup":  # the same logs delivered twice in one answer
             data = json.loads(content)
             if isinstance(data, dict) and isinstance(data.get("result"), list):
@@ -86,6 +89,21 @@ class FaultProxy:
         h.send_header("Content-Length", str(len(content)))
         h.end_headers()
         h.wfile.write(content)
+
+    def _lag(self, body: bytes, content: bytes) -> bytes:
+        req, ans = json.loads(body), json.loads(content)
+        pairs = zip(req, ans, strict=False) if isinstance(req, list) else [(req, ans)]
+        by_id = {a.get("id"): a for a in (ans if isinstance(ans, list) else [ans])}
+        for r, _ in pairs:
+            a = by_id.get(r.get("id"))
+            if a is None or "result" not in a:
+                continue
+            if r["method"] == "eth_blockNumber":
+                a["result"] = hex(self.lag_head)  # type: ignore[arg-type]
+            elif r["method"] == "eth_getBlockByNumber" and r["params"][0].startswith("0x"):
+                if int(r["params"][0], 16) > self.lag_head:  # type: ignore[operator]
+                    a["result"] = None
+        return json.dumps(ans).encode()
 
     def __enter__(self) -> FaultProxy:
         self.thread.start()

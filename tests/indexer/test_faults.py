@@ -141,3 +141,20 @@ def test_second_indexer_waits_for_the_lock(net: Net, make_indexer, engine, db_ur
     t.join(30)
     assert not t.is_alive()
     assert_mirror_equals_chain(net, engine)
+
+
+def test_lagging_node_is_waited_for(net: Net, anvil: Anvil, make_indexer, engine) -> None:  # type: ignore[no-untyped-def]
+    """A node whose head is below the checkpoint but whose hashes match: wait, do not roll back."""
+    rnd = _setup(net, rounds=6)
+    with FaultProxy(anvil.url) as proxy:
+        with Follower(make_indexer(rpc_url=proxy.url), net, engine) as f:
+            cp = f.wait_synced()
+            before = assert_mirror_equals_chain(net, engine)
+            proxy.lag_head = cp - 5
+            time.sleep(0.5)
+            assert f.checkpoint()[0] == cp
+            assert assert_mirror_equals_chain(net, engine) == before
+            proxy.lag_head = None
+            activity(net, rnd, 3)
+            f.wait_synced()
+            assert_mirror_equals_chain(net, engine)

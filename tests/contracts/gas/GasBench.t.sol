@@ -65,32 +65,43 @@ contract GasBenchTest is GasBase {
     }
 
     function test_GasIssueNew() public {
-        uint256 ours = txGas(adminA, address(pointsA), abi.encodeCall(pointsA.issue, (carol, 250, PURCHASE, ORDER_1)));
-        uint256 plain = txGas(adminA, address(plainPoints), abi.encodeCall(plainPoints.mint, (carol, 250)));
+        uint256 ours = txGas(
+            adminA, address(pointsA), abi.encodeCall(pointsA.issue, (carol, 250, PURCHASE, ORDER_1))
+        );
+        uint256 plain =
+            txGas(adminA, address(plainPoints), abi.encodeCall(plainPoints.mint, (carol, 250)));
         report("issue to new holder", ours, plain);
     }
 
     function test_GasIssueExisting() public {
-        uint256 ours = txGas(adminA, address(pointsA), abi.encodeCall(pointsA.issue, (alice, 250, PURCHASE, ORDER_1)));
-        uint256 plain = txGas(adminA, address(plainPoints), abi.encodeCall(plainPoints.mint, (alice, 250)));
+        uint256 ours = txGas(
+            adminA, address(pointsA), abi.encodeCall(pointsA.issue, (alice, 250, PURCHASE, ORDER_1))
+        );
+        uint256 plain =
+            txGas(adminA, address(plainPoints), abi.encodeCall(plainPoints.mint, (alice, 250)));
         report("issue to existing holder", ours, plain);
     }
 
     function test_GasTransferExisting() public {
         uint256 ours = txGas(alice, address(pointsA), abi.encodeCall(pointsA.transfer, (bob, 25)));
-        uint256 plain = txGas(alice, address(plainPoints), abi.encodeCall(plainPoints.transfer, (bob, 25)));
+        uint256 plain =
+            txGas(alice, address(plainPoints), abi.encodeCall(plainPoints.transfer, (bob, 25)));
         report("transfer to existing holder", ours, plain);
     }
 
     function test_GasTransferNew() public {
         uint256 ours = txGas(alice, address(pointsA), abi.encodeCall(pointsA.transfer, (carol, 25)));
-        uint256 plain = txGas(alice, address(plainPoints), abi.encodeCall(plainPoints.transfer, (carol, 25)));
+        uint256 plain =
+            txGas(alice, address(plainPoints), abi.encodeCall(plainPoints.transfer, (carol, 25)));
         report("transfer to new holder", ours, plain);
     }
 
     function test_GasGift() public {
-        uint256 ours = txGas(alice, address(pointsA), abi.encodeCall(pointsA.gift, (bob, 25, "happy birthday")));
-        uint256 plain = txGas(alice, address(plainPoints), abi.encodeCall(plainPoints.transfer, (bob, 25)));
+        uint256 ours = txGas(
+            alice, address(pointsA), abi.encodeCall(pointsA.gift, (bob, 25, "happy birthday"))
+        );
+        uint256 plain =
+            txGas(alice, address(plainPoints), abi.encodeCall(plainPoints.transfer, (bob, 25)));
         report("gift (vs plain transfer) to existing holder", ours, plain);
     }
 
@@ -101,7 +112,8 @@ contract GasBenchTest is GasBase {
 
     function test_GasPassIssue() public {
         uint256 ours = txGas(adminA, address(passA), abi.encodeCall(passA.issue, (alice, 1, 0)));
-        uint256 plain = txGas(adminA, address(plainPass), abi.encodeCall(plainPass.mint, (alice, 1)));
+        uint256 plain =
+            txGas(adminA, address(plainPass), abi.encodeCall(plainPass.mint, (alice, 1)));
         report("pass issue", ours, plain);
     }
 
@@ -143,10 +155,14 @@ contract GasBatchBenchTest is GasBase {
             amounts[i] = 100;
             refs[i] = bytes32(bytes.concat("o", bytes(_str(i))));
         }
-        uint256 ours =
-            txGas(adminA, address(pointsA), abi.encodeCall(pointsA.issueBatch, (members, amounts, PURCHASE, refs)));
-        uint256 plain =
-            txGas(adminA, address(plainPoints), abi.encodeCall(plainPoints.mintBatch, (members, amounts)));
+        uint256 ours = txGas(
+            adminA,
+            address(pointsA),
+            abi.encodeCall(pointsA.issueBatch, (members, amounts, PURCHASE, refs))
+        );
+        uint256 plain = txGas(
+            adminA, address(plainPoints), abi.encodeCall(plainPoints.mintBatch, (members, amounts))
+        );
         report(string.concat("issueBatch total, n = ", _str(n)), ours, plain);
         console.log("issueBatch per new recipient (total / n): ours", ours / n);
         console.log("issueBatch per new recipient (total / n): plain OZ", plain / n);

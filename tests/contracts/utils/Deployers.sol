@@ -163,7 +163,8 @@ abstract contract Deployers is Test {
         bytes32 structHash = keccak256(
             abi.encode(PERMIT_TYPEHASH, owner, spender, value, points.nonces(owner), deadline)
         );
-        (v, r, s) = vm.sign(key, MessageHashUtils.toTypedDataHash(points.DOMAIN_SEPARATOR(), structHash));
+        (v, r, s) =
+            vm.sign(key, MessageHashUtils.toTypedDataHash(points.DOMAIN_SEPARATOR(), structHash));
     }
 
     /// @dev An EIP-712 domain separator with version "1".
