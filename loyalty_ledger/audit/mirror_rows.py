@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .decode import Event
+from .decode import ZERO_ADDRESS, Event, Kind, bytes32_text
 from .state import LedgerState
 
 Key = tuple[Any, ...]
@@ -102,6 +102,71 @@ def derived_rows(
         t["role_admin"][(contract, role)] = {"admin_role": admin}
     defaults = {"member": {"registered": False, "frozen": False, "recovered_to": None}}
     return t, defaults
+
+
+LEDGER_FIELDS = (
+    "tx_hash",
+    "token",
+    "kind",
+    "account",
+    "counterparty",
+    "amount",
+    "reason",
+    "ref",
+    "memo",
+    "by",
+)
+# Domain event -> (kind, account arg, counterparty arg, amount arg, extra args)
+_HISTORY = {
+    "PointsIssued": ("issue", "member", None, ("reason", "ref")),
+    "PointsRedeemed": ("redeem", "member", None, ("ref", "by")),
+    "PointsForfeited": ("forfeit", "member", None, ("reason", "by")),
+    "PointsGifted": ("gift", "from", "to", ("memo",)),
+    "PointsRecovered": ("recovery", "lostWallet", "newWallet", ()),
+}
+
+
+def ledger_rows(events: list[Event]) -> dict[Key, dict[str, Any]]:
+    """The points history the mirror must hold: one row per issue, redemption, forfeiture, gift
+    and recovery (at its domain event), and one per plain transfer (at its Transfer, when no
+    gift or recovery of the same parties and amount is in the same transaction)."""
+    rows: dict[Key, dict[str, Any]] = {}
+    explained: set[tuple[str, str, str, str, int]] = set()
+    for ev in events:
+        if ev.kind is Kind.POINTS and ev.name in ("PointsGifted", "PointsRecovered"):
+            a = ev.args
+            frm, to = (a["from"], a["to"]) if "from" in a else (a["lostWallet"], a["newWallet"])
+            explained.add((ev.log.tx_hash, ev.log.address, frm, to, a["amount"]))
+    for ev in events:
+        if ev.kind is not Kind.POINTS:
+            continue
+        a, log = ev.args, ev.log
+        row: dict[str, Any] = dict.fromkeys(LEDGER_FIELDS)
+        row |= {"tx_hash": log.tx_hash, "token": log.address}
+        spec = _HISTORY.get(ev.name)
+        if spec is not None:
+            kind, acct, other, extra = spec
+            row |= {
+                "kind": kind,
+                "account": a[acct],
+                "amount": a["amount"],
+                "counterparty": a[other] if other else None,
+            }
+            for f in extra:
+                row[f] = bytes32_text(a[f]) if f in ("reason", "ref") else a[f]
+        elif ev.name == "Transfer" and ZERO_ADDRESS not in (a["from"], a["to"]):
+            if (log.tx_hash, log.address, a["from"], a["to"], a["value"]) in explained:
+                continue
+            row |= {
+                "kind": "transfer",
+                "account": a["from"],
+                "counterparty": a["to"],
+                "amount": a["value"],
+            }
+        else:
+            continue
+        rows[(log.block_number, log.log_index)] = row
+    return rows
 
 
 @dataclass(slots=True)

@@ -13,11 +13,19 @@ from typing import Any
 from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
-from .mirror_rows import TABLES, Mirror, derived_rows, event_row, norm
+from .mirror_rows import (
+    LEDGER_FIELDS,
+    TABLES,
+    Key,
+    Mirror,
+    derived_rows,
+    event_row,
+    ledger_rows,
+    norm,
+)
 from .rpc import Rpc
 from .state import Finding
 
-Key = tuple[Any, ...]
 _DERIVED = TABLES
 
 
@@ -217,60 +225,15 @@ def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any]
     return info, f
 
 
-_LEDGER_KINDS = {
-    "PointsIssued": ("issue", "member"),
-    "PointsRedeemed": ("redeem", "member"),
-    "PointsForfeited": ("forfeit", "member"),
-}
-
-
 def _check_ledger(mirror: Mirror, rep: Replay) -> list[Finding]:
-    """History rows: each must sit on a real event of its token and transaction; every issue,
-    redemption and forfeiture must have its row with the right account and amount."""
-    out: list[Finding] = []
-    events = {(e.log.block_number, e.log.log_index): e for e in rep.events or []}
-    rows = {(int(r["block_number"]), int(r["log_index"])): r for r in mirror.ledger}
-    for key, r in rows.items():
-        ev = events.get(key)
-        k = f"ledger_entry:{key[0]}/{key[1]}"
-        if (
-            ev is None
-            or ev.log.tx_hash != str(r["tx_hash"]).lower()
-            or ev.log.address != str(r["token"]).lower()
-        ):
-            out.append(
-                Finding(
-                    "mirror",
-                    "row-extra",
-                    k,
-                    "history row on no such event of its token",
-                    None,
-                    {
-                        "tx_hash": r["tx_hash"],
-                        "token": r["token"],
-                        "kind": r["kind"],
-                        "amount": norm(r["amount"]),
-                    },
-                )
-            )
-    for key, ev in events.items():
-        spec = _LEDGER_KINDS.get(ev.name) if ev.kind is Kind.POINTS else None
-        if spec is None:
-            continue
-        want = {"kind": spec[0], "account": ev.args[spec[1]], "amount": ev.args["amount"]}
-        row = rows.get(key)
-        k = f"ledger_entry:{key[0]}/{key[1]}"
-        if row is None:
-            out.append(Finding("mirror", "row-missing", k, f"no history row for {ev.name}", want))
-            continue
-        got = {
-            "kind": row["kind"],
-            "account": str(row["account"]).lower(),
-            "amount": norm(row["amount"]),
-        }
-        if got != want:
-            out.append(Finding("mirror", "row-different", k, "history row differs", want, got))
-    return out
+    """Every points-history row, keyed by (block, log index), against the audit's own."""
+    ours = ledger_rows(rep.events or [])
+    theirs: dict[Key, dict[str, Any]] = {}
+    for r in mirror.ledger:
+        key = (int(r["block_number"]), int(r["log_index"]))
+        if key[0] <= rep.block:
+            theirs[key] = {f: norm(r.get(f)) for f in LEDGER_FIELDS}
+    return _diff("ledger_entry", ours, theirs)
 
 
 def mirror_digests(mirror: Mirror, rep: Replay) -> list[BlockDigest]:

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ class Indexer:
         self.registry = opts.registry.lower()
         self.base = [self.registry] + ([opts.forwarder.lower()] if opts.forwarder else [])
         self.timings = {"rpc": 0.0, "decode": 0.0}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pre_rpc: Rpc | None = None
+        self._pre: tuple[Any, ...] | None = None
         self.events = 0
 
     # ------------------------------------------------------------------ main loop
@@ -85,6 +89,8 @@ class Indexer:
             pass
         finally:
             lock.release()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
             self.rpc.close()
             self.o.stats.update(self.stats())
 
@@ -206,7 +212,12 @@ class Indexer:
         win_lo = max(a, head - self.o.window + 1)
         t0 = time.perf_counter()
         hdrs = headers(self.rpc, list(range(win_lo, end_max + 1))) if win_lo <= end_max else {}
-        end, logs = self.fetcher.fetch(self._addresses(), a, end_max)
+        addrs = self._addresses()
+        got = self._take_prefetch(a, end_max, addrs)
+        end, logs = got if got is not None else self.fetcher.fetch(addrs, a, end_max)
+        if backfilling and end + self.fetcher.size < head - self.o.window:
+            # History below the reorg window: fetch the next range while this one is written.
+            self._start_prefetch(end + 1, min(target, end + self.fetcher.size), addrs)
         if end not in hdrs:
             hdrs.update(headers(self.rpc, [end]))
         self.timings["rpc"] += time.perf_counter() - t0
@@ -242,6 +253,36 @@ class Indexer:
                 head,
                 head - end,
             )
+
+    def _start_prefetch(self, a: int, end_max: int, addrs: list[str]) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch")
+            self._pre_rpc = Rpc(self.o.rpc_url, timeout=self.o.rpc_timeout, stop=self.stop)
+        fetcher = LogFetcher(self._pre_rpc, initial=self.fetcher.size, maximum=self.o.max_range)
+        self._pre = (
+            a,
+            end_max,
+            tuple(addrs),
+            fetcher,
+            self._pool.submit(fetcher.fetch, addrs, a, end_max),
+        )
+
+    def _take_prefetch(
+        self, a: int, end_max: int, addrs: list[str]
+    ) -> tuple[int, list[Any]] | None:
+        pre, self._pre = self._pre, None
+        if pre is None:
+            return None
+        pa, _pend, paddrs, fetcher, fut = pre
+        try:
+            end, logs = fut.result()
+        except Exception:  # stopped or failed: fetch again in the foreground
+            return None
+        self.fetcher.calls += fetcher.calls
+        if pa != a or paddrs != tuple(addrs) or end > end_max:
+            return None  # the plan changed (new program, rollback): not usable
+        self.fetcher.size = fetcher.size
+        return end, logs
 
     def _discover(self, events: list[Decoded], end: int) -> tuple[list[Decoded], int]:
         """New programs: the batch ends at the first registration block, and takes the new
@@ -308,6 +349,7 @@ class Indexer:
         return {
             "events": self.events,
             "rpc_s": self.rpc.seconds,
+            "rpc_prefetch_s": self._pre_rpc.seconds if self._pre_rpc else 0.0,
             "decode_s": self.timings["decode"],
             "write_s": sink.timings["write"] if sink else 0.0,
             "derive_s": sink.timings["derive"] if sink else 0.0,

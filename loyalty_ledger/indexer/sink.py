@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, delete, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store import bulk
@@ -34,6 +34,7 @@ BLOCK: Table = m.BlockSeen.__table__  # type: ignore[attr-defined]
 STATE: Table = m.IndexerState.__table__  # type: ignore[attr-defined]
 JOURNAL: Table = m.Journal.__table__  # type: ignore[attr-defined]
 CHUNK = 500
+FULL_LOAD_MAX = 200_000  # derived tables up to this size are cached whole
 EVENT_COLS = [
     "chain_id",
     "block_number",
@@ -76,6 +77,8 @@ class Cache:
     def __init__(self) -> None:
         self.rows: dict[str, dict[derive.Key, derive.Row | None]] = {t: {} for t in TABLES}
         self.whole_pass: set[str] = set()
+        self.complete: set[str] = set()  # tables held in full: a missing key is an absent row
+        self.checked: set[str] = set()  # tables whose size was looked at
         self.begin(floor=0)
 
     def begin(self, floor: int) -> None:
@@ -275,6 +278,19 @@ class Sink:
         whole_pass: set[str],
     ) -> None:
         rows = self.cache.rows
+        cache = self.cache
+        for tbl in TABLES:
+            if tbl in cache.checked or not (need[tbl] or (tbl == "pass" and whole_pass)):
+                continue
+            cache.checked.add(tbl)
+            t = TABLES[tbl]
+            if conn.execute(select(func.count()).select_from(t)).scalar_one() <= FULL_LOAD_MAX:
+                knames = derive.TABLES[tbl][0]
+                for r in conn.execute(select(t)).mappings():
+                    rows[tbl][tuple(r[k] for k in knames)] = _values(tbl, r)
+                cache.complete.add(tbl)
+        if "pass" in cache.complete:
+            whole_pass = set()
         for c in whole_pass - self.cache.whole_pass:
             t = TABLES["pass"]
             for r in conn.execute(select(t).where(t.c.contract == c)).mappings():
@@ -283,6 +299,10 @@ class Sink:
         for tbl, keys in need.items():
             missing = [k for k in keys if k not in rows[tbl]]
             if not missing:
+                continue
+            if tbl in cache.complete:
+                for k in missing:
+                    rows[tbl][k] = None
                 continue
             t = TABLES[tbl]
             kcols = [t.c[name] for name in derive.TABLES[tbl][0]]

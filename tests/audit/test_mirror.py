@@ -172,3 +172,17 @@ def test_block_hash_tampered_breaks_linkage(scenario: Any, mirror: str) -> None:
     rep = _audit(scenario, mirror)
     assert ("linkage", "block-hash", f"block:{n}") in _codes(rep)
     assert ("linkage", "parent-link", f"block:{n + 1}") in _codes(rep)
+
+
+def test_history_row_edited(scenario: Any, mirror: str) -> None:
+    le = T["ledger_entry"]
+    row = _rows(mirror, select(le).where(le.c.kind == "gift"))[0]
+    _exec(mirror, update(le).where(le.c.id == row["id"]).values(amount=1, memo="forged"))
+    rep = _audit(scenario, mirror)
+    (f,) = rep.errors
+    assert (f.code, f.key) == (
+        "row-different",
+        f"ledger_entry:{row['block_number']}/{row['log_index']}",
+    )
+    assert f.expected == {"amount": 50, "memo": "happy birthday"}
+    assert f.actual == {"amount": 1, "memo": "forged"}

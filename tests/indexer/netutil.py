@@ -187,6 +187,21 @@ def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True
         cstate = {r["address"]: r for r in conn.execute(select(m.ContractState.__table__)).mappings()}
         members = {r["address"]: r for r in conn.execute(select(m.Member.__table__)).mappings()}
         programs = {r["brand_id"]: r for r in conn.execute(select(m.Program.__table__)).mappings()}
+        ledger = conn.execute(select(m.LedgerEntry.__table__)).mappings().all()
+    # the history explains every balance: issue - redeem - forfeit +/- transfer, gift, recovery
+    from collections import Counter
+
+    from_ledger: Counter[tuple[str, str]] = Counter()
+    for e in ledger:
+        t, a, amt = e["token"], e["account"], e["amount"]
+        if e["kind"] == "issue":
+            from_ledger[(t, a)] += amt
+        elif e["kind"] in ("redeem", "forfeit"):
+            from_ledger[(t, a)] -= amt
+        else:
+            from_ledger[(t, a)] -= amt
+            from_ledger[(t, e["counterparty"])] += amt
+    assert {k: v for k, v in from_ledger.items() if v} == bal
     reg = net.registry
     holders = set(net.members) | set(net.w3.eth.accounts[:4])
     n = reg.functions.programCount().call(block_identifier=blk)

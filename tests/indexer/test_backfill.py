@@ -27,6 +27,26 @@ def test_backfill_equals_chain(net: Net, make_indexer, engine) -> None:  # type:
     n = assert_mirror_equals_chain(net, engine)
     assert n > 1000
     assert idx.events == n
+    # the history a customer pages through
+    from loyalty_ledger.store import queries
+
+    who = net.members[0]
+    with engine.connect() as c:
+        pages, before = [], None
+        while True:
+            page = queries.history(c, token=brands[0].points.address, account=who,
+                                   before_id=before, limit=3)
+            if not page:
+                break
+            pages += page
+            before = page[-1]["id"]
+        assert queries.as_of(c)[0] == net.w3.eth.block_number
+        assert queries.balance(c, token=brands[0].points.address, holder=who) == \
+            brands[0].points.functions.balanceOf(who).call()
+    assert pages and {p["kind"] for p in pages} <= {"issue", "redeem", "forfeit", "transfer",
+                                                   "gift", "recovery"}
+    issued = sum(p["amount"] for p in pages if p["kind"] == "issue" and p["account"] == who.lower())
+    assert issued > 0
 
 
 from .netutil import activity  # noqa: E402
