@@ -47,7 +47,7 @@ class AppState:
     _deployment_mtime: float = -1.0
     _w3: Web3 | None = None
     _senders: dict[str, Sender] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def deployment(self) -> Deployment:

@@ -40,31 +40,32 @@ class BodyLimit:
                     await _reject(send, self.limit)
                     return
         seen = 0
-        started = False
+        started = rejected = False
 
         async def counted() -> Any:
-            nonlocal seen
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    # Answer 413 now and tell the app the client went away: frameworks turn
+                    # exceptions raised while reading the body into their own 400s.
+                    rejected = True
+                    if not started:
+                        await _reject(send, self.limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Any) -> None:
             nonlocal started
+            if rejected:
+                return  # the 413 is out already
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counted, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _reject(send, self.limit)
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, counted, tracking_send)
 
 
 async def _reject(send: Any, limit: int) -> None:

@@ -135,9 +135,9 @@ def verify_siwe(
 ):  # type: ignore[no-untyped-def]
     """Check a signed SIWE message without touching the nonce store; returns the message.
 
-    Checks the grammar, domain, URI, chain id, version, nonce (when given), issued-at (not in
-    the future by more than `max_future`, not older than `max_age`), expiration and not-before, and that the EIP-191
-    signature over exactly `text` recovers the message's address.
+    Checks the grammar, domain, URI, chain id, version, nonce (when given), issued-at (not
+    more than `max_future` s ahead, not older than `max_age`), expiration and not-before, and
+    that the EIP-191 signature over exactly `text` recovers the message's address.
     """
     msg = parse_siwe(text)
     at = now or datetime.now(UTC)

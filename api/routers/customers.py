@@ -7,18 +7,32 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from loyalty_ledger import consent, ledger, perks, views
+from loyalty_ledger.auth import Forbidden
 
-from ..deps import MemberActorDep, MemberReadDep, StateDep
+from ..deps import MemberActorDep, MemberReadDep, PrincipalDep, StateDep
 from ..schemas import TransferIn, TransferPrepareIn, TxOut, TypedData
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
+def _brand_scope(principal: Any, brand: str | None) -> str | None:
+    """A brand key sees a member only through its own brand."""
+    if principal.kind != "brand":
+        return brand
+    if brand is not None and brand != principal.brand_id:
+        raise Forbidden(f"no access to brand {brand}")
+    return principal.brand_id  # type: ignore[no-any-return]
+
+
 @router.get("/{address}")
 def summary(
-    address: MemberReadDep, state: StateDep, brand: Annotated[str | None, Query()] = None
+    address: MemberReadDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    brand: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Balance, pass, tier and expiry per brand (from the mirror, with its block)."""
+    brand = _brand_scope(principal, brand)
     return views.member_summary(
         engine=state.engine,
         deployment=state.deployment,
@@ -30,11 +44,13 @@ def summary(
 @router.get("/{address}/perks")
 def my_perks(
     address: MemberReadDep,
+    principal: PrincipalDep,
     state: StateDep,
     brand: Annotated[str | None, Query()] = None,
     eligible_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Active perks with this member's eligibility."""
+    brand = _brand_scope(principal, brand)
     dep = state.deployment
     brands = [brand] if brand else sorted(dep.programs)
     out = []
@@ -59,13 +75,14 @@ def my_perks(
 @router.get("/{address}/history")
 def history(
     address: MemberReadDep,
+    principal: PrincipalDep,
     state: StateDep,
     brand: str,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     """The member's ledger entries in one brand, newest first (`before` pages on)."""
-    program = state.deployment.program(brand)
+    program = state.deployment.program(_brand_scope(principal, brand) or brand)
     return views.ledger_page(
         engine=state.engine, token=program.points, account=address, limit=limit, before_id=before
     )

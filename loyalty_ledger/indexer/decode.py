@@ -1,5 +1,6 @@
-"""Bulk log decoding: topic0 → precomputed layout, static words sliced by hand, eth_abi for the rest.
+"""Bulk log decoding: topic0 → precomputed layout, generated straight-line decoders.
 
+Static words are sliced from the hex by hand; eth_abi decodes only dynamic data (strings).
 Pure functions over the node's JSON logs; the runner, the tests and the audit can share them.
 ERC-20 and ERC-721 `Transfer`/`Approval` share a topic0; they differ in their topic count, which
 is exactly which kind of contract emitted them.
@@ -58,29 +59,51 @@ for _sig in ALL_EVENTS:
     SPECS[(_spec.topic0, 1 + len(_spec.indexed))] = _spec
 
 
-def _conv(typ: str) -> Callable[[str], Any]:
-    """Converter of one 64-hex-char word of `typ`."""
+def _topic_expr(typ: str, i: int) -> str:
     if typ == "address":
-        return lambda w: "0x" + w[24:]
-    if typ == "bytes32":
-        return lambda w: "0x" + w
+        return f'"0x" + t[{i}][26:]'
     if typ == "bool":
-        return lambda w: w[-1] != "0"
-    if typ in _STATIC:
-        return lambda w: int(w, 16)
-    return lambda w: "0x" + w  # an indexed dynamic value: only its keccak is in the topic
+        return f't[{i}][-1] != "0"'
+    if typ in _STATIC and typ != "bytes32":
+        return f"int(t[{i}], 16)"
+    return f"t[{i}]"  # bytes32, or an indexed dynamic value (only its keccak is in the topic)
 
 
-# spec id → ([(name, topic position, converter)], [(name, hex offset, converter)] or None)
-_PLANS: dict[int, tuple[list[tuple[str, int, Any]], list[tuple[str, int, Any]] | None]] = {
-    id(spec): (
-        [(n, i + 1, _conv(t)) for i, (n, t) in enumerate(spec.indexed)],
-        [(n, 2 + 64 * i, _conv(t)) for i, (n, t) in enumerate(spec.data)]
-        if spec.static_data
-        else None,
-    )
-    for spec in SPECS.values()
-}
+def _word_expr(typ: str, off: int) -> str:
+    if typ == "address":
+        return f'"0x" + d[{off + 24}:{off + 64}]'
+    if typ == "bytes32":
+        return f'"0x" + d[{off}:{off + 64}]'
+    if typ == "bool":
+        return f'd[{off + 63}] != "0"'
+    return f"int(d[{off}:{off + 64}], 16)"
+
+
+def _compile(spec: EventSpec) -> Callable[[list[str], str], dict[str, Any]]:
+    """A decoder for one event, generated as straight-line Python (no per-field loop)."""
+    items = [f"{n!r}: {_topic_expr(t, i + 1)}" for i, (n, t) in enumerate(spec.indexed)]
+    lines = ["def _decode(t, d):"]
+    if spec.static_data:
+        need = 2 + 64 * len(spec.data)
+        items += [f"{n!r}: {_word_expr(t, 2 + 64 * i)}" for i, (n, t) in enumerate(spec.data)]
+        if spec.data:
+            lines.append(f"    if len(d) < {need}: raise ValueError('log data too short')")
+        lines.append("    return {" + ", ".join(items) + "}")
+    else:
+        lines.append("    args = {" + ", ".join(items) + "}")
+        lines.append("    args.update(_dynamic(spec, d))")
+        lines.append("    return args")
+    scope: dict[str, Any] = {"_dynamic": _dynamic_data, "spec": spec}
+    exec("\n".join(lines), scope)  # source built from our own event table
+    return scope["_decode"]  # type: ignore[no-any-return]
+
+
+def _dynamic_data(spec: EventSpec, data: str) -> dict[str, Any]:
+    values = abi_decode([t for _, t in spec.data], bytes.fromhex(data[2:]))
+    return {n: _abi_value(t, v) for (n, t), v in zip(spec.data, values, strict=True)}
+
+
+_DECODERS: dict[int, Callable[[list[str], str], dict[str, Any]]] = {}
 
 
 def _word(typ: str, word: str) -> Any:
@@ -100,6 +123,10 @@ def _abi_value(typ: str, value: Any) -> Any:
     if typ.startswith("bytes"):
         return "0x" + value.hex()
     return value
+
+
+for _spec in SPECS.values():
+    _DECODERS[id(_spec)] = _compile(_spec)
 
 
 @dataclass(slots=True)
@@ -132,18 +159,7 @@ class Decoded:
 
 def decode_args(spec: EventSpec, topics: list[str], data: str) -> dict[str, Any]:
     """The arguments of one log of `spec`."""
-    topic_plan, data_plan = _PLANS[id(spec)]
-    args = {n: conv(topics[i][2:]) for n, i, conv in topic_plan}
-    if data_plan is not None:
-        if len(data) < 2 + 64 * len(data_plan):
-            raise ValueError("log data shorter than its event's layout")
-        for n, off, conv in data_plan:
-            args[n] = conv(data[off : off + 64])
-        return args
-    values = abi_decode([t for _, t in spec.data], bytes.fromhex(data[2:]))
-    for (name, typ), value in zip(spec.data, values, strict=True):
-        args[name] = _abi_value(typ, value)
-    return args
+    return _DECODERS[id(spec)](topics, data)
 
 
 def decode_args_reference(spec: EventSpec, topics: list[str], data: str) -> dict[str, Any]:
@@ -165,32 +181,45 @@ def decode_args_reference(spec: EventSpec, topics: list[str], data: str) -> dict
 
 
 def decode_logs(logs: Iterable[dict[str, Any]]) -> list[Decoded]:
-    """Decode JSON-RPC logs; unknown or malformed logs keep their raw topics and data."""
+    """Decode JSON-RPC logs; unknown or malformed logs keep their raw topics and data.
+
+    The result is in chain order without duplicates even when the node's answer was not.
+    """
     out: list[Decoded] = []
+    append = out.append
     specs = SPECS
+    decoders = _DECODERS
+    last = (-1, -1)
+    ordered = True
     for log in logs:
         topics = log["topics"]
         spec = specs.get((topics[0], len(topics))) if topics else None
+        args: dict[str, Any] | None = None
         if spec is not None:
             try:
-                args = decode_args(spec, topics, log["data"])
-                name = spec.name
+                args = decoders[id(spec)](topics, log["data"])
             except Exception:  # a log that does not fit its declared layout
                 spec = None
-        if spec is None:
-            name = "?"
+        if args is None:
             args = {"topics": topics, "data": log["data"]}
-        out.append(
+        key = (int(log["blockNumber"], 16), int(log["logIndex"], 16))
+        if key <= last:
+            ordered = False
+        last = key
+        append(
             Decoded(
-                int(log["blockNumber"], 16),
+                key[0],
                 log["blockHash"],
                 log["transactionHash"],
                 int(log["transactionIndex"], 16),
-                int(log["logIndex"], 16),
+                key[1],
                 log["address"].lower(),
-                name,
+                spec.name if spec is not None else "?",
                 args,
                 spec,
             )
         )
+    if not ordered:
+        unique = {(e.block_number, e.log_index): e for e in out}
+        out = [unique[k] for k in sorted(unique)]
     return out

@@ -196,8 +196,10 @@ def apply(state: State, events: Iterable[Decoded]) -> None:
 def _text32(value: str) -> str:
     """A bytes32 reason/reference as its ASCII text when it is one, else its 0x hex."""
     raw = bytes.fromhex(value[2:]).rstrip(b"\0")
-    if raw and all(32 <= ch < 127 for ch in raw):
-        return raw.decode()
+    if raw.isascii():
+        text = raw.decode()
+        if text and text.isprintable():
+            return text
     return value
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import WriterLock, make_engine, migrate
-from .decode import Decoded, decode_logs
+from .decode import SPECS, Decoded, decode_logs
 from .errors import ChainMismatch, IndexerError, ReorgTooDeep
 from .fetch import Header, LogFetcher, chain_identity, head_number, headers
 from .progress import Reporter
@@ -21,6 +21,7 @@ from .rpc import Rpc, Stopped
 from .sink import Sink
 
 log = logging.getLogger("loyalty_ledger.indexer")
+PROGRAM_REGISTERED = next(k[0] for k, s in SPECS.items() if s.name == "ProgramRegistered")
 
 
 @dataclass
@@ -214,21 +215,18 @@ class Indexer:
         hdrs = headers(self.rpc, list(range(win_lo, end_max + 1))) if win_lo <= end_max else {}
         addrs = self._addresses()
         got = self._take_prefetch(a, end_max, addrs)
-        end, logs = got if got is not None else self.fetcher.fetch(addrs, a, end_max)
-        if backfilling and end + self.fetcher.size < head - self.o.window:
-            # History below the reorg window: fetch the next range while this one is written.
+        if got is None:
+            got = self._fetch_decode(self.fetcher, addrs, a, end_max, frozenset(self.programs))
+        fetched_end, end, events, dt = got
+        self.timings["decode"] += dt
+        if backfilling and end == fetched_end and end + self.fetcher.size < head - self.o.window:
+            # History below the reorg window: fetch and decode the next range meanwhile.
             self._start_prefetch(end + 1, min(target, end + self.fetcher.size), addrs)
         if end not in hdrs:
             hdrs.update(headers(self.rpc, [end]))
-        self.timings["rpc"] += time.perf_counter() - t0
+        self.timings["rpc"] += time.perf_counter() - t0 - dt
         if any(h is None for h in hdrs.values()):
             return  # the chain got shorter meanwhile
-        t1 = time.perf_counter()
-        events = decode_logs(logs)
-        if len({(e.block_number, e.log_index) for e in events}) != len(events):
-            events = list({(e.block_number, e.log_index): e for e in events}.values())
-            events.sort(key=lambda e: (e.block_number, e.log_index))
-        self.timings["decode"] += time.perf_counter() - t1
         events, end = self._discover(events, end)
         if end not in hdrs:
             hdrs.update(headers(self.rpc, [end]))
@@ -254,35 +252,63 @@ class Indexer:
                 head - end,
             )
 
+    def _fetch_decode(
+        self, fetcher: LogFetcher, addrs: list[str], a: int, end_max: int, known: frozenset[str]
+    ) -> tuple[int, int, list[Decoded], float]:
+        """(fetched end, batch end, decoded events, decode seconds) of [a, <= end_max]."""
+        fetched_end, logs = fetcher.fetch(addrs, a, end_max)
+        logs, end = self._cut_at_new_program(logs, fetched_end, known)
+        t0 = time.perf_counter()
+        events = decode_logs(logs)  # sorted, duplicates dropped
+        return fetched_end, end, events, time.perf_counter() - t0
+
     def _start_prefetch(self, a: int, end_max: int, addrs: list[str]) -> None:
-        if self._pool is None:
+        if self._pool is None or self._pre_rpc is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch")
             self._pre_rpc = Rpc(self.o.rpc_url, timeout=self.o.rpc_timeout, stop=self.stop)
         fetcher = LogFetcher(self._pre_rpc, initial=self.fetcher.size, maximum=self.o.max_range)
-        self._pre = (
-            a,
-            end_max,
-            tuple(addrs),
-            fetcher,
-            self._pool.submit(fetcher.fetch, addrs, a, end_max),
+        job = self._pool.submit(
+            self._fetch_decode, fetcher, addrs, a, end_max, frozenset(self.programs)
         )
+        self._pre = (a, end_max, tuple(addrs), fetcher, job)
 
     def _take_prefetch(
         self, a: int, end_max: int, addrs: list[str]
-    ) -> tuple[int, list[Any]] | None:
+    ) -> tuple[int, int, list[Decoded], float] | None:
         pre, self._pre = self._pre, None
         if pre is None:
             return None
-        pa, _pend, paddrs, fetcher, fut = pre
+        pa, _pend, paddrs, fetcher, job = pre
         try:
-            end, logs = fut.result()
+            got = job.result()
         except Exception:  # stopped or failed: fetch again in the foreground
             return None
         self.fetcher.calls += fetcher.calls
-        if pa != a or paddrs != tuple(addrs) or end > end_max:
+        if pa != a or paddrs != tuple(addrs) or got[0] > end_max:
             return None  # the plan changed (new program, rollback): not usable
         self.fetcher.size = fetcher.size
-        return end, logs
+        self.timings["decode_prefetch"] = self.timings.get("decode_prefetch", 0.0) + got[3]
+        return got[0], got[1], got[2], 0.0
+
+    def _cut_at_new_program(
+        self, logs: list[Any], end: int, known: frozenset[str]
+    ) -> tuple[list[Any], int]:
+        """End the batch at the first registration of an unknown program (before decoding)."""
+        first = None
+        for lg in logs:
+            t = lg["topics"]
+            if (
+                t
+                and t[0] == PROGRAM_REGISTERED
+                and len(t) == 4
+                and lg["address"].lower() == self.registry
+                and "0x" + t[2][26:] not in known
+            ):
+                n = int(lg["blockNumber"], 16)
+                first = n if first is None else min(first, n)
+        if first is None:
+            return logs, end
+        return [lg for lg in logs if int(lg["blockNumber"], 16) <= first], first
 
     def _discover(self, events: list[Decoded], end: int) -> tuple[list[Decoded], int]:
         """New programs: the batch ends at the first registration block, and takes the new

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from ..store import bulk
 from ..store import models as m
@@ -118,6 +119,7 @@ class Sink:
         self.chain_id = chain_id
         self.window = window
         self.derived = derived
+        self._assume_new = False
         self.forwarder: str | None = None  # indexed from the start, like the registry
         self.cache = Cache()
         self.timings = {"write": 0.0, "derive": 0.0}
@@ -172,62 +174,88 @@ class Sink:
         """
         t0 = time.perf_counter()
         try:
-            with self.engine.begin() as conn:
-                events = self._drop_known(conn, events, checkpoint)
-                if events:
-                    cid = self.chain_id
-                    rows = [
-                        (
-                            cid,
-                            e.block_number,
-                            e.block_hash,
-                            e.tx_hash,
-                            e.tx_index,
-                            e.log_index,
-                            e.contract,
-                            e.event,
-                            dumps(e.args),
-                        )
-                        for e in events
-                    ]
-                    bulk.write(
-                        conn,
-                        EVENT,
-                        EVENT_COLS,
-                        rows,
-                        conflict=["chain_id", "block_number", "log_index"],
-                    )
-                if self.derived and events:
-                    t1 = time.perf_counter()
-                    self._derive(conn, events, floor)
-                    self.timings["derive"] += time.perf_counter() - t1
-                hdrs = [
-                    {"number": h.number, "hash": h.hash, "parent_hash": h.parent_hash}
-                    for h in blocks
-                ]
-                if hdrs:
-                    ins = self._insert(BLOCK)
-                    conn.execute(
-                        ins.on_conflict_do_update(
-                            index_elements=["number"],
-                            set_={
-                                "hash": ins.excluded.hash,
-                                "parent_hash": ins.excluded.parent_hash,
-                            },
-                        ),
-                        hdrs,
-                    )
-                conn.execute(
-                    update(STATE).values(checkpoint_block=to_block, checkpoint_hash=to_hash)
-                )
-                keep = to_block - self.window
-                conn.execute(delete(BLOCK).where(BLOCK.c.number < keep))
-                conn.execute(delete(JOURNAL).where(JOURNAL.c.block_number <= keep))
+            try:
+                return self._write(events, blocks, to_block, to_hash, floor, checkpoint, True)
+            except IntegrityError:
+                # Only possible if the no-row-above-the-checkpoint invariant was broken by hand:
+                # take the slower path that skips stored rows.
+                self.cache = Cache()
+                return self._write(events, blocks, to_block, to_hash, floor, checkpoint, False)
         except BaseException:
             self.cache = Cache()  # rolled back: the cache may hold uncommitted rows
             raise
         finally:
             self.timings["write"] += time.perf_counter() - t0
+
+    def _write(
+        self,
+        events: list[Decoded],
+        blocks: Iterable[Header],
+        to_block: int,
+        to_hash: str | None,
+        floor: int,
+        checkpoint: int,
+        fast: bool,
+    ) -> int:
+        with self.engine.begin() as conn:
+            if fast and events:
+                # Rows above the checkpoint never exist (checked: one indexed probe), so only
+                # events at or below it can be stored already, and new ones cannot clash.
+                probe = select(EVENT.c.id).where(
+                    EVENT.c.chain_id == self.chain_id, EVENT.c.block_number > checkpoint
+                )
+                fast = conn.execute(probe.limit(1)).first() is None
+            if not fast and events:
+                checkpoint = max(checkpoint, events[-1].block_number)
+            events = self._drop_known(conn, events, checkpoint)
+            self._assume_new = fast
+            if events:
+                cid = self.chain_id
+                rows = [
+                    (
+                        cid,
+                        e.block_number,
+                        e.block_hash,
+                        e.tx_hash,
+                        e.tx_index,
+                        e.log_index,
+                        e.contract,
+                        e.event,
+                        dumps(e.args),
+                    )
+                    for e in events
+                ]
+                bulk.write(
+                    conn,
+                    EVENT,
+                    EVENT_COLS,
+                    rows,
+                    conflict=["chain_id", "block_number", "log_index"],
+                    assume_new=self._assume_new,
+                )
+            if self.derived and events:
+                t1 = time.perf_counter()
+                self._derive(conn, events, floor)
+                self.timings["derive"] += time.perf_counter() - t1
+            hdrs = [
+                {"number": h.number, "hash": h.hash, "parent_hash": h.parent_hash} for h in blocks
+            ]
+            if hdrs:
+                ins = self._insert(BLOCK)
+                conn.execute(
+                    ins.on_conflict_do_update(
+                        index_elements=["number"],
+                        set_={
+                            "hash": ins.excluded.hash,
+                            "parent_hash": ins.excluded.parent_hash,
+                        },
+                    ),
+                    hdrs,
+                )
+            conn.execute(update(STATE).values(checkpoint_block=to_block, checkpoint_hash=to_hash))
+            keep = to_block - self.window
+            conn.execute(delete(BLOCK).where(BLOCK.c.number < keep))
+            conn.execute(delete(JOURNAL).where(JOURNAL.c.block_number <= keep))
         return len(events)
 
     def _drop_known(
@@ -255,7 +283,14 @@ class Sink:
         entries = derive.ledger_entries(events)
         if entries:
             rows = [tuple(e[c] for c in LEDGER_COLS) for e in entries]
-            bulk.write(conn, LEDGER, LEDGER_COLS, rows, conflict=["block_number", "log_index"])
+            bulk.write(
+                conn,
+                LEDGER,
+                LEDGER_COLS,
+                rows,
+                conflict=["block_number", "log_index"],
+                assume_new=self._assume_new,
+            )
         for tbl, keys in cache.dirty.items():
             if keys:
                 self._store(conn, tbl, keys)
@@ -321,9 +356,13 @@ class Sink:
     def _store(self, conn: Connection, tbl: str, keys: set[derive.Key]) -> None:
         t = TABLES[tbl]
         knames, defaults = derive.TABLES[tbl]
-        rows = self.cache.rows[tbl]
-        gone = [k for k in keys if rows[k] is None]
-        live = [dict(zip(knames, k, strict=True)) | rows[k] for k in keys if rows[k] is not None]
+        cached = self.cache.rows[tbl]
+        gone = [k for k in keys if cached[k] is None]
+        live = [
+            dict(zip(knames, k, strict=True)) | (cached[k] or {})
+            for k in keys
+            if cached[k] is not None
+        ]
         kcols = [t.c[n] for n in knames]
         for i in range(0, len(gone), CHUNK):
             chunk = gone[i : i + CHUNK]

@@ -28,12 +28,20 @@ def write(
     *,
     conflict: Sequence[str],
     update: Sequence[str] = (),
+    assume_new: bool = False,
 ) -> None:
-    """INSERT rows; on a `conflict` key clash do nothing, or update the `update` columns."""
+    """INSERT rows; on a `conflict` key clash do nothing, or update the `update` columns.
+
+    `assume_new`: the caller knows no row can clash (PostgreSQL then COPYs straight into the
+    table; a clash raises IntegrityError instead of being skipped).
+    """
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        _pg_copy(conn, table, cols, rows, conflict, update)
+        if assume_new and not update:
+            _pg_copy_direct(conn, table, cols, rows)
+        else:
+            _pg_copy(conn, table, cols, rows, conflict, update)
         return
     u256 = _sqlite_prep(table, cols)
     if u256:
@@ -57,6 +65,17 @@ def write(
         f"ON CONFLICT ({', '.join(conflict)}) {action}"
     )
     conn.exec_driver_sql(sql, list(rows))
+
+
+def _pg_copy_direct(
+    conn: Connection, table: Table, cols: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    collist = ", ".join(f'"{c}"' for c in cols)
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    with dbapi.cursor() as cur, cur.copy(f'COPY "{table.name}" ({collist}) FROM STDIN') as copy:
+        for r in rows:
+            copy.write_row(r)
 
 
 def _pg_copy(

@@ -172,7 +172,7 @@ class LedgerEntry(StoreModel, table=True):
 
 
 class Journal(StoreModel, table=True):
-    """Undo log of derived state inside the reorg window: a row's value before block N touched it."""
+    """Undo log of derived state in the reorg window: a row's value before block N changed it."""
 
     __tablename__ = "journal"
     __table_args__ = (Index(None, "block_number"),)

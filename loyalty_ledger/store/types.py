@@ -1,4 +1,4 @@
-"""Column types shared by the store: exact uint256 on every database, JSON that is JSONB on PostgreSQL."""
+"""Column types of the store: exact uint256 on every database, JSONB on PostgreSQL."""
 
 from __future__ import annotations
 

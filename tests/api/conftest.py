@@ -57,8 +57,16 @@ def api_network(api_node: Anvil, tmp_path_factory: pytest.TempPathFactory) -> tu
     op = Sender(w3, OPERATOR_KEY, decoder=error_decoder())
     dep = deploy_network(w3, op)
     for bid, tiers in (("acme", ["Silver", "Gold", "Platinum"]), ("beta", ["Basic", "Plus"])):
-        add_brand(w3, op, dep, brand_id=bid, name=f"{bid} points", symbol=bid.upper(),
-                  admin=BRAND.address, tiers=tiers)
+        add_brand(
+            w3,
+            op,
+            dep,
+            brand_id=bid,
+            name=f"{bid} points",
+            symbol=bid.upper(),
+            admin=BRAND.address,
+            tiers=tiers,
+        )
     path = tmp_path_factory.mktemp("dep") / "deployment.json"
     dep.save(path)
     return path, w3
@@ -86,16 +94,25 @@ class Env:
         """Headers of an API key by role name ('operator', 'acme:issuer', …)."""
         return {"X-API-Key": self.keys[who]}
 
-    def new_member(self, points: int = 0, brand: str = "acme", register: bool = True
-                   ) -> LocalAccount:
+    def new_member(
+        self, points: int = 0, brand: str = "acme", register: bool = True
+    ) -> LocalAccount:
         acct: LocalAccount = Account.create()
         if register:
-            ledger.register_member(sender=self.state.sender("operator"),
-                                   deployment=self.deployment, member=acct.address)
+            ledger.register_member(
+                sender=self.state.sender("operator"),
+                deployment=self.deployment,
+                member=acct.address,
+            )
         if points:
-            ledger.issue_points(sender=self.state.sender("brand"),
-                                program=self.deployment.program(brand), member=acct.address,
-                                amount=points, reason="signup", ref="setup")
+            ledger.issue_points(
+                sender=self.state.sender("brand"),
+                program=self.deployment.program(brand),
+                member=acct.address,
+                amount=points,
+                reason="signup",
+                ref="setup",
+            )
         return acct
 
     def sign_in(self, acct: LocalAccount, **over: Any) -> dict[str, str]:
@@ -103,15 +120,29 @@ class Env:
         return {"Authorization": f"Bearer {token}"}
 
 
-def siwe_text(*, domain: str, address: str, uri: str, chain_id: int, nonce: str,
-              issued_at: str, expiration: str | None = None, not_before: str | None = None,
-              statement: str | None = "Sign in to Loyalty Ledger") -> str:
+def siwe_text(
+    *,
+    domain: str,
+    address: str,
+    uri: str,
+    chain_id: int,
+    nonce: str,
+    issued_at: str,
+    expiration: str | None = None,
+    not_before: str | None = None,
+    statement: str | None = "Sign in to Loyalty Ledger",
+) -> str:
     """EIP-4361 text, formatted by hand (so tests can also build invalid messages)."""
     head = f"{domain} wants you to sign in with your Ethereum account:\n{address}\n\n"
     if statement is not None:
         head += f"{statement}\n\n"
-    lines = [f"URI: {uri}", "Version: 1", f"Chain ID: {chain_id}", f"Nonce: {nonce}",
-             f"Issued At: {issued_at}"]
+    lines = [
+        f"URI: {uri}",
+        "Version: 1",
+        f"Chain ID: {chain_id}",
+        f"Nonce: {nonce}",
+        f"Issued At: {issued_at}",
+    ]
     if expiration:
         lines.append(f"Expiration Time: {expiration}")
     if not_before:
@@ -123,14 +154,25 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def siwe_body(env: Env, acct: LocalAccount, *, signer: LocalAccount | None = None,
-              nonce: str | None = None, **fields: Any) -> dict[str, str]:
+def siwe_body(
+    env: Env,
+    acct: LocalAccount,
+    *,
+    signer: LocalAccount | None = None,
+    nonce: str | None = None,
+    **fields: Any,
+) -> dict[str, str]:
     """A signed sign-in body for `acct` with a fresh nonce; `fields` override the message."""
     now = datetime.now(UTC)
     n = nonce or env.client.get("/auth/nonce").json()["nonce"]
     params: dict[str, Any] = dict(
-        domain=DOMAIN, address=acct.address, uri=URI, chain_id=env.deployment.chain_id,
-        nonce=n, issued_at=iso(now), expiration=iso(now + timedelta(minutes=5)),
+        domain=DOMAIN,
+        address=acct.address,
+        uri=URI,
+        chain_id=env.deployment.chain_id,
+        nonce=n,
+        issued_at=iso(now),
+        expiration=iso(now + timedelta(minutes=5)),
     )
     params.update(fields)
     message = siwe_text(**params)
@@ -140,8 +182,13 @@ def siwe_body(env: Env, acct: LocalAccount, *, signer: LocalAccount | None = Non
 
 def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> Env:
     settings = Settings(
-        rpc_url=node.url, database_url=db_url, deployment_file=dep_path, data_dir=tmp,
-        operator_key=OPERATOR_KEY, brand_key=BRAND_KEY, relayer_key=RELAYER_KEY,
+        rpc_url=node.url,
+        database_url=db_url,
+        deployment_file=dep_path,
+        data_dir=tmp,
+        operator_key=OPERATOR_KEY,
+        brand_key=BRAND_KEY,
+        relayer_key=RELAYER_KEY,
         receipt_timeout=60,
     )
     run_indexer(settings, follow=False, progress=False)  # migrates, then backfills
@@ -153,16 +200,19 @@ def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> 
     env.keys["auditor"] = auth.create_api_key(engine=eng, kind="auditor")[1]
     for bid in ("acme", "beta"):
         env.keys[f"{bid}:all"] = auth.create_api_key(
-            engine=eng, kind="brand", brand_id=bid, roles=ROLES)[1]
+            engine=eng, kind="brand", brand_id=bid, roles=ROLES
+        )[1]
         for role in ROLES:
             env.keys[f"{bid}:{role}"] = auth.create_api_key(
-                engine=eng, kind="brand", brand_id=bid, roles=[role])[1]
+                engine=eng, kind="brand", brand_id=bid, roles=[role]
+            )[1]
     return env
 
 
 @pytest.fixture(scope="session")
-def env(api_network: tuple[Path, Web3], api_node: Anvil,
-        tmp_path_factory: pytest.TempPathFactory) -> Env:
+def env(
+    api_network: tuple[Path, Web3], api_node: Anvil, tmp_path_factory: pytest.TempPathFactory
+) -> Env:
     tmp = tmp_path_factory.mktemp("sqlite")
     return _make_env(f"sqlite:///{tmp / 'api.db'}", api_network[0], api_node, api_network[1], tmp)
 
@@ -179,8 +229,9 @@ def _pg_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def pg_env(api_network: tuple[Path, Web3], api_node: Anvil,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+def pg_env(
+    api_network: tuple[Path, Web3], api_node: Anvil, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Env]:
     if not _pg_available():
         pytest.skip(f"PostgreSQL variant skipped: no server reachable at {PG_URL}")
     schema = f"api_{uuid.uuid4().hex[:12]}"
@@ -189,8 +240,9 @@ def pg_env(api_network: tuple[Path, Web3], api_node: Anvil,
         c.execute(text(f"create schema {schema}"))
     try:
         url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-        yield _make_env(url, api_network[0], api_node, api_network[1],
-                        tmp_path_factory.mktemp("pg"))
+        yield _make_env(
+            url, api_network[0], api_node, api_network[1], tmp_path_factory.mktemp("pg")
+        )
     finally:
         with admin.begin() as c:
             c.execute(text(f"drop schema {schema} cascade"))

@@ -49,10 +49,17 @@ def test_eligibility_reasons_and_block(env: Env) -> None:
     assert {x["code"] for x in res[rich.address]["reasons"]} == {"no_pass"}
     assert {x["code"] for x in res[poor.address]["reasons"]} == {"no_pass", "insufficient_points"}
     assert {x["code"] for x in res[outsider.address]["reasons"]} == {
-        "no_pass", "insufficient_points", "not_a_member"}
+        "no_pass",
+        "insufficient_points",
+        "not_a_member",
+    }
     # a Gold pass makes `rich` eligible; strict mode sees it before the mirror does
-    passes.issue_pass(sender=env.state.sender("brand"), program=env.deployment.program("acme"),
-                      member=rich.address, tier=1)
+    passes.issue_pass(
+        sender=env.state.sender("brand"),
+        program=env.deployment.program("acme"),
+        member=rich.address,
+        tier=1,
+    )
     url = f"/perks/{perk['id']}/eligibility/{rich.address}"
     assert env.client.get(url, headers=env.h("acme:viewer")).json()["eligible"] is False
     strict = env.client.get(url + "?strict=true", headers=env.h("acme:viewer")).json()
@@ -69,8 +76,12 @@ def test_redeem_with_forward_request_is_idempotent(env: Env) -> None:
     h = env.sign_in(alice)
     typed = env.client.post(f"/perks/{perk['id']}/redeem/prepare", json={}, headers=h)
     assert typed.status_code == 200, typed.text
-    body = {"forward": {"message": typed.json()["message"],
-                        "signature": sign_typed(alice, typed.json())}}
+    body = {
+        "forward": {
+            "message": typed.json()["message"],
+            "signature": sign_typed(alice, typed.json()),
+        }
+    }
     hk = {**h, "Idempotency-Key": "order-1"}
     r = env.client.post(f"/perks/{perk['id']}/redeem", json=body, headers=hk)
     assert r.status_code == 200, r.text
@@ -82,8 +93,9 @@ def test_redeem_with_forward_request_is_idempotent(env: Env) -> None:
     assert again.json()["replayed"] is True
     assert _balance(env, alice.address) == 70
     # the per-member limit is 1: a new key is refused before anything is signed or sent
-    r2 = env.client.post(f"/perks/{perk['id']}/redeem", json=body,
-                         headers={**h, "Idempotency-Key": "order-2"})
+    r2 = env.client.post(
+        f"/perks/{perk['id']}/redeem", json=body, headers={**h, "Idempotency-Key": "order-2"}
+    )
     assert r2.status_code == 409 and r2.json()["error"] == "not_eligible"
     assert "limit_reached" in {x["code"] for x in r2.json()["reasons"]}
     env.index()
@@ -97,13 +109,20 @@ def test_redeem_with_permit_by_brand_redeemer(env: Env) -> None:
     bob = env.new_member(points=50)
     perk = _perk(env, point_cost=20)
     env.index()
-    typed = env.client.post(f"/perks/{perk['id']}/redeem/prepare",
-                            json={"method": "permit", "member": bob.address},
-                            headers=env.h("acme:redeemer")).json()
-    body = {"member": bob.address,
-            "permit": {"message": typed["message"], "signature": sign_typed(bob, typed)}}
-    r = env.client.post(f"/perks/{perk['id']}/redeem", json=body,
-                        headers={**env.h("acme:redeemer"), "Idempotency-Key": "p1"})
+    typed = env.client.post(
+        f"/perks/{perk['id']}/redeem/prepare",
+        json={"method": "permit", "member": bob.address},
+        headers=env.h("acme:redeemer"),
+    ).json()
+    body = {
+        "member": bob.address,
+        "permit": {"message": typed["message"], "signature": sign_typed(bob, typed)},
+    }
+    r = env.client.post(
+        f"/perks/{perk['id']}/redeem",
+        json=body,
+        headers={**env.h("acme:redeemer"), "Idempotency-Key": "p1"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["method"] == "permit" and _balance(env, bob.address) == 30
 
@@ -115,8 +134,9 @@ def test_redeem_signed_for_other_amount_is_refused(env: Env) -> None:
     h = env.sign_in(carol)
     typed = env.client.post(f"/perks/{cheap['id']}/redeem/prepare", json={}, headers=h).json()
     body = {"forward": {"message": typed["message"], "signature": sign_typed(carol, typed)}}
-    r = env.client.post(f"/perks/{dear['id']}/redeem", json=body,
-                        headers={**h, "Idempotency-Key": "x"})
+    r = env.client.post(
+        f"/perks/{dear['id']}/redeem", json=body, headers={**h, "Idempotency-Key": "x"}
+    )
     assert r.status_code == 422 and r.json()["error"] == "invalid_input"
     assert _balance(env, carol.address) == 100
     assert env.client.get(f"/perks/{dear['id']}", headers=h).json()["redeemed_count"] == 0
@@ -129,15 +149,23 @@ def test_gift_and_transfer_gasless(env: Env) -> None:
     for kind, amount in (("gift", 15), ("transfer", 5)):
         typed = env.client.post(
             f"/customers/{alice.address}/transfers/prepare",
-            json={"brand_id": "acme", "kind": kind, "to": bob.address, "amount": amount,
-                  "memo": "enjoy" if kind == "gift" else ""},
+            json={
+                "brand_id": "acme",
+                "kind": kind,
+                "to": bob.address,
+                "amount": amount,
+                "memo": "enjoy" if kind == "gift" else "",
+            },
             headers=h,
         )
         assert typed.status_code == 200, typed.text
         r = env.client.post(
             f"/customers/{alice.address}/transfers",
-            json={"brand_id": "acme", "message": typed.json()["message"],
-                  "signature": sign_typed(alice, typed.json())},
+            json={
+                "brand_id": "acme",
+                "message": typed.json()["message"],
+                "signature": sign_typed(alice, typed.json()),
+            },
             headers=h,
         )
         assert r.status_code == 200, r.text
@@ -146,14 +174,20 @@ def test_gift_and_transfer_gasless(env: Env) -> None:
     # replaying the same signed request fails on its used nonce
     r = env.client.post(
         f"/customers/{alice.address}/transfers",
-        json={"brand_id": "acme", "message": typed.json()["message"],
-              "signature": sign_typed(alice, typed.json())},
+        json={
+            "brand_id": "acme",
+            "message": typed.json()["message"],
+            "signature": sign_typed(alice, typed.json()),
+        },
         headers=h,
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_signature"
     # over-spending is refused before anything is signed
-    r = env.client.post(f"/customers/{alice.address}/transfers/prepare",
-                        json={"brand_id": "acme", "to": bob.address, "amount": 1000}, headers=h)
+    r = env.client.post(
+        f"/customers/{alice.address}/transfers/prepare",
+        json={"brand_id": "acme", "to": bob.address, "amount": 1000},
+        headers=h,
+    )
     assert r.status_code == 409 and r.json()["error"] == "insufficient_points"
     env.index()
     s = env.client.get(f"/customers/{bob.address}", headers=env.sign_in(bob)).json()
@@ -163,8 +197,13 @@ def test_gift_and_transfer_gasless(env: Env) -> None:
 def test_earn_purchase_once_per_order(env: Env) -> None:
     m = env.new_member()
     order = f"ord-{uuid.uuid4().hex[:8]}"
-    body = {"member": m.address, "order_id": order, "amount": 255_000, "currency": "VND",
-            "items": 3}
+    body = {
+        "member": m.address,
+        "order_id": order,
+        "amount": 255_000,
+        "currency": "VND",
+        "items": 3,
+    }
     r1 = env.client.post("/brands/acme/earn/purchase", json=body, headers=env.h("acme:issuer"))
     assert r1.status_code == 200, r1.text
     assert r1.json()["points"] == 25 and r1.json()["duplicate"] is False
@@ -175,15 +214,20 @@ def test_earn_purchase_once_per_order(env: Env) -> None:
     assert _balance(env, m.address) == 25
     # amounts are integers only
     bad = {**body, "order_id": "o-float", "amount": 2.5}
-    assert env.client.post("/brands/acme/earn/purchase", json=bad,
-                           headers=env.h("acme:issuer")).status_code == 422
+    assert (
+        env.client.post(
+            "/brands/acme/earn/purchase", json=bad, headers=env.h("acme:issuer")
+        ).status_code
+        == 422
+    )
     # a failed chain tx (unregistered member) releases the claim, so a retry can succeed
     stranger = env.new_member(register=False)
     body2 = {**body, "member": stranger.address, "order_id": order + "-s"}
     r3 = env.client.post("/brands/acme/earn/purchase", json=body2, headers=env.h("acme:issuer"))
     assert r3.status_code == 409 and r3.json()["error"] == "not_a_member"
-    ledger.register_member(sender=env.state.sender("operator"), deployment=env.deployment,
-                           member=stranger.address)
+    ledger.register_member(
+        sender=env.state.sender("operator"), deployment=env.deployment, member=stranger.address
+    )
     r4 = env.client.post("/brands/acme/earn/purchase", json=body2, headers=env.h("acme:issuer"))
     assert r4.status_code == 200 and r4.json()["duplicate"] is False
 
@@ -191,19 +235,35 @@ def test_earn_purchase_once_per_order(env: Env) -> None:
 def test_earn_actions_rule_and_batch(env: Env) -> None:
     a, b, newbie = env.new_member(), env.new_member(), env.new_member()
     rule = {"currency": "VND", "amount_per_point": 1000, "bonuses": {"review": 7, "referral": 11}}
-    assert env.client.put("/brands/beta/earn-rule", json=rule,
-                          headers=env.h("beta:issuer")).status_code == 200
+    assert (
+        env.client.put(
+            "/brands/beta/earn-rule", json=rule, headers=env.h("beta:issuer")
+        ).status_code
+        == 200
+    )
     hdr = env.h("beta:issuer")
-    r = env.client.post("/brands/beta/earn/action",
-                        json={"member": a.address, "action": "referral",
-                              "action_id": newbie.address}, headers=hdr)
+    r = env.client.post(
+        "/brands/beta/earn/action",
+        json={"member": a.address, "action": "referral", "action_id": newbie.address},
+        headers=hdr,
+    )
     assert r.status_code == 200 and r.json()["points"] == 11, r.text
-    r = env.client.post("/brands/beta/earn/action",
-                        json={"member": a.address, "action": "referral",
-                              "action_id": newbie.address}, headers=hdr)
+    r = env.client.post(
+        "/brands/beta/earn/action",
+        json={"member": a.address, "action": "referral", "action_id": newbie.address},
+        headers=hdr,
+    )
     assert r.json()["duplicate"] is True
-    orders = [{"member": m.address, "order_id": f"b-{uuid.uuid4().hex[:6]}", "amount": 12_345,
-               "currency": "vnd", "items": 1} for m in (a, b)]
+    orders = [
+        {
+            "member": m.address,
+            "order_id": f"b-{uuid.uuid4().hex[:6]}",
+            "amount": 12_345,
+            "currency": "vnd",
+            "items": 1,
+        }
+        for m in (a, b)
+    ]
     r = env.client.post("/brands/beta/earn/batch", json={"orders": orders}, headers=hdr)
     assert r.status_code == 200, r.text
     assert [x["points"] for x in r.json()] == [12, 12]
@@ -220,14 +280,23 @@ def test_earn_actions_rule_and_batch(env: Env) -> None:
 def test_passes_and_tier_perk(env: Env) -> None:
     m = env.new_member(points=10)
     hdr = env.h("acme:issuer")
-    r = env.client.post("/brands/acme/passes", json={"member": m.address, "tier": "Silver"},
-                        headers=hdr)
+    r = env.client.post(
+        "/brands/acme/passes", json={"member": m.address, "tier": "Silver"}, headers=hdr
+    )
     assert r.status_code == 201, r.text
-    assert env.client.patch(f"/brands/acme/passes/{m.address}", json={"tier": 2},
-                            headers=hdr).status_code == 200
+    assert (
+        env.client.patch(
+            f"/brands/acme/passes/{m.address}", json={"tier": 2}, headers=hdr
+        ).status_code
+        == 200
+    )
     exp = int(time.time()) + 86_400
-    assert env.client.post(f"/brands/acme/passes/{m.address}/renew", json={"expires_at": exp},
-                           headers=hdr).status_code == 200
+    assert (
+        env.client.post(
+            f"/brands/acme/passes/{m.address}/renew", json={"expires_at": exp}, headers=hdr
+        ).status_code
+        == 200
+    )
     env.index()
     s = env.client.get(f"/customers/{m.address}?brand=acme", headers=env.h("acme:viewer")).json()
     assert s["programs"][0]["pass"]["tier_name"] == "Platinum"
@@ -244,44 +313,54 @@ def test_passes_and_tier_perk(env: Env) -> None:
     env.index()
     out = env.client.get(url, headers=env.h("beta:viewer")).json()
     assert [x["code"] for x in out["reasons"]] == ["no_partner_pass"]
-    mine = env.client.get(f"/customers/{m.address}/perks?brand=beta",
-                          headers=env.sign_in(m)).json()
+    mine = env.client.get(f"/customers/{m.address}/perks?brand=beta", headers=env.sign_in(m)).json()
     assert any(p["perk"]["id"] == partner["id"] and not p["eligible"] for p in mine)
 
 
 def test_operator_register_freeze_recover(env: Env) -> None:
     fresh, new_wallet = env.new_member(register=False), env.new_member(register=False)
     op = env.h("operator")
-    assert env.client.post("/admin/members", json={"address": fresh.address},
-                           headers=op).status_code == 201
+    assert (
+        env.client.post("/admin/members", json={"address": fresh.address}, headers=op).status_code
+        == 201
+    )
     again = env.client.post("/admin/members", json={"address": fresh.address}, headers=op)
     assert again.status_code == 409 and again.json()["error"] == "already_member"
-    assert env.client.post(f"/admin/members/{fresh.address}/freeze",
-                           headers=op).status_code == 200
+    assert env.client.post(f"/admin/members/{fresh.address}/freeze", headers=op).status_code == 200
     env.index()
     perk = _perk(env)
-    out = env.client.get(f"/perks/{perk['id']}/eligibility/{fresh.address}",
-                         headers=env.h("auditor")).json()
+    out = env.client.get(
+        f"/perks/{perk['id']}/eligibility/{fresh.address}", headers=env.h("auditor")
+    ).json()
     assert [x["code"] for x in out["reasons"]] == ["account_frozen"]
     st = env.client.get(f"/admin/members/{fresh.address}", headers=env.h("auditor")).json()
     assert st["frozen"] is True
-    assert env.client.post(f"/admin/members/{fresh.address}/unfreeze",
-                           headers=op).status_code == 200
+    assert (
+        env.client.post(f"/admin/members/{fresh.address}/unfreeze", headers=op).status_code == 200
+    )
     env.client.post("/admin/members", json={"address": new_wallet.address}, headers=op)
-    r = env.client.post(f"/admin/members/{fresh.address}/recover",
-                        json={"new_wallet": new_wallet.address}, headers=op)
+    r = env.client.post(
+        f"/admin/members/{fresh.address}/recover",
+        json={"new_wallet": new_wallet.address},
+        headers=op,
+    )
     assert r.status_code == 200, r.text
 
 
 def test_operator_onboards_brand(env: Env) -> None:
     bid = f"b{uuid.uuid4().hex[:6]}"
-    r = env.client.post("/admin/brands", json={"brand_id": bid, "name": "New Brand",
-                                               "symbol": "NEW", "tiers": ["One", "Two"]},
-                        headers=env.h("operator"))
+    r = env.client.post(
+        "/admin/brands",
+        json={"brand_id": bid, "name": "New Brand", "symbol": "NEW", "tiers": ["One", "Two"]},
+        headers=env.h("operator"),
+    )
     assert r.status_code == 201, r.text
     assert bid in env.deployment.programs
-    dup = env.client.post("/admin/brands", json={"brand_id": bid, "name": "x", "symbol": "X",
-                                                 "tiers": ["a"]}, headers=env.h("operator"))
+    dup = env.client.post(
+        "/admin/brands",
+        json={"brand_id": bid, "name": "x", "symbol": "X", "tiers": ["a"]},
+        headers=env.h("operator"),
+    )
     assert dup.status_code == 409 and dup.json()["error"] == "program_exists"
 
 

@@ -34,9 +34,16 @@ def _cases(name: str) -> list[Any]:
         return [pytest.param(None, None, id="vectors-missing")]
 
 
-FIELD_LINES = [("uri", "URI"), ("version", "Version"), ("chainId", "Chain ID"),
-               ("nonce", "Nonce"), ("issuedAt", "Issued At"), ("expirationTime", "Expiration Time"),
-               ("notBefore", "Not Before"), ("requestId", "Request ID")]
+FIELD_LINES = [
+    ("uri", "URI"),
+    ("version", "Version"),
+    ("chainId", "Chain ID"),
+    ("nonce", "Nonce"),
+    ("issuedAt", "Issued At"),
+    ("expirationTime", "Expiration Time"),
+    ("notBefore", "Not Before"),
+    ("requestId", "Request ID"),
+]
 
 
 def render(f: dict[str, Any]) -> str:
@@ -53,8 +60,13 @@ def render(f: dict[str, Any]) -> str:
 
 
 def _snake(fields: dict[str, Any]) -> dict[str, Any]:
-    names = {"chainId": "chain_id", "issuedAt": "issued_at", "expirationTime": "expiration_time",
-             "notBefore": "not_before", "requestId": "request_id"}
+    names = {
+        "chainId": "chain_id",
+        "issuedAt": "issued_at",
+        "expirationTime": "expiration_time",
+        "notBefore": "not_before",
+        "requestId": "request_id",
+    }
     return {names.get(k, k): v for k, v in fields.items()}
 
 
@@ -89,13 +101,21 @@ def test_parsing_negative_objects(name: str, fields: dict[str, Any]) -> None:
 
 
 def _verify(case: dict[str, Any]) -> Any:
-    fields = {k: v for k, v in case.items()
-              if k not in ("signature", "domainBinding", "matchNonce", "time")}
+    fields = {
+        k: v
+        for k, v in case.items()
+        if k not in ("signature", "domainBinding", "matchNonce", "time")
+    }
     when = datetime.fromisoformat(case["time"].replace("Z", "+00:00")) if "time" in case else None
     return verify_siwe(
-        render(fields), case["signature"], domain=case.get("domainBinding", case["domain"]),
-        uri=case["uri"], chain_id=case["chainId"], nonce=case.get("matchNonce", case["nonce"]),
-        now=when, max_future=None,  # the reference does not bound issued-at (the API does)
+        render(fields),
+        case["signature"],
+        domain=case.get("domainBinding", case["domain"]),
+        uri=case["uri"],
+        chain_id=case["chainId"],
+        nonce=case.get("matchNonce", case["nonce"]),
+        now=when,
+        max_future=None,  # the reference does not bound issued-at (the API does)
     )
 
 
@@ -139,14 +159,14 @@ def test_wrong_chain_id(env: Env) -> None:
 
 
 def test_wrong_uri(env: Env) -> None:
-    _refused(env, siwe_body(env, Account.create(), uri="https://evil.example"), 401,
-             "uri_mismatch")
+    _refused(env, siwe_body(env, Account.create(), uri="https://evil.example"), 401, "uri_mismatch")
 
 
 def test_expired(env: Env) -> None:
     past = datetime.now(UTC) - timedelta(minutes=1)
-    body = siwe_body(env, Account.create(), issued_at=iso(past - timedelta(minutes=2)),
-                     expiration=iso(past))
+    body = siwe_body(
+        env, Account.create(), issued_at=iso(past - timedelta(minutes=2)), expiration=iso(past)
+    )
     _refused(env, body, 401, "expired")
 
 
@@ -158,19 +178,20 @@ def test_not_yet_valid(env: Env) -> None:
 def test_reused_nonce(env: Env) -> None:
     acct = Account.create()
     nonce = env.client.get("/auth/nonce").json()["nonce"]
-    assert env.client.post("/auth/verify", json=siwe_body(env, acct, nonce=nonce)).status_code \
-        == 200
+    assert (
+        env.client.post("/auth/verify", json=siwe_body(env, acct, nonce=nonce)).status_code == 200
+    )
     _refused(env, siwe_body(env, acct, nonce=nonce), 401, "invalid_nonce")
 
 
 def test_unknown_nonce(env: Env) -> None:
-    _refused(env, siwe_body(env, Account.create(), nonce="abcdef0123456789"), 401,
-             "invalid_nonce")
+    _refused(env, siwe_body(env, Account.create(), nonce="abcdef0123456789"), 401, "invalid_nonce")
 
 
 def test_signature_of_another_address(env: Env) -> None:
-    _refused(env, siwe_body(env, Account.create(), signer=Account.create()), 401,
-             "invalid_signature")
+    _refused(
+        env, siwe_body(env, Account.create(), signer=Account.create()), 401, "invalid_signature"
+    )
 
 
 def test_malformed_message(env: Env) -> None:
@@ -183,8 +204,9 @@ def test_malformed_message(env: Env) -> None:
 def test_session_token_is_checked(env: Env) -> None:
     acct = Account.create()
     h = env.sign_in(acct)
-    tampered = h["Authorization"][:-3] + ("aaa" if not h["Authorization"].endswith("aaa")
-                                           else "bbb")
+    tampered = h["Authorization"][:-3] + (
+        "aaa" if not h["Authorization"].endswith("aaa") else "bbb"
+    )
     for auth in (tampered, "Bearer nonsense", "Basic abc"):
         r = env.client.get("/auth/me", headers={"Authorization": auth})
         assert r.status_code == 401 and r.json()["error"] == "unauthenticated"

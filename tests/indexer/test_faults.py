@@ -73,6 +73,12 @@ def test_same_range_delivered_twice(net: Net, make_indexer, engine) -> None:  # 
                                checkpoint=st["checkpoint_block"])
         assert new == 0
     assert assert_mirror_equals_chain(net, engine) == before
+    # even told that nothing is stored (an old checkpoint), nothing is applied twice
+    new = sink.write_batch(events, [], to_block=st["checkpoint_block"],
+                           to_hash=st["checkpoint_hash"], floor=0,
+                           checkpoint=net.start_block - 1)
+    assert new == 0
+    assert assert_mirror_equals_chain(net, engine) == before
 
 
 def test_500_empty_blocks_advance_checkpoint(net: Net, make_indexer, engine) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,176 @@
+"""The authorisation matrix: every caller x every endpoint family.
+
+Allowed callers get past the scope check (any status but 401/403 — bodies are chosen so that
+allowed calls stay harmless); everyone else gets 401 (no credentials) or 403 (wrong scope).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_account import Account
+
+from loyalty_ledger import auth
+
+from .conftest import Env
+
+pytestmark = pytest.mark.chain
+
+CALLERS = [
+    "anonymous",
+    "self",
+    "other_customer",
+    "acme:issuer",
+    "acme:redeemer",
+    "acme:perk_manager",
+    "acme:viewer",
+    "beta:all",
+    "operator",
+    "auditor",
+    "revoked",
+]
+ACME_KEYS = {"acme:issuer", "acme:redeemer", "acme:perk_manager", "acme:viewer"}
+READERS = ACME_KEYS | {"operator", "auditor"}
+
+
+@dataclass
+class World:
+    env: Env
+    me: str
+    perk_id: int
+    headers: dict[str, dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def world(env: Env) -> World:
+    me = env.new_member(points=5)
+    other = env.new_member()
+    perk = env.client.post(
+        "/brands/acme/perks",
+        json={"name": f"authz-{uuid.uuid4().hex[:6]}", "point_cost": 3},
+        headers=env.h("acme:perk_manager"),
+    ).json()
+    env.index()
+    _kid, revoked = auth.create_api_key(engine=env.state.engine, kind="operator")
+    auth.revoke_api_key(engine=env.state.engine, key_id=_kid)
+    headers: dict[str, dict[str, str]] = {
+        "anonymous": {},
+        "self": env.sign_in(me),
+        "other_customer": env.sign_in(other),
+        "revoked": {"X-API-Key": revoked},
+    }
+    for c in CALLERS:
+        if c in env.keys:
+            headers[c] = env.h(c)
+    return World(env, me.address, perk["id"], headers)
+
+
+Call = Callable[[World], tuple[str, str, Any]]
+
+FAMILIES: dict[str, tuple[Call, set[str]]] = {
+    "earn": (
+        lambda w: (
+            "POST",
+            "/brands/acme/earn/purchase",
+            {
+                "member": w.me,
+                "order_id": f"authz-{uuid.uuid4().hex}",
+                "amount": 0,
+                "currency": "VND",
+                "items": 1,
+            },
+        ),
+        {"acme:issuer", "operator"},
+    ),
+    "earn_rule_write": (
+        lambda w: (
+            "PUT",
+            "/brands/acme/earn-rule",
+            {"currency": "VND", "amount_per_point": 10_000, "bonuses": {}},
+        ),
+        {"acme:issuer", "operator"},
+    ),
+    "passes_write": (
+        lambda w: ("POST", "/brands/acme/passes", {"member": Account.create().address}),
+        {"acme:issuer", "operator"},
+    ),
+    "perk_create": (
+        lambda w: ("POST", "/brands/acme/perks", {"name": f"p-{uuid.uuid4().hex}"}),
+        {"acme:perk_manager", "operator"},
+    ),
+    "perk_update": (
+        lambda w: ("PATCH", f"/perks/{w.perk_id}", {"description": "d"}),
+        {"acme:perk_manager", "operator"},
+    ),
+    "brand_ledger": (lambda w: ("GET", "/brands/acme/ledger", None), READERS),
+    "brand_earnings": (lambda w: ("GET", "/brands/acme/earnings", None), READERS),
+    "eligibility": (
+        lambda w: ("GET", f"/perks/{w.perk_id}/eligibility/{w.me}", None),
+        READERS | {"self"},
+    ),
+    "customer_read": (
+        lambda w: ("GET", f"/customers/{w.me}", None),
+        READERS | {"self", "beta:all"},
+    ),
+    "customer_transfer": (
+        lambda w: (
+            "POST",
+            f"/customers/{w.me}/transfers/prepare",
+            {"brand_id": "acme", "to": w.me, "amount": 10**9},
+        ),
+        {"self"},
+    ),
+    "redeem": (
+        lambda w: ("POST", f"/perks/{w.perk_id}/redeem", {"member": w.me}),
+        {"self", "acme:redeemer", "operator"},
+    ),
+    "admin_write": (
+        lambda w: ("POST", "/admin/members", {"address": Account.create().address}),
+        {"operator"},
+    ),
+    "admin_read": (lambda w: ("GET", f"/admin/members/{w.me}", None), {"operator", "auditor"}),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_matrix(world: World, family: str, caller: str) -> None:
+    build, allowed = FAMILIES[family]
+    method, url, body = build(world)
+    headers = {**world.headers[caller], "Idempotency-Key": uuid.uuid4().hex}
+    if family == "redeem" and caller == "self":
+        body = {}
+    r = world.env.client.request(method, url, json=body, headers=headers)
+    if caller in allowed:
+        assert r.status_code not in (401, 403), (r.status_code, r.text)
+        assert r.status_code < 500, r.text
+    elif caller in ("anonymous", "revoked"):
+        assert r.status_code == 401, (r.status_code, r.text)
+        assert r.json()["error"] == "unauthenticated"
+    else:
+        assert r.status_code == 403, (r.status_code, r.text)
+        assert r.json()["error"] == "forbidden"
+
+
+def test_brand_cannot_touch_other_brand(world: World) -> None:
+    env = world.env
+    beta = env.h("beta:all")
+    for method, url, body in (
+        (
+            "POST",
+            "/brands/acme/earn/purchase",
+            {"member": world.me, "order_id": "x", "amount": 1, "currency": "VND", "items": 1},
+        ),
+        ("DELETE", f"/perks/{world.perk_id}", None),
+        ("GET", f"/customers/{world.me}/history?brand=acme", None),
+        ("GET", f"/customers/{world.me}?brand=acme", None),
+    ):
+        r = env.client.request(method, url, json=body, headers=beta)
+        assert r.status_code == 403, (url, r.text)
+    # through the member view a brand sees only its own program
+    s = env.client.get(f"/customers/{world.me}", headers=beta).json()
+    assert [p["brand_id"] for p in s["programs"]] == ["beta"]
