@@ -1,0 +1,40 @@
+"""Tables of the insights: NPS survey answers recorded by brands through the API.
+
+Own metadata (like the API's off-chain tables): the indexer never touches them and a mirror
+rebuild keeps them. Times are Unix seconds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Index, MetaData, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .types import NAMING_CONVENTION
+
+
+class InsightsModel(SQLModel):
+    """Base of the insights tables (own metadata, the store's naming convention)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SurveyAnswer(InsightsModel, table=True):
+    """A member's answer to a brand's NPS question (0-10), once per survey."""
+
+    __tablename__ = "survey_answer"
+    __table_args__ = (
+        UniqueConstraint("brand_id", "survey_id", "member"),
+        Index(None, "brand_id", "answered_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: str = Field(max_length=32)
+    survey_id: str = Field(max_length=64)
+    member: str = Field(max_length=42)  # checksummed, like the earn records
+    score: int
+    comment: str = Field(default="", max_length=500)
+    answered_at: int = Field(sa_type=BigInteger)
+    created_at: int = Field(sa_type=BigInteger)
+
+
+insights_metadata = InsightsModel.metadata
+T_SURVEY: Table = SurveyAnswer.__table__  # type: ignore[attr-defined]
