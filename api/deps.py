@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,7 @@ class AppState:
     options: ApiOptions
     _deployment: Deployment | None = None
     _deployment_mtime: float = -1.0
+    _deployment_checked: float = 0.0
     _w3: Web3 | None = None
     _senders: dict[str, Sender] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -52,6 +54,10 @@ class AppState:
     @property
     def deployment(self) -> Deployment:
         """The deployment file, re-read when it changes (a brand was onboarded meanwhile)."""
+        now = time.monotonic()
+        if self._deployment is not None and now - self._deployment_checked < 1.0:
+            return self._deployment  # stat the file at most once a second
+        self._deployment_checked = now
         path = Path(self.settings.deployment_file)
         try:
             mtime = path.stat().st_mtime

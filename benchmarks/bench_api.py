@@ -16,10 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +53,35 @@ def seed_mirror(engine: Any, program: Any, n: int) -> list[str]:
     """n members straight into the mirror: registered, balance 0..999, a pass for half."""
     addrs = [fake_address(i) for i in range(n)]
     with engine.begin() as conn:
-        conn.execute(insert(Member.__table__), [  # type: ignore[attr-defined]
-            {"address": a, "registered": True, "frozen": False, "recovered_to": None}
-            for a in addrs])
-        conn.execute(insert(Balance.__table__), [  # type: ignore[attr-defined]
-            {"token": program.points.lower(), "holder": a, "amount": (i * 37) % 1000}
-            for i, a in enumerate(addrs)])
-        conn.execute(insert(Pass.__table__), [  # type: ignore[attr-defined]
-            {"contract": program.pass_.lower(), "token_id": 10_000 + i, "owner": a,
-             "tier": i % 3, "expires_at": 0, "locked": True}
-            for i, a in enumerate(addrs) if i % 2 == 0])
+        conn.execute(
+            insert(Member.__table__),
+            [  # type: ignore[attr-defined]
+                {"address": a, "registered": True, "frozen": False, "recovered_to": None}
+                for a in addrs
+            ],
+        )
+        conn.execute(
+            insert(Balance.__table__),
+            [  # type: ignore[attr-defined]
+                {"token": program.points.lower(), "holder": a, "amount": (i * 37) % 1000}
+                for i, a in enumerate(addrs)
+            ],
+        )
+        conn.execute(
+            insert(Pass.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "contract": program.pass_.lower(),
+                    "token_id": 10_000 + i,
+                    "owner": a,
+                    "tier": i % 3,
+                    "expires_at": 0,
+                    "locked": True,
+                }
+                for i, a in enumerate(addrs)
+                if i % 2 == 0
+            ],
+        )
     return addrs  # all-lower-case hex is a valid address form (no checksum to check)
 
 
@@ -68,15 +90,23 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(len(s) * p))] * 1000 if s else float("nan")
 
 
-async def load(base: str, make: Any, *, concurrency: int, seconds: float, max_requests: int,
-               headers: dict[str, str]) -> dict[str, Any]:
+async def load(
+    base: str,
+    make: Any,
+    *,
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+    headers: dict[str, str],
+) -> dict[str, Any]:
     """`concurrency` workers issue make(i) -> (method, url, json) until time or count runs out."""
     lat: list[float] = []
     errors: dict[int, int] = {}
     counter = iter(range(max_requests))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=60
+    ) as client:
         deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
@@ -93,13 +123,110 @@ async def load(base: str, make: Any, *, concurrency: int, seconds: float, max_re
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - t0
-    return {"requests": len(lat), "seconds": wall, "rps": len(lat) / wall,
-            "p50_ms": pct(lat, 0.50), "p99_ms": pct(lat, 0.99), "errors": errors}
+    return {
+        "requests": len(lat),
+        "seconds": wall,
+        "rps": len(lat) / wall,
+        "p50_ms": pct(lat, 0.50),
+        "p99_ms": pct(lat, 0.99),
+        "errors": errors,
+    }
+
+
+async def load_raw(
+    port: int,
+    make: Any,
+    *,
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+    headers: dict[str, str],
+) -> dict[str, Any]:
+    """The same GET load from a minimal keep-alive HTTP/1.1 client (little client CPU)."""
+    lat: list[float] = []
+    errors: dict[int, int] = {}
+    counter = iter(range(max_requests))
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for i in counter:
+                if time.perf_counter() > deadline:
+                    return
+                _method, url, _body = make(i)
+                t0 = time.perf_counter()
+                writer.write(f"GET {url} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode())
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                lat.append(time.perf_counter() - t0)
+                if status != 200:
+                    errors[status] = errors.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - t0
+    return {
+        "requests": len(lat),
+        "seconds": wall,
+        "rps": len(lat) / wall,
+        "p50_ms": pct(lat, 0.50),
+        "p99_ms": pct(lat, 0.99),
+        "errors": errors,
+    }
 
 
 def show(name: str, r: dict[str, Any]) -> None:
-    print(f"{name:<28} {r['requests']:>7} req in {r['seconds']:5.1f}s  {r['rps']:8.0f} req/s  "
-          f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  non-200: {r['errors'] or 0}")
+    print(
+        f"{name:<28} {r['requests']:>7} req in {r['seconds']:5.1f}s  {r['rps']:8.0f} req/s  "
+        f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  non-200: {r['errors'] or 0}"
+    )
+
+
+@contextmanager
+def api_server(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
+    """`loyalty api serve` in its own process group on a free port; yields (base url, port)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from api.cli import api_app; api_app()",
+            "serve",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env={**env, "LOYALTY_API_PORT": str(port)},
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise SystemExit("the API did not start")
+        yield base, port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(5)
 
 
 def main() -> None:
@@ -119,72 +246,96 @@ def main() -> None:
         op = Sender(w3, OPERATOR_KEY, decoder=error_decoder())
         dep = deploy_network(w3, op)
         brand = Account.from_key(BRAND_KEY)
-        program = add_brand(w3, op, dep, brand_id="acme", name="Acme", symbol="ACME",
-                            admin=brand.address, tiers=["Silver", "Gold", "Platinum"])
+        program = add_brand(
+            w3,
+            op,
+            dep,
+            brand_id="acme",
+            name="Acme",
+            symbol="ACME",
+            admin=brand.address,
+            tiers=["Silver", "Gold", "Platinum"],
+        )
         dep_file = tmp / "deployment.json"
         dep.save(dep_file)
         earners = [Account.create().address for _ in range(args.earn_members)]
         ledger.register_members(sender=op, deployment=dep, members=earners)
-        settings = Settings(rpc_url=node.url, database_url=f"sqlite:///{tmp / 'mirror.db'}",
-                            deployment_file=dep_file, data_dir=tmp)
+        settings = Settings(
+            rpc_url=node.url,
+            database_url=f"sqlite:///{tmp / 'mirror.db'}",
+            deployment_file=dep_file,
+            data_dir=tmp,
+        )
         run_indexer(settings, follow=False, progress=False)  # schema + real checkpoint
         engine = make_engine(settings.database_url or "")
         t0 = time.perf_counter()
         addrs = seed_mirror(engine, program, args.members)
         print(f"seeded {args.members} members into the mirror in {time.perf_counter() - t0:.1f}s")
-        perk = perks.create_perk(engine=engine, deployment=dep, brand_id="acme", values={
-            "name": "free coffee", "min_points": 100, "min_tier": 1, "point_cost": 50,
-            "per_member_limit": 3, "total_stock": 1_000_000})
-        _, viewer = auth.create_api_key(engine=engine, kind="brand", brand_id="acme",
-                                        roles=["viewer", "issuer"])
+        perk = perks.create_perk(
+            engine=engine,
+            deployment=dep,
+            brand_id="acme",
+            values={
+                "name": "free coffee",
+                "min_points": 100,
+                "min_tier": 1,
+                "point_cost": 50,
+                "per_member_limit": 3,
+                "total_stock": 1_000_000,
+            },
+        )
+        _, viewer = auth.create_api_key(
+            engine=engine, kind="brand", brand_id="acme", roles=["viewer", "issuer"]
+        )
         engine.dispose()
 
-        port = free_port()
-        env = {**os.environ, "LOYALTY_RPC_URL": node.url,
-               "LOYALTY_DATABASE_URL": settings.database_url or "",
-               "LOYALTY_DEPLOYMENT_FILE": str(dep_file), "LOYALTY_DATA_DIR": str(tmp),
-               "LOYALTY_OPERATOR_KEY": OPERATOR_KEY, "LOYALTY_BRAND_KEY": BRAND_KEY,
-               "LOYALTY_RELAYER_KEY": RELAYER_KEY, "LOYALTY_API_PORT": str(port)}
-        server = subprocess.Popen(
-            [sys.executable, "-c", "from api.cli import api_app; api_app()", "serve",
-             "--workers", str(args.workers)], cwd=ROOT, env=env, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(base + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise SystemExit("the API did not start")
-            hdr = {"X-API-Key": viewer}
-            n, pid = len(addrs), perk["id"]
-            print(f"API: uvicorn, {args.workers} worker(s), concurrency {args.concurrency}")
+        env = {
+            **os.environ,
+            "LOYALTY_RPC_URL": node.url,
+            "LOYALTY_DATABASE_URL": settings.database_url or "",
+            "LOYALTY_DEPLOYMENT_FILE": str(dep_file),
+            "LOYALTY_DATA_DIR": str(tmp),
+            "LOYALTY_OPERATOR_KEY": OPERATOR_KEY,
+            "LOYALTY_BRAND_KEY": BRAND_KEY,
+            "LOYALTY_RELAYER_KEY": RELAYER_KEY,
+        }
+        hdr = {"X-API-Key": viewer}
+        n, pid = len(addrs), perk["id"]
 
-            def elig(i: int) -> tuple[str, str, None]:
-                return "GET", f"/perks/{pid}/eligibility/{addrs[i % n]}", None
+        def elig(i: int) -> tuple[str, str, None]:
+            return "GET", f"/perks/{pid}/eligibility/{addrs[i % n]}", None
 
-            def strict(i: int) -> tuple[str, str, None]:
-                return "GET", f"/perks/{pid}/eligibility/{addrs[i % n]}?strict=true", None
+        def strict(i: int) -> tuple[str, str, None]:
+            return "GET", f"/perks/{pid}/eligibility/{addrs[i % n]}?strict=true", None
 
-            def earn(i: int) -> tuple[str, str, dict[str, Any]]:
-                return "POST", "/brands/acme/earn/purchase", {
-                    "member": earners[i % len(earners)], "order_id": f"bench-{i}",
-                    "amount": 150_000 + i, "currency": "VND", "items": 1 + i % 5}
+        def earn(i: int) -> tuple[str, str, dict[str, Any]]:
+            return (
+                "POST",
+                "/brands/acme/earn/purchase",
+                {
+                    "member": earners[i % len(earners)],
+                    "order_id": f"bench-{i}",
+                    "amount": 150_000 + i,
+                    "currency": "VND",
+                    "items": 1 + i % 5,
+                },
+            )
 
-            common = dict(concurrency=args.concurrency, headers=hdr)
+        common = dict(concurrency=args.concurrency, headers=hdr)
+        run = dict(seconds=args.seconds, max_requests=args.max_requests, **common)
+        with api_server(env, args.workers) as (base, port):
+            print(
+                f"reads: uvicorn with {args.workers} worker process(es); "
+                f"concurrency {args.concurrency}; loopback"
+            )
             asyncio.run(load(base, elig, seconds=1.0, max_requests=2000, **common))  # warm-up
-            show("eligibility (mirror)", asyncio.run(load(
-                base, elig, seconds=args.seconds, max_requests=args.max_requests, **common)))
-            show("eligibility (strict, chain)", asyncio.run(load(
-                base, strict, seconds=args.seconds, max_requests=args.max_requests, **common)))
-            show("earn purchase (chain tx)", asyncio.run(load(
-                base, earn, seconds=args.seconds, max_requests=args.max_requests, **common)))
-        finally:
-            os.killpg(server.pid, 15)
-            server.wait(10)
+            show("eligibility (mirror, httpx)", asyncio.run(load(base, elig, **run)))
+            show("eligibility (mirror, raw)", asyncio.run(load_raw(port, elig, **run)))
+            show("eligibility (strict, httpx)", asyncio.run(load(base, strict, **run)))
+        # Chain writes go through ONE process: several workers would each count the same
+        # key's nonces (the API is served single-process by `serve`, as here).
+        with api_server(env, 1) as (base, _port):
+            show("earn purchase (tx, 1 proc)", asyncio.run(load(base, earn, **run)))
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from indexer.netutil import deploy_net, member_addresses, rpc  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from web3 import Web3  # noqa: E402
 
-from indexer.netutil import deploy_net, member_addresses, rpc  # noqa: E402
 from loyalty_ledger.anvil import Anvil  # noqa: E402
 from loyalty_ledger.indexer import Indexer, IndexerOptions  # noqa: E402
 from loyalty_ledger.indexer.decode import decode_logs  # noqa: E402
@@ -44,16 +44,23 @@ def generate(net, events: int, per_tx: int) -> None:  # type: ignore[no-untyped-
         net.issue_batch(b, members, [1 + (i * 7 + j) % 1000 for j in range(per_tx)])
         done += 2 * per_tx
         i += 1
-    print(f"generated ~{done:,} events in {i} txs over {len(brands)} brands "
-          f"({time.perf_counter() - t0:.1f}s)")
+    print(
+        f"generated ~{done:,} events in {i} txs over {len(brands)} brands "
+        f"({time.perf_counter() - t0:.1f}s)"
+    )
 
 
 def _backfill(opts: IndexerOptions, out) -> None:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     Indexer(opts).run(follow=False)
     wall = time.perf_counter() - t0
-    out.send({"wall": wall, **opts.stats,
-              "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    out.send(
+        {
+            "wall": wall,
+            **opts.stats,
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
     out.close()
 
 
@@ -67,10 +74,12 @@ def backfill(label: str, opts: IndexerOptions) -> dict:  # type: ignore[type-arg
     p.join()
     ev = r["events"]
     other = r["wall"] - r["rpc_s"] - r["decode_s"] - r["write_s"]
-    print(f"{label:<28} {ev:>8,} events {r['wall']:7.2f}s  {ev / r['wall']:>9,.0f} ev/s   "
-          f"rpc {r['rpc_s']:.2f}s decode {r['decode_s']:.2f}s write {r['write_s']:.2f}s "
-          f"(derive {r['derive_s']:.2f}s) other {other:.2f}s  getLogs {r['getlogs_calls']}  "
-          f"peak RSS {r['maxrss_mb']:.0f} MB")
+    print(
+        f"{label:<28} {ev:>8,} events {r['wall']:7.2f}s  {ev / r['wall']:>9,.0f} ev/s   "
+        f"rpc {r['rpc_s']:.2f}s decode {r['decode_s']:.2f}s write {r['write_s']:.2f}s "
+        f"(derive {r['derive_s']:.2f}s) other {other:.2f}s  getLogs {r['getlogs_calls']}  "
+        f"peak RSS {r['maxrss_mb']:.0f} MB"
+    )
     return r
 
 
@@ -79,7 +88,9 @@ def decode_only(url: str, net) -> None:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     decode_logs(logs)
     dt = time.perf_counter() - t0
-    print(f"decode only (this module)    {len(logs):>8,} logs {dt:7.2f}s  {len(logs) / dt:>9,.0f} logs/s")
+    print(
+        f"decode only (this module)    {len(logs):>8,} logs {dt:7.2f}s  {len(logs) / dt:>9,.0f} logs/s"
+    )
     pts = net.brands[0].points
     by_topic = {}
     for name in ("Transfer", "PointsIssued"):
@@ -92,12 +103,15 @@ def decode_only(url: str, net) -> None:  # type: ignore[no-untyped-def]
     for x in sample:
         by_topic[x["topics"][0]].process_log(log_entry_formatter(x))
     dt = time.perf_counter() - t0
-    print(f"decode web3 process_log      {len(sample):>8,} logs {dt:7.2f}s  {len(sample) / dt:>9,.0f} logs/s")
+    print(
+        f"decode web3 process_log      {len(sample):>8,} logs {dt:7.2f}s  {len(sample) / dt:>9,.0f} logs/s"
+    )
 
 
 def lag(net, db_url: str, dep: Path, url: str, blocks: int) -> None:  # type: ignore[no-untyped-def]
-    opts = IndexerOptions.from_deployment(dep, rpc_url=url, database_url=db_url, progress=False,
-                                          poll_interval=0.1)
+    opts = IndexerOptions.from_deployment(
+        dep, rpc_url=url, database_url=db_url, progress=False, poll_interval=0.1
+    )
     idx = Indexer(opts)
     t = threading.Thread(target=idx.run, kwargs={"follow": True}, daemon=True)
     t.start()
@@ -117,8 +131,9 @@ def lag(net, db_url: str, dep: Path, url: str, blocks: int) -> None:  # type: ig
     members = member_addresses(20, seed=9)
     lags = []
     for i in range(blocks):
-        fn = b.points.functions.issueBatch(members, [i + 1] * 20, b"lag".ljust(32, b"\0"),
-                                           [b"\x01" * 32] * 20)
+        fn = b.points.functions.issueBatch(
+            members, [i + 1] * 20, b"lag".ljust(32, b"\0"), [b"\x01" * 32] * 20
+        )
         fn.transact({"from": net.op, "gas": 3_000_000})  # automine: mined when this returns
         t0 = time.perf_counter()
         target = net.w3.eth.block_number
@@ -129,9 +144,11 @@ def lag(net, db_url: str, dep: Path, url: str, blocks: int) -> None:  # type: ig
     t.join(10)
     lags.sort()
     p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
-    print(f"live lag over {blocks} blocks (40 events each, poll 0.1s, SQLite, derived): "
-          f"p50 {p(0.5):.0f} ms  p99 {p(0.99):.0f} ms  max {lags[-1] * 1000:.0f} ms  "
-          f"mean {statistics.mean(lags) * 1000:.0f} ms")
+    print(
+        f"live lag over {blocks} blocks (40 events each, poll 0.1s, SQLite, derived): "
+        f"p50 {p(0.5):.0f} ms  p99 {p(0.99):.0f} ms  max {lags[-1] * 1000:.0f} ms  "
+        f"mean {statistics.mean(lags) * 1000:.0f} ms"
+    )
 
 
 def main() -> None:
@@ -142,7 +159,9 @@ def main() -> None:
     ap.add_argument("--no-pg", action="store_true")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-indexer-"))
-    with Anvil(port=0, extra_args=["--gas-limit", "1000000000", "--disable-code-size-limit"]) as node:
+    with Anvil(
+        port=0, extra_args=["--gas-limit", "1000000000", "--disable-code-size-limit"]
+    ) as node:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 120}))
         net = deploy_net(w3)
         generate(net, args.events, args.per_tx)
@@ -153,20 +172,26 @@ def main() -> None:
         targets = [("sqlite", lambda n: f"sqlite:///{tmp / n}.db")]
         schemas = []
         if not args.no_pg:
+
             def pg(n: str) -> str:
                 schema = f"bench_{uuid.uuid4().hex[:8]}"
                 with create_engine(PG).begin() as c:
                     c.execute(text(f"create schema {schema}"))
                 schemas.append(schema)
                 return f"{PG}?options=-csearch_path%3D{schema}"
+
             targets.append(("postgresql", pg))
         try:
             for name, mk in targets:
                 for derived in (False, True):
                     label = f"{name} {'derived' if derived else 'raw-only'}"
                     opts = IndexerOptions.from_deployment(
-                        dep, rpc_url=node.url, database_url=mk(label.replace(" ", "_")),
-                        progress=False, derived=derived)
+                        dep,
+                        rpc_url=node.url,
+                        database_url=mk(label.replace(" ", "_")),
+                        progress=False,
+                        derived=derived,
+                    )
                     backfill(label, opts)
             if args.lag_blocks:
                 lag(net, f"sqlite:///{tmp / 'lag'}.db", dep, node.url, args.lag_blocks)
@@ -175,7 +200,9 @@ def main() -> None:
                 with create_engine(PG).begin() as c:
                     for s in schemas:
                         c.execute(text(f"drop schema {s} cascade"))
-    print(f"(bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, cpus {os.cpu_count()})")
+    print(
+        f"(bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, cpus {os.cpu_count()})"
+    )
 
 
 if __name__ == "__main__":

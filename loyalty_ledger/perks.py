@@ -352,6 +352,66 @@ def chain_holdings(
     return out, at, now
 
 
+_ONE = text(
+    """
+    SELECT (SELECT checkpoint_block FROM indexer_state WHERE id = 1) AS checkpoint,
+           m.registered, m.frozen, b.amount, p.tier, p.expires_at, pp.expires_at AS partner_exp,
+           u.used
+    FROM (SELECT :addr AS addr) x
+    LEFT JOIN member m ON m.address = x.addr
+    LEFT JOIN balance b ON b.token = :token AND b.holder = x.addr
+    LEFT JOIN pass p ON p.contract = :pass AND p.owner = x.addr
+    LEFT JOIN pass pp ON pp.contract = :ppass AND pp.owner = x.addr
+    LEFT JOIN perk_usage u ON u.perk_id = :pid AND u.member = x.addr
+    """
+)
+
+
+def check_one(
+    *, engine: Engine, deployment: Deployment, perk_id: int, address: str
+) -> tuple[dict[str, Any], Eligibility]:
+    """The hot path: one perk, one address, from the mirror, in two statements."""
+    addr = checksum_address(address)
+    with engine.connect() as conn:
+        row = conn.execute(select(T_PERK).where(T_PERK.c.id == perk_id)).mappings().first()
+        if row is None:
+            raise PerkNotFound(perk_id)
+        perk = dict(row)
+        program = deployment.program(perk["brand_id"])
+        partner = deployment.program(perk["partner_brand_id"]) if perk["partner_brand_id"] else None
+        r = conn.execute(
+            _ONE,
+            {
+                "addr": addr.lower(),
+                "token": program.points.lower(),
+                "pass": program.pass_.lower(),
+                "ppass": partner.pass_.lower() if partner else "-",
+                "pid": perk_id,
+            },
+        ).one()
+    if r.checkpoint is None:
+        raise MirrorNotReady()
+    now = _now()
+    h = Holding(
+        registered=bool(r.registered),
+        frozen=bool(r.frozen),
+        balance=int(r.amount or 0),
+        pass_tier=None if r.tier is None else int(r.tier),
+        pass_expires_at=int(r.expires_at or 0),
+        partner_pass=r.partner_exp is not None and _active(int(r.partner_exp), now),
+        used=int(r.used or 0),
+    )
+    reasons = judge(perk, h, now=now)
+    return perk, Eligibility(
+        perk_id=perk_id,
+        address=addr,
+        eligible=not reasons,
+        reasons=reasons,
+        as_of_block=int(r.checkpoint),
+        balance=h.balance,
+    )
+
+
 def eligibility(
     *,
     engine: Engine,

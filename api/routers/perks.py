@@ -109,18 +109,24 @@ def eligibility(
     principal: PrincipalDep,
     state: StateDep,
     strict: Annotated[bool, Query()] = False,
-) -> EligibilityOut:
+) -> Any:
     """Is `address` eligible now, every reason when not, and as of which block."""
-    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
-    _check_readers(principal, perk, [address])
-    [e] = perks.eligibility(
-        engine=state.engine,
-        deployment=state.deployment,
-        perk=perk,
-        addresses=[address],
-        w3=state.w3 if strict else None,
-        strict=strict,
-    )
+    if strict:
+        perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+        _check_readers(principal, perk, [address])
+        [e] = perks.eligibility(
+            engine=state.engine,
+            deployment=state.deployment,
+            perk=perk,
+            addresses=[address],
+            w3=state.w3,
+            strict=True,
+        )
+    else:  # the hot path: one connection, two statements; the scope is checked before answering
+        perk, e = perks.check_one(
+            engine=state.engine, deployment=state.deployment, perk_id=perk_id, address=address
+        )
+        _check_readers(principal, perk, [address])
     return _out(e)
 
 

@@ -68,7 +68,9 @@ def parse_day(text: str, what: str) -> int:
     """A date (YYYY-MM-DD, UTC midnight) or a full ISO time, as Unix seconds."""
     try:
         if len(text) == 10:
-            return int(datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC).timestamp())
+            return int(
+                datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC).timestamp()
+            )
         d = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"{what} must be a date YYYY-MM-DD or an ISO time") from None

@@ -94,11 +94,17 @@ def make_indexer(net: Net, anvil: Anvil, db_url: str, tmp_path: Path):  # type: 
     """Build an Indexer on this test's node and database (options overridable)."""
 
     def build(**kw):  # type: ignore[no-untyped-def]
-        opts = dict(rpc_url=anvil.url, database_url=db_url, rpc_timeout=2.0, progress=False,
-                    poll_interval=0.02)
+        opts = dict(
+            rpc_url=anvil.url,
+            database_url=db_url,
+            rpc_timeout=2.0,
+            progress=False,
+            poll_interval=0.02,
+        )
         opts.update(kw)
-        o = IndexerOptions.from_deployment(net.deployment_file(tmp_path / "deployment.json"),
-                                           **opts)
+        o = IndexerOptions.from_deployment(
+            net.deployment_file(tmp_path / "deployment.json"), **opts
+        )
         return Indexer(o)
 
     return build

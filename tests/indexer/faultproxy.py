@@ -14,9 +14,15 @@ import requests
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, *, rate: float = 0.0, seed: int = 0,
-                 modes: tuple[str, ...] = ("429", "500", "502", "503", "hang", "reset", "dup"),
-                 hang: float = 1.5) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        rate: float = 0.0,
+        seed: int = 0,
+        modes: tuple[str, ...] = ("429", "500", "502", "503", "hang", "reset", "dup"),
+        hang: float = 1.5,
+    ) -> None:
         self.upstream = upstream
         self.rate = rate
         self.modes = modes
@@ -70,12 +76,15 @@ class FaultProxy:
             h.close_connection = True
             return
         if mode == "reset":
-            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            h.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
             h.close_connection = True
             h.connection.close()
             return
-        resp = self.session.post(self.upstream, data=body,
-                                 headers={"Content-Type": "application/json"}, timeout=30)
+        resp = self.session.post(
+            self.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30
+        )
         content = resp.content
         if self.lag_head is not None:
             content = self._lag(body, content)

@@ -54,11 +54,15 @@ class Net:
     def deploy(self, name: str, *args: Any) -> Any:
         art = ARTIFACTS[name]
         c = self.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-        rcpt = self.w3.eth.wait_for_transaction_receipt(c.constructor(*args).transact({"from": self.op}))
+        rcpt = self.w3.eth.wait_for_transaction_receipt(
+            c.constructor(*args).transact({"from": self.op})
+        )
         return self.w3.eth.contract(address=rcpt.contractAddress, abi=art["abi"])
 
     def tx(self, fn: Any, sender: str | None = None, gas: int = 29_000_000) -> Any:
-        rcpt = self.w3.eth.wait_for_transaction_receipt(fn.transact({"from": sender or self.op, "gas": gas}))
+        rcpt = self.w3.eth.wait_for_transaction_receipt(
+            fn.transact({"from": sender or self.op, "gas": gas})
+        )
         assert rcpt.status == 1, f"transaction reverted: {fn.fn_name}"
         return rcpt
 
@@ -67,7 +71,11 @@ class Net:
         points = self.deploy("MockPoints", self.op)
         pass_ = self.deploy("MockPass", self.op)
         if register:
-            self.tx(self.registry.functions.registerProgram(bid, points.address, pass_.address, self.op, name))
+            self.tx(
+                self.registry.functions.registerProgram(
+                    bid, points.address, pass_.address, self.op, name
+                )
+            )
         b = Brand(bid, points, pass_)
         self.brands.append(b)
         return b
@@ -77,16 +85,27 @@ class Net:
             self.tx(self.registry.functions.registerBatch(members[i : i + 200]))
         self.members += members
 
-    def issue_batch(self, brand: Brand, members: list[str], amounts: list[int], reason: str = "purchase") -> Any:
+    def issue_batch(
+        self, brand: Brand, members: list[str], amounts: list[int], reason: str = "purchase"
+    ) -> Any:
         refs = [f"order-{random.randrange(10**9)}".encode().ljust(32, b"\0") for _ in members]
-        fn = brand.points.functions.issueBatch(members, amounts, reason.encode().ljust(32, b"\0"), refs)
+        fn = brand.points.functions.issueBatch(
+            members, amounts, reason.encode().ljust(32, b"\0"), refs
+        )
         return self.tx(fn, gas=max(29_000_000, 80_000 * len(members)))
 
     def deployment_file(self, path: Path) -> Path:
-        path.write_text(json.dumps({
-            "chain_id": self.w3.eth.chain_id, "registry": self.registry.address,
-            "forwarder": self.forwarder.address, "start_block": self.start_block, "programs": {},
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "chain_id": self.w3.eth.chain_id,
+                    "registry": self.registry.address,
+                    "forwarder": self.forwarder.address,
+                    "start_block": self.start_block,
+                    "programs": {},
+                }
+            )
+        )
         return path
 
 
@@ -108,10 +127,21 @@ def activity(net: Net, rnd: random.Random, steps: int) -> None:
             ms = rnd.sample(net.members, min(len(net.members), rnd.randint(1, 30)))
             net.issue_batch(b, ms, [rnd.randint(1, 10**6) for _ in ms])
         elif k == 3:
-            net.tx(b.points.functions.issue(rnd.choice(net.members), 2**200 + rnd.randint(1, 9), b"signup".ljust(32, b"\0"), b"\x01" * 32))
+            net.tx(
+                b.points.functions.issue(
+                    rnd.choice(net.members),
+                    2**200 + rnd.randint(1, 9),
+                    b"signup".ljust(32, b"\0"),
+                    b"\x01" * 32,
+                )
+            )
         elif k == 4:
             holder = w3.eth.accounts[rnd.randrange(1, 4)]
-            net.tx(b.points.functions.issue(holder, 1000, b"visit".ljust(32, b"\0"), b"r".ljust(32, b"\0")))
+            net.tx(
+                b.points.functions.issue(
+                    holder, 1000, b"visit".ljust(32, b"\0"), b"r".ljust(32, b"\0")
+                )
+            )
             net.tx(b.points.functions.gift(rnd.choice(net.members), 10, "happy birthday"), holder)
             net.tx(b.points.functions.transfer(rnd.choice(net.members), 5), holder)
             net.tx(b.points.functions.redeem(7, b"order-7".ljust(32, b"\0")), holder)
@@ -119,7 +149,9 @@ def activity(net: Net, rnd: random.Random, steps: int) -> None:
             mbr = rnd.choice(net.members)
             bal = b.points.functions.balanceOf(mbr).call()
             if bal:
-                net.tx(b.points.functions.forfeit(mbr, max(1, bal // 3), b"expiry".ljust(32, b"\0")))
+                net.tx(
+                    b.points.functions.forfeit(mbr, max(1, bal // 3), b"expiry".ljust(32, b"\0"))
+                )
         elif k == 6:
             mbr = rnd.choice(net.members)
             if b.pass_.functions.passOf(mbr).call() == 0:
@@ -129,7 +161,11 @@ def activity(net: Net, rnd: random.Random, steps: int) -> None:
                 net.tx(b.pass_.functions.renew(mbr, rnd.randrange(1, 2**40)))
         elif k == 7:
             mbr = rnd.choice(net.members)
-            net.tx(net.registry.functions.freeze(mbr) if rnd.random() < 0.5 else net.registry.functions.unfreeze(mbr))
+            net.tx(
+                net.registry.functions.freeze(mbr)
+                if rnd.random() < 0.5
+                else net.registry.functions.unfreeze(mbr)
+            )
         elif k == 8:
             choice = rnd.randrange(4)
             if choice == 0:
@@ -154,7 +190,11 @@ def all_logs(net: Net, to_block: int) -> list[dict[str, Any]]:
     for i in range(n):
         _, pts, ps = net.registry.functions.programAt(i).call(block_identifier=to_block)
         addrs += [pts, ps]
-    return rpc(net.w3, "eth_getLogs", [{"address": addrs, "fromBlock": hex(net.start_block), "toBlock": hex(to_block)}])
+    return rpc(
+        net.w3,
+        "eth_getLogs",
+        [{"address": addrs, "fromBlock": hex(net.start_block), "toBlock": hex(to_block)}],
+    )
 
 
 def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True) -> int:
@@ -174,17 +214,43 @@ def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True
             return 0
         assert st["checkpoint_hash"] == net.w3.eth.get_block(blk)["hash"].to_0x_hex()
         ev_t = m.Event.__table__
-        rows = conn.execute(select(ev_t).order_by(ev_t.c.block_number, ev_t.c.log_index)).mappings().all()
+        rows = (
+            conn.execute(select(ev_t).order_by(ev_t.c.block_number, ev_t.c.log_index))
+            .mappings()
+            .all()
+        )
         assert all(r["block_number"] <= blk for r in rows), "a row above the checkpoint"
         logs = decode_logs(all_logs(net, blk))
-        got = [(r["block_number"], r["log_index"], r["block_hash"], r["tx_hash"], r["contract"], r["event"], r["args"]) for r in rows]
-        want = [(e.block_number, e.log_index, e.block_hash, e.tx_hash, e.contract, e.event, e.args) for e in logs]
+        got = [
+            (
+                r["block_number"],
+                r["log_index"],
+                r["block_hash"],
+                r["tx_hash"],
+                r["contract"],
+                r["event"],
+                r["args"],
+            )
+            for r in rows
+        ]
+        want = [
+            (e.block_number, e.log_index, e.block_hash, e.tx_hash, e.contract, e.event, e.args)
+            for e in logs
+        ]
         assert got == want
         if not derived:
             return len(rows)
-        bal = {(r["token"], r["holder"]): r["amount"] for r in conn.execute(select(m.Balance.__table__)).mappings()}
-        passes = {(r["contract"], r["token_id"]): r for r in conn.execute(select(m.Pass.__table__)).mappings()}
-        cstate = {r["address"]: r for r in conn.execute(select(m.ContractState.__table__)).mappings()}
+        bal = {
+            (r["token"], r["holder"]): r["amount"]
+            for r in conn.execute(select(m.Balance.__table__)).mappings()
+        }
+        passes = {
+            (r["contract"], r["token_id"]): r
+            for r in conn.execute(select(m.Pass.__table__)).mappings()
+        }
+        cstate = {
+            r["address"]: r for r in conn.execute(select(m.ContractState.__table__)).mappings()
+        }
         members = {r["address"]: r for r in conn.execute(select(m.Member.__table__)).mappings()}
         programs = {r["brand_id"]: r for r in conn.execute(select(m.Program.__table__)).mappings()}
         ledger = conn.execute(select(m.LedgerEntry.__table__)).mappings().all()
@@ -214,7 +280,9 @@ def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True
         pts, ps = brand.points, brand.pass_
         supply = pts.functions.totalSupply().call(block_identifier=blk)
         assert cstate.get(pts_addr.lower(), {"total_supply": 0})["total_supply"] == supply
-        assert cstate[pass_addr.lower()]["transferable"] == ps.functions.transferable().call(block_identifier=blk)
+        assert cstate[pass_addr.lower()]["transferable"] == ps.functions.transferable().call(
+            block_identifier=blk
+        )
         total = 0
         for h in holders:
             onchain = pts.functions.balanceOf(h).call(block_identifier=blk)
@@ -223,7 +291,11 @@ def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True
         mirror_total = sum(v for (t, _), v in bal.items() if t == pts_addr.lower())
         assert mirror_total == supply
         mine = {k[1]: v for k, v in passes.items() if k[0] == pass_addr.lower()}
-        ids = {e.args["tokenId"] for e in logs if e.contract == pass_addr.lower() and e.event == "Transfer"}
+        ids = {
+            e.args["tokenId"]
+            for e in logs
+            if e.contract == pass_addr.lower() and e.event == "Transfer"
+        }
         assert set(mine) <= ids
         for tid in ids:
             owner, tier, exp = ps.functions.passInfo(tid).call(block_identifier=blk)
@@ -236,8 +308,12 @@ def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True
             assert row["locked"] == ps.functions.locked(tid).call(block_identifier=blk)
     for a in holders:
         mrow = members.get(a.lower())
-        assert (mrow["registered"] if mrow else False) == reg.functions.isMember(a).call(block_identifier=blk)
-        assert (mrow["frozen"] if mrow else False) == reg.functions.isFrozen(a).call(block_identifier=blk)
+        assert (mrow["registered"] if mrow else False) == reg.functions.isMember(a).call(
+            block_identifier=blk
+        )
+        assert (mrow["frozen"] if mrow else False) == reg.functions.isFrozen(a).call(
+            block_identifier=blk
+        )
     return len(rows)
 
 

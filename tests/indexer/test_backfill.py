@@ -34,17 +34,26 @@ def test_backfill_equals_chain(net: Net, make_indexer, engine) -> None:  # type:
     with engine.connect() as c:
         pages, before = [], None
         while True:
-            page = queries.history(c, token=brands[0].points.address, account=who,
-                                   before_id=before, limit=3)
+            page = queries.history(
+                c, token=brands[0].points.address, account=who, before_id=before, limit=3
+            )
             if not page:
                 break
             pages += page
             before = page[-1]["id"]
         assert queries.as_of(c)[0] == net.w3.eth.block_number
-        assert queries.balance(c, token=brands[0].points.address, holder=who) == \
-            brands[0].points.functions.balanceOf(who).call()
-    assert pages and {p["kind"] for p in pages} <= {"issue", "redeem", "forfeit", "transfer",
-                                                   "gift", "recovery"}
+        assert (
+            queries.balance(c, token=brands[0].points.address, holder=who)
+            == brands[0].points.functions.balanceOf(who).call()
+        )
+    assert pages and {p["kind"] for p in pages} <= {
+        "issue",
+        "redeem",
+        "forfeit",
+        "transfer",
+        "gift",
+        "recovery",
+    }
     issued = sum(p["amount"] for p in pages if p["kind"] == "issue" and p["account"] == who.lower())
     assert issued > 0
 

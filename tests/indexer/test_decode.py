@@ -29,7 +29,9 @@ def test_decode_matches_reference_and_web3(net: Net) -> None:
     activity(net, rnd, 40)
     raw = all_logs(net, net.w3.eth.block_number)
     decoded = decode_logs(raw)
-    assert all(d.spec is not None for d in decoded), {d.args.get("topics", [None])[0] for d in decoded if d.spec is None}
+    assert all(d.spec is not None for d in decoded), {
+        d.args.get("topics", [None])[0] for d in decoded if d.spec is None
+    }
     seen = set()
     contracts = {name: net.w3.eth.contract(abi=a["abi"]) for name, a in ARTIFACTS.items()}
     for log, d in zip(raw, decoded, strict=True):
@@ -56,12 +58,26 @@ def test_decode_matches_reference_and_web3(net: Net) -> None:
 def test_unknown_and_malformed_logs_are_kept_raw() -> None:
     topic = next(k[0] for k, s in SPECS.items() if s.name == "Transfer" and k[1] == 3)
     logs = [
-        {"blockNumber": "0x1", "blockHash": "0x" + "1" * 64, "transactionHash": "0x" + "2" * 64,
-         "transactionIndex": "0x0", "logIndex": "0x0", "address": "0x" + "A" * 40,
-         "topics": ["0x" + "f" * 64], "data": "0x"},
-        {"blockNumber": "0x1", "blockHash": "0x" + "1" * 64, "transactionHash": "0x" + "2" * 64,
-         "transactionIndex": "0x0", "logIndex": "0x1", "address": "0x" + "A" * 40,
-         "topics": [topic, "0x" + "0" * 64, "0x" + "0" * 64], "data": "0x12"},
+        {
+            "blockNumber": "0x1",
+            "blockHash": "0x" + "1" * 64,
+            "transactionHash": "0x" + "2" * 64,
+            "transactionIndex": "0x0",
+            "logIndex": "0x0",
+            "address": "0x" + "A" * 40,
+            "topics": ["0x" + "f" * 64],
+            "data": "0x",
+        },
+        {
+            "blockNumber": "0x1",
+            "blockHash": "0x" + "1" * 64,
+            "transactionHash": "0x" + "2" * 64,
+            "transactionIndex": "0x0",
+            "logIndex": "0x1",
+            "address": "0x" + "A" * 40,
+            "topics": [topic, "0x" + "0" * 64, "0x" + "0" * 64],
+            "data": "0x12",
+        },
     ]
     out = decode_logs(logs)
     assert [d.event for d in out] == ["?", "?"]

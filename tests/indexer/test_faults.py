@@ -68,15 +68,25 @@ def test_same_range_delivered_twice(net: Net, make_indexer, engine) -> None:  # 
     assert st is not None
     events = decode_logs(all_logs(net, st["checkpoint_block"]))
     for _ in range(2):
-        new = sink.write_batch(events, [], to_block=st["checkpoint_block"],
-                               to_hash=st["checkpoint_hash"], floor=0,
-                               checkpoint=st["checkpoint_block"])
+        new = sink.write_batch(
+            events,
+            [],
+            to_block=st["checkpoint_block"],
+            to_hash=st["checkpoint_hash"],
+            floor=0,
+            checkpoint=st["checkpoint_block"],
+        )
         assert new == 0
     assert assert_mirror_equals_chain(net, engine) == before
     # even told that nothing is stored (an old checkpoint), nothing is applied twice
-    new = sink.write_batch(events, [], to_block=st["checkpoint_block"],
-                           to_hash=st["checkpoint_hash"], floor=0,
-                           checkpoint=net.start_block - 1)
+    new = sink.write_batch(
+        events,
+        [],
+        to_block=st["checkpoint_block"],
+        to_hash=st["checkpoint_hash"],
+        floor=0,
+        checkpoint=net.start_block - 1,
+    )
     assert new == 0
     assert assert_mirror_equals_chain(net, engine) == before
 
@@ -99,8 +109,11 @@ def test_reset_chain_is_refused(net: Net, make_indexer, db_url: str, tmp_path: P
         net2 = deploy_net(w3)  # same deployer and nonces: the same registry address
         assert net2.registry.address == net.registry.address
         opts = IndexerOptions.from_deployment(
-            net2.deployment_file(tmp_path / "other.json"), rpc_url=other.url,
-            database_url=db_url, progress=False)
+            net2.deployment_file(tmp_path / "other.json"),
+            rpc_url=other.url,
+            database_url=db_url,
+            progress=False,
+        )
         with pytest.raises(ChainMismatch, match="reset or swapped"):
             Indexer(opts).run(follow=False)
 
@@ -114,8 +127,13 @@ def test_node_stopped_and_restarted(db_url: str, engine, tmp_path: Path) -> None
         net = deploy_net(w3)
         rnd = _setup(net, rounds=4)
         opts = IndexerOptions.from_deployment(
-            net.deployment_file(tmp_path / "dep.json"), rpc_url=node.url, database_url=db_url,
-            progress=False, rpc_timeout=0.5, poll_interval=0.02)
+            net.deployment_file(tmp_path / "dep.json"),
+            rpc_url=node.url,
+            database_url=db_url,
+            progress=False,
+            rpc_timeout=0.5,
+            poll_interval=0.02,
+        )
         with Follower(Indexer(opts), net, engine) as f:
             f.wait_synced()
             node.stop()

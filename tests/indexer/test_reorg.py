@@ -30,8 +30,11 @@ def _setup(net: Net, brands: int = 2, rounds: int = 15) -> random.Random:
     return rnd
 
 
-@pytest.mark.parametrize(("depth", "with_tx"), [(1, True), (1, False), (3, True), (10, True)],
-                         ids=["one-block-changed", "event-removed", "depth3", "depth10"])
+@pytest.mark.parametrize(
+    ("depth", "with_tx"),
+    [(1, True), (1, False), (3, True), (10, True)],
+    ids=["one-block-changed", "event-removed", "depth3", "depth10"],
+)
 def test_reorg_while_stopped(net: Net, make_indexer, engine, depth: int, with_tx: bool) -> None:  # type: ignore[no-untyped-def]
     rnd = _setup(net)
     make_indexer().run(follow=False)
@@ -77,8 +80,11 @@ def test_reorg_below_backfill_cursor(net: Net, make_indexer, engine) -> None:  #
 def test_reorg_drops_brand_registration(net: Net, make_indexer, engine) -> None:  # type: ignore[no-untyped-def]
     rnd = _setup(net, brands=1)
     late = net.add_brand("late", register=False)
-    net.tx(net.registry.functions.registerProgram(late.brand_id, late.points.address,
-                                                  late.pass_.address, net.op, "late"))
+    net.tx(
+        net.registry.functions.registerProgram(
+            late.brand_id, late.points.address, late.pass_.address, net.op, "late"
+        )
+    )
     net.issue_batch(late, net.members[:10], [5] * 10)
     net.tx(late.pass_.functions.issue(net.members[0], 0, 0))
     make_indexer().run(follow=False)
@@ -95,8 +101,11 @@ def test_reorg_drops_brand_registration(net: Net, make_indexer, engine) -> None:
         contracts = set(c.execute(select(m.Event.__table__.c.contract)).scalars())
         assert late.points.address.lower() not in contracts
     # registered again on the new branch: rediscovered with its whole history
-    net.tx(net.registry.functions.registerProgram(late.brand_id, late.points.address,
-                                                  late.pass_.address, net.op, "late"))
+    net.tx(
+        net.registry.functions.registerProgram(
+            late.brand_id, late.points.address, late.pass_.address, net.op, "late"
+        )
+    )
     activity(net, rnd, 3)
     make_indexer().run(follow=False)
     assert_mirror_equals_chain(net, engine)

@@ -18,8 +18,13 @@ inp = {
     },
 }
 out = json.loads(
-    subprocess.run([str(ROOT / "scripts/solc")], input=json.dumps(inp), capture_output=True,
-                   text=True, check=True).stdout
+    subprocess.run(
+        [str(ROOT / "scripts/solc")],
+        input=json.dumps(inp),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 )
 errors = [e for e in out.get("errors", []) if e["severity"] == "error"]
 if errors:

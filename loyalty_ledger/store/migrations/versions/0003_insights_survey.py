@@ -28,7 +28,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_answer")),
         sa.UniqueConstraint(
-            "brand_id", "survey_id", "member", name=op.f("uq_survey_answer_brand_id_survey_id_member")
+            "brand_id",
+            "survey_id",
+            "member",
+            name=op.f("uq_survey_answer_brand_id_survey_id_member"),
         ),
     )
     op.create_index(

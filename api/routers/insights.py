@@ -1,0 +1,165 @@
+"""Brand insights (any key of the brand, the operator or an auditor) and NPS survey answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from loyalty_ledger import earn
+from loyalty_ledger.insights import report
+from loyalty_ledger.insights.period import Period, make_period
+from loyalty_ledger.insights.surveys import record_answer
+
+from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
+
+router = APIRouter(prefix="/brands/{brand_id}", tags=["insights"])
+
+From = Annotated[
+    str | None, Query(alias="from", description="start date YYYY-MM-DD (UTC), inclusive")
+]
+To = Annotated[str | None, Query(alias="to", description="end date YYYY-MM-DD (UTC), exclusive")]
+
+
+def _period(start: str | None, end: str | None) -> Period:
+    return make_period(start, end)
+
+
+@router.get("/insights/clv")
+def clv(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+) -> dict[str, Any]:
+    """Customer lifetime value over the period and its distribution."""
+    return report.clv(engine=state.engine, program=program, period=_period(f, t))
+
+
+@router.get("/insights/churn")
+def churn(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+) -> dict[str, Any]:
+    """Churn rate over the period, and month over month."""
+    return report.churn(engine=state.engine, program=program, period=_period(f, t))
+
+
+@router.get("/insights/retention")
+def retention(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+) -> dict[str, Any]:
+    """Retention by monthly cohort."""
+    return report.retention(engine=state.engine, program=program, period=_period(f, t))
+
+
+@router.get("/insights/basket")
+def basket(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+) -> dict[str, Any]:
+    """Average order value and items per order, with the monthly trend."""
+    return report.basket(engine=state.engine, program=program, period=_period(f, t))
+
+
+@router.get("/insights/frequency")
+def frequency(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+) -> dict[str, Any]:
+    """Purchase frequency and repeat-purchase rate."""
+    return report.frequency(engine=state.engine, program=program, period=_period(f, t))
+
+
+@router.get("/insights/top-customers")
+def top_customers(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
+    """The top customers by spend and by order count."""
+    return report.top_customers(
+        engine=state.engine, program=program, period=_period(f, t), limit=limit
+    )
+
+
+@router.get("/insights/nps")
+def nps(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+) -> dict[str, Any]:
+    """Net Promoter Score from the survey answers in the period."""
+    return report.nps(engine=state.engine, program=program, period=_period(f, t))
+
+
+@router.get("/insights/points")
+def points(brand_id: str, _r: BrandReader, program: ProgramDep, state: StateDep) -> dict[str, Any]:
+    """Points economy: issued, redeemed, forfeited, liability, gifts, tiers (all time)."""
+    return report.points(engine=state.engine, program=program)
+
+
+class SurveyAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member: StrictStr
+    survey_id: StrictStr = Field(min_length=1, max_length=64)
+    score: StrictInt = Field(ge=0, le=10)
+    comment: StrictStr = Field(default="", max_length=500)
+    answered_at: StrictInt | None = Field(default=None, ge=0, le=2**62)
+    earn_bonus: StrictBool = False
+
+
+@router.post("/surveys/answers", status_code=201)
+def survey_answer(
+    brand_id: str, body: SurveyAnswerIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+) -> dict[str, Any]:
+    """Record a member's NPS answer (0-10), once per survey; optionally earn the survey bonus."""
+    answer, duplicate = record_answer(
+        engine=state.engine,
+        brand_id=brand_id,
+        member=body.member,
+        survey_id=body.survey_id,
+        score=body.score,
+        comment=body.comment,
+        answered_at=body.answered_at,
+    )
+    earned = None
+    if body.earn_bonus:
+        e = earn.earn_action(
+            engine=state.engine,
+            sender=state.brand_sender(brand_id),
+            program=program,
+            member=answer["member"],
+            action="survey",
+            action_id=f"{body.survey_id}:{answer['member']}",
+        )
+        earned = {**e.record, "duplicate": e.duplicate}
+    return {"answer": answer, "duplicate": duplicate, "earned": earned}

@@ -1,0 +1,7 @@
+"""Loyalty metrics of a brand: CLV, churn, retention, basket, frequency, top customers, NPS,
+points economy. `metrics` is pure; `queries` reads SQL; `report` joins them per brand/period."""
+
+from .period import Period, make_period
+from .report import METRICS, full_report
+
+__all__ = ["METRICS", "Period", "full_report", "make_period"]

@@ -1,0 +1,232 @@
+"""The SQL shell of the insights: aggregates from the earn records, survey answers and mirror.
+
+Every query aggregates in SQL (per member, per month, per kind) so that the Python side handles
+thousands of rows, not the raw history.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Integer, and_, case, cast, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..store.insights_tables import T_SURVEY
+from ..store.models import Balance, ContractState, LedgerEntry, Pass, Tier
+from ..store.offchain import EarnRecord, table
+from .metrics import CustomerStats, MonthStats
+from .period import Period, month_start
+
+T_EARN = table(EarnRecord)
+T_ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
+T_BAL = Balance.__table__  # type: ignore[attr-defined]
+T_STATE = ContractState.__table__  # type: ignore[attr-defined]
+T_PASS = Pass.__table__  # type: ignore[attr-defined]
+T_TIER = Tier.__table__  # type: ignore[attr-defined]
+
+# Purchase time is the order's own (POS) time when the earn record carries it; records
+# without one fall back to the time the earning was claimed.
+earn_time = T_EARN.c.ordered_at if "ordered_at" in T_EARN.c else T_EARN.c.created_at
+
+
+def month_of(conn: Connection, ts: Any) -> ColumnElement[int]:
+    """SQL: the month index (year * 12 + month - 1, UTC) of a Unix-seconds column."""
+    if conn.dialect.name == "postgresql":
+        stamp = func.timezone("UTC", func.to_timestamp(ts))
+        return cast(func.extract("year", stamp) * 12 + func.extract("month", stamp) - 1, Integer)
+    return (
+        cast(func.strftime("%Y", ts, "unixepoch"), Integer) * 12
+        + cast(func.strftime("%m", ts, "unixepoch"), Integer)
+        - 1
+    )
+
+
+def _sum_u256(conn: Connection, col: Any) -> Any:
+    # SQLite keeps uint256 as decimal text: CAST sums exactly up to 2**63 - 1 points.
+    if conn.dialect.name == "postgresql":
+        return func.sum(col)
+    return func.sum(cast(col, BigInteger))
+
+
+def _purchases(brand_id: str, currency: str, period: Period) -> ColumnElement[bool]:
+    return and_(
+        T_EARN.c.brand_id == brand_id,
+        T_EARN.c.reason == "purchase",
+        T_EARN.c.status == "confirmed",
+        T_EARN.c.currency == currency,
+        T_EARN.c.order_amount.is_not(None),
+        earn_time >= period.start,
+        earn_time < period.end,
+    )
+
+
+def customer_stats(
+    conn: Connection, *, brand_id: str, currency: str, period: Period
+) -> list[CustomerStats]:
+    """Orders, spend and items per customer who bought in the period."""
+    q = (
+        select(
+            T_EARN.c.member,
+            func.count(),
+            func.sum(T_EARN.c.order_amount),
+            func.sum(func.coalesce(T_EARN.c.items_count, 0)),
+        )
+        .where(_purchases(brand_id, currency, period))
+        .group_by(T_EARN.c.member)
+    )
+    return [CustomerStats(m, int(n), int(s or 0), int(i or 0)) for m, n, s, i in conn.execute(q)]
+
+
+def month_stats(
+    conn: Connection, *, brand_id: str, currency: str, period: Period
+) -> list[MonthStats]:
+    """Orders, revenue, items and customers per calendar month (every month, zeros included)."""
+    month = month_of(conn, earn_time).label("m")
+    q = (
+        select(
+            month,
+            func.count(),
+            func.sum(T_EARN.c.order_amount),
+            func.sum(func.coalesce(T_EARN.c.items_count, 0)),
+            func.count(func.distinct(T_EARN.c.member)),
+        )
+        .where(_purchases(brand_id, currency, period))
+        .group_by(month)
+    )
+    rows = {int(m): (int(n), int(r or 0), int(i or 0), int(c)) for m, n, r, i, c in conn.execute(q)}
+    return [MonthStats(m, *rows.get(m, (0, 0, 0, 0))) for m in period.months()]
+
+
+def _activity(brand_id: str) -> ColumnElement[bool]:
+    return and_(T_EARN.c.brand_id == brand_id, T_EARN.c.status == "confirmed")
+
+
+def active_members(conn: Connection, *, brand_id: str, period: Period) -> set[str]:
+    """Members with any earn record (purchase or action) in the period."""
+    q = (
+        select(T_EARN.c.member)
+        .where(_activity(brand_id), earn_time >= period.start, earn_time < period.end)
+        .distinct()
+    )
+    return {r[0] for r in conn.execute(q)}
+
+
+def activity_months(
+    conn: Connection, *, brand_id: str, period: Period
+) -> tuple[dict[str, set[int]], dict[str, int]]:
+    """The months each member was active in (from the month before the period to its end),
+    and each member's first month of activity ever (members first seen before its end)."""
+    start = period.months()[0]
+    month = month_of(conn, earn_time).label("m")
+    q = (
+        select(T_EARN.c.member, month)
+        .where(_activity(brand_id), earn_time >= month_start(start - 1), earn_time < period.end)
+        .group_by(T_EARN.c.member, month)
+    )
+    active: dict[str, set[int]] = defaultdict(set)
+    for member, m in conn.execute(q):
+        active[member].add(int(m))
+    first = month_of(conn, func.min(earn_time))
+    q2 = (
+        select(T_EARN.c.member, first)
+        .where(_activity(brand_id), earn_time < period.end)
+        .group_by(T_EARN.c.member)
+    )
+    firsts = {member: int(m) for member, m in conn.execute(q2)}
+    return dict(active), firsts
+
+
+def survey_scores(conn: Connection, *, brand_id: str, period: Period) -> list[tuple[int, int]]:
+    """(month, score) of every NPS answer in the period."""
+    month = month_of(conn, T_SURVEY.c.answered_at).label("m")
+    q = (
+        select(month, T_SURVEY.c.score, func.count())
+        .where(
+            T_SURVEY.c.brand_id == brand_id,
+            T_SURVEY.c.answered_at >= period.start,
+            T_SURVEY.c.answered_at < period.end,
+        )
+        .group_by(month, T_SURVEY.c.score)
+    )
+    out: list[tuple[int, int]] = []
+    for m, score, n in conn.execute(q):
+        out.extend([(int(m), int(score))] * int(n))
+    return out
+
+
+def ledger_totals(conn: Connection, *, token: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Points and entry counts per ledger kind (issue, redeem, forfeit, gift, transfer, …)."""
+    q = (
+        select(T_ENTRY.c.kind, func.count(), _sum_u256(conn, T_ENTRY.c.amount))
+        .where(T_ENTRY.c.token == token.lower())
+        .group_by(T_ENTRY.c.kind)
+    )
+    totals: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for kind, n, s in conn.execute(q):
+        counts[kind], totals[kind] = int(n), int(s or 0)
+    return totals, counts
+
+
+def gift_parties(conn: Connection, *, token: str) -> tuple[int, int]:
+    """Distinct members who sent, and who received, at least one gift."""
+    where = and_(T_ENTRY.c.token == token.lower(), T_ENTRY.c.kind == "gift")
+    senders = conn.execute(
+        select(func.count(func.distinct(T_ENTRY.c.account))).where(where)
+    ).scalar()
+    receivers = conn.execute(
+        select(func.count(func.distinct(T_ENTRY.c.counterparty))).where(where)
+    ).scalar()
+    return int(senders or 0), int(receivers or 0)
+
+
+def liability(conn: Connection, *, token: str) -> int:
+    """Points outstanding: the token's supply in the mirror (the sum of balances as fallback)."""
+    supply = conn.execute(
+        select(T_STATE.c.total_supply).where(T_STATE.c.address == token.lower())
+    ).scalar()
+    if supply is not None:
+        return int(supply)
+    s = conn.execute(
+        select(_sum_u256(conn, T_BAL.c.amount)).where(T_BAL.c.token == token.lower())
+    ).scalar()
+    return int(s or 0)
+
+
+def tier_distribution(
+    conn: Connection, *, pass_address: str, now: int | None = None
+) -> list[dict[str, object]]:
+    """Passes per tier (every defined tier, zeros included): all, active, expired."""
+    now = int(time.time()) if now is None else now
+    contract = pass_address.lower()
+    names = {
+        int(t): n
+        for t, n in conn.execute(
+            select(T_TIER.c.tier, T_TIER.c.name).where(T_TIER.c.contract == contract)
+        )
+    }
+    exp = T_PASS.c.expires_at
+    if conn.dialect.name != "postgresql":
+        exp = cast(exp, BigInteger)
+    live = case((or_(exp == 0, exp > now), 1), else_=0)
+    q = (
+        select(T_PASS.c.tier, func.count(), func.sum(live))
+        .where(T_PASS.c.contract == contract)
+        .group_by(T_PASS.c.tier)
+    )
+    counts = {int(t): (int(n), int(a or 0)) for t, n, a in conn.execute(q)}
+    out = []
+    for tier in sorted(set(names) | set(counts)):
+        n, a = counts.get(tier, (0, 0))
+        out.append(
+            {
+                "tier": tier,
+                "name": names.get(tier, f"tier {tier}"),
+                "passes": n,
+                "active": a,
+                "expired": n - a,
+            }
+        )
+    return out

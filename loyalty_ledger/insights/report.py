@@ -1,0 +1,115 @@
+"""Each metric for one brand and period: a query (queries) fed to a pure function (metrics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ..deploy import Program
+from ..earn import get_rule
+from . import metrics, queries
+from .period import Period
+
+METRICS = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
+
+
+def _head(brand_id: str, period: Period, currency: str | None = None) -> dict[str, Any]:
+    head: dict[str, Any] = {"brand_id": brand_id, "period": period.to_json()}
+    if currency is not None:
+        head["currency"] = currency
+    return head
+
+
+def clv(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
+    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    with engine.connect() as conn:
+        stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
+    return _head(program.brand_id, period, cur) | metrics.clv(stats)
+
+
+def frequency(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
+    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    with engine.connect() as conn:
+        stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
+    return _head(program.brand_id, period, cur) | metrics.frequency(stats)
+
+
+def top_customers(
+    *, engine: Engine, program: Program, period: Period, limit: int = 10
+) -> dict[str, Any]:
+    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    with engine.connect() as conn:
+        stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
+    return _head(program.brand_id, period, cur) | metrics.top_customers(stats, limit=limit)
+
+
+def basket(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
+    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    with engine.connect() as conn:
+        months = queries.month_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
+    return _head(program.brand_id, period, cur) | metrics.basket(months)
+
+
+def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
+    bid = program.brand_id
+    with engine.connect() as conn:
+        before = queries.active_members(conn, brand_id=bid, period=period.previous())
+        during = queries.active_members(conn, brand_id=bid, period=period)
+        active, _first = queries.activity_months(conn, brand_id=bid, period=period)
+    return (
+        _head(bid, period)
+        | {"previous_period": period.previous().to_json()}
+        | metrics.churn(before, during)
+        | {"monthly": metrics.monthly_churn(active, period.months())}
+    )
+
+
+def retention(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
+    bid = program.brand_id
+    with engine.connect() as conn:
+        active, first = queries.activity_months(conn, brand_id=bid, period=period)
+    return _head(bid, period) | {"cohorts": metrics.cohorts(active, first, period.months())}
+
+
+def nps(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
+    with engine.connect() as conn:
+        scores = queries.survey_scores(conn, brand_id=program.brand_id, period=period)
+    return _head(program.brand_id, period) | metrics.nps(scores, period.months())
+
+
+def points(*, engine: Engine, program: Program, period: Period | None = None) -> dict[str, Any]:
+    """The points economy as of the mirror's checkpoint (all time: the mirror has no clock)."""
+    with engine.connect() as conn:
+        totals, counts = queries.ledger_totals(conn, token=program.points)
+        senders, receivers = queries.gift_parties(conn, token=program.points)
+        owed = queries.liability(conn, token=program.points)
+        tiers = queries.tier_distribution(conn, pass_address=program.pass_)
+    body = metrics.points_economy(
+        totals=totals,
+        counts=counts,
+        liability=owed,
+        gift_senders=senders,
+        gift_receivers=receivers,
+        tiers=tiers,
+    )
+    return {"brand_id": program.brand_id, "scope": "all time, as of the mirror"} | body
+
+
+def full_report(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
+    """Every metric (the CLI report)."""
+    fns = {
+        "clv": clv,
+        "churn": churn,
+        "retention": retention,
+        "basket": basket,
+        "frequency": frequency,
+        "top_customers": top_customers,
+        "nps": nps,
+        "points": points,
+    }
+    return {
+        "brand_id": program.brand_id,
+        "period": period.to_json(),
+        **{k: fn(engine=engine, program=program, period=period) for k, fn in fns.items()},
+    }
