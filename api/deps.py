@@ -1,4 +1,8 @@
-"""Dependencies as Annotated aliases: the app state, the database engine, the chain, the caller."""
+"""Dependencies as Annotated aliases: the app state, the database engine, the chain, the caller.
+
+Dependencies that only compute (no I/O) are `async def` so FastAPI runs them on the event loop
+instead of hopping to the thread pool; those that may block (the caller's key lookup) are not.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from web3 import Web3
 
@@ -18,6 +23,7 @@ from loyalty_ledger.auth import (
     Forbidden,
     Principal,
     authenticate_key,
+    cached_key,
     verify_session,
 )
 from loyalty_ledger.chain import Sender, connect_settings
@@ -104,49 +110,57 @@ class AppState:
         return self.sender("brand")
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return request.app.state.api  # type: ignore[no-any-return]
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_engine(state: StateDep) -> Engine:
+async def get_engine(state: StateDep) -> Engine:
     return state.engine
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def get_deployment(state: StateDep) -> Deployment:
+async def get_deployment(state: StateDep) -> Deployment:
     return state.deployment
 
 
 DeploymentDep = Annotated[Deployment, Depends(get_deployment)]
 
 
-def current_principal(
+async def current_principal(
     state: StateDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller: an API key (X-API-Key) or a customer session (Authorization: Bearer)."""
+    """The caller: an API key (X-API-Key) or a customer session (Authorization: Bearer).
+
+    A recently verified key is answered from memory; anything that reads the database runs
+    in the thread pool.
+    """
     if x_api_key:
-        return authenticate_key(engine=state.engine, key=x_api_key)
+        return cached_key(x_api_key) or await run_in_threadpool(
+            authenticate_key, engine=state.engine, key=x_api_key
+        )
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed("use 'Authorization: Bearer <session token>'")
         if token.startswith("llk_"):
-            return authenticate_key(engine=state.engine, key=token)
-        return verify_session(engine=state.engine, token=token)
+            return cached_key(token) or await run_in_threadpool(
+                authenticate_key, engine=state.engine, key=token
+            )
+        return await run_in_threadpool(verify_session, engine=state.engine, token=token)
     raise AuthenticationFailed("sign in (SIWE) or send an API key")
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def current_customer(principal: PrincipalDep) -> Principal:
+async def current_customer(principal: PrincipalDep) -> Principal:
     if principal.kind != "customer":
         raise Forbidden("this endpoint is for signed-in customers")
     return principal
@@ -155,7 +169,7 @@ def current_customer(principal: PrincipalDep) -> Principal:
 CustomerDep = Annotated[Principal, Depends(current_customer)]
 
 
-def current_operator(principal: PrincipalDep) -> Principal:
+async def current_operator(principal: PrincipalDep) -> Principal:
     if principal.kind != "operator":
         raise Forbidden("this endpoint needs the operator key")
     return principal
@@ -164,14 +178,14 @@ def current_operator(principal: PrincipalDep) -> Principal:
 OperatorDep = Annotated[Principal, Depends(current_operator)]
 
 
-def program_of(deployment: DeploymentDep, brand_id: str) -> Program:
+async def program_of(deployment: DeploymentDep, brand_id: str) -> Program:
     return deployment.program(brand_id)
 
 
 ProgramDep = Annotated[Program, Depends(program_of)]
 
 
-def brand_reader(principal: PrincipalDep, brand_id: str) -> Principal:
+async def brand_reader(principal: PrincipalDep, brand_id: str) -> Principal:
     """Any key of this brand, the operator or an auditor."""
     if not principal.can_read_brand(brand_id):
         raise Forbidden(f"no access to brand {brand_id}")
@@ -184,7 +198,7 @@ BrandReader = Annotated[Principal, Depends(brand_reader)]
 def brand_role(role: str):  # type: ignore[no-untyped-def]
     """A dependency: the caller holds `role` for the path's brand (or is the operator)."""
 
-    def check(principal: PrincipalDep, brand_id: str) -> Principal:
+    async def check(principal: PrincipalDep, brand_id: str) -> Principal:
         if not principal.has_brand_role(brand_id, role):
             raise Forbidden(f"needs the {role} role of brand {brand_id}")
         return principal
@@ -196,7 +210,7 @@ IssuerDep = Annotated[Principal, Depends(brand_role("issuer"))]
 PerkManagerDep = Annotated[Principal, Depends(brand_role("perk_manager"))]
 
 
-def member_reader(principal: PrincipalDep, address: str) -> str:
+async def member_reader(principal: PrincipalDep, address: str) -> str:
     """The path's address, checksummed; customers may only read their own."""
     addr = checksum_address(address)
     if not principal.can_read_member(addr):
@@ -207,7 +221,7 @@ def member_reader(principal: PrincipalDep, address: str) -> str:
 MemberReadDep = Annotated[str, Depends(member_reader)]
 
 
-def member_actor(customer: CustomerDep, address: str) -> str:
+async def member_actor(customer: CustomerDep, address: str) -> str:
     """The path's address, which must be the signed-in customer's own."""
     addr = checksum_address(address)
     if customer.address != addr:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import uvicorn
@@ -87,6 +88,15 @@ async def _reject(send: Any, limit: int) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+def _migrate(engine: Engine) -> None:
+    """Bring the schema to head; the indexer may be migrating the same fresh database now."""
+    try:
+        migrate(engine)
+    except Exception:
+        time.sleep(1.0)
+        migrate(engine)  # the other migrator finished: this sees the head and returns
+
+
 def default_options(settings: Settings) -> ApiOptions:
     host = settings.api_host
     authority = f"{host}:{settings.api_port}"
@@ -101,7 +111,7 @@ def create_app(
     assert settings.database_url is not None
     if engine is None:
         engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
-        migrate(engine)
+        _migrate(engine)
     app = FastAPI(
         title="Loyalty Ledger API",
         version="0.1.0",

@@ -71,15 +71,15 @@ class TxOut(BaseModel):
 
 class PerkFields(Strict):
     description: StrictStr = Field(default="", max_length=2000)
-    min_points: StrictInt = Field(default=0, ge=0)
+    min_points: StrictInt = Field(default=0, ge=0, le=2**63 - 1)
     min_tier: StrictInt | None = Field(default=None, ge=0, le=255)
     active_pass_required: StrictBool = False
     partner_brand_id: StrictStr | None = Field(default=None, max_length=32)
     point_cost: StrictInt = Field(default=0, ge=0, le=2**63 - 1)
-    per_member_limit: StrictInt | None = Field(default=None, ge=0)
-    total_stock: StrictInt | None = Field(default=None, ge=0)
-    valid_from: StrictInt | None = Field(default=None, ge=0)
-    valid_until: StrictInt | None = Field(default=None, ge=0)
+    per_member_limit: StrictInt | None = Field(default=None, ge=0, le=2**31 - 1)
+    total_stock: StrictInt | None = Field(default=None, ge=0, le=2**31 - 1)
+    valid_from: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
+    valid_until: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
 
 
 class PerkCreate(PerkFields):
@@ -89,15 +89,15 @@ class PerkCreate(PerkFields):
 class PerkUpdate(Strict):
     name: StrictStr | None = Field(default=None, min_length=1, max_length=128)
     description: StrictStr | None = Field(default=None, max_length=2000)
-    min_points: StrictInt | None = Field(default=None, ge=0)
+    min_points: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
     min_tier: StrictInt | None = Field(default=None, ge=0, le=255)
     active_pass_required: StrictBool | None = None
     partner_brand_id: StrictStr | None = Field(default=None, max_length=32)
     point_cost: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
-    per_member_limit: StrictInt | None = Field(default=None, ge=0)
-    total_stock: StrictInt | None = Field(default=None, ge=0)
-    valid_from: StrictInt | None = Field(default=None, ge=0)
-    valid_until: StrictInt | None = Field(default=None, ge=0)
+    per_member_limit: StrictInt | None = Field(default=None, ge=0, le=2**31 - 1)
+    total_stock: StrictInt | None = Field(default=None, ge=0, le=2**31 - 1)
+    valid_from: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
+    valid_until: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
     active: StrictBool | None = None
 
 
@@ -226,7 +226,7 @@ class EarnRuleOut(BaseModel):
 class PassIssueIn(Strict):
     member: Address
     tier: StrictInt | StrictStr = 0
-    expires_at: StrictInt = Field(default=0, ge=0)
+    expires_at: StrictInt = Field(default=0, ge=0, le=2**64 - 1)
 
 
 class PassTierIn(Strict):
@@ -234,7 +234,7 @@ class PassTierIn(Strict):
 
 
 class PassRenewIn(Strict):
-    expires_at: StrictInt = Field(ge=0)
+    expires_at: StrictInt = Field(ge=0, le=2**64 - 1)
 
 
 # --- admin -----------------------------------------------------------------------------------

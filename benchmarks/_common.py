@@ -40,9 +40,8 @@ def member_account(i: int) -> LocalAccount:
 
 def register_all(bench: Bench, members: list[str], chunk: int = 500) -> None:
     for start in range(0, len(members), chunk):
-        register_members(
-            sender=bench.operator, deployment=bench.deployment, members=members[start : start + chunk]
-        )
+        part = members[start : start + chunk]
+        register_members(sender=bench.operator, deployment=bench.deployment, members=part)
 
 
 @contextmanager

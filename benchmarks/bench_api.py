@@ -85,6 +85,27 @@ def seed_mirror(engine: Any, program: Any, n: int) -> list[str]:
     return addrs  # all-lower-case hex is a valid address form (no checksum to check)
 
 
+def session_cpu(sid: int) -> float:
+    """CPU seconds (user + system) used so far by every process of session `sid` (Linux)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # after the ")" : state ppid pgrp session ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(sid: int, fn: Any) -> dict[str, Any]:
+    """Run a load; add the server's CPU per request (independent of other load)."""
+    c0 = session_cpu(sid)
+    r = asyncio.run(fn)
+    r["cpu_ms"] = (session_cpu(sid) - c0) * 1000 / max(1, r["requests"])
+    return r
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(len(s) * p))] * 1000 if s else float("nan")
@@ -187,13 +208,14 @@ async def load_raw(
 def show(name: str, r: dict[str, Any]) -> None:
     print(
         f"{name:<28} {r['requests']:>7} req in {r['seconds']:5.1f}s  {r['rps']:8.0f} req/s  "
-        f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  non-200: {r['errors'] or 0}"
+        f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
+        f"server CPU {r.get('cpu_ms', float('nan')):5.2f} ms/req  non-200: {r['errors'] or 0}"
     )
 
 
 @contextmanager
 def api_server(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
-    """`loyalty api serve` in its own process group on a free port; yields (base url, port)."""
+    """`loyalty api serve` in its own session on a free port; yields (base url, session id)."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -219,7 +241,7 @@ def api_server(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
             time.sleep(0.1)
         else:
             raise SystemExit("the API did not start")
-        yield base, port
+        yield base, server.pid
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -323,19 +345,21 @@ def main() -> None:
 
         common = dict(concurrency=args.concurrency, headers=hdr)
         run = dict(seconds=args.seconds, max_requests=args.max_requests, **common)
-        with api_server(env, args.workers) as (base, port):
+        port = 0
+        with api_server(env, args.workers) as (base, sid):
+            port = int(base.rsplit(":", 1)[1])
             print(
                 f"reads: uvicorn with {args.workers} worker process(es); "
                 f"concurrency {args.concurrency}; loopback"
             )
             asyncio.run(load(base, elig, seconds=1.0, max_requests=2000, **common))  # warm-up
-            show("eligibility (mirror, httpx)", asyncio.run(load(base, elig, **run)))
-            show("eligibility (mirror, raw)", asyncio.run(load_raw(port, elig, **run)))
-            show("eligibility (strict, httpx)", asyncio.run(load(base, strict, **run)))
+            show("eligibility (mirror, httpx)", measured(sid, load(base, elig, **run)))
+            show("eligibility (mirror, raw)", measured(sid, load_raw(port, elig, **run)))
+            show("eligibility (strict, raw)", measured(sid, load_raw(port, strict, **run)))
         # Chain writes go through ONE process: several workers would each count the same
         # key's nonces (the API is served single-process by `serve`, as here).
-        with api_server(env, 1) as (base, _port):
-            show("earn purchase (tx, 1 proc)", asyncio.run(load(base, earn, **run)))
+        with api_server(env, 1) as (base, sid):
+            show("earn purchase (tx, 1 proc)", measured(sid, load(base, earn, **run)))
     print(f"load average after: {os.getloadavg()}")
 
 

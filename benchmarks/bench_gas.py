@@ -36,19 +36,25 @@ def ledger_gas(bench: Bench) -> dict[str, float]:
     register_all(bench, [alice.address, bob.address])
     gas: dict[str, float] = {}
     issue = ledger.issue_points
-    gas["issue (new holder)"] = issue(sender=op, program=prog, member=alice.address, amount=500,
-                                      ref="order-1").gas_used
-    gas["issue (existing holder)"] = issue(sender=op, program=prog, member=alice.address,
-                                           amount=500, ref="order-2").gas_used
-    gas["transfer"] = ledger.transfer_points(sender=alice, program=prog, to=bob.address,
-                                             amount=10).gas_used
+    gas["issue (new holder)"] = issue(
+        sender=op, program=prog, member=alice.address, amount=500, ref="order-1"
+    ).gas_used
+    gas["issue (existing holder)"] = issue(
+        sender=op, program=prog, member=alice.address, amount=500, ref="order-2"
+    ).gas_used
+    gas["transfer"] = ledger.transfer_points(
+        sender=alice, program=prog, to=bob.address, amount=10
+    ).gas_used
     gas["gift (memo 'happy birthday')"] = ledger.gift_points(
-        sender=alice, program=prog, to=bob.address, amount=10, memo="happy birthday").gas_used
+        sender=alice, program=prog, to=bob.address, amount=10, memo="happy birthday"
+    ).gas_used
     gas["redeem (holder's own call)"] = ledger.redeem_points(
-        sender=alice, program=prog, amount=10, ref="perk-1").gas_used
+        sender=alice, program=prog, amount=10, ref="perk-1"
+    ).gas_used
     call = ledger.gift_call(w3=bench.w3, program=prog, to=bob.address, amount=5, memo="thanks")
     gas["gift, gasless (forwarder execute)"] = gasless.relay_call(
-        relayer=op, deployment=bench.deployment, signer=alice.account, call=call).gas_used
+        relayer=op, deployment=bench.deployment, signer=alice.account, call=call
+    ).gas_used
     for n in (100, 1000):
         members = addresses(n, salt=f"batch{n}")
         register_all(bench, members)
@@ -57,8 +63,9 @@ def ledger_gas(bench: Bench) -> dict[str, float]:
         gas[f"batch issue, per new recipient (n={n})"] = rcpt.gas_used / n
     _, rcpt = ledger.issue_pass(sender=op, program=prog, member=alice.address, tier=0)
     gas["pass issue"] = rcpt.gas_used
-    gas["pass tier upgrade"] = ledger.set_tier(sender=op, program=prog, member=alice.address,
-                                               tier=1).gas_used
+    gas["pass tier upgrade"] = ledger.set_tier(
+        sender=op, program=prog, member=alice.address, tier=1
+    ).gas_used
     return gas
 
 

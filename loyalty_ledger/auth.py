@@ -264,10 +264,11 @@ def _unb64(text: str) -> bytes:
 
 def new_session(*, engine: Engine, address: str, ttl: int = SESSION_TTL) -> Session:
     now = int(time.time())
-    payload = {"sub": checksum_address(address), "iat": now, "exp": now + ttl}
+    sub = str(checksum_address(address))
+    payload = {"sub": sub, "iat": now, "exp": now + ttl}
     body = _b64(json.dumps(payload, separators=(",", ":")).encode())
     sig = _b64(hmac.new(_secret(engine), body.encode(), hashlib.sha256).digest())
-    return Session(token=f"s1.{body}.{sig}", address=payload["sub"], expires_at=now + ttl)
+    return Session(token=f"s1.{body}.{sig}", address=sub, expires_at=now + ttl)
 
 
 def verify_session(*, engine: Engine, token: str) -> Principal:
@@ -356,6 +357,14 @@ def list_api_keys(*, engine: Engine) -> list[dict[str, object]]:
 
 
 _key_cache: dict[str, tuple[float, Principal]] = {}
+
+
+def cached_key(key: str) -> Principal | None:
+    """The principal of a key verified in the last KEY_CACHE_TTL seconds (no I/O), or None."""
+    hit = _key_cache.get(_hash(key))
+    if hit is not None and time.monotonic() - hit[0] < KEY_CACHE_TTL:
+        return hit[1]
+    return None
 
 
 def authenticate_key(*, engine: Engine, key: str) -> Principal:

@@ -13,15 +13,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+from eth_utils import keccak
 from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
+from web3.types import RPCEndpoint
 
-from . import contracts, ledger
+from . import ledger
 from .chain import Receipt, Sender
 from .consent import Expected, expect_call, forward_request, permit, relay
 from .deploy import Deployment, Program
-from .errors import InvalidInput, LedgerError, UnknownProgram
+from .errors import ContractRevert, InvalidInput, LedgerError, NodeUnreachable, UnknownProgram
 from .store.models import Balance, IndexerState, Member, Pass
 from .store.offchain import PerkRow, PerkUsage, PointHold, Redemption, table
 from .validate import checksum_address
@@ -310,6 +313,47 @@ def mirror_holdings(
     return out
 
 
+_SEL = {
+    name: keccak(text=sig)[:4]
+    for name, sig in {
+        "isMember": "isMember(address)",
+        "isFrozen": "isFrozen(address)",
+        "balanceOf": "balanceOf(address)",
+        "passOf": "passOf(address)",
+        "isActive": "isActive(address)",
+        "passInfo": "passInfo(uint256)",
+    }.items()
+}
+
+
+def _batch_calls(w3: Web3, at: int, calls: list[tuple[str, str, int | str]]) -> list[bytes]:
+    """eth_calls at block `at` in ONE JSON-RPC batch: (contract, function, one argument)."""
+    if not calls:
+        return []
+    reqs = []
+    for to, fn, arg in calls:
+        word = int(arg, 16) if isinstance(arg, str) else arg
+        data = "0x" + (_SEL[fn] + word.to_bytes(32, "big")).hex()
+        reqs.append((RPCEndpoint("eth_call"), [{"to": to, "data": data}, hex(at)]))
+    try:
+        out = w3.provider.make_batch_request(reqs)  # type: ignore[attr-defined]
+    except requests.RequestException as exc:
+        raise NodeUnreachable(str(getattr(w3.provider, "endpoint_uri", "node")), str(exc)) from None
+    if not isinstance(out, list):
+        raise ContractRevert(f"batch call failed: {out.get('error')}")
+    by_id = sorted(out, key=lambda r: int(r["id"]))
+    results = []
+    for r in by_id:
+        if "error" in r:
+            raise ContractRevert(f"eth_call failed: {r['error']}")
+        results.append(bytes.fromhex(str(r["result"])[2:]))
+    return results
+
+
+def _word(raw: bytes, i: int = 0) -> int:
+    return int.from_bytes(raw[32 * i : 32 * (i + 1)], "big")
+
+
 def chain_holdings(
     *,
     w3: Web3,
@@ -320,27 +364,38 @@ def chain_holdings(
     engine: Engine,
     addresses: Sequence[str],
 ) -> tuple[dict[str, Holding], int, int]:
-    """Holdings read from the chain at one block: (holdings, block number, block time)."""
+    """Holdings read from the chain at one block: (holdings, block number, block time).
+
+    Three round trips for any number of addresses: the head, one batch of reads at that
+    block, one batch for the pass details of the holders.
+    """
     block = w3.eth.get_block("latest")
     at, now = int(block["number"]), int(block["timestamp"])
-    reg = contracts.registry(w3, deployment)
-    pts, pas = contracts.points(w3, program), contracts.passes(w3, program)
-    out: dict[str, Holding] = {}
-    for a in addresses:
-        addr = checksum_address(a)
-        h = Holding(
-            registered=bool(reg.functions.isMember(addr).call(block_identifier=at)),
-            frozen=bool(reg.functions.isFrozen(addr).call(block_identifier=at)),
-            balance=int(pts.functions.balanceOf(addr).call(block_identifier=at)),
-        )
-        token_id = int(pas.functions.passOf(addr).call(block_identifier=at))
-        if token_id:
-            _owner, tier, expires = pas.functions.passInfo(token_id).call(block_identifier=at)
-            h.pass_tier, h.pass_expires_at = int(tier), int(expires)
+    addrs = [checksum_address(a) for a in addresses]
+    reg, pts, pas = deployment.registry, program.points, program.pass_
+    per = 5 if partner is not None else 4
+    calls: list[tuple[str, str, int | str]] = []
+    for a in addrs:
+        calls += [(reg, "isMember", a), (reg, "isFrozen", a), (pts, "balanceOf", a)]
+        calls.append((pas, "passOf", a))
         if partner is not None:
-            other = contracts.passes(w3, partner)
-            h.partner_pass = bool(other.functions.isActive(addr).call(block_identifier=at))
+            calls.append((partner.pass_, "isActive", a))
+    res = _batch_calls(w3, at, calls)
+    out: dict[str, Holding] = {}
+    token_ids: dict[str, int] = {}
+    for i, a in enumerate(addrs):
+        r = res[i * per : (i + 1) * per]
+        h = Holding(registered=bool(_word(r[0])), frozen=bool(_word(r[1])), balance=_word(r[2]))
+        if partner is not None:
+            h.partner_pass = bool(_word(r[4]))
+        if _word(r[3]):
+            token_ids[a] = _word(r[3])
         out[a.lower()] = h
+    holders = list(token_ids)
+    infos = _batch_calls(w3, at, [(pas, "passInfo", token_ids[a]) for a in holders])
+    for holder, raw in zip(holders, infos, strict=True):
+        h = out[holder.lower()]
+        h.pass_tier, h.pass_expires_at = _word(raw, 1), _word(raw, 2)
     if perk["per_member_limit"] is not None:
         with engine.connect() as conn:
             for member, used in conn.execute(
@@ -440,9 +495,10 @@ def eligibility(
     else:
         now = _now()
         with engine.connect() as conn:
-            at = checkpoint(conn)
-            if at is None:
+            cp = checkpoint(conn)
+            if cp is None:
                 raise MirrorNotReady()
+            at = cp
             held = mirror_holdings(
                 conn, perk=perk, program=program, partner=partner, addresses=addrs, now=now
             )
@@ -739,8 +795,16 @@ def _finish(engine: Engine, rid: int, **values: Any) -> None:
         conn.execute(update(T_RED).where(T_RED.c.id == rid).values(**values))
 
 
-def brand_programs(deployment: Deployment) -> dict[str, Program]:
-    return dict(deployment.programs)
+def list_redemptions(
+    *, engine: Engine, brand_id: str, limit: int = 50, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """A brand's redemptions, newest first."""
+    q = select(T_RED).where(T_RED.c.brand_id == brand_id)
+    if before_id is not None:
+        q = q.where(T_RED.c.id < before_id)
+    with engine.connect() as conn:
+        rows = conn.execute(q.order_by(T_RED.c.id.desc()).limit(limit)).mappings()
+        return [dict(r) for r in rows]
 
 
 __all__ = [
@@ -759,6 +823,7 @@ __all__ = [
     "eligible_perks",
     "get_perk",
     "list_perks",
+    "list_redemptions",
     "redeem",
     "update_perk",
 ]

@@ -79,7 +79,7 @@ def history(
     state: StateDep,
     brand: str,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict[str, Any]:
     """The member's ledger entries in one brand, newest first (`before` pages on)."""
     program = state.deployment.program(_brand_scope(principal, brand) or brand)

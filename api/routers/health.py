@@ -33,4 +33,7 @@ def health(state: StateDep) -> JSONResponse:
         out["status"] = "degraded"
     head, cp = out["chain_head"], out["indexer_checkpoint"]
     out["lag_blocks"] = head - cp if head is not None and cp is not None else None
+    if out["status"] != "ok":
+        out["error"] = "unavailable"
+        out["detail"] = f"chain: {out['chain']}; database: {out.get('database')}"
     return JSONResponse(out, status_code=200 if out["status"] == "ok" else 503)

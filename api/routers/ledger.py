@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from loyalty_ledger import earn, views
+from loyalty_ledger import earn, perks, views
 
 from ..deps import BrandReader, ProgramDep, StateDep
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["ledger"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Before = Annotated[int | None, Query(ge=1)]
+Before = Annotated[int | None, Query(ge=1, le=2**62)]
 
 
 @router.get("/ledger")
@@ -42,5 +42,20 @@ def brand_earnings(
 ) -> list[dict[str, Any]]:
     """Earn records (order amount, currency, items) newest first."""
     return earn.brand_earnings(
+        engine=state.engine, brand_id=brand_id, limit=limit, before_id=before
+    )
+
+
+@router.get("/redemptions")
+def brand_redemptions(
+    brand_id: str,
+    _r: BrandReader,
+    _prog: ProgramDep,
+    state: StateDep,
+    limit: Limit = 50,
+    before: Before = None,
+) -> list[dict[str, Any]]:
+    """Perk redemptions (pending, confirmed, failed) newest first."""
+    return perks.list_redemptions(
         engine=state.engine, brand_id=brand_id, limit=limit, before_id=before
     )

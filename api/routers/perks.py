@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from loyalty_ledger import consent, perks
 from loyalty_ledger.auth import Forbidden, Principal
@@ -25,6 +25,8 @@ from ..schemas import (
 )
 
 router = APIRouter(tags=["perks"])
+
+PerkId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def _perk_for(engine: Any, principal: Principal, perk_id: int, write_role: str | None) -> dict:
@@ -57,14 +59,14 @@ def list_perks(brand_id: str, _p: PrincipalDep, state: StateDep) -> list[dict[st
 
 
 @router.get("/perks/{perk_id}", response_model=PerkPublic)
-def get_perk(perk_id: int, _p: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
+def get_perk(perk_id: PerkId, _p: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
     """One perk."""
     return perks.get_perk(engine=engine, perk_id=perk_id)
 
 
 @router.patch("/perks/{perk_id}", response_model=PerkPublic)
 def update_perk(
-    perk_id: int, body: PerkUpdate, principal: PrincipalDep, state: StateDep
+    perk_id: PerkId, body: PerkUpdate, principal: PrincipalDep, state: StateDep
 ) -> dict[str, Any]:
     """Change a perk (the brand's perk manager)."""
     _perk_for(state.engine, principal, perk_id, "perk_manager")
@@ -77,7 +79,7 @@ def update_perk(
 
 
 @router.delete("/perks/{perk_id}", response_model=PerkPublic)
-def deactivate_perk(perk_id: int, principal: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
+def deactivate_perk(perk_id: PerkId, principal: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
     """Switch a perk off (perks are kept: redemptions refer to them)."""
     _perk_for(engine, principal, perk_id, "perk_manager")
     return perks.deactivate_perk(engine=engine, perk_id=perk_id)
@@ -104,7 +106,7 @@ def _check_readers(principal: Principal, perk: dict[str, Any], addresses: list[s
 
 @router.get("/perks/{perk_id}/eligibility/{address}", response_model=EligibilityOut)
 def eligibility(
-    perk_id: int,
+    perk_id: PerkId,
     address: str,
     principal: PrincipalDep,
     state: StateDep,
@@ -127,12 +129,14 @@ def eligibility(
             engine=state.engine, deployment=state.deployment, perk_id=perk_id, address=address
         )
         _check_readers(principal, perk, [address])
+        # Already in its final shape: skip FastAPI's second validation of the response.
+        return Response(_out(e).model_dump_json(), media_type="application/json")
     return _out(e)
 
 
 @router.post("/perks/{perk_id}/eligibility", response_model=list[EligibilityOut])
 def eligibility_batch(
-    perk_id: int, body: EligibilityBatchIn, principal: PrincipalDep, state: StateDep
+    perk_id: PerkId, body: EligibilityBatchIn, principal: PrincipalDep, state: StateDep
 ) -> list[EligibilityOut]:
     """Eligibility of many addresses at once."""
     perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
@@ -164,7 +168,7 @@ def _redeemer(principal: Principal, perk: dict[str, Any], member: str | None) ->
 
 @router.post("/perks/{perk_id}/redeem/prepare", response_model=TypedData)
 def prepare_redeem(
-    perk_id: int, body: RedeemPrepareIn, principal: PrincipalDep, state: StateDep
+    perk_id: PerkId, body: RedeemPrepareIn, principal: PrincipalDep, state: StateDep
 ) -> dict[str, Any]:
     """The EIP-712 data the member signs to consent to the burn (ForwardRequest or permit)."""
     perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
@@ -188,7 +192,7 @@ def prepare_redeem(
 
 @router.post("/perks/{perk_id}/redeem", response_model=RedemptionOut)
 def redeem(
-    perk_id: int,
+    perk_id: PerkId,
     body: RedeemIn,
     principal: PrincipalDep,
     state: StateDep,

@@ -47,7 +47,7 @@ class LogFetcher:
         self,
         rpc: Rpc,
         *,
-        initial: int = 100,
+        initial: int = 10,
         minimum: int = 1,
         maximum: int = 100_000,
         target_logs: int = 8000,

@@ -37,7 +37,7 @@ class IndexerOptions:
     rpc_timeout: float = 10.0
     derived: bool = True
     progress: bool = True
-    initial_range: int = 100
+    initial_range: int = 10
     max_range: int = 100_000
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -83,7 +83,6 @@ class Indexer:
             self.sink = Sink(
                 engine, chain_id=chain_id, window=self.o.window, derived=self.o.derived
             )
-            self.sink.forwarder = self.base[1] if len(self.base) > 1 else None
             self._check_identity(chain_id, genesis)
             self._loop(follow)
         except Stopped:

@@ -120,7 +120,6 @@ class Sink:
         self.window = window
         self.derived = derived
         self._assume_new = False
-        self.forwarder: str | None = None  # indexed from the start, like the registry
         self.cache = Cache()
         self.timings = {"write": 0.0, "derive": 0.0}
         pg = engine.dialect.name == "postgresql"
@@ -377,16 +376,14 @@ class Sink:
             rows = [tuple(r[c] for c in cols) for r in live]
             bulk.write(conn, t, cols, rows, conflict=list(knames), update=list(defaults))
 
-    def _purge_unregistered(self, conn: Connection) -> None:
+    def _program_addresses(self, conn: Connection) -> set[str]:
+        prog = TABLES["program"]
+        return {a for r in conn.execute(select(prog.c.points, prog.c.pass_address)) for a in r}
+
+    def _purge_unregistered(self, conn: Connection, before: set[str]) -> None:
         """After a rollback: drop programs whose registration was undone, with all their rows
         (their contracts' earlier logs are not the network's any more)."""
-        prog = TABLES["program"]
-        live = {a for r in conn.execute(select(prog.c.points, prog.c.pass_address)) for a in r}
-        live.add(conn.execute(select(STATE.c.registry_address)).scalar())
-        if self.forwarder:
-            live.add(self.forwarder)
-        known = {r[0] for r in conn.execute(select(EVENT.c.contract).distinct())}
-        orphans = known - live
+        orphans = before - self._program_addresses(conn)
         if orphans:
             _purge_rows(conn, orphans)
 
@@ -394,6 +391,7 @@ class Sink:
         """Undo everything above block `ancestor`; returns how many events were removed."""
         try:
             with self.engine.begin() as conn:
+                programs_before = self._program_addresses(conn)
                 q = (
                     select(JOURNAL.c.tbl, JOURNAL.c.key, JOURNAL.c.old)
                     .where(JOURNAL.c.block_number > ancestor)
@@ -420,7 +418,7 @@ class Sink:
                 conn.execute(
                     update(STATE).values(checkpoint_block=ancestor, checkpoint_hash=ancestor_hash)
                 )
-                self._purge_unregistered(conn)
+                self._purge_unregistered(conn, programs_before)
         finally:
             self.cache = Cache()
         return int(removed or 0)

@@ -108,6 +108,7 @@ FAMILIES: dict[str, tuple[Call, set[str]]] = {
     ),
     "brand_ledger": (lambda w: ("GET", "/brands/acme/ledger", None), READERS),
     "brand_earnings": (lambda w: ("GET", "/brands/acme/earnings", None), READERS),
+    "brand_redemptions": (lambda w: ("GET", "/brands/acme/redemptions", None), READERS),
     "eligibility": (
         lambda w: ("GET", f"/perks/{w.perk_id}/eligibility/{w.me}", None),
         READERS | {"self"},

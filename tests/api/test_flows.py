@@ -103,6 +103,8 @@ def test_redeem_with_forward_request_is_idempotent(env: Env) -> None:
     assert hist["entries"][0]["kind"] == "redeem" and hist["entries"][0]["amount"] == 30
     perk_now = env.client.get(f"/perks/{perk['id']}", headers=h).json()
     assert perk_now["redeemed_count"] == 1
+    reds = env.client.get("/brands/acme/redemptions", headers=env.h("acme:viewer")).json()
+    assert any(x["id"] == red["id"] and x["status"] == "confirmed" for x in reds)
 
 
 def test_redeem_with_permit_by_brand_redeemer(env: Env) -> None:

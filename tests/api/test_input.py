@@ -93,6 +93,10 @@ def test_body_not_an_object(env: Env) -> None:
         ("/brands/nosuch/ledger", 404, "unknown_program"),
         ("/perks/999999", 404, "perk_not_found"),
         ("/perks/abc", 422, "validation_error"),
+        ("/perks/99999999999999999999999", 422, "validation_error"),
+        ("/perks/-1/eligibility/" + ADDR, 422, "validation_error"),
+        ("/brands/acme/ledger?limit=100000", 422, "validation_error"),
+        ("/brands/acme/ledger?before=99999999999999999999999", 422, "validation_error"),
         ("/nowhere", 404, "not_found"),
     ],
 )

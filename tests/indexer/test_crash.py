@@ -44,7 +44,7 @@ def test_sigkill_during_backfill_and_follow(net: Net, make_indexer, engine) -> N
     rnd = random.Random(int(os.environ.get("CRASH_SEED", "99")))
     brands = [net.add_brand(f"k{i}") for i in range(3)]
     net.register_members(member_addresses(100) + net.w3.eth.accounts[1:4])
-    for _ in range(10):
+    for _ in range(6):
         for b in brands:
             net.issue_batch(b, net.members[:40], [rnd.randint(1, 10**6) for _ in range(40)])
     activity(net, rnd, 10)
@@ -114,7 +114,7 @@ def test_sigkill_cli_subprocess(
             start_new_session=True,
         )
         try:
-            for _ in range(4):
+            for _ in range(2):
                 net.issue_batch(b, net.members[:50], [rnd.randint(1, 99) for _ in range(50)])
             f = Follower(None, net, engine)
             deadline = time.monotonic() + 60

@@ -169,7 +169,7 @@ def test_second_indexer_waits_for_the_lock(net: Net, make_indexer, engine, db_ur
 
 def test_lagging_node_is_waited_for(net: Net, anvil: Anvil, make_indexer, engine) -> None:  # type: ignore[no-untyped-def]
     """A node whose head is below the checkpoint but whose hashes match: wait, do not roll back."""
-    rnd = _setup(net, rounds=6)
+    rnd = _setup(net, rounds=3)
     with FaultProxy(anvil.url) as proxy:
         with Follower(make_indexer(rpc_url=proxy.url), net, engine) as f:
             cp = f.wait_synced()

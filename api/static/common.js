@@ -1,0 +1,34 @@
+// Shared helpers of the dashboard and the wallet page (no framework, no network but our API).
+"use strict";
+const LL = {
+  async api(path, { key, token, method = "GET", body } = {}) {
+    const headers = { Accept: "application/json" };
+    if (key) headers["X-API-Key"] = key;
+    if (token) headers["Authorization"] = "Bearer " + token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
+    if (!r.ok) {
+      const err = new Error((data && (data.detail || data.error)) || r.statusText);
+      err.status = r.status; err.data = data; throw err;
+    }
+    return data;
+  },
+  // Integers (money in minor units, points) with thousands separators; null shows as a dash.
+  int(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: 0 }); },
+  pct(v) { return v === null || v === undefined ? "–" : (100 * v).toFixed(1) + "%"; },
+  num(v, d = 2) { return v === null || v === undefined ? "–" : Number(v).toFixed(d); },
+  short(a) { return a ? a.slice(0, 6) + "…" + a.slice(-4) : ""; },
+  date(ts) { return ts ? new Date(ts * 1000).toISOString().slice(0, 10) : "never"; },
+  el(tag, attrs = {}, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "text") e.textContent = v; else if (k === "class") e.className = v; else e.setAttribute(k, v);
+    }
+    for (const k of kids) e.append(k);
+    return e;
+  },
+  hashParams() { return new URLSearchParams(location.hash.replace(/^#/, "")); },
+};

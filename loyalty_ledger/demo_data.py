@@ -1,0 +1,578 @@
+"""A realistic demo program: two brands, thousands of members, months of seasonal purchases.
+
+`simulate` is pure (a seeded random world); `seed_world` puts it on chain (batched issues,
+pipelined passes, relayed gifts and redemptions) and writes the earn records, survey answers,
+perks and a viewer key per brand in SQL. Purchase times are the orders' own (POS) times, so
+months of history need no clock tricks on the node.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine, insert
+from web3 import Web3
+
+from . import auth, contracts, earn, gasless, ledger, perks
+from .artifacts import error_decoder
+from .chain import Sender
+from .config import Settings
+from .deploy import Deployment, Program, add_brand, deploy_network
+from .errors import LedgerError
+from .insights.period import month_index, month_start
+from .store.insights_tables import T_SURVEY
+from .store.offchain import EarnRecord, table
+from .validate import reason_bytes, ref_bytes
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+CHUNK = 250  # issueBatch items per transaction
+BURST = 200  # signed transactions per JSON-RPC batch
+
+
+@dataclass(frozen=True)
+class BrandSpec:
+    brand_id: str
+    name: str
+    symbol: str
+    tiers: tuple[str, ...]
+    tier_spend: tuple[int, ...]  # spend (VND) that reaches each tier above the first
+    amount_per_point: int
+    aov: int  # typical order value, VND
+    items: float  # typical items per order
+    rate: float  # purchases per active month
+    churn: float  # chance an active member stops after each month
+    share: float  # share of members who join this brand
+    scores: tuple[float, float, float]  # NPS answer odds: promoter, passive, detractor
+    season: dict[int, float]  # calendar month -> demand factor
+    perks: tuple[tuple[str, int], ...]  # (name, point cost)
+
+
+BRANDS = (
+    BrandSpec(
+        "coffee",
+        "Highland Beans",
+        "BEAN",
+        ("Bronze", "Silver", "Gold"),
+        (1_500_000, 4_000_000),
+        10_000,
+        55_000,
+        1.6,
+        2.2,
+        0.09,
+        0.85,
+        (0.52, 0.30, 0.18),
+        {12: 1.35, 1: 1.2, 2: 1.1, 6: 0.85, 7: 0.8, 8: 0.85},
+        (("Free drink", 30), ("Cake", 60)),
+    ),
+    BrandSpec(
+        "fashion",
+        "Saigon Threads",
+        "SGT",
+        ("Member", "Silver", "Gold", "Platinum"),
+        (2_000_000, 5_000_000, 9_000_000),
+        50_000,
+        750_000,
+        2.4,
+        0.45,
+        0.06,
+        0.45,
+        (0.36, 0.34, 0.30),
+        {11: 1.5, 12: 1.7, 1: 1.9, 2: 1.2, 7: 0.7},
+        (("10% voucher", 40), ("Free alteration", 25)),
+    ),
+)
+MEMOS = ("happy birthday!", "coffee on me", "thanks!", "for you", "chúc mừng năm mới")
+
+
+@dataclass
+class World:
+    """Everything the demo will create, computed before anything is sent."""
+
+    accounts: list[LocalAccount]
+    records: list[dict[str, object]] = field(default_factory=list)  # earn records
+    surveys: list[dict[str, object]] = field(default_factory=list)
+    passes: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # tier, expiry
+    redemptions: list[tuple[str, int, int, int]] = field(default_factory=list)  # b, i, pts, perk#
+    gifts: list[tuple[str, int, int, int, str]] = field(default_factory=list)
+    forfeits: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    if lam <= 0:
+        return 0
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def simulate(*, members: int, months: int, seed: int = 7, now: int | None = None) -> World:
+    """A deterministic world of `members` customers over the last `months` calendar months."""
+    rng = random.Random(seed)
+    now = int(time.time()) if now is None else now
+    last = month_index(now)
+    first = last - months + 1
+    keys = [rng.randrange(1, SECP256K1_N) for _ in range(members)]
+    w = World(accounts=[Account.from_key(k.to_bytes(32, "big")) for k in keys])
+    seq = 0
+    for spec in BRANDS:
+        joined: list[int] = []
+        balance: dict[int, int] = defaultdict(int)
+        for i, acct in enumerate(w.accounts):
+            if rng.random() > spec.share:
+                continue
+            # A third were members before the window opened; the rest join month by month.
+            jm = first if rng.random() < 0.33 else rng.randint(first, last)
+            jts = rng.randint(month_start(jm), min(month_start(jm + 1), now) - 1)
+            taste = rng.lognormvariate(0, 0.6)
+            spend, orders, churned, m = 0, 0, False, jm
+            addr = acct.address
+
+            def rec(
+                reason: str,
+                ts: int,
+                points: int,
+                i: int = i,
+                addr: str = addr,
+                spec: BrandSpec = spec,
+                balance: dict[int, int] = balance,
+                **kw: object,
+            ) -> None:
+                nonlocal seq
+                seq += 1
+                w.records.append(
+                    {
+                        "brand_id": spec.brand_id,
+                        "member": addr,
+                        "reason": reason,
+                        "points": points,
+                        "created_at": ts,
+                        "seq": seq,
+                        "index": i,
+                        **kw,
+                    }
+                )
+                balance[i] += points
+
+            rec("signup", jts, 100, action_id=f"signup-{addr}")
+            while m <= last and not churned:
+                lo, hi = max(month_start(m), jts), min(month_start(m + 1), now)
+                share = (hi - lo) / (month_start(m + 1) - month_start(m))
+                factor = spec.season.get(m % 12 + 1, 1.0)
+                for _ in range(_poisson(rng, spec.rate * taste * factor * share)):
+                    amount = max(1_000, int(round(spec.aov * rng.lognormvariate(0, 0.45), -3)))
+                    items = 1 + _poisson(rng, spec.items - 1)
+                    spend += amount
+                    orders += 1
+                    rec(
+                        "purchase",
+                        rng.randint(lo, hi - 1),
+                        amount // spec.amount_per_point,
+                        order_id=f"{spec.brand_id}-{seq + 1:07d}",
+                        order_amount=amount,
+                        items_count=items,
+                        currency="VND",
+                    )
+                churned = m < last and rng.random() < spec.churn
+                m += 1
+            active_until = month_start(m) if churned else now
+            if rng.random() < 0.25:
+                rec("review", rng.randint(jts, active_until - 1), 20, action_id=f"review-{seq}")
+            if joined and jm > first and rng.random() < 0.15:
+                ref = rng.choice(joined)
+                rec_ref = {"index": ref, "member": w.accounts[ref].address}
+                seq += 1
+                w.records.append(
+                    {
+                        "brand_id": spec.brand_id,
+                        "reason": "referral",
+                        "points": 50,
+                        "created_at": jts,
+                        "seq": seq,
+                        "action_id": addr,
+                        **rec_ref,
+                    }
+                )
+                balance[ref] += 50
+            if rng.random() < 0.4:
+                odds = spec.scores if not churned else (0.15, 0.3, 0.55)
+                score = rng.choices(((9, 10), (7, 8), tuple(range(7))), weights=odds)[0]
+                ts = rng.randint(jts, active_until - 1)
+                sid = f"nps-{ts // 86400 // 30}"
+                w.surveys.append(
+                    {
+                        "brand_id": spec.brand_id,
+                        "survey_id": sid,
+                        "member": addr,
+                        "score": rng.choice(score),
+                        "comment": "",
+                        "answered_at": ts,
+                        "created_at": ts,
+                    }
+                )
+                rec("survey", ts, 10, action_id=f"{sid}:{addr}")
+            joined.append(i)
+            if orders >= 3 or spend >= spec.tier_spend[0]:
+                tier = sum(1 for t in spec.tier_spend if spend >= t)
+                expiry = now + (7 if churned else 365) * 86400
+                w.passes[(spec.brand_id, addr)] = (tier, expiry)
+        for i, pts in list(balance.items()):
+            if pts >= 30 and rng.random() < 0.3:
+                k = rng.randrange(len(spec.perks))
+                cost = spec.perks[k][1]
+                if pts >= cost:
+                    w.redemptions.append((spec.brand_id, i, cost, k))
+                    balance[i] -= cost
+        for i, pts in list(balance.items()):
+            if pts >= 20 and rng.random() < 0.06:
+                to = rng.choice(joined)
+                if to != i:
+                    amount = max(1, pts // rng.randint(3, 6))
+                    w.gifts.append((spec.brand_id, i, to, amount, rng.choice(MEMOS)))
+                    balance[i] -= amount
+                    balance[to] += amount
+        if spec.brand_id == "coffee":  # points of long-gone members expire
+            for i, pts in balance.items():
+                if pts > 0 and rng.random() < 0.04:
+                    w.forfeits.append((spec.brand_id, w.accounts[i].address, pts))
+    return w
+
+
+def _rpc_batch(url: str, method: str, params: list[list[Any]]) -> list[Any]:
+    """One JSON-RPC batch over HTTP (web3 does not batch eth_sendRawTransaction)."""
+    body = [
+        {"jsonrpc": "2.0", "id": n, "method": method, "params": p} for n, p in enumerate(params)
+    ]
+    answers = requests.post(url, json=body, timeout=120).json()
+    if isinstance(answers, dict):
+        raise LedgerError(f"node rejected a batch: {answers.get('error')}")
+    by_id = {a["id"]: a for a in answers}
+    out = []
+    for n in range(len(params)):
+        a = by_id[n]
+        if "error" in a:
+            raise LedgerError(f"node rejected a demo transaction: {a['error'].get('message')}")
+        out.append(a["result"])
+    return out
+
+
+def _pipeline(sender: Sender, calls: list[tuple[Any, int]]) -> list[dict[str, Any]]:
+    """Send many calls fast: sign locally with consecutive nonces and a fixed gas limit, send
+    them in JSON-RPC batches, then read the receipts in batches (a revert raises)."""
+    if not calls:
+        return []
+    w3 = sender.w3
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    chain_id = w3.eth.chain_id
+    base = int(w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+    fees = {"maxFeePerGas": 4 * base + 10**9, "maxPriorityFeePerGas": 10**9}
+    nonce = w3.eth.get_transaction_count(sender.address, "pending")
+    raw = []
+    for n, (call, gas) in enumerate(calls):
+        tx = {
+            "to": call.address,
+            "data": call._encode_transaction_data(),
+            "value": 0,
+            "gas": gas,
+            "nonce": nonce + n,
+            "chainId": chain_id,
+            **fees,
+        }
+        raw.append("0x" + bytes(sender.account.sign_transaction(tx).raw_transaction).hex())
+    hashes: list[str] = []
+    try:
+        group: list[list[Any]] = []
+        size = 0
+        for r in [*raw, None]:
+            # Flush at BURST transactions or ~1 MB: nodes cap the size of a request body.
+            if group and (r is None or len(group) >= BURST or size + len(r) > 1_000_000):
+                hashes += _rpc_batch(url, "eth_sendRawTransaction", group)
+                group, size = [], 0
+            if r is not None:
+                group.append([r])
+                size += len(r)
+    finally:
+        sender.reset_nonce()  # the sender's own counter did not see these
+    got: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + 120
+    while len(got) < len(hashes):
+        pending = [h for h in hashes if h not in got]
+        for start in range(0, len(pending), BURST):
+            chunk = pending[start : start + BURST]
+            for h, rc in zip(
+                chunk,
+                _rpc_batch(url, "eth_getTransactionReceipt", [[h] for h in chunk]),
+                strict=True,
+            ):
+                if rc is None:
+                    continue
+                if int(rc["status"], 16) != 1:
+                    sender.wait(h)  # decodes and raises the revert reason
+                got[h] = rc
+        if len(got) < len(hashes):
+            if time.monotonic() > deadline:
+                raise LedgerError(f"{len(hashes) - len(got)} demo transactions not mined in time")
+            time.sleep(0.05)
+    return [got[h] for h in hashes]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    deployment: Deployment
+    viewer_keys: dict[str, str]  # brand -> a viewer API key for the dashboard
+    figures: dict[str, int]
+
+
+def seed_world(
+    world: World,
+    *,
+    w3: Web3,
+    operator: Sender,
+    brand: Sender,
+    engine: Engine,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
+    """Deploy the network and both brands, then put `world` on chain and in SQL."""
+    t0 = time.monotonic()
+    dep = deploy_network(w3, operator)
+    for spec in BRANDS:
+        add_brand(
+            w3,
+            operator,
+            dep,
+            brand_id=spec.brand_id,
+            name=spec.name,
+            symbol=spec.symbol,
+            admin=brand.address,
+            tiers=list(spec.tiers),
+        )
+        earn.set_rule(
+            engine=engine,
+            brand_id=spec.brand_id,
+            currency="VND",
+            amount_per_point=spec.amount_per_point,
+            bonuses=dict(earn.DEFAULT_BONUSES),
+        )
+    addresses = [a.address for a in world.accounts]
+    say(f"registering {len(addresses)} members …")
+    for start in range(0, len(addresses), 400):
+        ledger.register_members(
+            sender=operator, deployment=dep, members=addresses[start : start + 400]
+        )
+    # Issue every earning with points, one issueBatch per chunk and reason.
+    paying = [r for r in world.records if int(r["points"]) > 0]  # type: ignore[call-overload]
+    say(f"issuing points for {len(paying)} purchases and bonuses (batched) …")
+    groups: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
+    for r in paying:
+        groups[(str(r["brand_id"]), str(r["reason"]))].append(r)
+    batches = []
+    for (bid, reason), rows in groups.items():
+        token = contracts.points(w3, dep.program(bid))
+        for start in range(0, len(rows), CHUNK):
+            part = rows[start : start + CHUNK]
+            batches.append(
+                (
+                    token.functions.issueBatch(
+                        [r["member"] for r in part],
+                        [int(r["points"]) for r in part],  # type: ignore[call-overload]
+                        reason_bytes(reason),
+                        [ref_bytes(str(r.get("order_id") or r["action_id"])[:32]) for r in part],
+                    ),
+                    150_000 + 45_000 * len(part),
+                )
+            )
+            for r in part:
+                r["batch"] = len(batches) - 1
+    receipts = _pipeline(brand, batches)
+    for r in paying:
+        rc = receipts[int(r.pop("batch"))]  # type: ignore[call-overload]
+        r["tx_hash"], r["block_number"] = rc["transactionHash"], int(rc["blockNumber"], 16)
+    say(f"issuing {len(world.passes)} membership passes and upgrading tiers …")
+    calls = []
+    upgrades = []
+    for (bid, member), (tier, expiry) in world.passes.items():
+        c = contracts.passes(w3, dep.program(bid))
+        calls.append((c.functions.issue(member, 0, expiry), 300_000))
+        if tier > 0:
+            upgrades.append((c.functions.setTier(member, tier), 120_000))
+    _pipeline(brand, calls)
+    _pipeline(brand, upgrades)
+    perk_ids = _perks(engine, dep)
+    say(f"relaying {len(world.redemptions)} redemptions and {len(world.gifts)} gifts …")
+    _relay(world, w3=w3, dep=dep, relayer=brand, perk_ids=perk_ids)
+    forfeits = [
+        (
+            contracts.points(w3, dep.program(bid)).functions.forfeit(m, n, reason_bytes("expired")),
+            150_000,
+        )
+        for bid, m, n in world.forfeits
+    ]
+    _pipeline(brand, forfeits)
+    _write_sql(world, engine)
+    keys = {
+        spec.brand_id: auth.create_api_key(
+            engine=engine,
+            kind="brand",
+            brand_id=spec.brand_id,
+            roles=["viewer"],
+            label="demo dashboard",
+        )[1]
+        for spec in BRANDS
+    }
+    figures = {
+        "members": len(addresses),
+        "earnings": len(world.records),
+        "orders": sum(1 for r in world.records if r["reason"] == "purchase"),
+        "surveys": len(world.surveys),
+        "passes": len(world.passes),
+        "upgrades": len(upgrades),
+        "redemptions": len(world.redemptions),
+        "gifts": len(world.gifts),
+        "forfeits": len(world.forfeits),
+        "seconds": round(time.monotonic() - t0),
+    }
+    return DemoResult(dep, keys, figures)
+
+
+def _perks(engine: Engine, dep: Deployment) -> dict[tuple[str, int], int]:
+    ids = {}
+    for spec in BRANDS:
+        for k, (name, cost) in enumerate(spec.perks):
+            perk = perks.create_perk(
+                engine=engine,
+                deployment=dep,
+                brand_id=spec.brand_id,
+                values={
+                    "name": name,
+                    "description": f"{name} at {spec.name}",
+                    "min_points": cost,
+                    "point_cost": cost,
+                },
+            )
+            ids[(spec.brand_id, k)] = int(perk["id"])
+    return ids
+
+
+def _relay(
+    world: World,
+    *,
+    w3: Web3,
+    dep: Deployment,
+    relayer: Sender,
+    perk_ids: dict[tuple[str, int], int],
+) -> None:
+    """Members sign (EIP-712) and the relayer submits through the forwarder, pipelined."""
+    fwd = contracts.forwarder(w3, dep)
+    domain = gasless.eip712_domain(fwd)
+    deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3600
+    nonces: dict[str, int] = defaultdict(int)
+    calls = []
+
+    def forward(signer: LocalAccount, program: Program, call: object) -> None:
+        data = bytes.fromhex(call._encode_transaction_data()[2:])  # type: ignore[attr-defined]
+        req = gasless.ForwardRequest(
+            from_=signer.address,
+            to=program.points,
+            value=0,
+            gas=200_000,
+            nonce=nonces[signer.address],
+            deadline=deadline,
+            data=data,
+            signature=b"",
+        )
+        nonces[signer.address] += 1
+        sig = signer.sign_typed_data(domain, gasless.FORWARD_REQUEST_TYPES, req.message())
+        req = gasless.ForwardRequest(**{**req.__dict__, "signature": bytes(sig.signature)})
+        calls.append((fwd.functions.execute(req.as_struct()), 400_000))
+
+    for bid, i, cost, k in world.redemptions:
+        program = dep.program(bid)
+        ref = perks.redemption_ref(perk_ids[(bid, k)])
+        forward(
+            world.accounts[i],
+            program,
+            ledger.redeem_call(w3=w3, program=program, amount=cost, ref=ref),
+        )
+    for bid, i, to, amount, memo in world.gifts:
+        program = dep.program(bid)
+        forward(
+            world.accounts[i],
+            program,
+            ledger.gift_call(
+                w3=w3, program=program, to=world.accounts[to].address, amount=amount, memo=memo
+            ),
+        )
+    _pipeline(relayer, calls)
+
+
+def _write_sql(world: World, engine: Engine) -> None:
+    t = table(EarnRecord)
+    pos_time = "ordered_at" in t.c
+    rows = []
+    for r in world.records:
+        row = {
+            "brand_id": r["brand_id"],
+            "member": r["member"],
+            "reason": r["reason"],
+            "points": r["points"],
+            "order_id": r.get("order_id"),
+            "order_amount": r.get("order_amount"),
+            "currency": r.get("currency"),
+            "items_count": r.get("items_count"),
+            "action_id": None if r["reason"] == "purchase" else r["action_id"],
+            "idem_key": f"order:{r['order_id']}"
+            if r["reason"] == "purchase"
+            else f"action:{r['reason']}:{r['action_id']}",
+            "status": "confirmed",
+            "tx_hash": r.get("tx_hash"),
+            "block_number": r.get("block_number"),
+            "created_at": r["created_at"],
+        }
+        if pos_time:
+            row["ordered_at"] = r["created_at"]
+        rows.append(row)
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(t), rows[start : start + 5000])
+        if world.surveys:
+            conn.execute(insert(T_SURVEY), world.surveys)
+
+
+def seed_realistic_demo(
+    w3: Web3,
+    settings: Settings,
+    *,
+    members: int = 2000,
+    months: int = 6,
+    seed: int = 7,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
+    """The main job's demo: simulate, then deploy and seed into settings' node and database."""
+    from .store import make_engine, migrate
+
+    say(f"simulating {members} members over {months} months …")
+    world = simulate(members=members, months=months, seed=seed)
+    assert settings.database_url is not None
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        return seed_world(
+            world,
+            w3=w3,
+            operator=Sender.from_settings(w3, settings.key("operator"), settings, error_decoder()),
+            brand=Sender.from_settings(w3, settings.key("brand"), settings, error_decoder()),
+            engine=engine,
+            say=say,
+        )
+    finally:
+        engine.dispose()

@@ -1,0 +1,114 @@
+"""The dashboard and the wallet page in real headless Chromium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from eth_account.messages import encode_defunct
+
+from ..insights.fixture_data import ACCT, KEYS
+from .conftest import ARTIFACTS, Site
+
+Q = "from=2026-01-01&to=2026-04-01"
+
+
+def _watch(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: (
+            errors.append(f"external request {r.url}")
+            if not r.url.startswith(("http://127.0.0.1", "data:"))
+            else None
+        ),
+    )
+    return errors
+
+
+CANVAS_DRAWN = """(id) => {
+  const c = document.getElementById(id);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+  return n;
+}"""
+
+
+def test_dashboard(site: Site, browser: Any) -> None:
+    key = site.keys["acme:viewer"]
+    page = browser.new_page()
+    errors = _watch(page)
+    page.goto(f"{site.url}/dashboard#brand=acme&key={key}&{Q}")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    page.wait_for_selector("#feed tr:nth-child(2)", timeout=10_000)
+    for cid in ("basket", "tiers", "churn", "nps", "clv", "items", "frequency"):
+        assert page.evaluate(CANVAS_DRAWN, f"chart-{cid}") > 100, f"chart-{cid} is blank"
+    get = lambda name: httpx.get(  # noqa: E731
+        f"{site.url}/brands/acme/insights/{name}?{Q}", headers={"X-API-Key": key}
+    ).json()
+    clv, freq, churn, nps, pts = (get(n) for n in ("clv", "frequency", "churn", "nps", "points"))
+    value = lambda k: page.get_attribute(f"#kpi-{k}", "data-value")  # noqa: E731
+    text = lambda k: page.inner_text(f"#kpi-{k} .value").replace(",", "")  # noqa: E731
+    assert value("customers") == str(clv["customers"]) == "3"
+    assert text("revenue") == str(clv["revenue"]) == "1200000"
+    assert text("clv") == str(clv["clv_mean"]) and text("aov") == str(clv["average_order_value"])
+    assert text("churn") == f"{100 * churn['churn_rate']:.1f}%" == "33.3%"
+    assert text("nps") == f"{nps['nps']:.1f}"
+    assert text("repeat") == f"{100 * freq['repeat_purchase_rate']:.1f}%"
+    assert text("liability") == str(pts["outstanding_liability"]) == "130"
+    cohort_rows = page.locator("#cohorts tr").count() - 1
+    assert cohort_rows == 3
+    first_top = page.get_attribute("#top-spend tr:nth-child(2) span.addr", "title")
+    assert first_top == get("top-customers")["by_spend"][0]["member"]
+    assert page.locator("#feed tr").count() == 1 + 9  # header + the fixture's 9 entries
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+INJECT = """
+window.ethereum = {
+  async request({ method, params }) {
+    if (method === 'eth_requestAccounts' || method === 'eth_accounts')
+      return [await window.llAddress()];
+    if (method === 'personal_sign') return await window.llSign(params[0]);
+    throw new Error('unsupported ' + method);
+  },
+};
+"""
+
+
+def test_wallet_sign_in(site: Site, browser: Any) -> None:
+    acct = ACCT["A"]
+    page = browser.new_page()
+    errors = _watch(page)
+
+    def sign(message_hex: str) -> str:
+        text = bytes.fromhex(message_hex[2:]).decode()
+        assert text.startswith(site.url.removeprefix("http://") + " wants you to sign in")
+        signed = acct.sign_message(encode_defunct(text=text))
+        return "0x" + bytes(signed.signature).hex()
+
+    page.expose_function("llSign", sign)
+    page.expose_function("llAddress", lambda: acct.address)
+    page.add_init_script(INJECT)
+    page.goto(f"{site.url}/wallet")
+    page.click("#connect")
+    page.wait_for_selector("#account:not([hidden])", timeout=15_000)
+    page.wait_for_selector("#history tr:nth-child(2)", timeout=10_000)
+    summary = httpx.get(
+        f"{site.url}/customers/{acct.address}", headers={"X-API-Key": site.keys["operator"]}
+    ).json()
+    acme = next(p for p in summary["programs"] if p["brand_id"] == "acme")
+    assert page.inner_text("#balance") == str(acme["balance"]) == "35"
+    assert page.inner_text("#tier") == "Gold" and page.inner_text("#expiry") == "never"
+    assert page.inner_text("#address") == acct.address
+    assert "Free latte" in page.inner_text("#perks") and "eligible" in page.inner_text("#perks")
+    # A's acme entries: issue 100, redeem 40, two gifts out
+    assert page.locator("#history tr").count() == 1 + 4
+    page.screenshot(path=str(ARTIFACTS / "wallet.png"), full_page=True)
+    assert errors == []
+    assert KEYS["A"]  # the member's key is the fixture's, never a real one
+    page.close()
