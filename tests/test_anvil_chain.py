@@ -103,6 +103,21 @@ def test_preflight_revert_sends_nothing(w3: Web3, network, acme_admin: Sender, u
 
 
 @pytest.mark.chain
+def test_batch_with_one_bad_call_sends_nothing(
+    w3: Web3, network, acme_admin: Sender, unchanged
+) -> None:
+    """send_all pre-flights the whole batch (batched gas estimates) before sending any."""
+    token = contracts.points(w3, network.program("acme"))
+    visit, no_ref = b"visit".ljust(32, b"\0"), b"\0" * 32
+    calls = [token.functions.issue(ALICE.address, 1, visit, no_ref) for _ in range(5)]
+    calls.insert(
+        3, token.functions.issue("0x000000000000000000000000000000000000dEaD", 1, visit, no_ref)
+    )
+    with unchanged(), pytest.raises(NotAMember):
+        acme_admin.send_all(calls)
+
+
+@pytest.mark.chain
 def test_mined_revert_is_decoded(w3: Web3, network, acme_admin: Sender) -> None:
     """A tx that reverts on chain (no pre-flight, fixed gas) raises its decoded error."""
     token = contracts.points(w3, network.program("acme"))
