@@ -32,13 +32,24 @@ def _engine(database_url: str | None):  # type: ignore[no-untyped-def]
 def serve(
     host: Annotated[str | None, typer.Option(help="default: LOYALTY_API_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: LOYALTY_API_PORT")] = None,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="uvicorn worker processes; more than 1 is for read-only traffic: each process "
+            "counts the signing keys' nonces itself, so concurrent writes can collide"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (Ctrl-C stops)."""
     settings = get_settings(api_host=host, api_port=port)
     if workers > 1:
         import uvicorn
 
+        typer.echo(
+            f"warning: {workers} workers: chain writes (earn, redeem, relays) may collide on "
+            "signer nonces; use 1 worker for write traffic",
+            err=True,
+        )
         uvicorn.run(
             "api.cli:_factory",
             factory=True,

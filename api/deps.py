@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from web3 import Web3
 
 from loyalty_ledger.artifacts import error_decoder

@@ -8,6 +8,7 @@ months of history need no clock tricks on the node.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -26,7 +27,7 @@ from . import auth, contracts, earn, gasless, ledger, perks
 from .artifacts import error_decoder
 from .chain import Sender
 from .config import Settings
-from .deploy import Deployment, Program, add_brand, deploy_network
+from .deploy import Deployment, add_brand, deploy_network
 from .errors import LedgerError
 from .insights.period import month_index, month_start
 from .store.insights_tables import T_SURVEY
@@ -34,7 +35,8 @@ from .store.offchain import EarnRecord, table
 from .validate import reason_bytes, ref_bytes
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-CHUNK = 250  # issueBatch items per transaction
+CHUNK = 500  # issueBatch items per transaction
+ZERO = "0x0000000000000000000000000000000000000000"
 BURST = 200  # signed transactions per JSON-RPC batch
 
 
@@ -388,7 +390,7 @@ def seed_world(
                         reason_bytes(reason),
                         [ref_bytes(str(r.get("order_id") or r["action_id"])[:32]) for r in part],
                     ),
-                    150_000 + 45_000 * len(part),
+                    150_000 + 40_000 * len(part),
                 )
             )
             for r in part:
@@ -397,27 +399,40 @@ def seed_world(
     for r in paying:
         rc = receipts[int(r.pop("batch"))]  # type: ignore[call-overload]
         r["tx_hash"], r["block_number"] = rc["transactionHash"], int(rc["blockNumber"], 16)
-    say(f"issuing {len(world.passes)} membership passes and upgrading tiers …")
-    calls = []
-    upgrades = []
-    for (bid, member), (tier, expiry) in world.passes.items():
+    say(f"issuing {len(world.passes)} membership passes and upgrading tiers (forwarded) …")
+    fw = _Forwarded(w3, dep, brand)
+    upgrades = [(bid, m, tier) for (bid, m), (tier, _x) in world.passes.items() if tier > 0]
+    for (bid, member), (_tier, expiry) in world.passes.items():
         c = contracts.passes(w3, dep.program(bid))
-        calls.append((c.functions.issue(member, 0, expiry), 300_000))
-        if tier > 0:
-            upgrades.append((c.functions.setTier(member, tier), 120_000))
-    _pipeline(brand, calls)
-    _pipeline(brand, upgrades)
+        fw.add(brand.account, c.functions.issue(member, 0, expiry), 300_000)
+    fw.flush()
+    for bid, member, tier in upgrades:
+        fw.add(
+            brand.account,
+            contracts.passes(w3, dep.program(bid)).functions.setTier(member, tier),
+            120_000,
+        )
+    fw.flush()
     perk_ids = _perks(engine, dep)
     say(f"relaying {len(world.redemptions)} redemptions and {len(world.gifts)} gifts …")
-    _relay(world, w3=w3, dep=dep, relayer=brand, perk_ids=perk_ids)
-    forfeits = [
-        (
-            contracts.points(w3, dep.program(bid)).functions.forfeit(m, n, reason_bytes("expired")),
+    for bid, i, cost, k in world.redemptions:
+        program = dep.program(bid)
+        ref = perks.redemption_ref(perk_ids[(bid, k)])
+        fw.add(
+            world.accounts[i],
+            ledger.redeem_call(w3=w3, program=program, amount=cost, ref=ref),
             150_000,
         )
-        for bid, m, n in world.forfeits
-    ]
-    _pipeline(brand, forfeits)
+    for bid, i, to, amount, memo in world.gifts:
+        program = dep.program(bid)
+        call = ledger.gift_call(
+            w3=w3, program=program, to=world.accounts[to].address, amount=amount, memo=memo
+        )
+        fw.add(world.accounts[i], call, 150_000)
+    for bid, m, n in world.forfeits:
+        token = contracts.points(w3, dep.program(bid))
+        fw.add(brand.account, token.functions.forfeit(m, n, reason_bytes("expired")), 150_000)
+    fw.flush()
     _write_sql(world, engine)
     keys = {
         spec.brand_id: auth.create_api_key(
@@ -463,56 +478,49 @@ def _perks(engine: Engine, dep: Deployment) -> dict[tuple[str, int], int]:
     return ids
 
 
-def _relay(
-    world: World,
-    *,
-    w3: Web3,
-    dep: Deployment,
-    relayer: Sender,
-    perk_ids: dict[tuple[str, int], int],
-) -> None:
-    """Members sign (EIP-712) and the relayer submits through the forwarder, pipelined."""
-    fwd = contracts.forwarder(w3, dep)
-    domain = gasless.eip712_domain(fwd)
-    deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3600
-    nonces: dict[str, int] = defaultdict(int)
-    calls = []
+class _Forwarded:
+    """Requests signed (EIP-712) by members or the brand, submitted through the network's
+    ERC2771Forwarder with executeBatch: many actions per transaction (atomic: no refund
+    receiver, so one failing request reverts its batch and the demo stops)."""
 
-    def forward(signer: LocalAccount, program: Program, call: object) -> None:
-        data = bytes.fromhex(call._encode_transaction_data()[2:])  # type: ignore[attr-defined]
+    def __init__(self, w3: Web3, dep: Deployment, relayer: Sender) -> None:
+        self.fwd = contracts.forwarder(w3, dep)
+        self.domain = gasless.eip712_domain(self.fwd)
+        self.deadline = int(w3.eth.get_block("latest")["timestamp"]) + 7200
+        self.relayer = relayer
+        self.nonces: dict[str, int] = defaultdict(int)  # a fresh network: every nonce is 0
+        self.queue: list[gasless.ForwardRequest] = []
+
+    def add(self, signer: LocalAccount, call: Any, gas: int) -> None:
         req = gasless.ForwardRequest(
             from_=signer.address,
-            to=program.points,
+            to=call.address,
             value=0,
-            gas=200_000,
-            nonce=nonces[signer.address],
-            deadline=deadline,
-            data=data,
+            gas=gas,
+            nonce=self.nonces[signer.address],
+            deadline=self.deadline,
+            data=bytes.fromhex(call._encode_transaction_data()[2:]),
             signature=b"",
         )
-        nonces[signer.address] += 1
-        sig = signer.sign_typed_data(domain, gasless.FORWARD_REQUEST_TYPES, req.message())
-        req = gasless.ForwardRequest(**{**req.__dict__, "signature": bytes(sig.signature)})
-        calls.append((fwd.functions.execute(req.as_struct()), 400_000))
+        self.nonces[signer.address] += 1
+        sig = signer.sign_typed_data(self.domain, gasless.FORWARD_REQUEST_TYPES, req.message())
+        self.queue.append(dataclasses.replace(req, signature=bytes(sig.signature)))
 
-    for bid, i, cost, k in world.redemptions:
-        program = dep.program(bid)
-        ref = perks.redemption_ref(perk_ids[(bid, k)])
-        forward(
-            world.accounts[i],
-            program,
-            ledger.redeem_call(w3=w3, program=program, amount=cost, ref=ref),
-        )
-    for bid, i, to, amount, memo in world.gifts:
-        program = dep.program(bid)
-        forward(
-            world.accounts[i],
-            program,
-            ledger.gift_call(
-                w3=w3, program=program, to=world.accounts[to].address, amount=amount, memo=memo
-            ),
-        )
-    _pipeline(relayer, calls)
+    def flush(self, gas_per_tx: int = 15_000_000) -> None:
+        calls: list[tuple[Any, int]] = []
+        part: list[gasless.ForwardRequest] = []
+        for req in [*self.queue, None]:
+            full = req is not None and sum(r.gas for r in part) + req.gas > gas_per_tx
+            if part and (req is None or full):
+                fn = self.fwd.functions.executeBatch([r.as_struct() for r in part], ZERO)
+                calls.append(
+                    (fn, sum(r.gas for r in part) * 11 // 10 + 50_000 + 15_000 * len(part))
+                )
+                part = []
+            if req is not None:
+                part.append(req)
+        self.queue = []
+        _pipeline(self.relayer, calls)
 
 
 def _write_sql(world: World, engine: Engine) -> None:

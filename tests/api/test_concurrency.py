@@ -35,6 +35,7 @@ def served(any_env: Env):  # type: ignore[no-untyped-def]
     finally:
         stop.set()
         thread.join(10)
+        assert not thread.is_alive(), "serve() did not stop on its stop event"
 
 
 def _members(env: Env, n: int, points: int) -> list[LocalAccount]:
