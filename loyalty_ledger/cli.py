@@ -294,7 +294,7 @@ def member_status(ctx: typer.Context, address: str) -> None:
 
 @app.command("up")
 def up_command(ctx: typer.Context) -> None:
-    """The main job: local chain + demo network + indexer (+ API), until Ctrl-C."""
+    """The main job: local chain + demo network + indexer + API, until Ctrl-C."""
     from .up import up
 
     def run(c: Ctx) -> None:
@@ -305,11 +305,14 @@ def up_command(ctx: typer.Context) -> None:
     _run(ctx, run)
 
 
+from api.cli import api_app  # noqa: E402
+
 from . import _cli_points  # noqa: E402,F401  (registers the points and pass commands)
 from .audit.cli import audit_app  # noqa: E402
 from .indexer.cli import index as _index  # noqa: E402
 
 app.command("index")(_index)
+app.add_typer(api_app, name="api")
 app.add_typer(
     audit_app, name="audit", help="Replay the ledger from the chain alone and prove the books."
 )

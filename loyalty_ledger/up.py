@@ -1,4 +1,4 @@
-"""The main job: a local chain, the demo network, and the indexer following it."""
+"""The main job: a local chain, the demo network, the indexer following it, and the API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from web3 import Web3
+
+from api.main import serve
 
 from .anvil import Anvil
 from .chain import connect_settings
@@ -47,7 +49,7 @@ def _retire_embedded_db(settings: Settings, say: Callable[[str], None]) -> None:
 
 
 def up(settings: Settings, *, say: Callable[[str], None] = print) -> int:
-    """Run chain + deployment + indexer until Ctrl-C or SIGTERM; returns an exit code."""
+    """Run chain + deployment + indexer + API until Ctrl-C or SIGTERM; returns an exit code."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     node = Anvil(url=settings.rpc_url).start()
@@ -68,21 +70,27 @@ def up(settings: Settings, *, say: Callable[[str], None] = print) -> int:
             try:
                 run_indexer(settings, follow=True, stop_event=stop)
             except BaseException as exc:  # surfaced below, then the job stops
-                failure.append(exc)
+                failure.append(RuntimeError(f"the indexer stopped: {exc}"))
                 stop.set()
 
         indexer = threading.Thread(target=index, name="indexer", daemon=True)
         indexer.start()
         say(f"indexer: following the chain into {settings.database_url}")
-        say("try: .venv/bin/loyalty points balance demo <address>   (Ctrl-C stops everything)")
+        api = serve(settings, stop)
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        say(f"API: {base}  (docs {base}/docs, health {base}/health)")
+        say("Ctrl-C stops everything")
         try:
             while not stop.wait(0.5):
-                pass
+                if not api.is_alive():
+                    failure.append(RuntimeError(f"the API could not serve on {base}"))
+                    stop.set()
         except KeyboardInterrupt:
             stop.set()
         indexer.join(timeout=10)
+        api.join(timeout=10)
         if failure:
-            say(f"error: the indexer stopped: {failure[0]}")
+            say(f"error: {failure[0]}")
             return 1
         return 0
     finally:

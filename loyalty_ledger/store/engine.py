@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,20 +69,33 @@ def alembic_config() -> Any:
     return cfg
 
 
+_MIGRATING = threading.Lock()
+_MIGRATION_LOCK_ID = 0x4C4F59414C5459  # "LOYALTY": the PostgreSQL advisory lock for migrations
+
+
 def migrate(engine: Engine) -> None:
-    """Apply every pending Alembic migration (idempotent)."""
+    """Apply every pending Alembic migration (idempotent, safe to call concurrently).
+
+    Alembic's environment is module-global, so threads of one process (the main job runs the
+    indexer and the API side by side) take turns, and PostgreSQL processes serialise on an
+    advisory lock. Two processes migrating one fresh SQLite file at once can still collide
+    (the loser gets "database is locked"; the API retries once).
+    """
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     cfg = alembic_config()
     head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.connect() as conn:
-        if MigrationContext.configure(conn).get_current_revision() == head:
-            return  # up to date: skip alembic's environment
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with _MIGRATING:
+        with engine.connect() as conn:
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return  # up to date: skip alembic's environment
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")  # a no-op when another process got there first
 
 
 class WriterLock:

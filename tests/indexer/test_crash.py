@@ -54,7 +54,7 @@ def test_sigkill_during_backfill_and_follow(net: Net, make_indexer, engine) -> N
     head = net.w3.eth.block_number
     f = Follower(None, net, engine)
     hi = 0.3
-    while f.checkpoint()[0] < head and kills < 30:
+    while f.checkpoint()[0] < head and kills < 20:
         before = f.checkpoint()[0]
         _kill_cycle(ctx, opts, rnd, hi)
         kills += 1
@@ -67,7 +67,7 @@ def test_sigkill_during_backfill_and_follow(net: Net, make_indexer, engine) -> N
     assert mid >= 5, "too few kills landed inside the backfill"
     # live follow: activity goes on while the indexer is killed and restarted
     opts = make_indexer().o
-    for _ in range(8):
+    for _ in range(6):
         proc = ctx.Process(target=_child, args=(opts,), daemon=True)
         proc.start()
         activity(net, rnd, 2)

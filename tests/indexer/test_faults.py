@@ -60,7 +60,7 @@ def test_faulty_node_retries_without_loss(net: Net, anvil: Anvil, make_indexer, 
 
 
 def test_same_range_delivered_twice(net: Net, make_indexer, engine) -> None:  # type: ignore[no-untyped-def]
-    _setup(net)
+    _setup(net, rounds=6)
     make_indexer().run(follow=False)
     before = assert_mirror_equals_chain(net, engine)
     sink = Sink(engine, chain_id=net.w3.eth.chain_id)
