@@ -228,17 +228,36 @@ class Sender:
         """Receipts of consecutive-nonce transactions from this account, fetched in batches.
 
         Once the last one is mined every earlier nonce is too, so one wait suffices and the
-        rest are read in JSON-RPC batches.
+        rest are read in JSON-RPC batches (their `raw` is None; the last one's is set).
         """
         if not hashes:
             return []
         last = self.wait(hashes[-1])
         receipts: list[Receipt] = []
         for start in range(0, len(hashes) - 1, 200):
-            with self.w3.batch_requests() as batch:
-                for h in hashes[start : min(start + 200, len(hashes) - 1)]:
-                    batch.add(self.w3.eth.get_transaction_receipt(h))
-                receipts += [self._checked(r) for r in batch.execute()]  # type: ignore[arg-type]
+            chunk = hashes[start : min(start + 200, len(hashes) - 1)]
+            replies = self.w3.provider.make_batch_request(  # type: ignore[attr-defined]
+                [(RPCEndpoint("eth_getTransactionReceipt"), [h.to_0x_hex()]) for h in chunk]
+            )
+            if not isinstance(replies, list):
+                raise LedgerError(f"node rejected the batch: {replies.get('error')}")
+            for tx_hash, reply in zip(chunk, replies, strict=True):
+                raw = reply.get("result")
+                if raw is None:
+                    raise LedgerError(f"no receipt for {tx_hash.to_0x_hex()}: {reply}")
+                if int(raw["status"], 16) != 1:  # rare: decode it through the formatted path
+                    receipts.append(self._checked(self.w3.eth.get_transaction_receipt(tx_hash)))
+                    continue
+                # Raw JSON, not web3's formatted receipt: formatting costs more than the RPC.
+                address = raw.get("contractAddress")
+                receipts.append(
+                    Receipt(
+                        tx_hash=raw["transactionHash"],
+                        block_number=int(raw["blockNumber"], 16),
+                        gas_used=int(raw["gasUsed"], 16),
+                        contract_address=Web3.to_checksum_address(address) if address else None,
+                    )
+                )
         return [*receipts, last]
 
     def _checked(self, rcpt: TxReceipt) -> Receipt:
