@@ -3,7 +3,10 @@ with derived state, where the time goes, live lag, peak memory.
 
     .venv/bin/python benchmarks/bench_indexer.py [--events 200000] [--lag-blocks 1000] [--no-pg]
 
-Uses the indexer tests' mock contracts (the same events as the real contracts).
+By default the chain is made with the indexer tests' mock contracts (the same events as the
+real contracts, cheaper to generate); `--real` makes it with the real contracts instead
+(`deploy_network`, `add_brand`, `issueBatch` of 1,000 members a transaction) and measures the
+backfills only.
 """
 
 from __future__ import annotations
@@ -50,6 +53,54 @@ def generate(net, events: int, per_tx: int) -> None:  # type: ignore[no-untyped-
     )
 
 
+def generate_real(url: str, events: int, dep_file: Path) -> None:
+    """The real network: 4 brands, 1,000 registered members, batch issues (2 events each)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _common import addresses
+
+    from loyalty_ledger import contracts, ledger
+    from loyalty_ledger.chain import Sender, connect
+    from loyalty_ledger.config import ANVIL_DEV_KEYS
+    from loyalty_ledger.deploy import add_brand, deploy_network
+    from loyalty_ledger.validate import reason_bytes, ref_bytes
+
+    t0 = time.perf_counter()
+    w3 = connect(url, timeout=300)
+    op = Sender(w3, ANVIL_DEV_KEYS[0])
+    dep = deploy_network(w3, op)
+    progs = [
+        add_brand(
+            w3,
+            op,
+            dep,
+            brand_id=f"real{i}",
+            name=f"Real {i}",
+            symbol=f"R{i}",
+            admin=op.address,
+            tiers=["base"],
+        )
+        for i in range(4)
+    ]
+    members = addresses(1000, salt="bench-indexer")
+    ledger.register_members(sender=op, deployment=dep, members=members)
+    refs = [ref_bytes(f"o{j}") for j in range(len(members))]
+    calls = [
+        contracts.points(w3, progs[i % 4]).functions.issueBatch(
+            members,
+            [1 + (i + j) % 100 for j in range(len(members))],
+            reason_bytes("purchase"),
+            refs,
+        )
+        for i in range(events // (2 * len(members)))
+    ]
+    op.send_all(calls, gas=40_000_000, chunk=20)
+    dep.save(dep_file)
+    print(
+        f"generated {len(calls) * 2 * len(members):,} events with the real contracts in "
+        f"{len(calls)} txs ({time.perf_counter() - t0:.1f}s)"
+    )
+
+
 def _backfill(opts: IndexerOptions, out) -> None:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     Indexer(opts).run(follow=False)
@@ -88,9 +139,8 @@ def decode_only(url: str, net) -> None:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     decode_logs(logs)
     dt = time.perf_counter() - t0
-    print(
-        f"decode only (this module)    {len(logs):>8,} logs {dt:7.2f}s  {len(logs) / dt:>9,.0f} logs/s"
-    )
+    rate = len(logs) / dt
+    print(f"decode only (this module)    {len(logs):>8,} logs {dt:7.2f}s  {rate:>9,.0f} logs/s")
     pts = net.brands[0].points
     by_topic = {}
     for name in ("Transfer", "PointsIssued"):
@@ -103,9 +153,8 @@ def decode_only(url: str, net) -> None:  # type: ignore[no-untyped-def]
     for x in sample:
         by_topic[x["topics"][0]].process_log(log_entry_formatter(x))
     dt = time.perf_counter() - t0
-    print(
-        f"decode web3 process_log      {len(sample):>8,} logs {dt:7.2f}s  {len(sample) / dt:>9,.0f} logs/s"
-    )
+    rate = len(sample) / dt
+    print(f"decode web3 process_log      {len(sample):>8,} logs {dt:7.2f}s  {rate:>9,.0f} logs/s")
 
 
 def lag(net, db_url: str, dep: Path, url: str, blocks: int) -> None:  # type: ignore[no-untyped-def]
@@ -157,18 +206,25 @@ def main() -> None:
     ap.add_argument("--per-tx", type=int, default=2500)
     ap.add_argument("--lag-blocks", type=int, default=1000)
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--real", action="store_true", help="the real contracts; backfills only")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-indexer-"))
     with Anvil(
         port=0, extra_args=["--gas-limit", "1000000000", "--disable-code-size-limit"]
     ) as node:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 120}))
-        net = deploy_net(w3)
-        generate(net, args.events, args.per_tx)
+        if args.real:
+            dep = tmp / "dep.json"
+            generate_real(node.url, args.events, dep)
+            net = None
+        else:
+            net = deploy_net(w3)
+            generate(net, args.events, args.per_tx)
+            dep = net.deployment_file(tmp / "dep.json")
         # A backfill is history: put it below the reorg window (no undo journal there).
         rpc(w3, "anvil_mine", [hex(100)])
-        dep = net.deployment_file(tmp / "dep.json")
-        decode_only(node.url, net)
+        if net is not None:
+            decode_only(node.url, net)
         targets = [("sqlite", lambda n: f"sqlite:///{tmp / n}.db")]
         schemas = []
         if not args.no_pg:
@@ -193,16 +249,15 @@ def main() -> None:
                         derived=derived,
                     )
                     backfill(label, opts)
-            if args.lag_blocks:
+            if args.lag_blocks and net is not None:
                 lag(net, f"sqlite:///{tmp / 'lag'}.db", dep, node.url, args.lag_blocks)
         finally:
             if schemas:
                 with create_engine(PG).begin() as c:
                     for s in schemas:
                         c.execute(text(f"drop schema {s} cascade"))
-    print(
-        f"(bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, cpus {os.cpu_count()})"
-    )
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(bench process peak RSS {rss_mb:.0f} MB, cpus {os.cpu_count()})")
 
 
 if __name__ == "__main__":

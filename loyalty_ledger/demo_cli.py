@@ -37,7 +37,7 @@ def demo(
     from .indexer.runner import run_indexer
     from .up import live_deployment
 
-    say = lambda line: Console().print(line, highlight=False)  # noqa: E731
+    say = lambda line: Console(soft_wrap=True).print(line, highlight=False)  # noqa: E731
     settings = _settings(ctx)
     node = Anvil(url=settings.rpc_url).start()
     try:

@@ -282,7 +282,7 @@ def _pipeline(sender: Sender, calls: list[tuple[Any, int]]) -> list[dict[str, An
     nonce = w3.eth.get_transaction_count(sender.address, "pending")
     raw = []
     for n, (call, gas) in enumerate(calls):
-        tx = {
+        tx: dict[str, Any] = {
             "to": call.address,
             "data": call._encode_transaction_data(),
             "value": 0,
@@ -296,16 +296,10 @@ def _pipeline(sender: Sender, calls: list[tuple[Any, int]]) -> list[dict[str, An
         raw.append("0x" + bytes(sender.account.sign_transaction(tx).raw_transaction).hex())
     hashes: list[str] = []
     try:
-        group: list[list[Any]] = []
-        size = 0
-        for r in [*raw, None]:
-            # Flush at BURST transactions or ~1 MB: nodes cap the size of a request body.
-            if group and (r is None or len(group) >= BURST or size + len(r) > 1_000_000):
-                hashes += _rpc_batch(url, "eth_sendRawTransaction", group)
-                group, size = [], 0
-            if r is not None:
-                group.append([r])
-                size += len(r)
+        # One request per transaction, in nonce order: a node may handle the parts of a
+        # JSON-RPC batch concurrently, and a nonce seen out of order can strand the rest.
+        for r in raw:
+            hashes += _rpc_batch(url, "eth_sendRawTransaction", [[r]])
     finally:
         sender.reset_nonce()  # the sender's own counter did not see these
     got: dict[str, dict[str, Any]] = {}
@@ -334,7 +328,7 @@ def _pipeline(sender: Sender, calls: list[tuple[Any, int]]) -> list[dict[str, An
                 # An auto-mining node mines when a transaction arrives and packs blocks by gas
                 # limit, so a burst can leave a tail in the pool: a 0-value self-transfer (plain
                 # eth_sendRawTransaction) makes it mine again.
-                nudge = {
+                nudge: dict[str, Any] = {
                     "to": sender.address,
                     "value": 0,
                     "gas": 21_000,

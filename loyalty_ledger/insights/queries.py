@@ -10,14 +10,25 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Integer, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.insights_tables import T_SURVEY
 from ..store.models import Balance, ContractState, LedgerEntry, Pass, Tier
 from ..store.offchain import EarnRecord, table
 from .metrics import CustomerStats, MonthStats
-from .period import Period, month_start
+from .period import Period, month_index, month_start
 
 T_EARN = table(EarnRecord)
 T_ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
@@ -31,16 +42,14 @@ T_TIER = Tier.__table__  # type: ignore[attr-defined]
 earn_time = T_EARN.c.ordered_at if "ordered_at" in T_EARN.c else T_EARN.c.created_at
 
 
-def month_of(conn: Connection, ts: Any) -> ColumnElement[int]:
-    """SQL: the month index (year * 12 + month - 1, UTC) of a Unix-seconds column."""
-    if conn.dialect.name == "postgresql":
-        stamp = func.timezone("UTC", func.to_timestamp(ts))
-        return cast(func.extract("year", stamp) * 12 + func.extract("month", stamp) - 1, Integer)
-    return (
-        cast(func.strftime("%Y", ts, "unixepoch"), Integer) * 12
-        + cast(func.strftime("%m", ts, "unixepoch"), Integer)
-        - 1
-    )
+def month_of(conn: Connection, ts: Any, months: list[int]) -> ColumnElement[int]:
+    """SQL: the month index (year * 12 + month - 1, UTC) of a Unix-seconds column whose values
+    fall in `months` (consecutive)."""
+    # Comparisons with the known month starts cost far less per row than calendar functions
+    # (strftime on SQLite, extract(to_timestamp) on PostgreSQL).
+    if len(months) == 1:
+        return literal(months[0], Integer)
+    return case(*[(ts >= month_start(m), m) for m in reversed(months[1:])], else_=months[0])
 
 
 def _sum_u256(conn: Connection, col: Any) -> Any:
@@ -83,7 +92,7 @@ def month_stats(
     conn: Connection, *, brand_id: str, currency: str, period: Period
 ) -> list[MonthStats]:
     """Orders, revenue, items and customers per calendar month (every month, zeros included)."""
-    month = month_of(conn, earn_time).label("m")
+    month = month_of(conn, earn_time, period.months()).label("m")
     q = (
         select(
             month,
@@ -119,7 +128,7 @@ def activity_months(
     """The months each member was active in (from the month before the period to its end),
     and each member's first month of activity ever (members first seen before its end)."""
     start = period.months()[0]
-    month = month_of(conn, earn_time).label("m")
+    month = month_of(conn, earn_time, [start - 1, *period.months()]).label("m")
     q = (
         select(T_EARN.c.member, month)
         .where(_activity(brand_id), earn_time >= month_start(start - 1), earn_time < period.end)
@@ -128,19 +137,18 @@ def activity_months(
     active: dict[str, set[int]] = defaultdict(set)
     for member, m in conn.execute(q):
         active[member].add(int(m))
-    first = month_of(conn, func.min(earn_time))
     q2 = (
-        select(T_EARN.c.member, first)
+        select(T_EARN.c.member, func.min(earn_time))
         .where(_activity(brand_id), earn_time < period.end)
         .group_by(T_EARN.c.member)
     )
-    firsts = {member: int(m) for member, m in conn.execute(q2)}
+    firsts = {member: month_index(int(t)) for member, t in conn.execute(q2)}
     return dict(active), firsts
 
 
 def survey_scores(conn: Connection, *, brand_id: str, period: Period) -> list[tuple[int, int]]:
     """(month, score) of every NPS answer in the period."""
-    month = month_of(conn, T_SURVEY.c.answered_at).label("m")
+    month = month_of(conn, T_SURVEY.c.answered_at, period.months()).label("m")
     q = (
         select(month, T_SURVEY.c.score, func.count())
         .where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -98,7 +99,7 @@ def points(*, engine: Engine, program: Program, period: Period | None = None) ->
 
 def full_report(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     """Every metric (the CLI report)."""
-    fns = {
+    fns: dict[str, Callable[..., dict[str, Any]]] = {
         "clv": clv,
         "churn": churn,
         "retention": retention,

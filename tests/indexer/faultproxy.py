@@ -109,9 +109,12 @@ class FaultProxy:
                 continue
             if r["method"] == "eth_blockNumber":
                 a["result"] = hex(self.lag_head)  # type: ignore[arg-type]
-            elif r["method"] == "eth_getBlockByNumber" and r["params"][0].startswith("0x"):
-                if int(r["params"][0], 16) > self.lag_head:  # type: ignore[operator]
-                    a["result"] = None
+            elif (
+                r["method"] == "eth_getBlockByNumber"
+                and r["params"][0].startswith("0x")
+                and int(r["params"][0], 16) > self.lag_head  # type: ignore[operator]
+            ):
+                a["result"] = None
         return json.dumps(ans).encode()
 
     def __enter__(self) -> FaultProxy:

@@ -90,7 +90,7 @@ def _real_network(w3: Web3, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_real_contracts_mirror(anvil: Anvil, w3: Web3, db_url: str, engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    net, dep, brand, acme, ledger = _real_network(w3, tmp_path)
+    net, _dep, brand, acme, ledger = _real_network(w3, tmp_path)
 
     def index() -> None:
         opts = IndexerOptions.from_deployment(

@@ -5,7 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.models import metadata
+from loyalty_ledger.store.offchain import offchain_metadata
+
+# Every table the migrations own: the mirror, the API's off-chain tables and the insights'.
+TARGETS = [metadata, offchain_metadata, insights_metadata]
 
 config = context.config
 
@@ -13,7 +18,7 @@ config = context.config
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=TARGETS,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -1,4 +1,4 @@
-"""Compile MockNetwork.sol with the project's solc stand-in into MockNetwork.json (abi + bytecode)."""
+"""Compile MockNetwork.sol with the project's solc stand-in into MockNetwork.json (ABI, code)."""
 
 import json
 import pathlib

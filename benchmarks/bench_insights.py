@@ -1,0 +1,320 @@
+"""Insights figures: each metric endpoint and the dashboard's first load (to charts drawn),
+at 10,000 members and ~200,000 ledger entries, on SQLite and PostgreSQL.
+
+The data set is the demo generator's world (`demo_data.simulate`) written straight into the
+mirror and earn tables (no chain: seeding 200k entries through anvil is not what is measured).
+Run: .venv/bin/python benchmarks/bench_insights.py [--members 10000 --months 12] [--no-browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.deps import ApiOptions
+from api.main import serve
+from loyalty_ledger import auth
+from loyalty_ledger.demo_data import BRANDS, _write_sql, simulate
+from loyalty_ledger.deploy import Deployment, Program
+from loyalty_ledger.store import bulk, make_engine, migrate
+from loyalty_ledger.store.models import (
+    Balance,
+    ContractState,
+    IndexerState,
+    LedgerEntry,
+    Member,
+    Pass,
+    Tier,
+)
+from tests.insights.conftest import build_app, make_settings
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ENDPOINTS = ("clv", "churn", "retention", "basket", "frequency", "top-customers", "nps", "points")
+
+
+def deployment() -> Deployment:
+    programs = {}
+    for n, spec in enumerate(BRANDS):
+        h = f"{n + 1:02x}"
+        programs[spec.brand_id] = Program(
+            brand_id=spec.brand_id,
+            points="0x" + ("a" + h[1]) * 20,
+            pass_="0x" + ("b" + h[1]) * 20,
+            admin="0x" + "cc" * 20,
+            block=1,
+            name=spec.name,
+        )
+    return Deployment(
+        chain_id=31337,
+        registry="0x" + "dd" * 20,
+        forwarder="0x" + "ee" * 20,
+        start_block=0,
+        programs=programs,
+    )
+
+
+def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    world = simulate(members=members, months=months, seed=11)
+    _write_sql(world, engine)
+    entries, balances = [], defaultdict(int)
+    block = 100
+
+    def add(kind, token, account, amount, counterparty=None, reason=None):  # type: ignore[no-untyped-def]
+        nonlocal block
+        block += 1
+        entries.append(
+            (
+                block,
+                0,
+                "0x" + f"{block:064x}",
+                token,
+                kind,
+                account.lower(),
+                counterparty.lower() if counterparty else None,
+                amount,
+                reason,
+            )
+        )
+
+    for r in world.records:
+        if int(r["points"]) > 0:  # type: ignore[call-overload]
+            tok = dep.program(str(r["brand_id"])).points.lower()
+            add("issue", tok, str(r["member"]), int(r["points"]), reason=str(r["reason"]))  # type: ignore[call-overload]
+            balances[(tok, str(r["member"]).lower())] += int(r["points"])  # type: ignore[call-overload]
+    for bid, i, cost, _k in world.redemptions:
+        tok, a = dep.program(bid).points.lower(), world.accounts[i].address
+        add("redeem", tok, a, cost)
+        balances[(tok, a.lower())] -= cost
+    for bid, i, to, amount, _memo in world.gifts:
+        tok, a, b = (
+            dep.program(bid).points.lower(),
+            world.accounts[i].address,
+            world.accounts[to].address,
+        )
+        add("gift", tok, a, amount, b)
+        balances[(tok, a.lower())] -= amount
+        balances[(tok, b.lower())] += amount
+    for bid, m, n in world.forfeits:
+        tok = dep.program(bid).points.lower()
+        add("forfeit", tok, m, n)
+        balances[(tok, m.lower())] -= n
+    with engine.begin() as conn:
+        bulk.write(
+            conn,
+            LedgerEntry.__table__,
+            [
+                "block_number",
+                "log_index",
+                "tx_hash",
+                "token",
+                "kind",  # type: ignore[attr-defined]
+                "account",
+                "counterparty",
+                "amount",
+                "reason",
+            ],
+            entries,
+            conflict=["block_number", "log_index"],
+            assume_new=True,
+        )
+        bulk.write(
+            conn,
+            Balance.__table__,
+            ["token", "holder", "amount"],  # type: ignore[attr-defined]
+            [(t, h, v) for (t, h), v in balances.items() if v > 0],
+            conflict=["token", "holder"],
+        )
+        supply = defaultdict(int)
+        for (t, _h), v in balances.items():
+            supply[t] += v
+        bulk.write(
+            conn,
+            ContractState.__table__,
+            ["address", "total_supply", "paused", "transferable", "tier_count"],  # type: ignore[attr-defined]
+            [(t, v, False, False, 0) for t, v in supply.items()],
+            conflict=["address"],
+        )
+        tiers, passes = [], []
+        for spec in BRANDS:
+            p = dep.program(spec.brand_id).pass_.lower()
+            tiers += [(p, i, name) for i, name in enumerate(spec.tiers)]
+        for n, ((bid, m), (tier, exp)) in enumerate(world.passes.items()):
+            passes.append((dep.program(bid).pass_.lower(), n + 1, m.lower(), tier, exp, True))
+        bulk.write(
+            conn, Tier.__table__, ["contract", "tier", "name"], tiers, conflict=["contract", "tier"]
+        )  # type: ignore[attr-defined]
+        bulk.write(
+            conn,
+            Pass.__table__,
+            ["contract", "token_id", "owner", "tier", "expires_at", "locked"],  # type: ignore[attr-defined]
+            passes,
+            conflict=["contract", "token_id"],
+        )
+        bulk.write(
+            conn,
+            Member.__table__,
+            ["address", "registered", "frozen"],  # type: ignore[attr-defined]
+            [(a.address.lower(), True, False) for a in world.accounts],
+            conflict=["address"],
+        )
+        bulk.write(
+            conn,
+            IndexerState.__table__,
+            [
+                "id",
+                "chain_id",
+                "genesis_hash",
+                "registry_address",  # type: ignore[attr-defined]
+                "start_block",
+                "checkpoint_block",
+            ],
+            [(1, 31337, "0x" + "00" * 32, dep.registry, 0, block)],
+            conflict=["id"],
+        )
+    return {
+        "members": members,
+        "ledger_entries": len(entries),
+        "earn_records": len(world.records),
+        "surveys": len(world.surveys),
+        "passes": len(passes),
+    }
+
+
+def time_endpoints(client: TestClient, key: str, brand: str, runs: int) -> dict[str, float]:
+    out = {}
+    for name in ENDPOINTS:
+        url = f"/brands/{brand}/insights/{name}"
+        client.get(url, headers={"X-API-Key": key}).raise_for_status()  # warm
+        samples = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            client.get(url, headers={"X-API-Key": key}).raise_for_status()
+            samples.append((time.perf_counter() - t) * 1000)
+        out[name] = statistics.median(samples)
+    return out
+
+
+def time_dashboard(settings, app, key: str, brand: str, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    stop, ready = threading.Event(), threading.Event()
+    thread = serve(settings, stop, app=app, ready=ready)
+    ready.wait(20)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    loads = []
+    try:
+        with sync_playwright() as p, tempfile.TemporaryDirectory() as prof:
+            ctx = p.chromium.launch_persistent_context(
+                prof,
+                executable_path="/usr/bin/chromium",
+                headless=True,
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+                viewport={"width": 1400, "height": 1000},
+            )
+            for _ in range(runs):
+                page = ctx.new_page()
+                page.goto(f"{base}/dashboard#brand={brand}&key={key}", wait_until="commit")
+                page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+                loads.append(page.evaluate("performance.now()"))  # ms since navigation start
+                page.close()
+            ctx.close()
+    finally:
+        stop.set()
+        thread.join(10)
+    return loads
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(kind: str, args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    schema = None
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with create_engine(PG_URL).begin() as c:
+            c.execute(text(f"create schema {schema}"))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url, pool_size=10) if kind != "sqlite" else make_engine(url)
+    try:
+        migrate(engine)
+        dep = deployment()
+        t = time.perf_counter()
+        sizes = seed(engine, dep, args.members, args.months)
+        if kind == "postgresql":
+            with engine.begin() as c:
+                c.execute(text("analyze"))
+        print(f"\n== {kind}: seeded {sizes} in {time.perf_counter() - t:.1f} s")
+        port = free_port()
+        settings = make_settings(url, tmp).model_copy(update={"api_port": port})
+        dep.save(settings.deployment_file)
+        app = build_app(
+            settings,
+            engine,
+            ApiOptions(siwe_domain=f"127.0.0.1:{port}", siwe_uri=f"http://127.0.0.1:{port}"),
+        )
+        key = auth.create_api_key(engine=engine, kind="brand", brand_id="coffee", roles=["viewer"])[
+            1
+        ]
+        client = TestClient(app)
+        times = time_endpoints(client, key, "coffee", args.runs)
+        for name, ms in times.items():
+            print(f"  GET /brands/coffee/insights/{name:<14} median {ms:7.1f} ms")
+        if not args.no_browser and os.path.exists("/usr/bin/chromium"):
+            loads = time_dashboard(settings, app, key, "coffee", 3)
+            print(
+                "  dashboard first load to charts drawn: "
+                f"{', '.join(f'{x:.0f}' for x in loads)} ms (cold, then warm)"
+            )
+    finally:
+        engine.dispose()
+        if schema:
+            with create_engine(PG_URL).begin() as c:
+                c.execute(text(f"drop schema {schema} cascade"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--members", type=int, default=10_000)
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    args = ap.parse_args()
+    print(f"load average before: {os.getloadavg()}")
+    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        run(kind, args)
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
