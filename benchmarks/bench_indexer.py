@@ -93,7 +93,7 @@ def generate_real(url: str, events: int, dep_file: Path) -> None:
         )
         for i in range(events // (2 * len(members)))
     ]
-    op.send_all(calls, gas=40_000_000, chunk=20)
+    op.send_all(calls, gas=40_000_000, chunk=2)  # ~200 KB a tx: keep requests small
     dep.save(dep_file)
     print(
         f"generated {len(calls) * 2 * len(members):,} events with the real contracts in "

@@ -112,21 +112,30 @@ def _activity(brand_id: str) -> ColumnElement[bool]:
     return and_(T_EARN.c.brand_id == brand_id, T_EARN.c.status == "confirmed")
 
 
-def active_members(conn: Connection, *, brand_id: str, period: Period) -> set[str]:
-    """Members with any earn record (purchase or action) in the period."""
-    q = (
-        select(T_EARN.c.member)
-        .where(_activity(brand_id), earn_time >= period.start, earn_time < period.end)
-        .distinct()
-    )
-    return {r[0] for r in conn.execute(q)}
-
-
-def activity_months(
+def active_before_and_during(
     conn: Connection, *, brand_id: str, period: Period
-) -> tuple[dict[str, set[int]], dict[str, int]]:
-    """The months each member was active in (from the month before the period to its end),
-    and each member's first month of activity ever (members first seen before its end)."""
+) -> tuple[set[str], set[str]]:
+    """Members with any earn record (purchase or action) in the previous period of the same
+    length, and in the period itself (one scan)."""
+    prev = period.previous()
+    before = func.max(case((earn_time < period.start, 1), else_=0))
+    during = func.max(case((earn_time >= period.start, 1), else_=0))
+    q = (
+        select(T_EARN.c.member, before, during)
+        .where(_activity(brand_id), earn_time >= prev.start, earn_time < period.end)
+        .group_by(T_EARN.c.member)
+    )
+    was, now = set(), set()
+    for member, b, d in conn.execute(q):
+        if b:
+            was.add(member)
+        if d:
+            now.add(member)
+    return was, now
+
+
+def activity_months(conn: Connection, *, brand_id: str, period: Period) -> dict[str, set[int]]:
+    """The months each member was active in, from the month before the period to its end."""
     start = period.months()[0]
     month = month_of(conn, earn_time, [start - 1, *period.months()]).label("m")
     q = (
@@ -137,13 +146,17 @@ def activity_months(
     active: dict[str, set[int]] = defaultdict(set)
     for member, m in conn.execute(q):
         active[member].add(int(m))
-    q2 = (
+    return dict(active)
+
+
+def first_months(conn: Connection, *, brand_id: str, period: Period) -> dict[str, int]:
+    """Each member's first month of activity ever (members first seen before the period ends)."""
+    q = (
         select(T_EARN.c.member, func.min(earn_time))
         .where(_activity(brand_id), earn_time < period.end)
         .group_by(T_EARN.c.member)
     )
-    firsts = {member: month_index(int(t)) for member, t in conn.execute(q2)}
-    return dict(active), firsts
+    return {member: month_index(int(t)) for member, t in conn.execute(q)}
 
 
 def survey_scores(conn: Connection, *, brand_id: str, period: Period) -> list[tuple[int, int]]:

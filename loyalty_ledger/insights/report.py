@@ -55,9 +55,8 @@ def basket(*, engine: Engine, program: Program, period: Period) -> dict[str, Any
 def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     bid = program.brand_id
     with engine.connect() as conn:
-        before = queries.active_members(conn, brand_id=bid, period=period.previous())
-        during = queries.active_members(conn, brand_id=bid, period=period)
-        active, _first = queries.activity_months(conn, brand_id=bid, period=period)
+        before, during = queries.active_before_and_during(conn, brand_id=bid, period=period)
+        active = queries.activity_months(conn, brand_id=bid, period=period)
     return (
         _head(bid, period)
         | {"previous_period": period.previous().to_json()}
@@ -69,7 +68,8 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
 def retention(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     bid = program.brand_id
     with engine.connect() as conn:
-        active, first = queries.activity_months(conn, brand_id=bid, period=period)
+        active = queries.activity_months(conn, brand_id=bid, period=period)
+        first = queries.first_months(conn, brand_id=bid, period=period)
     return _head(bid, period) | {"cohorts": metrics.cohorts(active, first, period.months())}
 
 
