@@ -131,6 +131,15 @@ async def get_deployment(state: StateDep) -> Deployment:
 DeploymentDep = Annotated[Deployment, Depends(get_deployment)]
 
 
+async def _key_principal(state: AppState, key: str) -> Principal:
+    """An API key's principal: from memory when recently verified, else from the database."""
+    hit = cached_key(key)
+    if hit is not None:
+        return hit
+    principal: Principal = await run_in_threadpool(authenticate_key, engine=state.engine, key=key)
+    return principal
+
+
 async def current_principal(
     state: StateDep,
     authorization: Annotated[str | None, Header()] = None,
@@ -142,17 +151,13 @@ async def current_principal(
     in the thread pool.
     """
     if x_api_key:
-        return cached_key(x_api_key) or await run_in_threadpool(
-            authenticate_key, engine=state.engine, key=x_api_key
-        )
+        return await _key_principal(state, x_api_key)
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed("use 'Authorization: Bearer <session token>'")
         if token.startswith("llk_"):
-            return cached_key(token) or await run_in_threadpool(
-                authenticate_key, engine=state.engine, key=token
-            )
+            return await _key_principal(state, token)
         return await run_in_threadpool(verify_session, engine=state.engine, token=token)
     raise AuthenticationFailed("sign in (SIWE) or send an API key")
 

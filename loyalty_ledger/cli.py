@@ -298,7 +298,7 @@ def up_command(ctx: typer.Context) -> None:
     from .up import up
 
     def run(c: Ctx) -> None:
-        code = up(c.settings, say=lambda line: Console().print(line, highlight=False))
+        code = up(c.settings, say=lambda line: Console(soft_wrap=True).print(line, highlight=False))
         if code:
             raise typer.Exit(code)
 
@@ -309,10 +309,14 @@ from api.cli import api_app  # noqa: E402
 
 from . import _cli_points  # noqa: E402,F401  (registers the points and pass commands)
 from .audit.cli import audit_app  # noqa: E402
+from .demo_cli import demo_app  # noqa: E402
 from .indexer.cli import index as _index  # noqa: E402
+from .insights.cli import insights_app  # noqa: E402
 
 app.command("index")(_index)
 app.add_typer(api_app, name="api")
+app.add_typer(insights_app, name="insights")
+app.add_typer(demo_app, name="demo")
 app.add_typer(
     audit_app, name="audit", help="Replay the ledger from the chain alone and prove the books."
 )

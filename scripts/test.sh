@@ -7,9 +7,21 @@ scripts/setup.sh
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-say "Lint (ruff, forge fmt)"
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Chromium for the browser tests (Debian package)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: no /usr/bin/chromium: the browser tests will be skipped" \
+      "(install Debian's chromium package)" >&2
+  fi
+fi
+
+say "Lint and types (ruff, mypy, forge fmt)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 scripts/forge fmt --check contracts tests/contracts
 
 say "Solidity tests + gas snapshot check (forge)"
