@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from sqlalchemy import Engine
 
 from loyalty_ledger import earn
+from loyalty_ledger.deploy import Program
 from loyalty_ledger.insights import report
 from loyalty_ledger.insights.period import Period, make_period
 from loyalty_ledger.insights.surveys import record_answer
@@ -22,102 +25,75 @@ From = Annotated[
 To = Annotated[str | None, Query(alias="to", description="end date YYYY-MM-DD (UTC), exclusive")]
 
 
-def _period(start: str | None, end: str | None) -> Period:
-    return make_period(start, end)
+@dataclass(frozen=True)
+class Scope:
+    """What every metric reads: the brand's program, the mirror and the period."""
+
+    engine: Engine
+    program: Program
+    period: Period
+
+    @property
+    def kw(self) -> dict[str, Any]:
+        return {"engine": self.engine, "program": self.program, "period": self.period}
+
+
+def insight_scope(
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    f: From = None,
+    t: To = None,
+) -> Scope:
+    """A reader of the brand (any of its keys, the operator, an auditor) and a valid period."""
+    return Scope(engine=state.engine, program=program, period=make_period(f, t))
+
+
+ScopeDep = Annotated[Scope, Depends(insight_scope)]
 
 
 @router.get("/insights/clv")
-def clv(
-    brand_id: str,
-    _r: BrandReader,
-    program: ProgramDep,
-    state: StateDep,
-    f: From = None,
-    t: To = None,
-) -> dict[str, Any]:
+def clv(scope: ScopeDep) -> dict[str, Any]:
     """Customer lifetime value over the period and its distribution."""
-    return report.clv(engine=state.engine, program=program, period=_period(f, t))
+    return report.clv(**scope.kw)
 
 
 @router.get("/insights/churn")
-def churn(
-    brand_id: str,
-    _r: BrandReader,
-    program: ProgramDep,
-    state: StateDep,
-    f: From = None,
-    t: To = None,
-) -> dict[str, Any]:
+def churn(scope: ScopeDep) -> dict[str, Any]:
     """Churn rate over the period, and month over month."""
-    return report.churn(engine=state.engine, program=program, period=_period(f, t))
+    return report.churn(**scope.kw)
 
 
 @router.get("/insights/retention")
-def retention(
-    brand_id: str,
-    _r: BrandReader,
-    program: ProgramDep,
-    state: StateDep,
-    f: From = None,
-    t: To = None,
-) -> dict[str, Any]:
+def retention(scope: ScopeDep) -> dict[str, Any]:
     """Retention by monthly cohort."""
-    return report.retention(engine=state.engine, program=program, period=_period(f, t))
+    return report.retention(**scope.kw)
 
 
 @router.get("/insights/basket")
-def basket(
-    brand_id: str,
-    _r: BrandReader,
-    program: ProgramDep,
-    state: StateDep,
-    f: From = None,
-    t: To = None,
-) -> dict[str, Any]:
+def basket(scope: ScopeDep) -> dict[str, Any]:
     """Average order value and items per order, with the monthly trend."""
-    return report.basket(engine=state.engine, program=program, period=_period(f, t))
+    return report.basket(**scope.kw)
 
 
 @router.get("/insights/frequency")
-def frequency(
-    brand_id: str,
-    _r: BrandReader,
-    program: ProgramDep,
-    state: StateDep,
-    f: From = None,
-    t: To = None,
-) -> dict[str, Any]:
+def frequency(scope: ScopeDep) -> dict[str, Any]:
     """Purchase frequency and repeat-purchase rate."""
-    return report.frequency(engine=state.engine, program=program, period=_period(f, t))
+    return report.frequency(**scope.kw)
 
 
 @router.get("/insights/top-customers")
 def top_customers(
-    brand_id: str,
-    _r: BrandReader,
-    program: ProgramDep,
-    state: StateDep,
-    f: From = None,
-    t: To = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> dict[str, Any]:
     """The top customers by spend and by order count."""
-    return report.top_customers(
-        engine=state.engine, program=program, period=_period(f, t), limit=limit
-    )
+    return report.top_customers(**scope.kw, limit=limit)
 
 
 @router.get("/insights/nps")
-def nps(
-    brand_id: str,
-    _r: BrandReader,
-    program: ProgramDep,
-    state: StateDep,
-    f: From = None,
-    t: To = None,
-) -> dict[str, Any]:
+def nps(scope: ScopeDep) -> dict[str, Any]:
     """Net Promoter Score from the survey answers in the period."""
-    return report.nps(engine=state.engine, program=program, period=_period(f, t))
+    return report.nps(**scope.kw)
 
 
 @router.get("/insights/points")
