@@ -2,58 +2,28 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from web3 import Web3
 
 from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.indexer import Indexer, IndexerOptions
 from loyalty_ledger.store import make_engine
 
+from ..pg import fresh_schema
 from .netutil import Net, deploy_net
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _pg_available() -> bool:
-    try:
-        eng = create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with eng.connect() as c:
-            c.execute(text("select 1"))
-        eng.dispose()
-        return True
-    except Exception:
-        return False
-
-
-_PG = None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database: a SQLite file, or a PostgreSQL schema of its own."""
-    global _PG
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mirror.db'}"
         return
-    if _PG is None:
-        _PG = _pg_available()
-    if not _PG:
-        pytest.skip(f"PostgreSQL variant skipped: no server reachable at {PG_URL}")
-    schema = f"idx_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as c:
-        c.execute(text(f"create schema {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"drop schema {schema} cascade"))
-        admin.dispose()
+    with fresh_schema("idx") as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

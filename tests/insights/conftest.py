@@ -18,7 +18,8 @@ from api.routers import customers, insights, ledger, pages
 from loyalty_ledger import auth
 from loyalty_ledger.config import Settings
 
-from .fixture_data import DEPLOYMENT, database, pg_available, seed
+from ..pg import pg_available
+from .fixture_data import DEPLOYMENT, database, seed
 
 
 @pytest.fixture(autouse=True)

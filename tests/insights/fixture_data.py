@@ -5,7 +5,6 @@ Expected figures are worked out by hand in the tests (and docs/metrics.md's work
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert
 
 from loyalty_ledger.deploy import Deployment, Program
 from loyalty_ledger.store import make_engine, migrate
@@ -29,7 +28,7 @@ from loyalty_ledger.store.models import (
 )
 from loyalty_ledger.store.offchain import EarnRecord, table
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from ..pg import fresh_schema
 
 # Deterministic members: their keys sign in on the wallet page in the browser tests.
 KEYS = {n: "0x" + f"{i + 11:064x}" for i, n in enumerate("ABCDE")}
@@ -149,9 +148,8 @@ def seed(engine: Engine) -> None:
                 created_at=ts(day),
             )
         )
-    if "ordered_at" in earn.c:  # the POS time column, when the earn records carry it
-        for r in rows:
-            r["ordered_at"] = r["created_at"]
+    for r in rows:  # the POS time: the fixture's orders are recorded when they happen
+        r["ordered_at"] = r["created_at"]
     tok, pss = ACME.points.lower(), ACME.pass_.lower()
     with engine.begin() as conn:
         conn.execute(insert(earn), rows)
@@ -239,17 +237,6 @@ def seed(engine: Engine) -> None:
         )
 
 
-def pg_available() -> bool:
-    try:
-        eng = create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with eng.connect() as c:
-            c.execute(text("select 1"))
-        eng.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @contextmanager
 def database(kind: str, tmp: Path) -> Iterator[tuple[str, Engine]]:
     """A fresh migrated database (SQLite file, or a new PostgreSQL schema) and its URL."""
@@ -262,17 +249,10 @@ def database(kind: str, tmp: Path) -> Iterator[tuple[str, Engine]]:
         finally:
             engine.dispose()
         return
-    schema = f"insights_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as c:
-        c.execute(text(f"create schema {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-        yield url, engine
-    finally:
-        engine.dispose()
-        with admin.begin() as c:
-            c.execute(text(f"drop schema {schema} cascade"))
-        admin.dispose()
+    with fresh_schema("insights") as url:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            yield url, engine
+        finally:
+            engine.dispose()
