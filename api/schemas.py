@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 Address = StrictStr  # checked (EIP-55) by the domain layer, which says what is wrong
+
+
+def _iso_time(value: Any) -> Any:
+    """ISO 8601 text only (no Unix numbers, no numeric strings); the timezone is checked next."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            "must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
+        ) from None
+
+
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
 
 
 class Strict(BaseModel):
@@ -180,6 +205,9 @@ class PurchaseIn(Strict):
     amount: StrictInt = Field(ge=0, le=2**63 - 1)
     currency: StrictStr = Field(min_length=3, max_length=8)
     items: StrictInt = Field(ge=0, le=1_000_000)
+    # The order's point-of-sale time: ISO 8601 with a timezone (default: now); at most 5 minutes
+    # ahead of the server's clock (checked by the domain layer: 422 invalid_input).
+    ordered_at: IsoTime | None = None
 
 
 class ActionIn(Strict):
@@ -207,6 +235,7 @@ class EarnOut(BaseModel):
     status: str
     tx_hash: str | None
     block_number: int | None
+    ordered_at: int  # Unix seconds, like every other time the API returns
     duplicate: bool = False
 
 

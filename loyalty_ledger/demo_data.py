@@ -542,10 +542,8 @@ class _Forwarded:
 
 def _write_sql(world: World, engine: Engine) -> None:
     t = table(EarnRecord)
-    pos_time = "ordered_at" in t.c
-    rows = []
-    for r in world.records:
-        row = {
+    rows = [
+        {
             "brand_id": r["brand_id"],
             "member": r["member"],
             "reason": r["reason"],
@@ -562,10 +560,10 @@ def _write_sql(world: World, engine: Engine) -> None:
             "tx_hash": r.get("tx_hash"),
             "block_number": r.get("block_number"),
             "created_at": r["created_at"],
+            "ordered_at": r["created_at"],  # the simulated order is recorded when it happens
         }
-        if pos_time:
-            row["ordered_at"] = r["created_at"]
-        rows.append(row)
+        for r in world.records
+    ]
     with engine.begin() as conn:
         for start in range(0, len(rows), 5000):
             conn.execute(insert(t), rows[start : start + 5000])

@@ -4,13 +4,18 @@ Every earning is claimed under a unique key (`order:<id>` or `action:<kind>:<id>
 before its transaction is sent, so a retried or duplicated request never earns twice. A claim
 whose transaction fails is released; a claim whose process died after sending stays `pending`
 (it may have earned) and is never sent again.
+
+A purchase carries the order's own point-of-sale time (`ordered_at`, Unix seconds; default: the
+time of the claim), so metrics count when the customer bought, not when the brand recorded it.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -28,6 +33,7 @@ DEFAULT_BONUSES = {"signup": 100, "review": 20, "referral": 50, "survey": 10, "v
 DEFAULT_CURRENCY = "VND"
 DEFAULT_AMOUNT_PER_POINT = 10_000  # 1 point per 10,000 VND
 MAX_BATCH = 500
+MAX_FUTURE_SECONDS = 300  # an order time may run this far ahead of ours (POS clock skew)
 
 T_RULE, T_EARN = table(EarnRule), table(EarnRecord)
 
@@ -105,11 +111,12 @@ def _record(engine: Engine, brand_id: str, key: str) -> dict[str, Any]:
 
 
 def _claim(engine: Engine, values: dict[str, Any]) -> int | None:
+    now = int(time.time())
+    if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
+        values = {**values, "ordered_at": now}
     try:
         with engine.begin() as conn:
-            res = conn.execute(
-                insert(T_EARN).values(status="pending", created_at=int(time.time()), **values)
-            )
+            res = conn.execute(insert(T_EARN).values(status="pending", created_at=now, **values))
             return int(res.inserted_primary_key[0])  # type: ignore[index]
     except IntegrityError:
         return None
@@ -160,8 +167,47 @@ def _text(value: Any, what: str, limit: int = 128) -> str:
     return value
 
 
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def order_time(value: datetime | str | None, *, now: float | None = None) -> int | None:
+    """An order's point-of-sale time as Unix seconds (None: not given, the claim time is used).
+
+    It must say its timezone, and may be at most MAX_FUTURE_SECONDS ahead of our clock.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
+            ) from None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidInput(
+            "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
+        )
+    ts = math.floor(value.timestamp())
+    clock = time.time() if now is None else now
+    if ts > clock + MAX_FUTURE_SECONDS:
+        raise InvalidInput(
+            f"ordered_at {_iso(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
+            f"future (server time {_iso(int(clock))})"
+        )
+    return ts
+
+
 def purchase_values(
-    rule: Rule, *, member: str, order_id: str, amount: int, currency: str, items: int
+    rule: Rule,
+    *,
+    member: str,
+    order_id: str,
+    amount: int,
+    currency: str,
+    items: int,
+    ordered_at: datetime | str | None = None,
 ) -> dict[str, Any]:
     if isinstance(items, bool) or not isinstance(items, int) or items < 0:
         raise InvalidInput("items must be a whole number >= 0")
@@ -176,6 +222,7 @@ def purchase_values(
         "currency": currency.upper(),
         "items_count": items,
         "action_id": None,
+        "ordered_at": order_time(ordered_at),
     }
 
 
@@ -189,11 +236,22 @@ def earn_purchase(
     amount: int,
     currency: str,
     items: int,
+    ordered_at: datetime | str | None = None,
 ) -> Earned:
-    """Points for an order, once per order id (the brand's earn rule decides how many)."""
+    """Points for an order, once per order id (the brand's earn rule decides how many).
+
+    `ordered_at` is the order's point-of-sale time (timezone-aware; default: now). A retry
+    with the same order id returns the first record, whatever time it carries.
+    """
     rule = get_rule(engine=engine, brand_id=program.brand_id)
     values = purchase_values(
-        rule, member=member, order_id=order_id, amount=amount, currency=currency, items=items
+        rule,
+        member=member,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        items=items,
+        ordered_at=ordered_at,
     )
     return _earn_one(
         engine=engine, sender=sender, program=program, brand_id=program.brand_id, values=values
@@ -240,7 +298,10 @@ def earn_action(
 def earn_purchases(
     *, engine: Engine, sender: Sender, program: Program, orders: Sequence[dict[str, Any]]
 ) -> list[Earned]:
-    """Many orders at once: claim each, then one issueBatch per chunk for the new claims."""
+    """Many orders at once: claim each, then one issueBatch per chunk for the new claims.
+
+    Each order is the keyword arguments of `purchase_values` (`ordered_at` optional).
+    """
     if not orders or len(orders) > MAX_BATCH:
         raise InvalidInput(f"a batch has 1 to {MAX_BATCH} orders")
     rule = get_rule(engine=engine, brand_id=program.brand_id)

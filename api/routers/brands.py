@@ -50,6 +50,7 @@ def earn_purchase(
             amount=body.amount,
             currency=body.currency,
             items=body.items,
+            ordered_at=body.ordered_at,
         )
     )
 

@@ -37,9 +37,8 @@ T_STATE = ContractState.__table__  # type: ignore[attr-defined]
 T_PASS = Pass.__table__  # type: ignore[attr-defined]
 T_TIER = Tier.__table__  # type: ignore[attr-defined]
 
-# Purchase time is the order's own (POS) time when the earn record carries it; records
-# without one fall back to the time the earning was claimed.
-earn_time = T_EARN.c.ordered_at if "ordered_at" in T_EARN.c else T_EARN.c.created_at
+# Purchase time is the order's own (POS) time, not when the brand recorded the earning.
+earn_time = T_EARN.c.ordered_at
 
 
 def month_of(conn: Connection, ts: Any, months: list[int]) -> ColumnElement[int]:

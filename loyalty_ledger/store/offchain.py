@@ -125,10 +125,18 @@ class EarnRule(OffchainModel, table=True):
 
 
 class EarnRecord(OffchainModel, table=True):
-    """One earning, claimed under its idempotency key before the chain transaction."""
+    """One earning, claimed under its idempotency key before the chain transaction.
+
+    `ordered_at` is when the customer bought (the order's point-of-sale time, sent by the brand;
+    for actions, the time of the claim); `created_at` is when the brand recorded it.
+    """
 
     __tablename__ = "earn_record"
-    __table_args__ = (UniqueConstraint("brand_id", "idem_key"), Index(None, "brand_id", "member"))
+    __table_args__ = (
+        UniqueConstraint("brand_id", "idem_key"),
+        Index(None, "brand_id", "member"),
+        Index(None, "brand_id", "ordered_at", "member"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     brand_id: str = Field(max_length=32)
     idem_key: str = Field(max_length=160)
@@ -144,6 +152,7 @@ class EarnRecord(OffchainModel, table=True):
     tx_hash: str | None = Field(default=None, max_length=66)
     block_number: int | None = Field(default=None, sa_type=BigInteger)
     created_at: int = Field(sa_type=BigInteger)
+    ordered_at: int = Field(sa_type=BigInteger)
 
 
 offchain_metadata = OffchainModel.metadata
