@@ -3,7 +3,6 @@ concurrency test), an indexer backfill after each chain action, API keys for eve
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,6 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 from web3 import Web3
 
 from api.deps import ApiOptions, AppState
@@ -28,7 +26,8 @@ from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
 from loyalty_ledger.deploy import Deployment, add_brand, deploy_network
 from loyalty_ledger.indexer import run_indexer
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from ..pg import fresh_schema
+
 OPERATOR_KEY, BRAND_KEY, RELAYER_KEY = ANVIL_DEV_KEYS[0], ANVIL_DEV_KEYS[1], ANVIL_DEV_KEYS[7]
 BRAND = Account.from_key(BRAND_KEY)
 DOMAIN, URI = "testserver", "http://testserver"
@@ -217,36 +216,14 @@ def env(
     return _make_env(f"sqlite:///{tmp / 'api.db'}", api_network[0], api_node, api_network[1], tmp)
 
 
-def _pg_available() -> bool:
-    try:
-        eng = create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with eng.connect() as c:
-            c.execute(text("select 1"))
-        eng.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="session")
 def pg_env(
     api_network: tuple[Path, Web3], api_node: Anvil, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
-    if not _pg_available():
-        pytest.skip(f"PostgreSQL variant skipped: no server reachable at {PG_URL}")
-    schema = f"api_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as c:
-        c.execute(text(f"create schema {schema}"))
-    try:
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with fresh_schema("api") as url:
         yield _make_env(
             url, api_network[0], api_node, api_network[1], tmp_path_factory.mktemp("pg")
         )
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"drop schema {schema} cascade"))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -4,7 +4,6 @@ rows, a working downgrade; and the insights count a purchase in the month it was
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, insert, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from loyalty_ledger.insights import queries
@@ -23,7 +22,7 @@ from loyalty_ledger.store import make_engine, migrate
 from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.offchain import EarnRecord, offchain_metadata, table
 
-from .conftest import PG_URL, _pg_available
+from ..pg import fresh_schema
 
 HEAD, PREVIOUS = "0004_earn_ordered_at", "0003_insights_survey"
 INDEX = "ix_earn_record_brand_id_ordered_at_member"
@@ -38,20 +37,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield eng
         eng.dispose()
         return
-    if not _pg_available():
-        pytest.skip(f"PostgreSQL variant skipped: no server reachable at {PG_URL}")
-    schema = f"mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as c:
-        c.execute(text(f"create schema {schema}"))
-    eng = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as c:
-            c.execute(text(f"drop schema {schema} cascade"))
-        admin.dispose()
+    with fresh_schema("mig") as url:
+        eng = make_engine(url)
+        try:
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def _alembic(engine: Engine, fn: Any, rev: str) -> None:
