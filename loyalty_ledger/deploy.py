@@ -13,6 +13,9 @@ from web3 import Web3
 from .artifacts import error_decoder, load_abi, load_artifact
 from .chain import Receipt, Sender
 from .errors import InvalidInput, LedgerError, ProgramExists, UnknownProgram
+
+DEFAULT_EPOCH_SECONDS = 30 * 86_400
+"""One expiry epoch: 30 days, so a validity of 12 epochs is about a year."""
 from .validate import brand_id_bytes, checksum_address
 
 FORWARDER_NAME = "LoyaltyLedgerForwarder"
@@ -132,11 +135,14 @@ def add_brand(
     symbol: str,
     admin: str,
     tiers: list[str],
+    epoch_length: int = DEFAULT_EPOCH_SECONDS,
     out_dir: Path | None = None,
 ) -> Program:
     """Deploy a brand's LoyaltyPoints + MembershipPass and register them in the registry.
 
     The program is added to `deployment.programs` (save the deployment afterwards).
+    `epoch_length` is the seconds in one expiry epoch (fixed for the program's life); points
+    never expire until the brand admin sets a validity.
     """
     bid = brand_id_bytes(brand_id)
     admin = checksum_address(admin)
@@ -144,6 +150,8 @@ def add_brand(
         raise InvalidInput("a program needs 1 to 255 non-empty tier names")
     if not name or not symbol:
         raise InvalidInput("a program needs a name and a symbol")
+    if epoch_length <= 0:
+        raise InvalidInput("an expiry epoch lasts at least one second")
     registry = w3.eth.contract(
         address=checksum_address(deployment.registry), abi=load_abi("MemberRegistry", out_dir)
     )
@@ -151,7 +159,9 @@ def add_brand(
         raise ProgramExists(brand_id)
     sender = _sender(w3, operator, out_dir)
     fwd, reg = deployment.forwarder, deployment.registry
-    points = _deploy(sender, "LoyaltyPoints", out_dir, name, symbol, bid, reg, fwd, admin)
+    points = _deploy(
+        sender, "LoyaltyPoints", out_dir, name, symbol, bid, reg, fwd, admin, epoch_length
+    )
     pass_ = _deploy(
         sender, "MembershipPass", out_dir, f"{name} Pass", f"{symbol}P", bid, reg, fwd, admin, tiers
     )

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IERC7818} from "./IERC7818.sol";
+
 /// @title ILoyaltyPoints
 /// @notice One brand's points: an ERC-20 with decimals 0 (whole points) that only registered,
 /// unfrozen members of the network may hold or receive.
@@ -12,7 +14,18 @@ pragma solidity 0.8.28;
 /// ("purchase", "signup", "review", "referral", "survey", "visit", "adjustment", "expiry",
 /// "fraud" ...); a reference is an order or action id (ASCII up to 32 bytes, else its keccak256).
 /// Value moves emit the ERC-20 Transfer event and, beside it, the domain event below.
-interface ILoyaltyPoints {
+///
+/// Expiry (ERC-7818, time-based epochs): epoch `e` starts at `epochZero + e * epochLength`.
+/// Under a policy of `v` epochs (`validityDuration`, set by the brand admin; 0 = never), points
+/// credited by an issue in epoch `c` form a lot that expires when epoch `c + v` starts; the lot's
+/// identifier in the ERC-7818 functions is that expiry epoch, and `PERMANENT` names the lot of
+/// points that never expire. A policy change applies to points issued afterwards; points held
+/// keep their expiry. Every debit (transfer, gift, redemption, forfeiture, exchange, recovery)
+/// takes from live lots soonest-to-expire first and the permanent lot last, and a transfer or
+/// gift credits the recipient lots with the same expiries (gifting never extends validity).
+/// `balanceOf` counts live lots only; `totalSupply` is issued - redeemed - forfeited, so it
+/// still counts points that expired unspent (the sum of balances never exceeds it).
+interface ILoyaltyPoints is IERC7818 {
     /*//////////////////////////////////////////////////////////////
                                  ERRORS
     //////////////////////////////////////////////////////////////*/
@@ -29,6 +42,12 @@ interface ILoyaltyPoints {
     error PointsMemoTooLong(uint256 length, uint256 max);
     /// @notice Only the member registry may call this.
     error PointsOnlyRegistry(address caller);
+    /// @notice A validity of `epochs` is longer than `max`.
+    error PointsValidityTooLong(uint256 epochs, uint256 max);
+    /// @notice A lot that expires holds at most `max` points; `amount` would pass it.
+    error PointsAmountTooLarge(uint256 amount, uint256 max);
+    /// @notice `sender` tried to move points of `epoch`, which has expired (ERC-7818).
+    error ERC7818TransferredExpiredToken(address sender, uint256 epoch);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -46,6 +65,19 @@ interface ILoyaltyPoints {
     event PointsGifted(address indexed from, address indexed to, uint256 amount, string memo);
     /// @notice The registry moved all `amount` points of `lostWallet` to `newWallet`.
     event PointsRecovered(address indexed lostWallet, address indexed newWallet, uint256 amount);
+    /// @notice From epoch `fromEpoch` on, issued points stay valid `validityEpochs` epochs
+    /// (0 = never); `epochZero` and `epochLength` define the (immutable) epoch clock, so a replay
+    /// needs no contract call.
+    event ExpiryPolicySet(
+        uint256 validityEpochs,
+        uint256 fromEpoch,
+        uint256 epochZero,
+        uint256 epochLength,
+        address indexed by
+    );
+    /// @notice The Transfer that follows moves `value` points of lot `epoch` only (ERC-7818
+    /// `transferAtEpoch`), not the soonest-to-expire ones.
+    event TransferAtEpoch(address indexed from, address indexed to, uint256 epoch, uint256 value);
 
     /*//////////////////////////////////////////////////////////////
                                OPERATIONS
@@ -95,6 +127,19 @@ interface ILoyaltyPoints {
     /// freeze, which are the reason recovery exists).
     function recover(address lostWallet, address newWallet) external;
 
+    /// @notice Sets how many epochs newly issued points stay valid, 0 for never, at most
+    /// MAX_VALIDITY_EPOCHS (brand admin). Points already held keep their expiry.
+    function setValidityDuration(uint256 epochs) external;
+
+    /// @notice Burns `amount` of `member`'s points for a swap in the network's coalition exchange
+    /// (exchange role); `member` must be registered and not frozen. Emits PointsRedeemed with
+    /// `by` the exchange.
+    function exchangeOut(address member, uint256 amount, bytes32 ref) external;
+
+    /// @notice Issues `amount` points to `member` for a swap (exchange role), under this
+    /// program's expiry policy. Emits PointsIssued with reason "exchange".
+    function exchangeIn(address member, uint256 amount, bytes32 ref) external;
+
     /// @notice Stops every issue, redemption, forfeiture and transfer (pauser).
     function pause() external;
 
@@ -110,4 +155,21 @@ interface ILoyaltyPoints {
 
     /// @notice The network's member registry.
     function registry() external view returns (address);
+
+    /// @notice When epoch 0 started (UTC midnight of the deploy day), in seconds.
+    function epochZero() external view returns (uint256);
+
+    /// @notice When `epoch` starts, in seconds: lots with that expiry are valid until one second
+    /// before.
+    function epochStart(uint256 epoch) external view returns (uint256);
+
+    /// @notice `account`'s live lots, soonest-to-expire first: their expiry epochs and amounts
+    /// (the permanent lot is not listed: see `permanentBalanceOf`).
+    function lotsOf(address account)
+        external
+        view
+        returns (uint256[] memory expiries, uint256[] memory amounts);
+
+    /// @notice `account`'s points that never expire.
+    function permanentBalanceOf(address account) external view returns (uint256);
 }
