@@ -13,12 +13,11 @@ from web3 import Web3
 from .artifacts import error_decoder, load_abi, load_artifact
 from .chain import Receipt, Sender
 from .errors import InvalidInput, LedgerError, ProgramExists, UnknownProgram
-
-DEFAULT_EPOCH_SECONDS = 30 * 86_400
-"""One expiry epoch: 30 days, so a validity of 12 epochs is about a year."""
 from .validate import brand_id_bytes, checksum_address
 
 FORWARDER_NAME = "LoyaltyLedgerForwarder"
+DEFAULT_EPOCH_SECONDS = 30 * 86_400
+"""One expiry epoch: 30 days, so a validity of 12 epochs is about a year."""
 
 
 @dataclass
