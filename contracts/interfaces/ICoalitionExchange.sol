@@ -58,7 +58,9 @@ interface ICoalitionExchange {
     /// @notice `amountIn` buys no point; at least `minimum` is needed.
     error ExchangeTooSmall(uint256 amountIn, uint256 minimum);
     /// @notice `member` may spend only `remaining` more today on exchange `id`.
-    error ExchangeDailyCapExceeded(uint256 id, address member, uint256 requested, uint256 remaining);
+    error ExchangeDailyCapExceeded(
+        uint256 id, address member, uint256 requested, uint256 remaining
+    );
     /// @notice Exchange `id` may issue only `remaining` more points.
     error ExchangeBudgetExceeded(uint256 id, uint256 requested, uint256 remaining);
 
@@ -122,9 +124,7 @@ interface ICoalitionExchange {
     /// @notice Swaps the caller's `amountIn` fromBrand points (at most; see `quote`) for toBrand
     /// points, returning what was burned and issued. The caller is the member, directly or
     /// through the forwarder.
-    function swap(uint256 id, uint256 amountIn)
-        external
-        returns (uint256 burned, uint256 issued);
+    function swap(uint256 id, uint256 amountIn) external returns (uint256 burned, uint256 issued);
 
     /*//////////////////////////////////////////////////////////////
                                  VIEWS
