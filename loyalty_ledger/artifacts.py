@@ -19,6 +19,7 @@ CONTRACTS: dict[str, str] = {
     "LoyaltyPoints": "LoyaltyPoints.sol",
     "MembershipPass": "MembershipPass.sol",
     "ERC2771Forwarder": "ERC2771Forwarder.sol",
+    "CoalitionExchange": "CoalitionExchange.sol",
 }
 
 

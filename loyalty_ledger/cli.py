@@ -308,6 +308,7 @@ def up_command(ctx: typer.Context) -> None:
 from api.cli import api_app  # noqa: E402
 
 from . import _cli_points  # noqa: E402,F401  (registers the points and pass commands)
+from ._cli_exchange import exchange_app  # noqa: E402
 from .audit.cli import audit_app  # noqa: E402
 from .demo_cli import demo_app  # noqa: E402
 from .indexer.cli import index as _index  # noqa: E402
@@ -317,6 +318,7 @@ app.command("index")(_index)
 app.add_typer(api_app, name="api")
 app.add_typer(insights_app, name="insights")
 app.add_typer(demo_app, name="demo")
+app.add_typer(exchange_app, name="exchange")
 app.add_typer(
     audit_app, name="audit", help="Replay the ledger from the chain alone and prove the books."
 )

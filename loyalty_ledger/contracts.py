@@ -22,12 +22,13 @@ ROLES: dict[str, bytes] = {
     "pauser": keccak(text="PAUSER_ROLE"),
     "registrar": keccak(text="REGISTRAR_ROLE"),
     "operator": keccak(text="OPERATOR_ROLE"),
+    "exchange": keccak(text="EXCHANGE_ROLE"),
 }
 ROLE_NAMES = {v: k for k, v in ROLES.items()}
 
 
 def role_id(role: str) -> bytes:
-    """bytes32 id of a role name (admin, issuer, redeemer, pauser, registrar, operator)."""
+    """bytes32 id of a role name (admin, issuer, redeemer, pauser, registrar, operator, exchange)."""
     try:
         return ROLES[role]
     except KeyError:

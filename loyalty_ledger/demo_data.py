@@ -27,6 +27,7 @@ from . import auth, contracts, earn, gasless, ledger, perks
 from .artifacts import error_decoder
 from .chain import Sender
 from .config import Settings
+from .demo_exchange import seed_exchange
 from .deploy import Deployment, add_brand, deploy_network
 from .errors import LedgerError
 from .insights.period import month_index, month_start
@@ -471,8 +472,19 @@ def seed_world(
         "redemptions": len(world.redemptions),
         "gifts": len(world.gifts),
         "forfeits": len(world.forfeits),
-        "seconds": round(time.monotonic() - t0),
     }
+    figures.update(
+        seed_exchange(
+            w3=w3,
+            deployment=dep,
+            operator=operator,
+            admins=[brand],
+            relayer=brand,
+            members=world.accounts,
+            say=say,
+        )
+    )
+    figures["seconds"] = round(time.monotonic() - t0)
     return DemoResult(dep, keys, figures)
 
 

@@ -52,6 +52,8 @@ class Deployment:
     forwarder: str
     start_block: int
     programs: dict[str, Program] = field(default_factory=dict)
+    exchange: str | None = None
+    """The network's CoalitionExchange; None in deployments made before it existed."""
 
     def program(self, brand_id: str) -> Program:
         try:
@@ -66,6 +68,7 @@ class Deployment:
             "forwarder": self.forwarder,
             "start_block": self.start_block,
             "programs": {k: p.to_json() for k, p in self.programs.items()},
+            **({"exchange": self.exchange} if self.exchange else {}),
         }
 
     @classmethod
@@ -77,6 +80,7 @@ class Deployment:
             forwarder=data["forwarder"],
             start_block=int(data["start_block"]),
             programs=programs,
+            exchange=data.get("exchange") or None,
         )
 
     def save(self, path: Path | str) -> None:
@@ -110,18 +114,47 @@ def _deploy(sender: Sender, name: str, out_dir: Path | None, *args: Any) -> Rece
 
 
 def deploy_network(
-    w3: Web3, operator: LocalAccount | Sender, *, out_dir: Path | None = None
+    w3: Web3,
+    operator: LocalAccount | Sender,
+    *,
+    exchange: bool = True,
+    out_dir: Path | None = None,
 ) -> Deployment:
-    """Deploy the forwarder and the member registry, with `operator` as the network operator."""
+    """Deploy the forwarder, the member registry (with `operator` as the network operator) and,
+    unless `exchange` is False, the coalition exchange."""
     sender = _sender(w3, operator, out_dir)
     fwd = _deploy(sender, "ERC2771Forwarder", out_dir, FORWARDER_NAME)
     reg = _deploy(sender, "MemberRegistry", out_dir, sender.address)
-    return Deployment(
+    deployment = Deployment(
         chain_id=w3.eth.chain_id,
         registry=str(reg.contract_address),
         forwarder=str(fwd.contract_address),
         start_block=min(fwd.block_number, reg.block_number),
     )
+    if exchange:
+        deploy_exchange(w3, sender, deployment, out_dir=out_dir)
+    return deployment
+
+
+def deploy_exchange(
+    w3: Web3,
+    operator: LocalAccount | Sender,
+    deployment: Deployment,
+    *,
+    out_dir: Path | None = None,
+) -> str:
+    """Deploy the network's CoalitionExchange and set `deployment.exchange` (save it afterwards).
+
+    Also upgrades a deployment made before the exchange existed; refuses a second one.
+    """
+    if deployment.exchange:
+        raise LedgerError(f"the network has an exchange already at {deployment.exchange}")
+    sender = _sender(w3, operator, out_dir)
+    receipt = _deploy(
+        sender, "CoalitionExchange", out_dir, deployment.registry, deployment.forwarder
+    )
+    deployment.exchange = str(receipt.contract_address)
+    return deployment.exchange
 
 
 def add_brand(

@@ -243,3 +243,97 @@ class ContractRevert(LedgerError):
     def __init__(self, reason: str, data: bytes = b"") -> None:
         super().__init__(f"transaction reverted: {reason}")
         self.reason, self.data = reason, data
+
+
+# --- point expiry (ERC-7818 lots) -----------------------------------------------------------
+
+
+class PointsExpired(LedgerError):
+    """A transfer named a lot whose expiry epoch has started (ERC-7818)."""
+
+    code = "points_expired"
+
+    def __init__(self, account: str, epoch: int) -> None:
+        super().__init__(f"{account}'s points of lot {epoch} have expired")
+        self.account, self.epoch = account, epoch
+
+
+# --- coalition exchange ---------------------------------------------------------------------
+
+
+class UnknownExchange(LedgerError):
+    code = "unknown_exchange"
+
+    def __init__(self, exchange_id: int) -> None:
+        super().__init__(f"no exchange {exchange_id}")
+        self.exchange_id = exchange_id
+
+
+class ExchangeNotApproved(LedgerError):
+    """The exchange still waits for a brand's approval."""
+
+    code = "exchange_not_approved"
+
+    def __init__(self, exchange_id: int) -> None:
+        super().__init__(f"exchange {exchange_id} is not open: it waits for a brand's approval")
+        self.exchange_id = exchange_id
+
+
+class ExchangeAlreadyApproved(LedgerError):
+    code = "exchange_already_approved"
+
+    def __init__(self, exchange_id: int, brand_id: str) -> None:
+        super().__init__(f"brand {brand_id!r} approved exchange {exchange_id} already")
+        self.exchange_id, self.brand_id = exchange_id, brand_id
+
+
+class ExchangePaused(Paused):
+    """A brand admin or the operator paused the exchange (a Paused, for uniform handling)."""
+
+    code = "exchange_paused"
+
+    def __init__(self, exchange_id: int) -> None:
+        LedgerError.__init__(self, f"exchange {exchange_id} is paused")
+        self.exchange_id = exchange_id
+
+
+class ExchangeNotPausedBy(NotPaused):
+    """Unpause by someone whose own pause is not set."""
+
+    code = "exchange_not_paused"
+
+    def __init__(self, exchange_id: int, account: str) -> None:
+        LedgerError.__init__(self, f"{account} has not paused exchange {exchange_id}")
+        self.exchange_id, self.account = exchange_id, account
+
+
+class ExchangeTooSmall(LedgerValueError):
+    code = "exchange_too_small"
+
+    def __init__(self, amount_in: int, minimum: int) -> None:
+        super().__init__(
+            f"{amount_in} points buy nothing on this exchange; swap at least {minimum}"
+        )
+        self.amount_in, self.minimum = amount_in, minimum
+
+
+class ExchangeDailyCapExceeded(LedgerError):
+    code = "exchange_daily_cap_exceeded"
+
+    def __init__(self, exchange_id: int, member: str, requested: int, remaining: int) -> None:
+        super().__init__(
+            f"{member} may swap only {remaining} more points today on exchange {exchange_id}, "
+            f"not {requested}"
+        )
+        self.exchange_id, self.member = exchange_id, member
+        self.requested, self.remaining = requested, remaining
+
+
+class ExchangeBudgetExceeded(LedgerError):
+    code = "exchange_budget_exceeded"
+
+    def __init__(self, exchange_id: int, requested: int, remaining: int) -> None:
+        super().__init__(
+            f"exchange {exchange_id} may issue only {remaining} more points, not {requested}"
+        )
+        self.exchange_id, self.requested, self.remaining = exchange_id, requested, remaining

@@ -20,7 +20,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxParams, Wei
 
-from . import contracts
+from . import contracts, exchange
 from .artifacts import error_decoder
 from .chain import Receipt, Sender, reverts_decoded
 from .deploy import Deployment, Program
@@ -41,6 +41,16 @@ FORWARD_REQUEST_TYPES = {
         {"name": "data", "type": "bytes"},
     ]
 }
+# ERC-2771's `isTrustedForwarder`, which every relay target (points, pass, exchange) has.
+TRUSTS_FORWARDER_ABI = [
+    {
+        "type": "function",
+        "name": "isTrustedForwarder",
+        "stateMutability": "view",
+        "inputs": [{"name": "forwarder", "type": "address"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    }
+]
 PERMIT_TYPES = {
     "Permit": [
         {"name": "owner", "type": "address"},
@@ -171,7 +181,7 @@ def check_forward_request(*, w3: Web3, deployment: Deployment, request: ForwardR
     fwd = contracts.forwarder(w3, deployment)
     if request.deadline < _now(w3) + 1:  # the next block is at least one second later
         raise SignatureExpired(request.deadline)
-    target = contracts.at(w3, request.to, "LoyaltyPoints")
+    target = w3.eth.contract(address=checksum_address(request.to), abi=TRUSTS_FORWARDER_ABI)
     if not target.functions.isTrustedForwarder(fwd.address).call():
         raise Unauthorized(fwd.address, "trusted forwarder")
     if not fwd.functions.verify(request.as_struct()).call():
@@ -210,6 +220,44 @@ def relay_call(
         w3=relayer.w3, deployment=deployment, signer=signer, call=call, deadline=deadline
     )
     return relay(relayer=relayer, deployment=deployment, request=req)
+
+
+def sign_swap(
+    *,
+    w3: Web3,
+    deployment: Deployment,
+    signer: LocalAccount,
+    exchange_id: int,
+    amount: int,
+    deadline: int | None = None,
+) -> ForwardRequest:
+    """`signer` (a member) signs a coalition-exchange swap for a relayer to submit."""
+    call = exchange.swap_call(w3=w3, deployment=deployment, exchange_id=exchange_id, amount=amount)
+    return sign_forward_request(
+        w3=w3, deployment=deployment, signer=signer, call=call, deadline=deadline
+    )
+
+
+def relay_swap(
+    *,
+    relayer: Sender,
+    deployment: Deployment,
+    signer: LocalAccount,
+    exchange_id: int,
+    amount: int,
+    deadline: int | None = None,
+) -> exchange.Swap:
+    """A gasless swap: `signer` signs, `relayer` pays; the member's points are swapped."""
+    req = sign_swap(
+        w3=relayer.w3,
+        deployment=deployment,
+        signer=signer,
+        exchange_id=exchange_id,
+        amount=amount,
+        deadline=deadline,
+    )
+    receipt = relay(relayer=relayer, deployment=deployment, request=req)
+    return exchange.swap_of(w3=relayer.w3, deployment=deployment, receipt=receipt)
 
 
 # --- ERC-2612 permit ------------------------------------------------------------------------

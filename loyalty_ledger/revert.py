@@ -13,6 +13,13 @@ from .errors import (
     AccountFrozen,
     AlreadyMember,
     ContractRevert,
+    ExchangeAlreadyApproved,
+    ExchangeBudgetExceeded,
+    ExchangeDailyCapExceeded,
+    ExchangeNotApproved,
+    ExchangeNotPausedBy,
+    ExchangePaused,
+    ExchangeTooSmall,
     InsufficientAllowance,
     InsufficientPoints,
     InvalidAddress,
@@ -29,10 +36,12 @@ from .errors import (
     PassAlreadyHeld,
     PassNotTransferable,
     Paused,
+    PointsExpired,
     ProgramExists,
     SameTier,
     SignatureExpired,
     Unauthorized,
+    UnknownExchange,
     UnknownProgram,
 )
 
@@ -104,6 +113,37 @@ ERROR_MAP: dict[str, Factory] = {
     "ECDSAInvalidSignature": lambda a: InvalidSignature(),
     "ECDSAInvalidSignatureLength": lambda a: InvalidSignature(),
     "ECDSAInvalidSignatureS": lambda a: InvalidSignature(),
+    # point expiry (ERC-7818)
+    "PointsBadEpochLength": lambda a: InvalidInput("an expiry epoch lasts at least one second"),
+    "PointsValidityTooLong": lambda a: InvalidInput(
+        f"a validity of {a[0]} epochs is longer than the maximum {a[1]}"
+    ),
+    "PointsAmountTooLarge": lambda a: InvalidAmount(
+        int(a[0]), f"one expiring lot holds at most {a[1]} points"
+    ),
+    "ERC7818TransferredExpiredToken": lambda a: PointsExpired(_str(a[0]), int(a[1])),
+    # coalition exchange
+    "ExchangeUnknown": lambda a: UnknownExchange(int(a[0])),
+    "ExchangeSameBrand": lambda a: InvalidInput(
+        f"an exchange needs two brands, not {decode_brand_id(a[0])!r} twice"
+    ),
+    "ExchangeBadTerms": lambda a: InvalidInput(
+        f"rates, daily cap and budget must be positive (got {a[0]}:{a[1]}, cap {a[2]}, "
+        f"budget {a[3]})"
+    ),
+    "ExchangeNotOperator": lambda a: Unauthorized(_str(a[0]), "network operator"),
+    "ExchangeNotAuthorized": lambda a: Unauthorized(
+        _str(a[1]), f"admin of a brand of exchange {a[0]}, or the operator"
+    ),
+    "ExchangeAlreadyApproved": lambda a: ExchangeAlreadyApproved(int(a[0]), decode_brand_id(a[1])),
+    "ExchangeNotApproved": lambda a: ExchangeNotApproved(int(a[0])),
+    "ExchangePaused": lambda a: ExchangePaused(int(a[0])),
+    "ExchangeNotPausedBy": lambda a: ExchangeNotPausedBy(int(a[0]), _str(a[1])),
+    "ExchangeTooSmall": lambda a: ExchangeTooSmall(int(a[0]), int(a[1])),
+    "ExchangeDailyCapExceeded": lambda a: ExchangeDailyCapExceeded(
+        int(a[0]), _str(a[1]), int(a[2]), int(a[3])
+    ),
+    "ExchangeBudgetExceeded": lambda a: ExchangeBudgetExceeded(int(a[0]), int(a[1]), int(a[2])),
 }
 
 # OZ errors we always know, whether or not an artifact carries them.
