@@ -277,14 +277,16 @@ class Sender:
         )
 
     def _failure(self, rcpt: TxReceipt) -> LedgerError:
-        """Decode why a mined tx reverted by replaying it on the state before its block."""
+        """Decode why a mined tx reverted by replaying it on the state before its block, then
+        on its block (whose later timestamp is what fails a call made as an epoch ends)."""
         tx = self.w3.eth.get_transaction(rcpt["transactionHash"])
         replay: TxParams = {"from": tx["from"], "to": tx["to"], "data": tx["input"]}
-        try:
-            with reverts_decoded(self.decoder):
-                self.w3.eth.call(replay, rcpt["blockNumber"] - 1)
-        except LedgerError as err:
-            return err
+        for block in (rcpt["blockNumber"] - 1, rcpt["blockNumber"]):
+            try:
+                with reverts_decoded(self.decoder):
+                    self.w3.eth.call(replay, block)
+            except LedgerError as err:
+                return err
         return ContractRevert(f"tx {bytes(rcpt['transactionHash']).hex()} reverted on chain")
 
     def transact(

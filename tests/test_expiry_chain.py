@@ -152,6 +152,23 @@ def test_second_before_and_after_expiry(
     assert state(w3, short) == before
 
 
+def test_expiry_between_check_and_block_is_decoded(
+    w3: Web3, short: Short, acme_admin: Sender, alice: Sender
+) -> None:
+    """A transfer sent in the lot's last second but mined in the first second of its expiry
+    epoch fails on chain, and the error says why (the replay also runs on the block's state)."""
+    lots.set_validity_duration(sender=acme_admin, program=short.program, epochs=1)
+    issue(acme_admin, short, ALICE.address, 25)
+    (lot,) = lots.lots_of(w3=w3, program=short.program, member=ALICE.address).lots
+    mine_at(w3, lot.expires_at - 1)
+    next_at(w3, lot.expires_at)
+    call = ledger.transfer_call(w3=w3, program=short.program, to=BOB.address, amount=25)
+    with pytest.raises(InsufficientPoints):
+        alice.transact(call, gas=200_000, simulate=False)
+    assert latest(w3) == lot.expires_at
+    assert bal(w3, short, ALICE.address) == 0 and bal(w3, short, BOB.address) == 0
+
+
 def test_soonest_to_expire_first(w3: Web3, short: Short, acme_admin: Sender, bob: Sender) -> None:
     c = fresh_epoch(w3, short.clock)
     for validity, amount in ((3, 10), (1, 5), (0, 7)):
