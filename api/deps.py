@@ -165,6 +165,20 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+async def optional_principal(
+    state: StateDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal | None:
+    """The caller when credentials are sent (bad ones are still a 401), else None."""
+    if not (authorization or x_api_key):
+        return None
+    return await current_principal(state, authorization, x_api_key)
+
+
+MaybePrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
+
+
 async def current_customer(principal: PrincipalDep) -> Principal:
     if principal.kind != "customer":
         raise Forbidden("this endpoint is for signed-in customers")
@@ -198,6 +212,15 @@ async def brand_reader(principal: PrincipalDep, brand_id: str) -> Principal:
 
 
 BrandReader = Annotated[Principal, Depends(brand_reader)]
+
+
+def brand_scope(principal: Principal, brand: str | None) -> str | None:
+    """The brand a member is seen through: a brand key sees only through its own brand."""
+    if principal.kind != "brand":
+        return brand
+    if brand is not None and brand != principal.brand_id:
+        raise Forbidden(f"no access to brand {brand}")
+    return principal.brand_id
 
 
 def brand_role(role: str):  # type: ignore[no-untyped-def]

@@ -52,6 +52,12 @@ STATUS: dict[type[BaseException], int] = {
     e.NotPaused: 409,
     e.ProgramExists: 409,
     e.ContractRevert: 409,
+    e.PointsExpired: 409,
+    e.UnknownExchange: 404,
+    e.ExchangeNotApproved: 409,
+    e.ExchangeAlreadyApproved: 409,
+    e.ExchangeDailyCapExceeded: 409,
+    e.ExchangeBudgetExceeded: 409,
     PerkExists: 409,
     NotEligible: 409,
     OutOfStock: 409,
@@ -83,6 +89,10 @@ def _ledger_error(_req: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, NotEligible):
         extra["reasons"] = [{"code": r.code, "detail": r.detail} for r in exc.reasons]
+    elif isinstance(exc, e.ExchangeDailyCapExceeded | e.ExchangeBudgetExceeded):
+        extra = {"requested": exc.requested, "remaining": exc.remaining}
+    elif isinstance(exc, e.ExchangeTooSmall):
+        extra["minimum"] = exc.minimum
     return JSONResponse(body(exc.code, exc.message, **extra), status_code=status_of(exc))
 
 

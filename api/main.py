@@ -16,7 +16,19 @@ from loyalty_ledger.store import make_engine, migrate
 
 from . import errors
 from .deps import ApiOptions, AppState
-from .routers import admin, auth, brands, customers, health, insights, ledger, pages, perks
+from .routers import (
+    admin,
+    auth,
+    brands,
+    customers,
+    exchanges,
+    expiry,
+    health,
+    insights,
+    ledger,
+    pages,
+    perks,
+)
 
 log = logging.getLogger("api")
 
@@ -120,7 +132,8 @@ def create_app(
     )
     app.state.api = AppState(settings=settings, engine=engine, options=options)
     errors.install(app)
-    for r in (health, auth, customers, brands, perks, ledger, admin, insights, pages):
+    routers = (health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights)
+    for r in (*routers, pages):
         app.include_router(r.router)
     app.add_middleware(BodyLimit, limit=options.max_body)
     return app

@@ -196,6 +196,23 @@ class TransferIn(Signed):
     brand_id: StrictStr = Field(max_length=32)
 
 
+# --- expiry and the coalition exchange ------------------------------------------------------
+
+
+class ExpiryPolicyIn(Strict):
+    epochs: StrictInt = Field(ge=0, le=1000)  # 0: points never expire
+
+
+class SwapPrepareIn(Strict):
+    amount: StrictInt = Field(gt=0, le=2**255)  # from-brand points to swap (at most)
+
+
+class SwapOut(TxOut):
+    exchange_id: int
+    burned: int
+    issued: int
+
+
 # --- brands ----------------------------------------------------------------------------------
 
 

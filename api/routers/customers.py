@@ -7,21 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from loyalty_ledger import consent, ledger, perks, views
-from loyalty_ledger.auth import Forbidden
 
-from ..deps import MemberActorDep, MemberReadDep, PrincipalDep, StateDep
+from ..deps import MemberActorDep, MemberReadDep, PrincipalDep, StateDep, brand_scope
 from ..schemas import TransferIn, TransferPrepareIn, TxOut, TypedData
 
 router = APIRouter(prefix="/customers", tags=["customers"])
-
-
-def _brand_scope(principal: Any, brand: str | None) -> str | None:
-    """A brand key sees a member only through its own brand."""
-    if principal.kind != "brand":
-        return brand
-    if brand is not None and brand != principal.brand_id:
-        raise Forbidden(f"no access to brand {brand}")
-    return principal.brand_id  # type: ignore[no-any-return]
 
 
 @router.get("/{address}")
@@ -32,7 +22,7 @@ def summary(
     brand: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Balance, pass, tier and expiry per brand (from the mirror, with its block)."""
-    brand = _brand_scope(principal, brand)
+    brand = brand_scope(principal, brand)
     return views.member_summary(
         engine=state.engine,
         deployment=state.deployment,
@@ -50,7 +40,7 @@ def my_perks(
     eligible_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Active perks with this member's eligibility."""
-    brand = _brand_scope(principal, brand)
+    brand = brand_scope(principal, brand)
     dep = state.deployment
     brands = [brand] if brand else sorted(dep.programs)
     out = []
@@ -82,7 +72,7 @@ def history(
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict[str, Any]:
     """The member's ledger entries in one brand, newest first (`before` pages on)."""
-    program = state.deployment.program(_brand_scope(principal, brand) or brand)
+    program = state.deployment.program(brand_scope(principal, brand) or brand)
     return views.ledger_page(
         engine=state.engine, token=program.points, account=address, limit=limit, before_id=before
     )

@@ -97,9 +97,10 @@ def nps(scope: ScopeDep) -> dict[str, Any]:
 
 
 @router.get("/insights/points")
-def points(brand_id: str, _r: BrandReader, program: ProgramDep, state: StateDep) -> dict[str, Any]:
-    """Points economy: issued, redeemed, forfeited, liability, gifts, tiers (all time)."""
-    return report.points(engine=state.engine, program=program)
+def points(scope: ScopeDep) -> dict[str, Any]:
+    """Points economy: totals, expiry, swaps, liability, gifts, tiers and the books (all time);
+    issued, swapped, expired and breakage per month of the period (`flows`)."""
+    return report.points(**scope.kw)
 
 
 class SurveyAnswerIn(BaseModel):

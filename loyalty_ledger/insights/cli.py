@@ -45,6 +45,7 @@ def _print(rep: dict[str, Any]) -> None:
     clv, churn, basket, freq = rep["clv"], rep["churn"], rep["basket"], rep["frequency"]
     nps, pts = rep["nps"], rep["points"]
     p = rep["period"]
+    diff = pts["books"]["difference"]
     con.print(f"[bold]{rep['brand_id']}[/bold]  {p['from'][:10]} → {p['to'][:10]} (exclusive)")
     head = Table(title=f"Headline ({clv.get('currency', '')}, minor units)", show_header=False)
     for label, value in (
@@ -77,6 +78,15 @@ def _print(rep: dict[str, Any]) -> None:
         ("points outstanding", _money(pts["outstanding_liability"])),
         ("redemption rate", _pct(pts["redemption_rate"])),
         (
+            "points expired / breakage rate",
+            f"{_money(pts['expired'])} / {_pct(pts['breakage_rate'])}",
+        ),
+        (
+            "points swapped in / out",
+            f"{_money(pts['swapped_in'])} / {_money(pts['swapped_out'])}",
+        ),
+        ("books balance", "yes" if pts["books"]["balanced"] else f"off by {_money(diff)}"),
+        (
             "gifts (count / points)",
             f"{_money(pts['gifts']['count'])} / {_money(pts['gifts']['points'])}",
         ),
@@ -84,9 +94,11 @@ def _print(rep: dict[str, Any]) -> None:
         head.add_row(label, value)
     con.print(head)
     trend = Table(title="By month")
-    for col in ("month", "orders", "revenue", "AOV", "items/order", "churn", "NPS"):
+    cols = ("month", "orders", "revenue", "AOV", "items/order", "churn", "NPS")
+    for col in (*cols, "pts issued", "swap in/out", "expired", "breakage"):
         trend.add_column(col, justify="right")
-    for b, c, n in zip(basket["trend"], churn["monthly"], nps["trend"], strict=True):
+    flows = pts["flows"]["trend"]
+    for b, c, n, f in zip(basket["trend"], churn["monthly"], nps["trend"], flows, strict=True):
         trend.add_row(
             b["month"],
             _money(b["orders"]),
@@ -95,6 +107,10 @@ def _print(rep: dict[str, Any]) -> None:
             NA if b["items_per_order"] is None else f"{b['items_per_order']:.2f}",
             _pct(c["churn_rate"]),
             NA if n["nps"] is None else f"{n['nps']:.0f}",
+            _money(f["issued"]),
+            f"{_money(f['swapped_in'])} / {_money(f['swapped_out'])}",
+            _money(f["expired"]),
+            _pct(f["breakage_rate"]),
         )
     con.print(trend)
     coh = Table(title="Retention by monthly cohort")

@@ -256,16 +256,24 @@ def points_economy(
     gift_senders: int,
     gift_receivers: int,
     tiers: Sequence[dict[str, object]],
+    expired: int = 0,
 ) -> dict[str, object]:
-    """Issued, redeemed, forfeited, outstanding, gifts and tiers of a program's points."""
+    """Issued, redeemed, forfeited, expired, swapped, outstanding, gifts and tiers of a
+    program's points (all time); `liability` is the live points outstanding."""
     issued = totals.get("issue", 0)
     redeemed = totals.get("redeem", 0)
+    swapped_in, swapped_out = totals.get("swap_in", 0), totals.get("swap_out", 0)
     return {
         "issued": issued,
         "redeemed": redeemed,
         "forfeited": totals.get("forfeit", 0),
+        "expired": expired,
+        "swapped_in": swapped_in,
+        "swapped_out": swapped_out,
         "outstanding_liability": liability,
         "redemption_rate": ratio(redeemed, issued),
+        "breakage_rate": breakage_rate(expired, issued, swapped_in),
+        "swaps": {"in": counts.get("swap_in", 0), "out": counts.get("swap_out", 0)},
         "redemptions": counts.get("redeem", 0),
         "gifts": {
             "count": counts.get("gift", 0),
@@ -275,4 +283,85 @@ def points_economy(
         },
         "transfers": {"count": counts.get("transfer", 0), "points": totals.get("transfer", 0)},
         "tiers": list(tiers),
+        "books": books(
+            issued=issued,
+            swapped_in=swapped_in,
+            redeemed=redeemed,
+            swapped_out=swapped_out,
+            forfeited=totals.get("forfeit", 0),
+            expired=expired,
+            outstanding=liability,
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class MonthFlows:
+    """Points that moved in one calendar month: ledger entries by block time, lots by expiry."""
+
+    month: int
+    issued: int = 0
+    swapped_in: int = 0
+    swapped_out: int = 0
+    redeemed: int = 0
+    forfeited: int = 0
+    expired: int = 0
+
+
+def breakage_rate(expired: int, issued: int, swapped_in: int) -> float | None:
+    """Expired ÷ (issued + swapped in) over the same period."""
+    return ratio(expired, issued + swapped_in)
+
+
+def point_flows(months: Sequence[MonthFlows]) -> dict[str, object]:
+    """Issued, swapped in/out, redeemed, forfeited and expired points over a period and per
+    month, with the breakage rate of each."""
+
+    def row(f: MonthFlows) -> dict[str, object]:
+        return {
+            "issued": f.issued,
+            "swapped_in": f.swapped_in,
+            "swapped_out": f.swapped_out,
+            "redeemed": f.redeemed,
+            "forfeited": f.forfeited,
+            "expired": f.expired,
+            "breakage_rate": breakage_rate(f.expired, f.issued, f.swapped_in),
+        }
+
+    total = MonthFlows(
+        month=0,
+        **{
+            k: sum(getattr(f, k) for f in months)
+            for k in ("issued", "swapped_in", "swapped_out", "redeemed", "forfeited", "expired")
+        },
+    )
+    return {**row(total), "trend": [{"month": month_label(f.month), **row(f)} for f in months]}
+
+
+def books(
+    *,
+    issued: int,
+    swapped_in: int,
+    redeemed: int,
+    swapped_out: int,
+    forfeited: int,
+    expired: int,
+    outstanding: int,
+) -> dict[str, object]:
+    """The points identity over a program's whole history:
+    issued + swapped in = redeemed + swapped out + forfeited + expired + outstanding."""
+    credits = issued + swapped_in
+    debits = redeemed + swapped_out + forfeited + expired + outstanding
+    return {
+        "issued": issued,
+        "swapped_in": swapped_in,
+        "redeemed": redeemed,
+        "swapped_out": swapped_out,
+        "forfeited": forfeited,
+        "expired": expired,
+        "outstanding": outstanding,
+        "credits": credits,
+        "debits": debits,
+        "difference": credits - debits,
+        "balanced": credits == debits,
     }

@@ -25,9 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.insights_tables import T_SURVEY
-from ..store.models import Balance, ContractState, LedgerEntry, Pass, Tier
+from ..store.models import Balance, ContractState, LedgerEntry, Pass, PointLot, Tier
 from ..store.offchain import EarnRecord, table
-from .metrics import CustomerStats, MonthStats
+from .metrics import CustomerStats, MonthFlows, MonthStats
 from .period import Period, month_index, month_start
 
 T_EARN = table(EarnRecord)
@@ -36,6 +36,7 @@ T_BAL = Balance.__table__  # type: ignore[attr-defined]
 T_STATE = ContractState.__table__  # type: ignore[attr-defined]
 T_PASS = Pass.__table__  # type: ignore[attr-defined]
 T_TIER = Tier.__table__  # type: ignore[attr-defined]
+T_LOT = PointLot.__table__  # type: ignore[attr-defined]
 
 # Purchase time is the order's own (POS) time, not when the brand recorded the earning.
 earn_time = T_EARN.c.ordered_at
@@ -202,17 +203,92 @@ def gift_parties(conn: Connection, *, token: str) -> tuple[int, int]:
     return int(senders or 0), int(receivers or 0)
 
 
-def liability(conn: Connection, *, token: str) -> int:
-    """Points outstanding: the token's supply in the mirror (the sum of balances as fallback)."""
-    supply = conn.execute(
-        select(T_STATE.c.total_supply).where(T_STATE.c.address == token.lower())
+def _swept(conn: Connection, token: str) -> int:
+    """The epoch up to which the mirror swept expired lots out of the balances."""
+    swept = conn.execute(
+        select(T_STATE.c.swept_epoch).where(T_STATE.c.address == token.lower())
     ).scalar()
-    if supply is not None:
-        return int(supply)
+    return int(swept or 0)
+
+
+def _lot_expired(conn: Connection, token: str, now: int) -> ColumnElement[bool]:
+    """Lots whose points expired: by the clock (`now`), or already swept by the mirror."""
+    return and_(
+        T_LOT.c.token == token.lower(),
+        or_(
+            T_LOT.c.expires_at <= now,
+            T_LOT.c.expiry_epoch <= _swept(conn, token),
+        ),
+    )
+
+
+def expired_total(conn: Connection, *, token: str, now: int | None = None) -> int:
+    """Points that expired unspent, all time, as of `now`."""
+    now = int(time.time()) if now is None else now
     s = conn.execute(
-        select(_sum_u256(conn, T_BAL.c.amount)).where(T_BAL.c.token == token.lower())
+        select(_sum_u256(conn, T_LOT.c.amount)).where(_lot_expired(conn, token, now))
     ).scalar()
     return int(s or 0)
+
+
+def liability(conn: Connection, *, token: str, now: int | None = None) -> int:
+    """Live points outstanding (Σ balanceOf as of `now`): the mirror's balances less lots that
+    expired by the clock but that the mirror has not swept out of them yet."""
+    now = int(time.time()) if now is None else now
+    held = conn.execute(
+        select(_sum_u256(conn, T_BAL.c.amount)).where(T_BAL.c.token == token.lower())
+    ).scalar()
+    unswept = conn.execute(
+        select(_sum_u256(conn, T_LOT.c.amount)).where(
+            T_LOT.c.token == token.lower(),
+            T_LOT.c.expires_at <= now,
+            T_LOT.c.expiry_epoch > _swept(conn, token),
+        )
+    ).scalar()
+    return int(held or 0) - int(unswept or 0)
+
+
+FLOW_KINDS = {
+    "issue": "issued",
+    "swap_in": "swapped_in",
+    "swap_out": "swapped_out",
+    "redeem": "redeemed",
+    "forfeit": "forfeited",
+}
+
+
+def month_flows(
+    conn: Connection, *, token: str, period: Period, now: int | None = None
+) -> list[MonthFlows]:
+    """Per calendar month of the period: points issued, swapped in and out, redeemed and
+    forfeited (ledger entries by block time) and expired (lots by expiry time, up to `now`)."""
+    now = int(time.time()) if now is None else now
+    months = period.months()
+    t = T_ENTRY.c.block_time
+    month = month_of(conn, t, months).label("m")
+    q = (
+        select(month, T_ENTRY.c.kind, _sum_u256(conn, T_ENTRY.c.amount))
+        .where(
+            T_ENTRY.c.token == token.lower(),
+            T_ENTRY.c.kind.in_(FLOW_KINDS),
+            t >= period.start,
+            t < period.end,
+        )
+        .group_by(month, T_ENTRY.c.kind)
+    )
+    per: dict[int, dict[str, int]] = defaultdict(dict)
+    for m, kind, s in conn.execute(q):
+        per[int(m)][FLOW_KINDS[kind]] = int(s or 0)
+    exp = T_LOT.c.expires_at
+    lot_month = month_of(conn, exp, months).label("m")
+    q = (
+        select(lot_month, _sum_u256(conn, T_LOT.c.amount))
+        .where(_lot_expired(conn, token, now), exp >= period.start, exp < period.end)
+        .group_by(lot_month)
+    )
+    for m, s in conn.execute(q):
+        per[int(m)]["expired"] = int(s or 0)
+    return [MonthFlows(m, **per.get(m, {})) for m in months]
 
 
 def tier_distribution(

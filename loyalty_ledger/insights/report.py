@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 from ..deploy import Program
 from ..earn import get_rule
 from . import metrics, queries
-from .period import Period
+from .period import Period, make_period
 
 METRICS = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
 
@@ -79,13 +80,21 @@ def nps(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     return _head(program.brand_id, period) | metrics.nps(scores, period.months())
 
 
-def points(*, engine: Engine, program: Program, period: Period | None = None) -> dict[str, Any]:
-    """The points economy as of the mirror's checkpoint (all time: the mirror has no clock)."""
+def points(
+    *, engine: Engine, program: Program, period: Period | None = None, now: int | None = None
+) -> dict[str, Any]:
+    """The points economy: totals and books all time, as of the mirror (expiry as of `now`);
+    `flows` per month of the period (default: the last 12 months)."""
+    now = int(time.time()) if now is None else now
+    period = period or make_period(None, None, now=now)
+    token = program.points
     with engine.connect() as conn:
-        totals, counts = queries.ledger_totals(conn, token=program.points)
-        senders, receivers = queries.gift_parties(conn, token=program.points)
-        owed = queries.liability(conn, token=program.points)
-        tiers = queries.tier_distribution(conn, pass_address=program.pass_)
+        totals, counts = queries.ledger_totals(conn, token=token)
+        senders, receivers = queries.gift_parties(conn, token=token)
+        owed = queries.liability(conn, token=token, now=now)
+        expired = queries.expired_total(conn, token=token, now=now)
+        tiers = queries.tier_distribution(conn, pass_address=program.pass_, now=now)
+        flows = queries.month_flows(conn, token=token, period=period, now=now)
     body = metrics.points_economy(
         totals=totals,
         counts=counts,
@@ -93,8 +102,13 @@ def points(*, engine: Engine, program: Program, period: Period | None = None) ->
         gift_senders=senders,
         gift_receivers=receivers,
         tiers=tiers,
+        expired=expired,
     )
-    return {"brand_id": program.brand_id, "scope": "all time, as of the mirror"} | body
+    return (
+        {"brand_id": program.brand_id, "scope": "all time, as of the mirror"}
+        | body
+        | {"period": period.to_json(), "flows": metrics.point_flows(flows)}
+    )
 
 
 def full_report(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.artifacts import CONTRACTS, artifact_path, error_decoder
 from loyalty_ledger.chain import Sender, connect
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
-from loyalty_ledger.deploy import Deployment, add_brand, deploy_network
+from loyalty_ledger.deploy import DEFAULT_EPOCH_SECONDS, Deployment, add_brand, deploy_network
 from loyalty_ledger.indexer import run_indexer
 
 from ..pg import fresh_schema
@@ -240,3 +240,30 @@ def sign_typed(acct: LocalAccount, typed: dict[str, Any]) -> str:
             message[f["name"]] = bytes.fromhex(message[f["name"]][2:])
     signed = acct.sign_typed_data(typed["domain"], types, message)
     return "0x" + bytes(signed.signature).hex()
+
+
+def onboard_brand(env: Env, brand_id: str, *, epoch_length: int = DEFAULT_EPOCH_SECONDS) -> None:
+    """A fresh brand on the shared chain, administered by the API's brand key, with API keys
+    `{brand_id}:{role}` and `{brand_id}:all` (tests that change a brand's policy or exchanges
+    use their own brands, so they leave acme and beta as the other tests expect them)."""
+    dep = Deployment.from_json(env.deployment.to_json())
+    add_brand(
+        env.w3,
+        env.state.sender("operator"),
+        dep,
+        brand_id=brand_id,
+        name=f"{brand_id} points",
+        symbol=brand_id.upper()[:16],
+        admin=BRAND.address,
+        tiers=["Basic"],
+        epoch_length=epoch_length,
+    )
+    env.state.save_deployment(dep)
+    eng = env.state.engine
+    env.keys[f"{brand_id}:all"] = auth.create_api_key(
+        engine=eng, kind="brand", brand_id=brand_id, roles=ROLES
+    )[1]
+    for role in ROLES:
+        env.keys[f"{brand_id}:{role}"] = auth.create_api_key(
+            engine=eng, kind="brand", brand_id=brand_id, roles=[role]
+        )[1]

@@ -24,6 +24,7 @@ from loyalty_ledger.store.models import (
     LedgerEntry,
     Member,
     Pass,
+    PointLot,
     Tier,
 )
 from loyalty_ledger.store.offchain import EarnRecord, table
@@ -108,6 +109,85 @@ BALANCES = {A: 35, B: 33, C: 52, D: 10}  # 130 in all = 180 issued - 40 - 10
 # member: (tier, expires_at)
 PASSES = {A: (2, 0), C: (1, 4_000_000_000), D: (1, 1000), E: (0, 0)}
 TIERS = ["Bronze", "Silver", "Gold"]
+
+
+# Point expiry and swaps, on beta (its partner brand of the swaps is outside the fixture).
+# Clock: epoch 0 starts 2025-10-01, 30-day epochs; epoch 4 starts 2026-01-29, 5 2026-02-28,
+# 6 2026-03-30, 40 2029-01-13. The mirror swept lots up to epoch 5.
+BETA_CLOCK = (ts("2025-10-01"), 30 * 86_400)
+BETA_SWEPT = 5
+# (kind, account, amount, day or None: a row indexed before block times were stored)
+BETA_LEDGER = [
+    ("issue", A, 100, "2025-12-05"),
+    ("issue", B, 60, "2026-01-10"),
+    ("swap_in", A, 50, "2026-01-20"),
+    ("issue", C, 40, "2026-02-15"),
+    ("swap_out", B, 20, "2026-02-20"),
+    ("swap_in", C, 30, "2026-03-05"),
+    ("redeem", A, 10, "2026-03-10"),
+    ("forfeit", C, 5, "2026-03-12"),
+    ("issue", D, 25, "2026-04-10"),
+    ("issue", E, 5, None),
+]
+# (holder, expiry epoch, amount): A's and B's lots are swept, C's expired unswept, A's e40 live.
+BETA_LOTS = [(A, 4, 70), (B, 5, 15), (C, 6, 25), (A, 40, 40)]
+# Live + unswept: 310 credited - 35 debited - 85 swept = 190 (165 live + C's 25 expired).
+BETA_BALANCES = {A: 90, B: 25, C: 45, D: 25, E: 5}
+
+
+def beta_expires_at(epoch: int) -> int:
+    return BETA_CLOCK[0] + epoch * BETA_CLOCK[1]
+
+
+def seed_beta_points(conn: Any) -> None:
+    """Beta's ledger with block times, lots, balances and clock (the expiry and swap figures)."""
+    tok = BETA.points.lower()
+    conn.execute(
+        insert(LedgerEntry.__table__),  # type: ignore[attr-defined]
+        [
+            dict(
+                block_number=10 + i,  # beside acme's lines, within the checkpoint
+                log_index=1,
+                tx_hash="0x" + f"{100 + i:064x}",
+                token=tok,
+                kind=k,
+                account=a.lower(),
+                counterparty=None,
+                amount=n,
+                block_time=ts(day) if day else None,
+            )
+            for i, (k, a, n, day) in enumerate(BETA_LEDGER)
+        ],
+    )
+    conn.execute(
+        insert(PointLot.__table__),  # type: ignore[attr-defined]
+        [
+            dict(
+                token=tok, holder=h.lower(), expiry_epoch=x, expires_at=beta_expires_at(x), amount=n
+            )
+            for h, x, n in BETA_LOTS
+        ],
+    )
+    conn.execute(
+        insert(Balance.__table__),  # type: ignore[attr-defined]
+        [dict(token=tok, holder=m.lower(), amount=n) for m, n in BETA_BALANCES.items()],
+    )
+    conn.execute(
+        insert(ContractState.__table__),  # type: ignore[attr-defined]
+        [
+            dict(
+                address=tok,
+                total_supply=275,
+                paused=False,
+                transferable=False,
+                tier_count=0,
+                validity_epochs=2,
+                epoch_zero=BETA_CLOCK[0],
+                epoch_length=BETA_CLOCK[1],
+                swept_epoch=BETA_SWEPT,
+            )
+        ],
+    )
 
 
 def seed(engine: Engine) -> None:
@@ -235,6 +315,7 @@ def seed(engine: Engine) -> None:
                 )
             ],
         )
+        seed_beta_points(conn)
 
 
 @contextmanager

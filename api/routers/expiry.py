@@ -1,0 +1,92 @@
+"""Point expiry: a member's points by expiry date, the members whose points expire soon (for
+reminders), and the brand's expiry policy."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from loyalty_ledger import lots
+
+from .. import mirror
+from ..deps import (
+    BrandReader,
+    IssuerDep,
+    MemberReadDep,
+    PrincipalDep,
+    ProgramDep,
+    StateDep,
+    brand_scope,
+)
+from ..schemas import ExpiryPolicyIn
+
+router = APIRouter(tags=["expiry"])
+
+
+@router.get("/customers/{address}/points/expiry")
+def member_expiry(
+    address: MemberReadDep, principal: PrincipalDep, state: StateDep, brand: str
+) -> dict[str, Any]:
+    """The member's live lots in one brand, soonest first, the permanent points and the total."""
+    program = state.deployment.program(brand_scope(principal, brand) or brand)
+    return mirror.member_lots(
+        engine=state.engine, program=program, address=address, now=int(time.time())
+    )
+
+
+@router.get("/brands/{brand_id}/expiring")
+def expiring(
+    brand_id: str,
+    _r: BrandReader,
+    program: ProgramDep,
+    state: StateDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[str | None, Query(max_length=42)] = None,
+) -> dict[str, Any]:
+    """Members with points expiring in the next `days` days, by address (`after` pages on)."""
+    return mirror.expiring(
+        engine=state.engine,
+        program=program,
+        days=days,
+        now=int(time.time()),
+        limit=limit,
+        after=after,
+    )
+
+
+def _policy(state: Any, program: Any) -> dict[str, Any]:
+    p = lots.policy_of(w3=state.w3, program=program)
+    start = p.epoch_zero + p.current_epoch * p.epoch_length
+    new_expiry = (
+        p.epoch_zero + (p.current_epoch + p.validity_epochs) * p.epoch_length
+        if p.validity_epochs
+        else None
+    )
+    return {
+        "brand_id": program.brand_id,
+        **p.as_dict(),
+        "current_epoch_start": mirror.iso(start),
+        "next_epoch_start": mirror.iso(start + p.epoch_length),
+        "points_issued_now_expire_at": None if new_expiry is None else mirror.iso(new_expiry),
+    }
+
+
+@router.get("/brands/{brand_id}/expiry-policy")
+def get_policy(brand_id: str, _r: BrandReader, program: ProgramDep, state: StateDep) -> Any:
+    """The validity of newly issued points (0: never expire) and the program's epoch clock."""
+    return _policy(state, program)
+
+
+@router.put("/brands/{brand_id}/expiry-policy")
+def set_policy(
+    brand_id: str, body: ExpiryPolicyIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+) -> Any:
+    """Set how many epochs newly issued points stay valid (points held keep their expiry)."""
+    rc = lots.set_validity_duration(
+        sender=state.brand_sender(brand_id), program=program, epochs=body.epochs
+    )
+    tx = {"tx_hash": rc.tx_hash, "status": "confirmed", "block_number": rc.block_number}
+    return _policy(state, program) | tx
