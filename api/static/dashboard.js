@@ -64,6 +64,7 @@
     kpi("nps", "NPS", nps.nps === null ? "–" : LL.num(nps.nps, 1), nps.nps);
     kpi("liability", "Points outstanding", LL.int(points.outstanding_liability), points.outstanding_liability);
     kpi("redemption", "Redemption rate", LL.pct(points.redemption_rate), points.redemption_rate);
+    kpi("breakage", "Breakage rate (expired ÷ issued)", LL.pct(points.breakage_rate), points.breakage_rate);
 
     const months = basket.trend.map((m) => m.month);
     draw("chart-basket", { type: "line", data: { labels: months, datasets: [
@@ -87,8 +88,11 @@
       { label: "active passes", data: points.tiers.map((t) => t.active), backgroundColor: ["#ced4da", "#adb5bd", "#fab005", "#7048e8", "#1098ad", "#e64980"] }] } });
 
     table($("points"), ["", "points"], [
-      ["issued", LL.int(points.issued)], ["redeemed", LL.int(points.redeemed)], ["forfeited", LL.int(points.forfeited)],
+      ["issued", LL.int(points.issued)], ["swapped in (exchange)", LL.int(points.swapped_in)],
+      ["redeemed", LL.int(points.redeemed)], ["swapped out (exchange)", LL.int(points.swapped_out)],
+      ["forfeited", LL.int(points.forfeited)], ["expired", LL.int(points.expired)],
       ["outstanding", LL.int(points.outstanding_liability)], ["redemption rate", LL.pct(points.redemption_rate)],
+      ["breakage rate", LL.pct(points.breakage_rate)], ["books balance", points.books.balanced ? "yes" : `off by ${LL.int(points.books.difference)}`],
       [`gifts (${LL.int(points.gifts.count)})`, LL.int(points.gifts.points)],
       ["gift senders / receivers", `${LL.int(points.gifts.senders)} / ${LL.int(points.gifts.receivers)}`],
       ...points.tiers.map((t) => [`tier ${t.name} (active / all)`, `${LL.int(t.active)} / ${LL.int(t.passes)}`]),

@@ -55,11 +55,13 @@
     $("tier").textContent = pass ? (pass.tier_name || `tier ${pass.tier}`) : "no pass";
     $("expiry").textContent = pass ? (pass.expires_at ? LL.date(pass.expires_at) + (pass.active ? "" : " (expired)") : "never") : "–";
     $("as-of").textContent = s.summary.as_of_block !== undefined ? `as of block ${s.summary.as_of_block}` : "";
-    for (const id of ["account", "perks-card", "gift-card", "history-card"]) $(id).hidden = false;
-    const [perks, history] = await Promise.all([
+    for (const id of ["account", "lots-card", "perks-card", "gift-card", "history-card"]) $(id).hidden = false;
+    const [perks, history, expiry] = await Promise.all([
       LL.api(`/customers/${who}/perks?brand=${encodeURIComponent(brand)}`, auth),
       LL.api(`/customers/${who}/history?brand=${encodeURIComponent(brand)}&limit=50`, auth),
+      LL.api(`/customers/${who}/points/expiry?brand=${encodeURIComponent(brand)}`, auth),
     ]);
+    showLots(expiry);
     $("perks").replaceChildren(LL.el("tr", {}, ...["perk", "cost", "status"].map((h) => LL.el("th", { text: h }))),
       ...perks.map((p) => LL.el("tr", {}, LL.el("td", { text: p.perk.name, title: p.perk.description || "" }),
         LL.el("td", { text: LL.int(p.perk.point_cost) }),
@@ -68,11 +70,21 @@
     const me = s.address.toLowerCase();
     $("history").replaceChildren(LL.el("tr", {}, ...["block", "what", "with", "points"].map((h) => LL.el("th", { text: h }))),
       ...history.entries.map((e) => {
-        const out = e.account === me && ["gift", "transfer", "redeem", "forfeit", "recovery"].includes(e.kind);
+        const out = e.account === me && ["gift", "transfer", "redeem", "forfeit", "recovery", "swap_out"].includes(e.kind);
         const other = e.account === me ? e.counterparty : e.account;
         return LL.el("tr", {}, LL.el("td", { text: String(e.block_number) }), LL.el("td", { text: `${e.kind}${e.reason ? " · " + e.reason : ""}` }),
           LL.el("td", { class: "addr", text: other ? LL.short(other) : "" }), LL.el("td", { text: (out ? "−" : "+") + LL.int(e.amount) }));
       }));
+  }
+
+  // Live lots soonest first (spent first, too), then the points that never expire.
+  function showLots(expiry) {
+    $("lots").replaceChildren(LL.el("tr", {}, ...["expires on", "points"].map((h) => LL.el("th", { text: h }))),
+      ...expiry.lots.map((l) => LL.el("tr", {}, LL.el("td", { text: LL.date(l.expires_at_unix) }), LL.el("td", { text: LL.int(l.amount) }))));
+    if (expiry.permanent > 0) $("lots").append(LL.el("tr", {}, LL.el("td", { text: "never" }), LL.el("td", { text: LL.int(expiry.permanent) })));
+    $("lots-note").textContent = expiry.lots.length
+      ? "Spending, gifts and swaps use the points that expire soonest first; a gift keeps its expiry date."
+      : "None of your points expire.";
   }
 
   async function gift(ev) {

@@ -58,6 +58,9 @@ def test_dashboard(site: Site, browser: Any) -> None:
     assert text("nps") == f"{nps['nps']:.1f}"
     assert text("repeat") == f"{100 * freq['repeat_purchase_rate']:.1f}%"
     assert text("liability") == str(pts["outstanding_liability"]) == "130"
+    breakage = pts["breakage_rate"]
+    assert text("breakage") == ("–" if breakage is None else f"{100 * breakage:.1f}%")
+    assert "expired" in page.inner_text("#points") and "books balance" in page.inner_text("#points")
     cohort_rows = page.locator("#cohorts tr").count() - 1
     assert cohort_rows == 3
     first_top = page.get_attribute("#top-spend tr:nth-child(2) span.addr", "title")
@@ -108,6 +111,11 @@ def test_wallet_sign_in(site: Site, browser: Any) -> None:
     assert "Free latte" in page.inner_text("#perks") and "eligible" in page.inner_text("#perks")
     # A's acme entries: issue 100, redeem 40, two gifts out
     assert page.locator("#history tr").count() == 1 + 4
+    assert page.inner_text("#lots") == "expires on\tpoints\nnever\t35"  # acme never expires
+    page.select_option("#brand", "beta")  # beta: 40 points expire with epoch 40, 50 never
+    page.wait_for_function("document.querySelector('#lots').innerText.includes('2029')")
+    rows = page.inner_text("#lots").splitlines()
+    assert rows == ["expires on\tpoints", "2029-01-13\t40", "never\t50"]
     page.screenshot(path=str(ARTIFACTS / "wallet.png"), full_page=True)
     assert errors == []
     assert KEYS["A"]  # the member's key is the fixture's, never a real one
