@@ -42,6 +42,8 @@ interface ILoyaltyPoints is IERC7818 {
     error PointsMemoTooLong(uint256 length, uint256 max);
     /// @notice Only the member registry may call this.
     error PointsOnlyRegistry(address caller);
+    /// @notice The epoch length given to the constructor is zero.
+    error PointsBadEpochLength();
     /// @notice A validity of `epochs` is longer than `max`.
     error PointsValidityTooLong(uint256 epochs, uint256 max);
     /// @notice A lot that expires holds at most `max` points; `amount` would pass it.

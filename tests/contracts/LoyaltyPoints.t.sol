@@ -34,6 +34,9 @@ contract LoyaltyPointsTest is Deployers {
         assertEq(pointsA.ISSUER_ROLE(), keccak256("ISSUER_ROLE"));
         assertEq(pointsA.REDEEMER_ROLE(), keccak256("REDEEMER_ROLE"));
         assertEq(pointsA.PAUSER_ROLE(), keccak256("PAUSER_ROLE"));
+        assertEq(pointsA.epochLength(), EPOCH_LENGTH);
+        assertEq(pointsA.epochZero(), block.timestamp - block.timestamp % 1 days);
+        assertEq(pointsA.validityDuration(), 0);
     }
 
     /*//////////////////////////////////////////////////////////////

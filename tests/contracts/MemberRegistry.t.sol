@@ -462,7 +462,9 @@ contract MemberRegistryTest is Deployers {
     {
         string[] memory tiers = new string[](1);
         tiers[0] = "Base";
-        points = new LoyaltyPoints("C", "C", brandId, registry_, address(forwarder), adminA);
+        points = new LoyaltyPoints(
+            "C", "C", brandId, registry_, address(forwarder), adminA, EPOCH_LENGTH
+        );
         pass = new MembershipPass("C", "C", brandId, registry_, address(forwarder), adminA, tiers);
     }
 }

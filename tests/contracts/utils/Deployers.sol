@@ -17,6 +17,8 @@ abstract contract Deployers is Test {
     bytes32 internal constant FRAUD = "fraud";
     bytes32 internal constant ORDER_1 = "order-1";
     string internal constant FORWARDER_NAME = "LoyaltyForwarder";
+    /// @dev The fixture programs' expiry epoch (what `loyalty` deploys by default).
+    uint256 internal constant EPOCH_LENGTH = 30 days;
 
     bytes32 internal constant FORWARD_REQUEST_TYPEHASH = keccak256(
         "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)"
@@ -82,7 +84,8 @@ abstract contract Deployers is Test {
             brandId,
             address(registry),
             address(forwarder),
-            admin
+            admin,
+            EPOCH_LENGTH
         );
         pass = new MembershipPass(
             string.concat(name, " Pass"),
