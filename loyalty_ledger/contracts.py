@@ -28,7 +28,7 @@ ROLE_NAMES = {v: k for k, v in ROLES.items()}
 
 
 def role_id(role: str) -> bytes:
-    """bytes32 id of a role name (admin, issuer, redeemer, pauser, registrar, operator, exchange)."""
+    """bytes32 id of a role name (a key of ROLES: admin, issuer, ..., exchange)."""
     try:
         return ROLES[role]
     except KeyError:

@@ -1,5 +1,9 @@
 """Audit the ledger from the chain alone: replay, recompute, verify code, chain views and mirror.
 
+The replay keeps each program's expiry lots (`loyalty_ledger.expiry`'s model, at each event's
+block time) and pairs each coalition swap's two sides; the books per program are
+issued + swapped in = redeemed + swapped out + forfeited + expired + outstanding.
+
 Public API:
     run_audit(network, ...) -> AuditReport        full audit (runner)
     replay_chain(rpc, registry, start, at) -> Replay   fetch + pure replay (chain_replay)
@@ -7,6 +11,7 @@ Public API:
     verify_code / verify_chain / verify_mirror    the three comparisons
     DigestChain / first_difference                the published ledger digest (digest)
     to_json / to_text / to_html                   report renderings
+    summarise_state / member_lots                 the recomputed state as data (summary)
 """
 
 from .chain_replay import Network, Replay, replay_chain
@@ -18,6 +23,7 @@ from .report import AuditReport, to_html, to_json, to_text
 from .rpc import Rpc
 from .runner import run_audit
 from .state import Finding, LedgerState
+from .summary import member_lots, summarise_state
 from .verify_chain import verify_chain
 from .verify_code import compile_sources, verify_code
 
@@ -39,8 +45,10 @@ __all__ = [
     "decode",
     "encode",
     "first_difference",
+    "member_lots",
     "replay_chain",
     "run_audit",
+    "summarise_state",
     "to_html",
     "to_json",
     "to_text",

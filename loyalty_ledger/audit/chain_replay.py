@@ -6,15 +6,18 @@ import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from .decode import TOPICS, Event, Kind, Log, decode
 from .digest import BlockDigest, DigestChain
 from .invariants import check_invariants
 from .replay import Replayer
+from .replay_exchange import EXCHANGE_ROLE
 from .rpc import Rpc, iter_log_ranges
 from .state import Finding, LedgerState
 from .statement import StatementBuilder
+from .summary import summarise_state
+
+__all__ = ["Network", "Replay", "discover_programs", "replay_chain", "summarise_state"]
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -27,6 +30,7 @@ class Network:
     registry: str
     start_block: int = 0
     forwarder: str | None = None
+    exchange: str | None = None  # the coalition exchange (also found from EXCHANGE_ROLE grants)
 
     @classmethod
     def from_deployment(cls, rpc_url: str, path: str) -> Network:
@@ -39,6 +43,7 @@ class Network:
             d["registry"].lower(),
             int(d.get("start_block", 0)),
             (d.get("forwarder") or "").lower() or None,
+            (d.get("exchange") or "").lower() or None,
         )
 
 
@@ -59,10 +64,16 @@ class Replay:
 
 
 def discover_programs(
-    rpc: Rpc, registry: str, start: int, end: int, forwarder: str | None = None
+    rpc: Rpc,
+    registry: str,
+    start: int,
+    end: int,
+    forwarder: str | None = None,
+    exchange: str | None = None,
 ) -> dict[str, Kind]:
     """Every contract of the network as of `end`: the registry, each ProgramRegistered's pair,
-    and the forwarder (given, else the one the first points contract trusts)."""
+    the forwarder (given, else the one the first points contract trusts), and the coalition
+    exchange (given, and every account granted EXCHANGE_ROLE on a points contract)."""
     kinds = {registry: Kind.REGISTRY}
     for _, _, logs in iter_log_ranges(rpc, [registry], start, end, span=100_000):
         for raw in logs:
@@ -71,18 +82,50 @@ def discover_programs(
                 ev = decode(log, Kind.REGISTRY)
                 kinds[ev.args["points"]] = Kind.POINTS
                 kinds[ev.args["pass"]] = Kind.PASS
-    if forwarder is None:
-        points = [a for a, k in kinds.items() if k is Kind.POINTS]
-        if points:
-            sel = "0x7da0a877"  # trustedForwarder()
-            try:
-                out = rpc.call("eth_call", [{"to": points[0], "data": sel}, hex(end)])
-                forwarder = "0x" + out[-40:] if out and len(out) >= 42 else None
-            except Exception:  # an older program without ERC-2771: no forwarder to audit
-                forwarder = None
+    points = [a for a, k in kinds.items() if k is Kind.POINTS]
+    if forwarder is None and points:
+        sel = "0x7da0a877"  # trustedForwarder()
+        try:
+            out = rpc.call("eth_call", [{"to": points[0], "data": sel}, hex(end)])
+            forwarder = "0x" + out[-40:] if out and len(out) >= 42 else None
+        except Exception:  # an older program without ERC-2771: no forwarder to audit
+            forwarder = None
     if forwarder and int(forwarder, 16):
         kinds[forwarder.lower()] = Kind.FORWARDER
+    exchanges = {exchange.lower()} if exchange else set()
+    if points:
+        grants = [TOPICS["RoleGranted"], EXCHANGE_ROLE]
+        for _, _, logs in iter_log_ranges(rpc, points, start, end, span=100_000, topics=grants):
+            exchanges.update("0x" + raw["topics"][2][-40:].lower() for raw in logs)
+    for x in sorted(exchanges):
+        kinds.setdefault(x, Kind.EXCHANGE)
     return kinds
+
+
+def _fill_times(rpc: Rpc, logs: list[Log], replayer: Replayer, kinds: dict[str, Kind]) -> None:
+    """Give block times to the logs the expiry and the exchange rules need them for, when the
+    node left `blockTimestamp` out of its eth_getLogs answer (one batch of headers)."""
+    if all(log.block_time is not None for log in logs):
+        return
+    clocked = {a for a, b in replayer.state.points.items() if b.clocked}
+    policy = TOPICS["ExpiryPolicySet"]
+    for log in logs:
+        if log.topics and log.topics[0] == policy:
+            clocked.add(log.address)
+    wanted = sorted(
+        {
+            log.block_number
+            for log in logs
+            if log.block_time is None
+            and (log.address in clocked or kinds[log.address] is Kind.EXCHANGE)
+        }
+    )
+    if not wanted:
+        return
+    times = {n: int(h["timestamp"], 16) for n, h in rpc.headers(wanted).items()}
+    for log in logs:
+        if log.block_time is None:
+            log.block_time = times.get(log.block_number)
 
 
 def replay_chain(
@@ -93,6 +136,7 @@ def replay_chain(
     *,
     member: str | None = None,
     forwarder: str | None = None,
+    exchange: str | None = None,
     keep_events: bool = False,
     progress: Progress | None = None,
 ) -> Replay:
@@ -105,7 +149,7 @@ def replay_chain(
         raise ValueError(f"block {block} is beyond the head {head}")
     header = rpc.call("eth_getBlockByNumber", [hex(block), False])
     t0 = time.perf_counter()
-    kinds = discover_programs(rpc, registry, start_block, block, forwarder)
+    kinds = discover_programs(rpc, registry, start_block, block, forwarder, exchange)
     t_disc = time.perf_counter() - t0
     replayer = Replayer(registry)
     digests = DigestChain(chain_id, registry)
@@ -119,11 +163,12 @@ def replay_chain(
     gc_was_on = gc.isenabled()
     gc.disable()  # hundreds of thousands of small objects, no cycles: collections only cost
     try:
-        for _first, last, logs in iter_log_ranges(rpc, addresses, start_block, block, span=200):
+        for _first, last, raws in iter_log_ranges(rpc, addresses, start_block, block, span=200):
+            logs = [Log.from_rpc(raw) for raw in raws]
+            _fill_times(rpc, logs, replayer, kinds)
             t2 = time.perf_counter()
             t_fetch += t2 - t1
-            for raw in logs:
-                log = Log.from_rpc(raw)
+            for log in logs:
                 ev = decode(log, kinds[log.address])
                 replayer.apply(ev)
                 digests.add(log)
@@ -139,7 +184,7 @@ def replay_chain(
     finally:
         if gc_was_on:
             gc.enable()
-    state = replayer.finish(block)
+    state = replayer.finish(block, int(header["timestamp"], 16))
     state.findings.extend(check_invariants(state))
     return Replay(
         chain_id,
@@ -156,86 +201,23 @@ def replay_chain(
 
 
 def replay_logs(
-    registry: str, chain_id: int, logs: list[Log], kinds: dict[str, Kind], block: int
+    registry: str,
+    chain_id: int,
+    logs: list[Log],
+    kinds: dict[str, Kind],
+    block: int,
+    timestamp: int | None = None,
 ) -> tuple[LedgerState, list[BlockDigest]]:
-    """The pure path, for tests and for re-checking a digest from stored raw logs."""
+    """The pure path, for tests and for re-checking a digest from stored raw logs (with their
+    block times); `timestamp` is the audited block's (default: the last log's)."""
     replayer = Replayer(registry.lower())
     chain = DigestChain(chain_id, registry)
     for log in logs:
         replayer.apply(decode(log, kinds[log.address]))
         chain.add(log)
-    state = replayer.finish(block)
+    state = replayer.finish(block, timestamp)
     state.findings.extend(check_invariants(state))
     return state, chain.finish()
-
-
-def summarise_state(state: LedgerState) -> dict[str, Any]:
-    """The recomputed state as JSON-ready data (addresses and ids as hex strings)."""
-    from .decode import bytes32_text
-
-    programs = []
-    for prog in state.programs.values():
-        pts = state.points.get(prog.points)
-        pas = state.passes.get(prog.pass_)
-        programs.append(
-            {
-                "brand_id": prog.brand_id,
-                "brand": bytes32_text(prog.brand_id),
-                "name": prog.name,
-                "points": prog.points,
-                "pass": prog.pass_,
-                "admin": prog.admin,
-                "block": prog.block,
-                "total_supply": pts.total_supply if pts else 0,
-                "liability": {
-                    "issued": pts.issued,
-                    "redeemed": pts.redeemed,
-                    "forfeited": pts.forfeited,
-                    "outstanding": pts.outstanding,
-                    "gifted": pts.gifted,
-                    "recovered": pts.recovered,
-                    "issued_by_reason": dict(sorted(pts.issued_by_reason.items())),
-                    "forfeited_by_reason": dict(sorted(pts.forfeited_by_reason.items())),
-                }
-                if pts
-                else {},
-                "paused": pts.paused if pts else False,
-                "holders": sum(1 for b in pts.balances.values() if b) if pts else 0,
-                "balances": {h: b for h, b in sorted(pts.balances.items()) if b} if pts else {},
-                "transferable": pas.transferable if pas else False,
-                "tiers": {str(k): v for k, v in sorted(pas.tiers.items())} if pas else {},
-                "passes": [
-                    {
-                        "token_id": r.token_id,
-                        "owner": r.owner,
-                        "tier": r.tier,
-                        "expires_at": r.expires_at,
-                        "locked": r.locked,
-                    }
-                    for r in sorted(pas.passes.values(), key=lambda r: r.token_id)
-                ]
-                if pas
-                else [],
-            }
-        )
-    reg = state.members
-    return {
-        "programs": programs,
-        "members": {
-            "registered": sorted(reg.members),
-            "frozen": sorted(reg.frozen),
-            "recoveries": [
-                {"lost": r.lost, "new": r.new, "by": r.by, "block": r.block, "tx": r.tx}
-                for r in reg.recoveries
-            ],
-        },
-        "roles": [
-            {"contract": c, "role": r, "holders": sorted(h)}
-            for (c, r), h in sorted(state.roles.items())
-            if h
-        ],
-        "events": state.events,
-    }
 
 
 def findings_of(replay: Replay) -> list[Finding]:

@@ -28,27 +28,26 @@ def _network(
     registry: str | None,
     from_block: int | None,
     forwarder: str | None,
+    exchange: str | None = None,
 ) -> Network:
     from loyalty_ledger.config import get_settings
 
     settings = get_settings()
     url = rpc_url or settings.rpc_url
+    fwd, ex = (forwarder.lower() if forwarder else None), (exchange.lower() if exchange else None)
     if registry:
-        return Network(
-            url, registry.lower(), from_block or 0, forwarder.lower() if forwarder else None
-        )
+        return Network(url, registry.lower(), from_block or 0, fwd, ex)
     path = deployment or settings.deployment_file
     if not Path(path).exists():
         raise typer.BadParameter(f"no deployment file at {path}: pass --deployment or --registry")
     net = Network.from_deployment(url, str(path))
-    if from_block is not None or forwarder:
-        net = Network(
-            url,
-            net.registry,
-            net.start_block if from_block is None else from_block,
-            forwarder.lower() if forwarder else net.forwarder,
-        )
-    return net
+    return Network(
+        url,
+        net.registry,
+        net.start_block if from_block is None else from_block,
+        fwd or net.forwarder,
+        ex or net.exchange,
+    )
 
 
 class _Bar:
@@ -80,6 +79,9 @@ def audit(
     ] = None,
     from_block: Annotated[int | None, Opt("--from-block", help="Deployment block.")] = None,
     forwarder: Annotated[str | None, Opt("--forwarder", help="Forwarder address.")] = None,
+    exchange: Annotated[
+        str | None, Opt("--exchange", help="Coalition exchange address (else discovered).")
+    ] = None,
     at_block: Annotated[
         int | None,
         Opt(
@@ -110,7 +112,7 @@ def audit(
 ) -> None:
     """Audit the ledger (see the module docstring for what is checked)."""
     console = Console(stderr=True)
-    net = _network(rpc_url, deployment, registry, from_block, forwarder)
+    net = _network(rpc_url, deployment, registry, from_block, forwarder, exchange)
     bar = _Bar(console)
     try:
         with bar.progress:

@@ -42,9 +42,11 @@ class Log:
     address: str
     topics: tuple[str, ...]
     data: str
+    block_time: int | None = None  # the block's timestamp, when the node gave it (or fetched)
 
     @classmethod
     def from_rpc(cls, d: dict[str, Any]) -> Log:
+        ts = d.get("blockTimestamp")
         return cls(
             int(d["blockNumber"], 16),
             d["blockHash"].lower(),
@@ -54,6 +56,7 @@ class Log:
             d["address"].lower(),
             tuple(map(str.lower, d["topics"])),
             d["data"].lower(),
+            int(ts, 16) if ts else None,
         )
 
 

@@ -12,9 +12,13 @@ Definition (version 1). All integers big-endian, hashes are keccak-256, `‖` is
 
 `digest_prev` is the digest of the previous block that has network events (or the genesis
 digest), so only blocks with network events appear in the chain. The network's logs are those
-of the registry and of every program contract registered (ProgramRegistered) up to the audited
-block, fetched from the deployment block on. "Ledger of network X as of block N has digest D"
-means D is the digest of the last block <= N with network events.
+of the registry, of every program contract registered (ProgramRegistered), of the forwarder and
+of the coalition exchange (given, or granted EXCHANGE_ROLE on a points contract) up to the
+audited block, fetched from the deployment block on. The digest commits to events only, not to
+derived state: lots, expiry and swaps are functions of those events (ExpiryPolicySet,
+TransferAtEpoch, Swapped ... included) and of block times, which the block hashes commit to.
+"Ledger of network X as of block N has digest D" means D is the digest of the last block <= N
+with network events.
 
 A digest list (published for re-checking, or read from `--bisect FILE`) is JSON:
     {"version": 1, "chain_id": 31337, "registry": "0x…",

@@ -8,11 +8,24 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .decode import ZERO_ADDRESS, Event, Kind, bytes32_text
-from .state import LedgerState
+from loyalty_ledger.expiry import PERMANENT
+
+from .decode import Event
+from .state import ExchangeBook, LedgerState
 
 Key = tuple[Any, ...]
-TABLES = ("program", "contract_state", "balance", "pass", "tier", "member", "role", "role_admin")
+TABLES = (
+    "program",
+    "contract_state",
+    "balance",
+    "point_lot",
+    "exchange",
+    "pass",
+    "tier",
+    "member",
+    "role",
+    "role_admin",
+)
 
 
 def norm(v: Any) -> Any:
@@ -52,11 +65,31 @@ def event_row(ev: Event | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def exchange_row(ex: ExchangeBook) -> dict[str, Any]:
+    return {
+        "from_brand": ex.from_brand,
+        "to_brand": ex.to_brand,
+        "rate_from": ex.rate_from,
+        "rate_to": ex.rate_to,
+        "daily_cap": ex.daily_cap,
+        "budget": ex.budget,
+        "issued": ex.issued,
+        "approved_from": ex.approved_from,
+        "approved_to": ex.approved_to,
+        "paused_from": ex.paused_from,
+        "paused_to": ex.paused_to,
+        "paused_operator": ex.paused_operator,
+        "opened_block": ex.opened_block,
+        "block_number": ex.block,
+    }
+
+
 def derived_rows(
-    state: LedgerState,
+    state: LedgerState, exchange: str | None = None
 ) -> tuple[dict[str, dict[Key, dict[str, Any]]], dict[str, dict[str, Any]]]:
     """Rows the mirror's derived tables must hold, and per table the all-default row values
-    that a mirror may leave out."""
+    that a mirror may leave out. `point_lot` holds every expiring lot with points left, expired
+    ones included; `exchange` the exchanges of `exchange` (default: every exchange contract)."""
     t: dict[str, dict[Key, dict[str, Any]]] = {n: {} for n in (*TABLES,)}
     for p in state.programs.values():
         t["program"][(p.brand_id,)] = {
@@ -67,13 +100,28 @@ def derived_rows(
             "block_number": p.block,
         }
     for book in state.points.values():
+        clock = book.lots.clock
         t["contract_state"][(book.address,)] = {
             "total_supply": book.total_supply,
             "paused": book.paused,
+            "validity_epochs": book.lots.validity,
+            "epoch_zero": clock.zero if book.clocked else 0,
+            "epoch_length": clock.length if book.clocked else 0,
+            "swept_epoch": book.epoch_at_finish if book.clocked else 0,
         }
         for holder, amount in book.balances.items():
             if amount:
                 t["balance"][(book.address, holder)] = {"amount": amount}
+        for holder, held in book.lots.holdings.items() if book.clocked else ():
+            for x, amt in held.lots.items():
+                if x != PERMANENT and amt:
+                    t["point_lot"][(book.address, holder, x)] = {
+                        "expires_at": clock.start(x),
+                        "amount": amt,
+                    }
+    for (addr, i), ex in state.exchanges.items():
+        if exchange is None or addr == exchange:
+            t["exchange"][(i,)] = exchange_row(ex)
     for pb in state.passes.values():
         t["contract_state"][(pb.address,)] = {
             "transferable": pb.transferable,
@@ -102,71 +150,6 @@ def derived_rows(
         t["role_admin"][(contract, role)] = {"admin_role": admin}
     defaults = {"member": {"registered": False, "frozen": False, "recovered_to": None}}
     return t, defaults
-
-
-LEDGER_FIELDS = (
-    "tx_hash",
-    "token",
-    "kind",
-    "account",
-    "counterparty",
-    "amount",
-    "reason",
-    "ref",
-    "memo",
-    "by",
-)
-# Domain event -> (kind, account arg, counterparty arg, amount arg, extra args)
-_HISTORY = {
-    "PointsIssued": ("issue", "member", None, ("reason", "ref")),
-    "PointsRedeemed": ("redeem", "member", None, ("ref", "by")),
-    "PointsForfeited": ("forfeit", "member", None, ("reason", "by")),
-    "PointsGifted": ("gift", "from", "to", ("memo",)),
-    "PointsRecovered": ("recovery", "lostWallet", "newWallet", ()),
-}
-
-
-def ledger_rows(events: list[Event]) -> dict[Key, dict[str, Any]]:
-    """The points history the mirror must hold: one row per issue, redemption, forfeiture, gift
-    and recovery (at its domain event), and one per plain transfer (at its Transfer, when no
-    gift or recovery of the same parties and amount is in the same transaction)."""
-    rows: dict[Key, dict[str, Any]] = {}
-    explained: set[tuple[str, str, str, str, int]] = set()
-    for ev in events:
-        if ev.kind is Kind.POINTS and ev.name in ("PointsGifted", "PointsRecovered"):
-            a = ev.args
-            frm, to = (a["from"], a["to"]) if "from" in a else (a["lostWallet"], a["newWallet"])
-            explained.add((ev.log.tx_hash, ev.log.address, frm, to, a["amount"]))
-    for ev in events:
-        if ev.kind is not Kind.POINTS:
-            continue
-        a, log = ev.args, ev.log
-        row: dict[str, Any] = dict.fromkeys(LEDGER_FIELDS)
-        row |= {"tx_hash": log.tx_hash, "token": log.address}
-        spec = _HISTORY.get(ev.name)
-        if spec is not None:
-            kind, acct, other, extra = spec
-            row |= {
-                "kind": kind,
-                "account": a[acct],
-                "amount": a["amount"],
-                "counterparty": a[other] if other else None,
-            }
-            for f in extra:
-                row[f] = bytes32_text(a[f]) if f in ("reason", "ref") else a[f]
-        elif ev.name == "Transfer" and ZERO_ADDRESS not in (a["from"], a["to"]):
-            if (log.tx_hash, log.address, a["from"], a["to"], a["value"]) in explained:
-                continue
-            row |= {
-                "kind": "transfer",
-                "account": a["from"],
-                "counterparty": a["to"],
-                "amount": a["value"],
-            }
-        else:
-            continue
-        rows[(log.block_number, log.log_index)] = row
-    return rows
 
 
 @dataclass(slots=True)
@@ -210,6 +193,8 @@ class Mirror:
                     "member": ("address",),
                     "role": ("contract", "role", "account"),
                     "role_admin": ("contract", "role"),
+                    "point_lot": ("token", "holder", "expiry_epoch"),
+                    "exchange": ("id",),
                 }
                 tables: dict[str, dict[Key, dict[str, Any]]] = {}
                 for name, keys in spec.items():

@@ -4,12 +4,17 @@ No I/O here. Value comes from the ERC-20/721 Transfer events (what moved); the d
 (PointsIssued, PointsForfeited, PassIssued, ...) give reasons, tiers and expiries and feed the
 liability totals that the invariants compare with the Transfers.
 
+Point expiry (`replay_expiry`) keeps each program's lots in the `expiry.Book` model; the
+coalition exchange (`replay_exchange`) pairs each swap's two sides with its Swapped.
+
 Rules checked while replaying (each breach is a `Finding` with check "invariant"):
   * a credit (points or pass) goes only to a registered, unfrozen member, unless the same
     transaction is a recorded recovery (PointsRecovered / PassRecovered / MemberRecovered);
   * a frozen account is debited only by a forfeiture or a recovery in the same transaction;
   * a soulbound pass (program not transferable) moves between two wallets only by recovery;
-  * no balance goes negative; a tier change starts from the tier the replay knows.
+  * no balance goes negative; a tier change starts from the tier the replay knows;
+  * no account spends an expired point (every debit is covered by live lots at its time);
+  * every swap side has its Swapped and every swap keeps to its exchange's terms.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .decode import ZERO_ADDRESS, Event, Kind, bytes32_text
+from .replay_exchange import ExchangeRules
+from .replay_expiry import ExpiryRules
 from .replay_pass import PassRules
 from .state import (
     Finding,
@@ -30,12 +37,15 @@ from .state import (
 _Excuse = tuple[str, str, object]  # (rule, contract, subject)
 
 
-class Replayer(PassRules):
-    """Applies events one by one; call `finish()` after the last one."""
+class Replayer(PassRules, ExpiryRules, ExchangeRules):
+    """Applies events one by one (with their block times, for expiry); call `finish()` after
+    the last one."""
 
     def __init__(self, registry: str) -> None:
         self.state = LedgerState(registry=registry.lower())
         self._tx = ""
+        self._sides = []
+        self._last_time: int | None = None
         self._pending: list[tuple[_Excuse, Finding]] = []
         self._excused: set[_Excuse] = set()
         self._handlers: dict[tuple[Kind, str], Callable[[Event], None]] = {}
@@ -59,6 +69,8 @@ class Replayer(PassRules):
         st = self.state
         st.events += 1
         st.block = log.block_number
+        if log.block_time is not None:
+            self._last_time = log.block_time
         h = self._handlers.get((ev.kind, ev.name))
         if h is not None:
             h(ev)
@@ -79,14 +91,21 @@ class Replayer(PassRules):
                 )
             )
 
-    def finish(self, block: int | None = None) -> LedgerState:
+    def finish(self, block: int | None = None, timestamp: int | None = None) -> LedgerState:
+        """Close the replay as of `block` at `timestamp` (default: the last event's time):
+        balances become what `balanceOf` answers then, expired lots are totalled."""
         self._flush()
         self._tx = ""
         if block is not None:
             self.state.block = block
+        self.state.block_time = self._last_time if timestamp is None else timestamp
+        for book in self.state.points.values():
+            self._close_lots(book, self.state.block_time)
         return self.state
 
     def _flush(self) -> None:
+        self._flush_expiry()
+        self._flush_exchange()
         for excuse, finding in self._pending:
             if excuse not in self._excused:
                 self.state.findings.append(finding)
@@ -204,31 +223,35 @@ class Replayer(PassRules):
         book = self._points(ev.log.address)
         book.events += 1
         frm, to, v = a["from"], a["to"], a["value"]
-        bal = book.balances
-        if frm == ZERO_ADDRESS:
+        mint, burn = frm == ZERO_ADDRESS, to == ZERO_ADDRESS
+        self._lots_transfer(book, ev, frm, to, v, mint, burn)
+        held = book.held
+        if mint:
             book.total_supply += v
             book.minted += v
         else:
-            left = bal.get(frm, 0) - v
+            left = held.get(frm, 0) - v
             if left < 0:
                 self.state.findings.append(
                     self._breach(
                         "negative-balance", ev, f"{frm} would hold {left} points of {book.address}"
                     )
                 )
-            bal[frm] = left
+            held[frm] = left
             self._check_debit(ev, frm)
-        if to == ZERO_ADDRESS:
+        if burn:
             book.total_supply -= v
             book.burned += v
         else:
-            bal[to] = bal.get(to, 0) + v
+            held[to] = held.get(to, 0) + v
             self._check_credit(ev, to)
 
     def _on_points_PointsIssued(self, ev: Event) -> None:
         book, a = self._points(ev.log.address), ev.args
         book.events += 1
         book.issued += a["amount"]
+        if self._swap_in(book, ev):
+            return
         r = bytes32_text(a["reason"])
         book.issued_by_reason[r] = book.issued_by_reason.get(r, 0) + a["amount"]
 
@@ -236,6 +259,7 @@ class Replayer(PassRules):
         book = self._points(ev.log.address)
         book.events += 1
         book.redeemed += ev.args["amount"]
+        self._swap_out(book, ev)
 
     def _on_points_PointsForfeited(self, ev: Event) -> None:
         book, a = self._points(ev.log.address), ev.args

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from .digest import BlockDigest
+from .report_books import text_lines
+from .report_html import to_html
 from .state import Finding
+
+__all__ = ["AuditReport", "to_html", "to_json", "to_text"]
 
 
 @dataclass(slots=True)
@@ -76,26 +79,6 @@ def to_json(report: AuditReport, *, indent: int | None = 2) -> str:
     return json.dumps(report.as_dict(), indent=indent, default=str)
 
 
-def _liability_lines(report: AuditReport) -> list[str]:
-    out = []
-    for p in report.state.get("programs", []):
-        li = p.get("liability", {})
-        out.append(
-            f"  {p['brand']} ({p['name']}): supply {p['total_supply']}, holders "
-            f"{p['holders']}, passes {len(p['passes'])}"
-        )
-        if li:
-            out.append(
-                f"    issued {li['issued']}  redeemed {li['redeemed']}  forfeited "
-                f"{li['forfeited']}  outstanding {li['outstanding']}"
-            )
-            for r, n in li["issued_by_reason"].items():
-                out.append(f"      issued for {r}: {n}")
-            for r, n in li["forfeited_by_reason"].items():
-                out.append(f"      forfeited for {r}: {n}")
-    return out
-
-
 def to_text(report: AuditReport, *, max_findings: int = 50) -> str:
     lines = [
         report.summary(),
@@ -103,7 +86,7 @@ def to_text(report: AuditReport, *, max_findings: int = 50) -> str:
         f"blocks {report.start_block}..{report.block} ({report.block_hash})",
         f"digest: {report.digest} over {report.digest_blocks} block(s) with network events",
         "programs:",
-        *_liability_lines(report),
+        *text_lines(report),
         "checks:",
     ]
     for name, info in report.checks.items():
@@ -130,123 +113,3 @@ def to_text(report: AuditReport, *, max_findings: int = 50) -> str:
             lines.append(f"{text}  {e['counterparty'] or ''} {detail}".rstrip())
     lines.append("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.timings.items()))
     return "\n".join(lines) + "\n"
-
-
-_CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
-h1{font-size:1.4em}.ok{color:#176b2c}.bad{color:#a31515}
-table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}code{font-size:.9em;word-break:break-all}.num{text-align:right}"""
-
-
-def _table(head: list[str], rows: list[list[Any]]) -> str:
-    e = html.escape
-    th = "".join(f"<th>{e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{th}</tr>{body}</table>"
-
-
-def to_html(report: AuditReport) -> str:
-    """One self-contained page: no scripts, no external assets."""
-    e = html.escape
-    cls = "ok" if report.ok else "bad"
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Ledger audit, block {report.block}</title><style>{_CSS}</style></head><body>",
-        f"<h1 class='{cls}'>{e(report.summary())}</h1>",
-        _table(
-            ["chain", "registry", "blocks", "block hash", "digest"],
-            [
-                [
-                    report.chain_id,
-                    report.registry,
-                    f"{report.start_block}..{report.block}",
-                    report.block_hash,
-                    report.digest,
-                ]
-            ],
-        ),
-        "<h2>Programs and points liability</h2>",
-    ]
-    rows = []
-    for p in report.state.get("programs", []):
-        li = p.get("liability", {})
-        rows.append(
-            [
-                p["brand"],
-                p["name"],
-                p["total_supply"],
-                li.get("issued"),
-                li.get("redeemed"),
-                li.get("forfeited"),
-                li.get("outstanding"),
-                p["holders"],
-                len(p["passes"]),
-                ", ".join(f"{k}: {v}" for k, v in li.get("issued_by_reason", {}).items()),
-            ]
-        )
-    parts.append(
-        _table(
-            [
-                "brand",
-                "name",
-                "supply",
-                "issued",
-                "redeemed",
-                "forfeited",
-                "outstanding",
-                "holders",
-                "passes",
-                "issued by reason",
-            ],
-            rows,
-        )
-    )
-    parts.append("<h2>Checks</h2>")
-    parts.append(
-        _table(
-            ["check", "result"], [[k, json.dumps(v, default=str)] for k, v in report.checks.items()]
-        )
-    )
-    if report.bisect:
-        parts.append(
-            "<h2>Bisect</h2>" + _table(["", ""], [[k, v] for k, v in report.bisect.items()])
-        )
-    parts.append(f"<h2>Findings ({len(report.findings)})</h2>")
-    parts.append(
-        _table(
-            ["severity", "check", "rule", "key", "detail", "audit", "other"],
-            [
-                [f.severity, f.check, f.code, f.key, f.detail, f.expected, f.actual]
-                for f in report.findings
-            ],
-        )
-        if report.findings
-        else "<p>None.</p>"
-    )
-    if report.statement:
-        parts.append(f"<h2>Statement of {e(report.statement['member'])}</h2>")
-        parts.append(
-            _table(
-                ["block", "log", "brand", "entry", "change", "balance", "counterparty", "detail"],
-                [
-                    [
-                        x["block"],
-                        x["log_index"],
-                        x["brand"],
-                        x["kind"],
-                        x["delta"],
-                        x["balance"],
-                        x["counterparty"] or "",
-                        json.dumps(x["detail"]),
-                    ]
-                    for x in report.statement["entries"]
-                ],
-            )
-        )
-    parts.append(
-        "<h2>Timings</h2>"
-        + _table(["phase", "seconds"], [[k, f"{v:.3f}"] for k, v in report.timings.items()])
-    )
-    parts.append("</body></html>")
-    return "".join(parts)

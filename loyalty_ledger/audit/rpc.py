@@ -148,6 +148,7 @@ def iter_log_ranges(
     span: int = 2_000,
     target_logs: int = 20_000,
     workers: int = 3,
+    topics: list[Any] | None = None,
 ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
     """Yield (first, last, logs) for consecutive block ranges covering [from_block, to_block].
 
@@ -163,7 +164,9 @@ def iter_log_ranges(
         while nxt <= to_block or inflight:
             while nxt <= to_block and len(inflight) < workers:
                 last = min(to_block, nxt + span - 1)
-                inflight.append((nxt, last, pool.submit(rpc.get_logs, addresses, nxt, last)))
+                inflight.append(
+                    (nxt, last, pool.submit(rpc.get_logs, addresses, nxt, last, topics))
+                )
                 nxt = last + 1
             first, last, fut = inflight.pop(0)
             try:
@@ -179,7 +182,14 @@ def iter_log_ranges(
                 half = max(1, span // 2)
                 for a, b in ((first, mid), (mid + 1, last)):
                     yield from iter_log_ranges(
-                        rpc, addresses, a, b, span=half, target_logs=target_logs, workers=1
+                        rpc,
+                        addresses,
+                        a,
+                        b,
+                        span=half,
+                        target_logs=target_logs,
+                        workers=1,
+                        topics=topics,
                     )
                 nxt, span = last + 1, half
                 continue

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from . import digest as dg
-from .chain_replay import Network, Progress, replay_chain, summarise_state
+from .chain_replay import Network, Progress, Replay, replay_chain
 from .decode import Kind
 from .report import AuditReport
 from .rpc import Rpc
 from .state import Finding
+from .summary import member_lots, summarise_state
 from .verify_chain import verify_chain
 from .verify_code import verify_code
 
@@ -19,6 +21,7 @@ _CODE_NAME = {
     Kind.POINTS: "LoyaltyPoints",
     Kind.PASS: "MembershipPass",
     Kind.FORWARDER: "ERC2771Forwarder",
+    Kind.EXCHANGE: "CoalitionExchange",
 }
 
 
@@ -57,6 +60,7 @@ def run_audit(
         at_block,
         member=member,
         forwarder=network.forwarder,
+        exchange=network.exchange,
         keep_events=mirror is not None,
         progress=progress,
     )
@@ -127,7 +131,7 @@ def run_audit(
         findings=findings,
         checks=checks,
         timings=timings,
-        statement=rep.statement.as_dict() if rep.statement else None,
+        statement=_statement(rep),
         bisect=bisect,
         digests=rep.digests,
     )
@@ -160,6 +164,12 @@ def _bisect(rpc: Rpc, rep: object, path: str | None, database: str | None) -> di
         out["ours"] = o.as_dict() if o else None
         out["theirs"] = th.as_dict() if th else None
     return out
+
+
+def _statement(rep: Replay) -> dict[str, Any] | None:
+    if rep.statement is None:
+        return None
+    return {**rep.statement.as_dict(), "lots": member_lots(rep.state, rep.statement.member)}
 
 
 def _tick(progress: Progress | None, phase: str) -> Callable[[int], None] | None:

@@ -54,6 +54,7 @@ class StatementBuilder:
         self.entries: list[Entry] = []
         self.balances: dict[str, int] = {}
         self._brand: dict[str, str] = {}
+        self._at_epoch: tuple[str, int] | None = None  # (tx, lot) of a TransferAtEpoch
 
     def add(self, ev: Event) -> None:
         a, m, log = ev.args, self.member, ev.log
@@ -62,6 +63,11 @@ class StatementBuilder:
             self._brand[a["pass"]] = bytes32_text(a["brandId"])
         if m not in a.values():
             return
+        if ev.name == "TransferAtEpoch":  # its Transfer follows: note the lot on that entry
+            self._at_epoch = (log.tx_hash, a["epoch"])
+            return
+        if ev.kind is Kind.EXCHANGE and ev.name == "Swapped":
+            self._swap_sides(ev)
         brand = (
             "registry" if ev.kind is Kind.REGISTRY else self._brand.get(log.address, log.address)
         )
@@ -79,6 +85,7 @@ class StatementBuilder:
                 else "transfer-out"
             )
             other = None if ZERO_ADDRESS in (frm, to) else (frm if to == m else to)
+            at, self._at_epoch = self._at_epoch, None
             self.entries.append(
                 Entry(
                     log.block_number,
@@ -90,6 +97,7 @@ class StatementBuilder:
                     delta,
                     bal,
                     other,
+                    {"epoch": at[1]} if at and at[0] == log.tx_hash else {},
                 )
             )
             return
@@ -132,6 +140,15 @@ class StatementBuilder:
                 detail={k: _text(k, v) for k, v in a.items()},
             )
         )
+
+    def _swap_sides(self, ev: Event) -> None:
+        """The redeem and issue just before a Swapped (same tx) are its two sides."""
+        for e in reversed(self.entries):
+            if e.tx != ev.log.tx_hash:
+                break
+            if e.kind in ("redeem", "issue"):
+                e.kind = "swap-out" if e.kind == "redeem" else "swap-in"
+                e.detail = {**e.detail, "exchange": ev.log.address, "id": ev.args["id"]}
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -6,26 +6,12 @@ Every call goes out as JSON-RPC batches from a small thread pool; every mismatch
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-
-from eth_hash.auto import keccak
 
 from .rpc import Failed, Rpc
 from .state import Finding, LedgerState
-
-
-def selector(sig: str) -> str:
-    return keccak(sig.encode())[:4].hex()
-
-
-def _addr(a: str) -> str:
-    return "0" * 24 + a[2:]
-
-
-def _uint(n: int) -> str:
-    return f"{n:064x}"
-
+from .verify_books import plan_book_calls
+from .viewcall import ViewCall, _a, _addr, _b, _pass_info, _u, _uint, selector
 
 _SEL = {
     s.split("(")[0]: selector(s)
@@ -44,35 +30,6 @@ _SEL = {
         "hasRole(bytes32,address)",
     ]
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ViewCall:
-    """One view call: what the replay expects, and how to read the answer."""
-
-    key: str
-    to: str
-    data: str
-    expected: Any
-    parse: Callable[[str], Any]
-    reverts: bool = False  # expected to revert (a burned pass)
-
-
-def _u(h: str) -> int:
-    return int(h, 16) if h and h != "0x" else 0
-
-
-def _b(h: str) -> bool:
-    return _u(h) != 0
-
-
-def _a(h: str) -> str:
-    return "0x" + h[-40:] if len(h) >= 42 else "0x" + "0" * 40
-
-
-def _pass_info(h: str) -> tuple[str, int, int]:
-    w = h[2:]
-    return ("0x" + w[24:64], int(w[64:128], 16), int(w[128:192], 16))
 
 
 def plan_calls(state: LedgerState) -> list[ViewCall]:
@@ -158,6 +115,7 @@ def plan_calls(state: LedgerState) -> list[ViewCall]:
         calls.append(
             ViewCall(f"registry:{r}/recoveredTo/{lost}", r, s["recoveredTo"] + _addr(lost), new, _a)
         )
+    calls.extend(plan_book_calls(state))
     for (contract, role), ever in state.ever_role.items():
         holders = state.roles.get((contract, role), set())
         for acct in ever:

@@ -27,6 +27,7 @@ SOURCES: dict[str, str] = {
     "MemberRegistry": "contracts/MemberRegistry.sol",
     "LoyaltyPoints": "contracts/LoyaltyPoints.sol",
     "MembershipPass": "contracts/MembershipPass.sol",
+    "CoalitionExchange": "contracts/CoalitionExchange.sol",
     "ERC2771Forwarder": "node_modules/@openzeppelin/contracts/metatx/ERC2771Forwarder.sol",
 }
 

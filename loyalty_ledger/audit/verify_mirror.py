@@ -13,16 +13,9 @@ from typing import Any
 from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
-from .mirror_rows import (
-    LEDGER_FIELDS,
-    TABLES,
-    Key,
-    Mirror,
-    derived_rows,
-    event_row,
-    ledger_rows,
-    norm,
-)
+from .mirror_ledger import LEDGER_FIELDS, ledger_rows
+from .mirror_rows import TABLES, Key, Mirror, derived_rows, event_row, norm
+from .replay_exchange import EXCHANGE_ROLE
 from .rpc import Rpc
 from .state import Finding
 
@@ -197,8 +190,21 @@ def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any]
         "event_rows": len(theirs),
         "blocks": len(mirror.blocks),
     }
+    exchange = (st.get("exchange_address") or "").lower() or None
+    ours_x = exchanges_of(rep)
+    if exchange is not None and exchange not in ours_x:
+        f.append(
+            Finding(
+                "mirror",
+                "wrong-exchange",
+                "indexer_state/exchange_address",
+                "the mirror follows an exchange the chain does not know as one",
+                sorted(ours_x),
+                exchange,
+            )
+        )
     if cp == rep.block:
-        derived, defaults = derived_rows(rep.state)
+        derived, defaults = derived_rows(rep.state, exchange)
         for table in _DERIVED:
             f.extend(
                 _diff(
@@ -225,14 +231,26 @@ def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any]
     return info, f
 
 
+def exchanges_of(rep: Replay) -> set[str]:
+    """Every exchange the audit knows: contracts of that kind and EXCHANGE_ROLE holders."""
+    out = {a for a, k in rep.kinds.items() if k is Kind.EXCHANGE}
+    for (_, role), holders in rep.state.ever_role.items():
+        if role == EXCHANGE_ROLE:
+            out |= holders
+    return out
+
+
 def _check_ledger(mirror: Mirror, rep: Replay) -> list[Finding]:
-    """Every points-history row, keyed by (block, log index), against the audit's own."""
-    ours = ledger_rows(rep.events or [])
+    """Every points-history row, keyed by (block, log index), against the audit's own (a
+    block time the mirror left NULL, as rows indexed before it stored them, is not compared)."""
+    ours = ledger_rows(rep.events or [], exchanges_of(rep))
     theirs: dict[Key, dict[str, Any]] = {}
     for r in mirror.ledger:
         key = (int(r["block_number"]), int(r["log_index"]))
         if key[0] <= rep.block:
-            theirs[key] = {f: norm(r.get(f)) for f in LEDGER_FIELDS}
+            row = theirs[key] = {f: norm(r.get(f)) for f in LEDGER_FIELDS}
+            if row["block_time"] is None and key in ours:
+                row["block_time"] = ours[key]["block_time"]
     return _diff("ledger_entry", ours, theirs)
 
 

@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import ledger, passes
+from loyalty_ledger import contracts, exchange, gasless, ledger, lots, passes
 from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.audit.chain_replay import Network
 from loyalty_ledger.audit.rpc import Rpc
 from loyalty_ledger.chain import Sender
 from loyalty_ledger.config import ANVIL_DEV_KEYS
 from loyalty_ledger.deploy import Deployment, Program, add_brand, deploy_network
+
+DAY = 86_400
 
 
 @dataclass
@@ -145,3 +147,96 @@ def snapshot(scenario: Scenario) -> Iterator[Scenario]:
         scenario.rpc.call("evm_revert", [snap])
         for s in [scenario.operator, scenario.brand, *scenario.members]:
             s.reset_nonce()
+
+
+# -- a network with point expiry and a coalition exchange ----------------------------------
+
+
+@dataclass
+class Books:
+    """Acme (validity 2 days) and bolt (validity 3 days) with 1-day epochs; an exchange acme ->
+    bolt at 100:80. See `_build_books` for the story; `e0` is acme's epoch at its policy."""
+
+    anvil: Anvil
+    w3: Web3
+    rpc: Rpc
+    deployment: Deployment
+    members: list[Sender]
+    acme: Program
+    bolt: Program
+    e0: int
+    marks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def network(self) -> Network:
+        d = self.deployment
+        return Network(
+            self.anvil.url,
+            d.registry.lower(),
+            d.start_block,
+            d.forwarder.lower(),
+            (d.exchange or "").lower() or None,
+        )
+
+    def addr(self, i: int) -> str:
+        return self.members[i].address.lower()
+
+    def next_day(self) -> None:
+        self.rpc.call("evm_increaseTime", [DAY])
+        self.rpc.call("evm_mine")
+
+
+def _build_books(node: Anvil) -> Books:
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    rpc = Rpc(node.url)
+    now = int(rpc.call("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    # Start at a noon, far from the midnights where the 1-day epochs turn.
+    rpc.call("evm_setNextBlockTimestamp", [now - now % DAY + DAY + DAY // 2])
+    op, brand = Sender(w3, ANVIL_DEV_KEYS[0]), Sender(w3, ANVIL_DEV_KEYS[1])
+    m = [Sender(w3, k) for k in ANVIL_DEV_KEYS[2:6]]
+    a = [s.address for s in m]
+    dep = deploy_network(w3, op)
+    kw: dict[str, Any] = {"admin": brand.address, "tiers": ["Basic"], "epoch_length": DAY}
+    acme = add_brand(w3, op, dep, brand_id="acme", name="Acme", symbol="ACM", **kw)
+    bolt = add_brand(w3, op, dep, brand_id="bolt", name="Bolt", symbol="BLT", **kw)
+    ledger.register_members(sender=op, deployment=dep, members=a)
+    ledger.issue_points(sender=brand, program=acme, member=a[0], amount=100, reason="signup")
+    lots.set_validity_duration(sender=brand, program=acme, epochs=2)
+    lots.set_validity_duration(sender=brand, program=bolt, epochs=3)
+    e0 = lots.policy_of(w3=w3, program=acme).current_epoch
+    ledger.issue_points(sender=brand, program=acme, member=a[0], amount=200, reason="purchase")
+    ledger.issue_points(sender=brand, program=acme, member=a[1], amount=150, reason="purchase")
+    books = Books(node, w3, rpc, dep, m, acme, bolt, e0)
+    books.next_day()  # epoch e0 + 1
+    ledger.issue_points(sender=brand, program=acme, member=a[0], amount=50, reason="review")
+    ledger.gift_points(sender=m[0], program=acme, to=a[2], amount=80, memo="for you")
+    ledger.redeem_points(sender=m[1], program=acme, amount=30, ref="order-1")
+    token = contracts.points(w3, acme)
+    m[0].transact(token.functions.transferAtEpoch(e0 + 3, a[3], 20))
+    xid, _ = exchange.register_exchange(
+        sender=op,
+        deployment=dep,
+        from_brand="acme",
+        to_brand="bolt",
+        rate_from=100,
+        rate_to=80,
+        daily_cap=500,
+        budget=1000,
+    )
+    exchange.approve_exchange(sender=brand, deployment=dep, exchange_id=xid)
+    exchange.swap(sender=m[0], deployment=dep, exchange_id=xid, amount=100)
+    gasless.relay_swap(relayer=op, deployment=dep, signer=m[2].account, exchange_id=xid, amount=50)
+    books.marks["before_expiry"] = w3.eth.block_number
+    books.next_day()  # epoch e0 + 2: acme's lot e0 + 2 is dead
+    ledger.redeem_points(sender=m[0], program=acme, amount=10, ref="order-2")
+    books.marks["end"] = w3.eth.block_number
+    return books
+
+
+@pytest.fixture(scope="session")
+def books() -> Iterator[Books]:
+    node = Anvil(port=0).start()
+    try:
+        yield _build_books(node)
+    finally:
+        node.stop()
