@@ -52,6 +52,7 @@ def test_demo_on_chain(node: Anvil, tmp_path: Path) -> None:
     assert settings.database_url is not None
     engine = make_engine(settings.database_url)
     period = make_period(None, None)
+    swaps: dict[str, tuple[int, int]] = {}
     for spec in BRANDS:
         program = result.deployment.program(spec.brand_id)
         rep = full_report(engine=engine, program=program, period=period)
@@ -62,8 +63,20 @@ def test_demo_on_chain(node: Anvil, tmp_path: Path) -> None:
         pts = rep["points"]
         # every earn record's points were issued on chain, and the mirror saw them all
         assert pts["issued"] == earned > 0
-        assert pts["outstanding_liability"] == pts["issued"] - pts["redeemed"] - pts["forfeited"]
+        assert pts["books"]["balanced"], pts["books"]  # issued + in = spent + out + expired + held
+        assert pts["outstanding_liability"] == (
+            pts["issued"]
+            + pts["swapped_in"]
+            - pts["redeemed"]
+            - pts["swapped_out"]
+            - pts["forfeited"]
+            - pts["expired"]
+        )
+        swaps[spec.brand_id] = (pts["swapped_in"], pts["swapped_out"])
         assert rep["clv"]["customers"] > 10 and rep["basket"]["orders"] > 0
         assert sum(t["passes"] for t in pts["tiers"]) > 0
+    # the demo's partner exchange: coffee points swapped into fashion points
+    assert swaps["fashion"] == (result.figures["swapped_in"], 0) and swaps["coffee"][0] == 0
+    assert swaps["coffee"][1] > swaps["fashion"][0] > 0
     assert set(result.viewer_keys) == {s.brand_id for s in BRANDS}
     engine.dispose()
