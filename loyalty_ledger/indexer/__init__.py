@@ -2,11 +2,12 @@
 roll back reorgs. `run_indexer(settings)` for jobs, `index_app` for the CLI."""
 
 from .decode import decode_logs
-from .errors import ChainMismatch, IndexerError, ReorgTooDeep
+from .errors import ChainMismatch, ExpiryMismatch, IndexerError, ReorgTooDeep
 from .runner import Indexer, IndexerOptions, run_indexer
 
 __all__ = [
     "ChainMismatch",
+    "ExpiryMismatch",
     "Indexer",
     "IndexerError",
     "IndexerOptions",

@@ -142,6 +142,9 @@ class Decoded:
     event: str
     args: dict[str, Any]
     spec: EventSpec | None
+    block_time: int | None = None
+    """The block's timestamp (seconds); None until filled from the header when the node's log
+    had no `blockTimestamp`."""
 
     def row(self, chain_id: int) -> dict[str, Any]:
         return {
@@ -203,6 +206,7 @@ def decode_logs(logs: Iterable[dict[str, Any]]) -> list[Decoded]:
         if args is None:
             args = {"topics": topics, "data": log["data"]}
         key = (int(log["blockNumber"], 16), int(log["logIndex"], 16))
+        ts = log.get("blockTimestamp")
         if key <= last:
             ordered = False
         last = key
@@ -217,6 +221,7 @@ def decode_logs(logs: Iterable[dict[str, Any]]) -> list[Decoded]:
                 spec.name if spec is not None else "?",
                 args,
                 spec,
+                int(ts, 16) if ts else None,
             )
         )
     if not ordered:

@@ -1,8 +1,10 @@
-"""Derived state as a pure fold over decoded events: balances, supply, passes, members, roles.
+"""Derived state as a pure fold over decoded events: balances, supply, passes, members, roles,
+expiry lots (`lots`) and exchanges (`exchanges`).
 
 `keys_needed` says which rows a batch reads; `apply` folds the events into a `State` (rows by
 table and key, None when absent). The sink loads the rows, runs `apply`, and writes back what
-changed, keeping an undo journal inside the reorg window.
+changed, keeping an undo journal inside the reorg window. `clocked` is the set of points
+contracts with an expiry clock: only their Transfers read and write lots.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from . import exchanges, lots
 from .decode import Decoded
 
 ZERO = "0x" + "0" * 40
@@ -21,7 +24,16 @@ TABLES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "balance": (("token", "holder"), {"amount": 0}),
     "contract_state": (
         ("address",),
-        {"total_supply": 0, "paused": False, "transferable": False, "tier_count": 0},
+        {
+            "total_supply": 0,
+            "paused": False,
+            "transferable": False,
+            "tier_count": 0,
+            "validity_epochs": 0,
+            "epoch_zero": 0,
+            "epoch_length": 0,
+            "swept_epoch": 0,
+        },
     ),
     "pass": (
         ("contract", "token_id"),
@@ -35,7 +47,27 @@ TABLES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("brand_id",),
         {"points": "", "pass_address": "", "admin": "", "name": "", "block_number": 0},
     ),
+    "point_lot": (("token", "holder", "expiry_epoch"), {"expires_at": 0, "amount": 0}),
+    "exchange": (("id",), exchanges.DEFAULTS),
 }
+
+
+# Events that change no derived row (the points history is `ledger_rows`): skipped at once.
+SKIP = frozenset(
+    {
+        "Approval",
+        "ApprovalForAll",
+        "PointsIssued",
+        "PointsRedeemed",
+        "PointsForfeited",
+        "PointsGifted",
+        "PointsRecovered",
+        "ExecutedForwardRequest",
+        "EIP712DomainChanged",
+        "MetadataUpdate",
+        "BatchMetadataUpdate",
+    }
+)
 
 
 class State(Protocol):
@@ -44,12 +76,18 @@ class State(Protocol):
     def keys_of(self, tbl: str, prefix: Key) -> list[Key]: ...
 
 
-def keys_needed(events: Iterable[Decoded]) -> tuple[dict[str, set[Key]], set[str]]:
-    """Rows the batch reads, and pass contracts whose every pass it reads (transferability)."""
+def keys_needed(
+    events: Iterable[Decoded], clocked: frozenset[str] | set[str] = frozenset()
+) -> tuple[dict[str, set[Key]], set[str]]:
+    """Rows the batch reads, and pass contracts whose every pass it reads (transferability).
+
+    For `point_lot` the keys are (token, holder) prefixes: every lot of that holder.
+    """
     need: dict[str, set[Key]] = {t: set() for t in TABLES}
     whole_pass: set[str] = set()
+    clocks = set(clocked)
     for ev in events:
-        if ev.spec is None:
+        if ev.spec is None or ev.event in SKIP:
             continue
         a, c, name = ev.args, ev.contract, ev.event
         if name == "Transfer":
@@ -58,6 +96,8 @@ def keys_needed(events: Iterable[Decoded]) -> tuple[dict[str, set[Key]], set[str
                     if who != ZERO:
                         need["balance"].add((c, who))
                 need["contract_state"].add((c,))
+                if c in clocks:
+                    need["point_lot"].update(lots.lot_holders(ev))
             else:
                 need["pass"].add((c, a["tokenId"]))
                 need["contract_state"].add((c,))
@@ -90,6 +130,11 @@ def keys_needed(events: Iterable[Decoded]) -> tuple[dict[str, set[Key]], set[str
             need["member"].add((a["lostWallet"],))
         elif name == "ProgramRegistered":
             need["program"].add((a["brandId"],))
+        elif name == "ExpiryPolicySet":
+            need["contract_state"].add((c,))
+            clocks.add(c)
+        elif name in exchanges.EVENTS:
+            need["exchange"].add((a["id"],))
     return need, whole_pass
 
 
@@ -100,14 +145,19 @@ def _upd(state: State, tbl: str, key: Key, block: int, **changes: Any) -> None:
     state.put(tbl, key, new, block)
 
 
-def apply(state: State, events: Iterable[Decoded]) -> None:
-    """Fold `events` (in chain order) into `state`."""
+def apply(state: State, events: Iterable[Decoded], clocked: set[str] | None = None) -> None:
+    """Fold `events` (in chain order) into `state`; `clocked` (points contracts with an expiry
+    clock) gains the programs whose first ExpiryPolicySet is among them."""
+    clocked = set() if clocked is None else clocked
+    pending: lots.Pending = {}
     for ev in events:
-        if ev.spec is None:
+        if ev.spec is None or ev.event in SKIP:
             continue
         a, c, b, name = ev.args, ev.contract, ev.block_number, ev.event
         if name == "Transfer" and len(ev.spec.indexed) == 2:
             frm, to, v = a["from"], a["to"], a["value"]
+            if c in clocked:
+                _move_lots(state, ev, pending)
             if frm == ZERO or to == ZERO:
                 cs = state.get("contract_state", (c,)) or TABLES["contract_state"][1]
                 delta = v if frm == ZERO else -v
@@ -191,118 +241,21 @@ def apply(state: State, events: Iterable[Decoded]) -> None:
                 "block_number": b,
             }
             state.put("program", (a["brandId"],), row, b)
+        elif name == "ExpiryPolicySet":
+            lots.set_policy(state, ev, TABLES["contract_state"][1])
+            clocked.add(c)
+        elif name == "TransferAtEpoch":
+            lots.at_epoch(pending, ev)
+        elif name in exchanges.EVENTS:
+            exchanges.apply_event(state, ev)
 
 
-def _text32(value: str) -> str:
-    """A bytes32 reason/reference as its ASCII text when it is one, else its 0x hex."""
-    raw = bytes.fromhex(value[2:]).rstrip(b"\0")
-    if raw.isascii():
-        text = raw.decode()
-        if text and text.isprintable():
-            return text
-    return value
-
-
-def ledger_entries(events: list[Decoded]) -> list[Row]:
-    """The points history lines of a batch of events (in chain order)."""
-    out: list[Row] = []
-    paired: set[tuple[int, int]] = set()  # ERC-20 Transfers explained by a gift / recovery event
-    for i, ev in enumerate(events):
-        if ev.event in ("PointsGifted", "PointsRecovered"):
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(events):
-                    o = events[j]
-                    if (
-                        o.event == "Transfer"
-                        and o.contract == ev.contract
-                        and o.tx_hash == ev.tx_hash
-                        and o.spec is not None
-                        and len(o.spec.indexed) == 2
-                    ):
-                        paired.add((o.block_number, o.log_index))
-                        break
-    for ev in events:
-        a, name = ev.args, ev.event
-        base = {
-            "block_number": ev.block_number,
-            "log_index": ev.log_index,
-            "tx_hash": ev.tx_hash,
-            "token": ev.contract,
-            "counterparty": None,
-            "reason": None,
-            "ref": None,
-            "memo": None,
-            "by": None,
-        }
-        if name == "PointsIssued":
-            out.append(
-                base
-                | {
-                    "kind": "issue",
-                    "account": a["member"],
-                    "amount": a["amount"],
-                    "reason": _text32(a["reason"]),
-                    "ref": _text32(a["ref"]),
-                }
-            )
-        elif name == "PointsRedeemed":
-            out.append(
-                base
-                | {
-                    "kind": "redeem",
-                    "account": a["member"],
-                    "amount": a["amount"],
-                    "ref": _text32(a["ref"]),
-                    "by": a["by"],
-                }
-            )
-        elif name == "PointsForfeited":
-            out.append(
-                base
-                | {
-                    "kind": "forfeit",
-                    "account": a["member"],
-                    "amount": a["amount"],
-                    "reason": _text32(a["reason"]),
-                    "by": a["by"],
-                }
-            )
-        elif name == "PointsGifted":
-            out.append(
-                base
-                | {
-                    "kind": "gift",
-                    "account": a["from"],
-                    "counterparty": a["to"],
-                    "amount": a["amount"],
-                    "memo": a["memo"],
-                }
-            )
-        elif name == "PointsRecovered":
-            out.append(
-                base
-                | {
-                    "kind": "recovery",
-                    "account": a["lostWallet"],
-                    "counterparty": a["newWallet"],
-                    "amount": a["amount"],
-                }
-            )
-        elif (
-            name == "Transfer"
-            and ev.spec is not None
-            and len(ev.spec.indexed) == 2
-            and a["from"] != ZERO
-            and a["to"] != ZERO
-            and (ev.block_number, ev.log_index) not in paired
-        ):
-            out.append(
-                base
-                | {
-                    "kind": "transfer",
-                    "account": a["from"],
-                    "counterparty": a["to"],
-                    "amount": a["value"],
-                }
-            )
-    return out
+def _move_lots(state: State, ev: Decoded, pending: lots.Pending) -> None:
+    """The lots side of a Transfer of a clocked program (before its balances change)."""
+    c = ev.contract
+    cs = state.get("contract_state", (c,))
+    if cs is None:
+        return
+    frm = ev.args["from"]
+    row = state.get("balance", (c, frm)) if frm != ZERO else None
+    lots.move(state, ev, cs, row["amount"] if row else 0, pending)

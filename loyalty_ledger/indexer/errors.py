@@ -26,3 +26,10 @@ class ReorgTooDeep(IndexerError):
             f"{checkpoint}: no common ancestor among the stored blocks; the mirror cannot be "
             "rolled back safely. Rebuild it (new database) or raise the window."
         )
+
+
+class ExpiryMismatch(IndexerError):
+    """The mirror's expiry lots cannot explain a debit the chain made (or a sweep would take a
+    balance below zero): writing on would make the mirror wrong. Rebuild it."""
+
+    code = "expiry_mismatch"

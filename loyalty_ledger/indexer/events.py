@@ -31,6 +31,9 @@ POINTS_EVENTS = (
     "address indexed by)",
     "PointsGifted(address indexed from, address indexed to, uint256 amount, string memo)",
     "PointsRecovered(address indexed lostWallet, address indexed newWallet, uint256 amount)",
+    "ExpiryPolicySet(uint256 validityEpochs, uint256 fromEpoch, uint256 epochZero, "
+    "uint256 epochLength, address indexed by)",
+    "TransferAtEpoch(address indexed from, address indexed to, uint256 epoch, uint256 value)",
 )
 PASS_EVENTS = (
     "Transfer(address indexed from, address indexed to, uint256 indexed tokenId)",
@@ -50,5 +53,22 @@ PASS_EVENTS = (
     "BatchMetadataUpdate(uint256 _fromTokenId, uint256 _toTokenId)",
 )
 FORWARDER_EVENTS = ("ExecutedForwardRequest(address indexed signer, uint256 nonce, bool success)",)
+# CoalitionExchange (ICoalitionExchange).
+EXCHANGE_EVENTS = (
+    "ExchangeRegistered(uint256 indexed id, bytes32 indexed fromBrand, bytes32 indexed toBrand, "
+    "uint256 rateFrom, uint256 rateTo, uint256 dailyCap, uint256 budget)",
+    "ExchangeApproved(uint256 indexed id, bytes32 indexed brandId, address by)",
+    "ExchangeOpened(uint256 indexed id)",
+    "ExchangePauseSet(uint256 indexed id, bytes32 indexed brandId, address by, bool paused)",
+    "Swapped(uint256 indexed id, address indexed member, bytes32 fromBrand, uint256 amountIn, "
+    "bytes32 toBrand, uint256 amountOut, uint256 rateFrom, uint256 rateTo)",
+)
 
-ALL_EVENTS = REGISTRY_EVENTS + COMMON_EVENTS + POINTS_EVENTS + PASS_EVENTS + FORWARDER_EVENTS
+ALL_EVENTS = (
+    REGISTRY_EVENTS
+    + COMMON_EVENTS
+    + POINTS_EVENTS
+    + PASS_EVENTS
+    + FORWARDER_EVENTS
+    + EXCHANGE_EVENTS
+)

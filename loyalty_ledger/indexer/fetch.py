@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .decode import SPECS, Decoded
 from .rpc import Rpc, RpcError, RpcTimeout, RpcTooLarge
 
 log = logging.getLogger("loyalty_ledger.indexer")
+PROGRAM_REGISTERED = next(k[0] for k, s in SPECS.items() if s.name == "ProgramRegistered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +19,7 @@ class Header:
     number: int
     hash: str
     parent_hash: str
+    timestamp: int = 0
 
 
 def chain_identity(rpc: Rpc) -> tuple[int, str]:
@@ -35,8 +39,32 @@ def headers(rpc: Rpc, numbers: list[int]) -> dict[int, Header | None]:
         chunk = numbers[i : i + 200]
         blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
         for n, blk in zip(chunk, blocks, strict=True):
-            out[n] = Header(n, blk["hash"], blk["parentHash"]) if blk else None
+            out[n] = (
+                Header(n, blk["hash"], blk["parentHash"], int(blk["timestamp"], 16))
+                if blk
+                else None
+            )
     return out
+
+
+def fill_times(rpc: Rpc, events: list[Decoded], known: Mapping[int, Header | None]) -> bool:
+    """Give events the node sent without `blockTimestamp` their block's timestamp, from `known`
+    headers or one batched request for the missing blocks only. False when a header does not
+    match an event's block hash (the chain moved: retry the batch)."""
+    missing = {ev.block_number for ev in events if ev.block_time is None}
+    if not missing:
+        return True
+    got = {n: known.get(n) for n in missing}
+    ask = sorted(n for n, h in got.items() if h is None)
+    if ask:
+        got.update(headers(rpc, ask))
+    for ev in events:
+        if ev.block_time is None:
+            h = got[ev.block_number]
+            if h is None or h.hash != ev.block_hash:
+                return False
+            ev.block_time = h.timestamp
+    return True
 
 
 class LogFetcher:
@@ -113,3 +141,24 @@ class LogFetcher:
             out.extend(logs)
             start = got_end + 1
         return out
+
+
+def cut_at_new_program(
+    logs: list[Any], end: int, registry: str, known: frozenset[str]
+) -> tuple[list[Any], int]:
+    """End a batch at the first registration of an unknown program (before decoding)."""
+    first = None
+    for lg in logs:
+        t = lg["topics"]
+        if (
+            t
+            and t[0] == PROGRAM_REGISTERED
+            and len(t) == 4
+            and lg["address"].lower() == registry
+            and "0x" + t[2][26:] not in known
+        ):
+            n = int(lg["blockNumber"], 16)
+            first = n if first is None else min(first, n)
+    if first is None:
+        return logs, end
+    return [lg for lg in logs if int(lg["blockNumber"], 16) <= first], first

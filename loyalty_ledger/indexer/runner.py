@@ -3,58 +3,31 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..store import WriterLock, make_engine, migrate
-from .decode import SPECS, Decoded, decode_logs
-from .errors import ChainMismatch, IndexerError, ReorgTooDeep
-from .fetch import Header, LogFetcher, chain_identity, head_number, headers
+from .decode import Decoded, decode_logs
+from .errors import ChainMismatch, ReorgTooDeep
+from .fetch import (
+    Header,
+    LogFetcher,
+    chain_identity,
+    cut_at_new_program,
+    fill_times,
+    head_number,
+    headers,
+)
+from .options import IndexerOptions
 from .progress import Reporter
 from .rpc import Rpc, Stopped
 from .sink import Sink
 
+__all__ = ["Indexer", "IndexerOptions", "run_indexer"]
 log = logging.getLogger("loyalty_ledger.indexer")
-PROGRAM_REGISTERED = next(k[0] for k, s in SPECS.items() if s.name == "ProgramRegistered")
-
-
-@dataclass
-class IndexerOptions:
-    rpc_url: str
-    database_url: str
-    registry: str
-    start_block: int
-    forwarder: str | None = None
-    confirmations: int = 0
-    poll_interval: float = 0.1
-    window: int = 64
-    rpc_timeout: float = 10.0
-    derived: bool = True
-    progress: bool = True
-    initial_range: int = 10
-    max_range: int = 100_000
-    stats: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_deployment(cls, path: Path | str, **kw: Any) -> IndexerOptions:
-        """Options with the registry, forwarder and start block of a deployment file."""
-        path = Path(path)
-        if not path.exists():
-            raise IndexerError(f"no deployment file at {path}; deploy the network first")
-        data = json.loads(path.read_text())
-        start = kw.pop("from_block", None)
-        return cls(
-            registry=data["registry"],
-            forwarder=data.get("forwarder"),
-            start_block=int(data["start_block"] if start is None else start),
-            **kw,
-        )
 
 
 class Indexer:
@@ -65,6 +38,7 @@ class Indexer:
         self.fetcher = LogFetcher(self.rpc, initial=opts.initial_range, maximum=opts.max_range)
         self.registry = opts.registry.lower()
         self.base = [self.registry] + ([opts.forwarder.lower()] if opts.forwarder else [])
+        self.exchange: str | None = None  # set once the mirror's exchange is known
         self.timings = {"rpc": 0.0, "decode": 0.0}
         self._pool: ThreadPoolExecutor | None = None
         self._pre_rpc: Rpc | None = None
@@ -98,8 +72,12 @@ class Indexer:
         st = self.sink.state()
         if st is None:
             self.sink.init_state(
-                genesis_hash=genesis, registry=self.registry, start_block=self.o.start_block
+                genesis_hash=genesis,
+                registry=self.registry,
+                start_block=self.o.start_block,
+                exchange=self.o.exchange,
             )
+            self._use_exchange(self.o.exchange)
             return
         if st["chain_id"] != chain_id or st["genesis_hash"] != genesis:
             raise ChainMismatch(
@@ -112,6 +90,30 @@ class Indexer:
                 f"the mirror indexes registry {st['registry_address']}, "
                 f"not {self.registry}; use a new database"
             )
+        self._exchange(st)
+
+    def _exchange(self, st: dict[str, Any]) -> None:
+        """Index the deployment's CoalitionExchange; one configured after the mirror started is
+        adopted: its past logs are written and the swaps already mirrored relabelled."""
+        stored, wanted = st["exchange_address"], (self.o.exchange or "").lower() or None
+        if wanted is not None and stored is not None and wanted != stored:
+            raise ChainMismatch(
+                f"the mirror indexes exchange {stored}, not {wanted}; use a new database"
+            )
+        if wanted is not None and stored is None:
+            cp = st["checkpoint_block"]
+            while True:
+                events = decode_logs(self.fetcher.fetch_all([wanted], st["start_block"], cp))
+                if fill_times(self.rpc, events, {}):
+                    break
+                self.rpc.sleep(self.o.poll_interval)  # the chain moved under us: ask again
+            self.sink.adopt_exchange(wanted, events, floor=cp - self.o.window)
+            log.info("exchange %s adopted (%d past events)", wanted, len(events))
+        self._use_exchange(stored or wanted)
+
+    def _use_exchange(self, address: str | None) -> None:
+        self.exchange = address.lower() if address else None
+        self.sink.exchanges = frozenset([self.exchange] if self.exchange else [])
 
     def _loop(self, follow: bool) -> None:
         self.programs = {p["points"]: p for p in self.sink.programs()}
@@ -182,7 +184,7 @@ class Indexer:
                 log.info("node has no block %d; waiting before deciding on a reorg", n)
                 return False
             if c.hash == h:
-                removed = self.sink.rollback(n, h)
+                removed = self.sink.rollback(n, h, ancestor_time=c.timestamp)
                 self.programs = {p["points"]: p for p in self.sink.programs()}
                 log.warning(
                     "reorg: rolled back blocks %d..%d to common ancestor %d (%d events removed)",
@@ -197,7 +199,7 @@ class Indexer:
 
     # ------------------------------------------------------------------ one batch
     def _addresses(self) -> list[str]:
-        out = list(self.base)
+        out = self.base + ([self.exchange] if self.exchange else [])
         for p in self.programs.values():
             out += [p["points"], p["pass_address"]]
         return out
@@ -234,9 +236,19 @@ class Indexer:
         kept = {n: h for n, h in hdrs.items() if h is not None and n <= end}
         if not self._consistent(events, kept, a, cp_hash):
             return
-        floor = head - self.o.window
+        t1 = time.perf_counter()
+        timed = fill_times(self.rpc, events, kept)  # only for logs without blockTimestamp
+        self.timings["rpc"] += time.perf_counter() - t1
+        if not timed:
+            return  # a header disagrees with the logs: the chain moved, ask again
         new = self.sink.write_batch(
-            events, kept.values(), to_block=end, to_hash=kept[end].hash, floor=floor, checkpoint=cp
+            events,
+            kept.values(),
+            to_block=end,
+            to_hash=kept[end].hash,
+            floor=head - self.o.window,
+            checkpoint=cp,
+            to_time=kept[end].timestamp,
         )
         self.events += new
         if backfilling:
@@ -256,7 +268,7 @@ class Indexer:
     ) -> tuple[int, int, list[Decoded], float]:
         """(fetched end, batch end, decoded events, decode seconds) of [a, <= end_max]."""
         fetched_end, logs = fetcher.fetch(addrs, a, end_max)
-        logs, end = self._cut_at_new_program(logs, fetched_end, known)
+        logs, end = cut_at_new_program(logs, fetched_end, self.registry, known)
         t0 = time.perf_counter()
         events = decode_logs(logs)  # sorted, duplicates dropped
         return fetched_end, end, events, time.perf_counter() - t0
@@ -288,26 +300,6 @@ class Indexer:
         self.fetcher.size = fetcher.size
         self.timings["decode_prefetch"] = self.timings.get("decode_prefetch", 0.0) + got[3]
         return got[0], got[1], got[2], 0.0
-
-    def _cut_at_new_program(
-        self, logs: list[Any], end: int, known: frozenset[str]
-    ) -> tuple[list[Any], int]:
-        """End the batch at the first registration of an unknown program (before decoding)."""
-        first = None
-        for lg in logs:
-            t = lg["topics"]
-            if (
-                t
-                and t[0] == PROGRAM_REGISTERED
-                and len(t) == 4
-                and lg["address"].lower() == self.registry
-                and "0x" + t[2][26:] not in known
-            ):
-                n = int(lg["blockNumber"], 16)
-                first = n if first is None else min(first, n)
-        if first is None:
-            return logs, end
-        return [lg for lg in logs if int(lg["blockNumber"], 16) <= first], first
 
     def _discover(self, events: list[Decoded], end: int) -> tuple[list[Decoded], int]:
         """New programs: the batch ends at the first registration block, and takes the new

@@ -32,6 +32,7 @@ class IndexerState(StoreModel, table=True):
     start_block: int = Field(sa_type=BigInteger)
     checkpoint_block: int = Field(sa_type=BigInteger)
     checkpoint_hash: str | None = Field(default=None, max_length=66)
+    exchange_address: str | None = Field(default=None, max_length=42)
 
 
 class BlockSeen(StoreModel, table=True):
@@ -77,8 +78,14 @@ class Program(StoreModel, table=True):
     block_number: int = Field(sa_type=BigInteger)
 
 
+def _zero() -> Any:
+    """Keyword arguments of a NOT NULL column that defaults to 0 (in SQL too: back-fill)."""
+    return {"server_default": "0"}
+
+
 class ContractState(StoreModel, table=True):
-    """Per-contract flags and totals: supply (points), paused, transferable and tiers (pass)."""
+    """Per-contract flags and totals: supply (points), paused, transferable and tiers (pass);
+    a points program's expiry clock and policy (all 0 until its first ExpiryPolicySet)."""
 
     __tablename__ = "contract_state"
     address: str = Field(primary_key=True, max_length=42)
@@ -86,6 +93,11 @@ class ContractState(StoreModel, table=True):
     paused: bool = False
     transferable: bool = False
     tier_count: int = 0
+    validity_epochs: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs=_zero())
+    epoch_zero: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs=_zero())
+    epoch_length: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs=_zero())
+    swept_epoch: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs=_zero())
+    """Expired lots up to this epoch are out of `balance.amount` (the head block's epoch)."""
 
 
 class Balance(StoreModel, table=True):
@@ -95,6 +107,43 @@ class Balance(StoreModel, table=True):
     token: str = Field(primary_key=True, max_length=42)
     holder: str = Field(primary_key=True, max_length=42)
     amount: int = Field(sa_type=U256)
+
+
+class PointLot(StoreModel, table=True):
+    """An expiring lot: `amount` of a holder's points that expire when epoch `expiry_epoch`
+    starts (at `expires_at`, seconds). Points that never expire are `balance.amount` minus the
+    live lots. A lot whose epoch has started stays, frozen, as the record of what expired."""
+
+    __tablename__ = "point_lot"
+    __table_args__ = (Index(None, "token", "expiry_epoch"),)
+    token: str = Field(primary_key=True, max_length=42)
+    holder: str = Field(primary_key=True, max_length=42)
+    expiry_epoch: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    expires_at: int = Field(sa_type=BigInteger)
+    amount: int = Field(sa_type=U256)
+
+
+class Exchange(StoreModel, table=True):
+    """A coalition exchange (CoalitionExchange id): terms, approvals, pauses, points issued."""
+
+    __tablename__ = "exchange"
+    id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    from_brand: str = Field(max_length=66)
+    to_brand: str = Field(max_length=66)
+    rate_from: int = Field(sa_type=U256)
+    rate_to: int = Field(sa_type=U256)
+    daily_cap: int = Field(sa_type=U256)
+    budget: int = Field(sa_type=U256)
+    issued: int = Field(default=0, sa_type=U256)
+    approved_from: bool = False
+    approved_to: bool = False
+    paused_from: bool = False
+    paused_to: bool = False
+    paused_operator: bool = False
+    opened_block: int | None = Field(default=None, sa_type=BigInteger)
+    block_number: int = Field(sa_type=BigInteger)
 
 
 class Pass(StoreModel, table=True):
@@ -148,7 +197,8 @@ class RoleAdmin(StoreModel, table=True):
 
 
 class LedgerEntry(StoreModel, table=True):
-    """One line of a program's points history (issue, redeem, forfeit, transfer, gift, recovery)."""
+    """One line of a program's points history (issue, redeem, forfeit, transfer, gift, recovery,
+    swap_out / swap_in: the two sides of a coalition swap, `ref` = the exchange id as bytes32)."""
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
@@ -169,6 +219,8 @@ class LedgerEntry(StoreModel, table=True):
     ref: str | None = None
     memo: str | None = None
     by: str | None = Field(default=None, max_length=42)
+    block_time: int | None = Field(default=None, sa_type=BigInteger)
+    """The block's timestamp (seconds); NULL on rows indexed before migration 0005."""
 
 
 class Journal(StoreModel, table=True):

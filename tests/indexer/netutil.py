@@ -46,6 +46,7 @@ class Net:
     start_block: int
     brands: list[Brand] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
+    exchange: Any = None  # the CoalitionExchange of real networks
 
     @property
     def op(self) -> str:
@@ -103,6 +104,7 @@ class Net:
                     "forwarder": self.forwarder.address,
                     "start_block": self.start_block,
                     "programs": {},
+                    **({"exchange": self.exchange.address} if self.exchange else {}),
                 }
             )
         )
@@ -186,6 +188,8 @@ def activity(net: Net, rnd: random.Random, steps: int) -> None:
 def all_logs(net: Net, to_block: int) -> list[dict[str, Any]]:
     """Every log of the network up to `to_block`, straight from the node (raw JSON)."""
     addrs = [net.registry.address, net.forwarder.address]
+    if net.exchange is not None:
+        addrs.append(net.exchange.address)
     n = net.registry.functions.programCount().call(block_identifier=to_block)
     for i in range(n):
         _, pts, ps = net.registry.functions.programAt(i).call(block_identifier=to_block)
@@ -254,19 +258,29 @@ def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True
         members = {r["address"]: r for r in conn.execute(select(m.Member.__table__)).mappings()}
         programs = {r["brand_id"]: r for r in conn.execute(select(m.Program.__table__)).mappings()}
         ledger = conn.execute(select(m.LedgerEntry.__table__)).mappings().all()
-    # the history explains every balance: issue - redeem - forfeit +/- transfer, gift, recovery
+        lots = conn.execute(select(m.PointLot.__table__)).mappings().all()
+    # the history explains every balance: issue + swap_in - redeem - forfeit - swap_out
+    # +/- transfer, gift, recovery - what expired (lots whose epoch the head has reached)
     from collections import Counter
 
     from_ledger: Counter[tuple[str, str]] = Counter()
+    expired: Counter[str] = Counter()
     for e in ledger:
         t, a, amt = e["token"], e["account"], e["amount"]
-        if e["kind"] == "issue":
+        if e["kind"] in ("issue", "swap_in"):
             from_ledger[(t, a)] += amt
-        elif e["kind"] in ("redeem", "forfeit"):
+        elif e["kind"] in ("redeem", "forfeit", "swap_out"):
             from_ledger[(t, a)] -= amt
         else:
             from_ledger[(t, a)] -= amt
             from_ledger[(t, e["counterparty"])] += amt
+    times = {(e.block_number, e.log_index): e.block_time for e in logs}
+    assert all(e["block_time"] == times[(e["block_number"], e["log_index"])] for e in ledger)
+    for lot in lots:
+        t = lot["token"]
+        if lot["expiry_epoch"] <= cstate[t]["swept_epoch"]:
+            from_ledger[(t, lot["holder"])] -= lot["amount"]
+            expired[t] += lot["amount"]
     assert {k: v for k, v in from_ledger.items() if v} == bal
     reg = net.registry
     holders = set(net.members) | set(net.w3.eth.accounts[:4])
@@ -289,7 +303,7 @@ def assert_mirror_equals_chain(net: Net, engine: Engine, *, derived: bool = True
             assert bal.get((pts_addr.lower(), h.lower()), 0) == onchain, (h, blk)
             total += onchain
         mirror_total = sum(v for (t, _), v in bal.items() if t == pts_addr.lower())
-        assert mirror_total == supply
+        assert mirror_total + expired[pts_addr.lower()] == supply
         mine = {k[1]: v for k, v in passes.items() if k[0] == pass_addr.lower()}
         ids = {
             e.args["tokenId"]

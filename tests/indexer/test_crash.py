@@ -17,7 +17,7 @@ import pytest
 from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.indexer import Indexer, IndexerOptions
 
-from .netutil import Follower, Net, activity, assert_mirror_equals_chain, member_addresses
+from .netutil import Follower, Net, activity, assert_mirror_equals_chain, member_addresses, rpc
 
 pytestmark = [pytest.mark.chain]
 
@@ -47,6 +47,9 @@ def test_sigkill_during_backfill_and_follow(net: Net, make_indexer, engine) -> N
     for _ in range(6):
         for b in brands:
             net.issue_batch(b, net.members[:40], [rnd.randint(1, 10**6) for _ in range(40)])
+            # Empty blocks between: a one-block-a-batch backfill that lasts long enough for
+            # kills to land inside it even on a fast, idle machine.
+            rpc(net.w3, "anvil_mine", [hex(6)])
     activity(net, rnd, 10)
     ctx = multiprocessing.get_context("fork")  # a real process, killed mid-transaction
     opts = make_indexer(initial_range=1, max_range=1).o

@@ -1,0 +1,46 @@
+"""What an indexer indexes and how: `IndexerOptions`, read from a deployment file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import IndexerError
+
+
+@dataclass
+class IndexerOptions:
+    rpc_url: str
+    database_url: str
+    registry: str
+    start_block: int
+    forwarder: str | None = None
+    exchange: str | None = None
+    confirmations: int = 0
+    poll_interval: float = 0.1
+    window: int = 64
+    rpc_timeout: float = 10.0
+    derived: bool = True
+    progress: bool = True
+    initial_range: int = 10
+    max_range: int = 100_000
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_deployment(cls, path: Path | str, **kw: Any) -> IndexerOptions:
+        """Options with the registry, forwarder, exchange and start block of a deployment
+        file (`exchange` is optional: networks deployed before the coalition exchange)."""
+        path = Path(path)
+        if not path.exists():
+            raise IndexerError(f"no deployment file at {path}; deploy the network first")
+        data = json.loads(path.read_text())
+        start = kw.pop("from_block", None)
+        return cls(
+            registry=data["registry"],
+            forwarder=data.get("forwarder"),
+            exchange=data.get("exchange"),
+            start_block=int(data["start_block"] if start is None else start),
+            **kw,
+        )
