@@ -59,7 +59,7 @@ def test_dashboard(site: Site, browser: Any) -> None:
     assert text("repeat") == f"{100 * freq['repeat_purchase_rate']:.1f}%"
     assert text("liability") == str(pts["outstanding_liability"]) == "130"
     breakage = pts["breakage_rate"]
-    assert text("breakage") == ("–" if breakage is None else f"{100 * breakage:.1f}%")
+    assert text("breakage") == ("\u2013" if breakage is None else f"{100 * breakage:.1f}%")
     assert "expired" in page.inner_text("#points") and "books balance" in page.inner_text("#points")
     cohort_rows = page.locator("#cohorts tr").count() - 1
     assert cohort_rows == 3
