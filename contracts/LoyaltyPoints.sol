@@ -505,7 +505,8 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
                 _credit(to, value, _issueLot());
             } else {
                 if (lot == 0) {
-                    _take(from, to, value);
+                    if (_maxExpiry == 0) _takePermanent(from, to, value);
+                    else _take(from, to, value);
                 } else {
                     _takeAt(from, to, value, lot);
                     emit TransferAtEpoch(from, to, lot, value);
@@ -617,6 +618,17 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         }
     }
 
+    /// @dev `_take` for a program that never had a policy: every point is permanent.
+    function _takePermanent(address from, address to, uint256 value) private {
+        uint256 balance = _pointsOf[from];
+        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+        // balance >= value, checked just above; a recipient's balance never exceeds the supply.
+        unchecked {
+            _pointsOf[from] = balance - value;
+            if (to != address(0)) _pointsOf[to] += value;
+        }
+    }
+
     /// @dev Takes `value` from `from`'s lot `lot` only (live: the caller checked) and credits it
     /// to the same lot of `to`.
     function _takeAt(address from, address to, uint256 value, uint256 lot) private {
@@ -645,11 +657,13 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
     /// @dev The live part of the lots: slots `first` to `last` (none when first > last), lanes
     /// from bit `shift` on in the first slot (the lanes below hold lots that have expired).
     function _liveSlots() private view returns (uint256 first, uint256 last, uint256 shift) {
+        uint256 maxExpiry = _maxExpiry;
+        // No policy was ever set: no lots, and no clock to read.
+        if (maxExpiry == 0) return (1, 0, 0);
         // currentEpoch() < block.timestamp: no overflow.
         unchecked {
             uint256 next = currentEpoch() + 1;
-            uint256 maxExpiry = _maxExpiry;
-            // No lot expires after the current epoch (e.g. no policy was ever set): no walk.
+            // No lot expires after the current epoch: no walk.
             if (maxExpiry < next) return (1, 0, 0);
             return (next >> 2, maxExpiry >> 2, (next & 3) << 6);
         }
