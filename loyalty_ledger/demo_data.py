@@ -245,7 +245,7 @@ def simulate(*, members: int, months: int, seed: int = 7, now: int | None = None
                     w.gifts.append((spec.brand_id, i, to, amount, rng.choice(MEMOS)))
                     balance[i] -= amount
                     balance[to] += amount
-        if spec.brand_id == "coffee":  # points of long-gone members expire
+        if spec.brand_id == "coffee":  # the brand writes off long-dormant accounts
             for i, pts in balance.items():
                 if pts > 0 and rng.random() < 0.04:
                     w.forfeits.append((spec.brand_id, w.accounts[i].address, pts))
@@ -449,7 +449,7 @@ def seed_world(
         fw.add(world.accounts[i], call, 150_000)
     for bid, m, n in world.forfeits:
         token = contracts.points(w3, dep.program(bid))
-        fw.add(brand.account, token.functions.forfeit(m, n, reason_bytes("expired")), 150_000)
+        fw.add(brand.account, token.functions.forfeit(m, n, reason_bytes("dormant")), 150_000)
     fw.flush()
     _write_sql(world, engine)
     keys = {

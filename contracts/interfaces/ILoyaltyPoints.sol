@@ -11,7 +11,7 @@ import {IERC7818} from "./IERC7818.sol";
 /// The network's ERC2771Forwarder is trusted, so a member can transfer, gift and redeem by
 /// signing an EIP-712 ForwardRequest that a relayer submits (the member holds no ETH).
 /// Reason codes and references are bytes32: reasons are short ASCII words left-aligned
-/// ("purchase", "signup", "review", "referral", "survey", "visit", "adjustment", "expiry",
+/// ("purchase", "signup", "review", "referral", "survey", "visit", "adjustment", "dormant",
 /// "fraud" ...); a reference is an order or action id (ASCII up to 32 bytes, else its keccak256).
 /// Value moves emit the ERC-20 Transfer event and, beside it, the domain event below.
 ///
@@ -117,7 +117,7 @@ interface ILoyaltyPoints is IERC7818 {
         bytes32 s
     ) external;
 
-    /// @notice Burns `amount` of `member`'s points without consent, for `reason` such as expiry
+    /// @notice Burns `amount` of `member`'s points without consent, for `reason` such as dormancy
     /// or fraud (brand admin). Works on frozen accounts.
     function forfeit(address member, uint256 amount, bytes32 reason) external;
 
