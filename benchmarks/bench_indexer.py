@@ -2,11 +2,21 @@
 with derived state, where the time goes, live lag, peak memory.
 
     .venv/bin/python benchmarks/bench_indexer.py [--events 200000] [--lag-blocks 1000] [--no-pg]
+    .venv/bin/python benchmarks/bench_indexer.py --real [--validity 12] [--epochs 20] [--mixed]
 
 By default the chain is made with the indexer tests' mock contracts (the same events as the
 real contracts, cheaper to generate); `--real` makes it with the real contracts instead
 (`deploy_network`, `add_brand`, `issueBatch` of 1,000 members a transaction) and measures the
 backfills only.
+
+`--real --validity N` (N > 0) gives the four programs an expiry policy of N epochs before any
+point is issued, and the activity exercises lots: the issues are spread over `--epochs` epochs
+(anvil's clock moves one epoch between rounds, so members hold several live lots and, when
+`--epochs` > N, the oldest lots expire before the end), and about a fifth of the events are
+the members' own transfers, gifts and redemptions (see `_common.MemberActivity`), for about
+the same event count. `--mixed` makes that same activity without a policy (every point
+permanent), to tell the policy's cost from the activity's. `--validity 0` without `--mixed`
+(the default) is the issue-only chain above, unchanged.
 """
 
 from __future__ import annotations
@@ -53,8 +63,19 @@ def generate(net, events: int, per_tx: int) -> None:  # type: ignore[no-untyped-
     )
 
 
-def generate_real(url: str, events: int, dep_file: Path) -> None:
-    """The real network: 4 brands, 1,000 registered members, batch issues (2 events each)."""
+ISSUE_SHARE = 0.8
+"""Under --validity / --mixed: the share of the events that batch issues emit (the rest are
+the members' debits)."""
+
+
+def generate_real(  # type: ignore[no-untyped-def]
+    url: str, events: int, dep_file: Path, validity: int = 0, mixed: bool = False, epochs: int = 20
+):
+    """The real network: 4 brands, 1,000 registered members, batch issues (2 events each).
+
+    With `validity` or `mixed`, the policy and the activity of `generate_lots`; returns its
+    `MemberActivity` (None otherwise).
+    """
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from _common import addresses
 
@@ -84,6 +105,10 @@ def generate_real(url: str, events: int, dep_file: Path) -> None:
     members = addresses(1000, salt="bench-indexer")
     ledger.register_members(sender=op, deployment=dep, members=members)
     refs = [ref_bytes(f"o{j}") for j in range(len(members))]
+    if validity or mixed:
+        return generate_lots(
+            w3, op, dep, dep_file, progs, members, refs, events, validity, epochs, t0
+        )
     calls = [
         contracts.points(w3, progs[i % 4]).functions.issueBatch(
             members,
@@ -98,6 +123,88 @@ def generate_real(url: str, events: int, dep_file: Path) -> None:
     print(
         f"generated {len(calls) * 2 * len(members):,} events with the real contracts in "
         f"{len(calls)} txs ({time.perf_counter() - t0:.1f}s)"
+    )
+    return None
+
+
+def generate_lots(  # type: ignore[no-untyped-def]
+    w3, op, dep, dep_file, progs, members, refs, events, validity, epochs, t0
+):
+    """Policy first, then `epochs` rounds one epoch apart: each round a share of the batch
+    issues (one brand a batch, in turn) and then the members' debits, ~ISSUE_SHARE of the
+    events from issues."""
+    from _common import MemberActivity, advance_time
+
+    from loyalty_ledger import contracts
+    from loyalty_ledger.lots import clock_of, set_validity_duration
+    from loyalty_ledger.validate import reason_bytes
+
+    n_batches = max(1, round(events * ISSUE_SHARE / (2 * len(members))))
+    debit_events = max(0, events - n_batches * 2 * len(members))
+    act = MemberActivity(w3, members)
+    for p in progs:
+        if validity:
+            set_validity_duration(sender=op, program=p, epochs=validity)
+        act.track(p.points, clock_of(w3=w3, program=p), validity)
+    length = clock_of(w3=w3, program=progs[0]).length
+    t_issue = t_debit = 0.0
+    n_txs = 0
+    for r in range(epochs):
+        if r:
+            advance_time(w3, length)
+        batches = [i for i in range(n_batches) if i * epochs // n_batches == r]
+        amounts = {i: [1 + (i + j) % 100 for j in range(len(members))] for i in batches}
+        calls = [
+            contracts.points(w3, progs[i % 4]).functions.issueBatch(
+                members, amounts[i], reason_bytes("purchase"), refs
+            )
+            for i in batches
+        ]
+        t = time.perf_counter()
+        if calls:
+            op.send_all(calls, gas=40_000_000, chunk=2)
+        now = act.head_time()
+        for i in batches:
+            act.issued(progs[i % 4].points, members, amounts[i], now)
+        t_issue += time.perf_counter() - t
+        t = time.perf_counter()
+        act.debits(debit_events * (r + 1) // epochs - debit_events * r // epochs)
+        t_debit += time.perf_counter() - t
+        n_txs += len(calls)
+    dep.save(Path(dep_file))
+    head = act.head_time()
+    live, dead = act.lots(head)
+    checked = act.verify()
+    s = act.sent
+    n_debits = sum(s.values())
+    print(
+        f"generated {n_batches * 2 * len(members) + act.events:,} events with the real contracts "
+        f"in {n_txs + n_debits:,} txs ({time.perf_counter() - t0:.1f}s): validity {validity} "
+        f"epochs, {epochs} epochs of {length // 86_400} days; {n_batches} issue batches "
+        f"({n_batches * 2 * len(members):,} events, {t_issue:.1f}s), {n_debits:,} member debits "
+        f"(transfer {s['transfer']:,}, gift {s['gift']:,}, redeem {s['redeem']:,}; "
+        f"{act.events:,} events, {t_debit:.1f}s)"
+    )
+    print(
+        f"model at the head: {live:,} live lots, {dead:,} expired lots "
+        f"({act.expired(head):,} points expired); lotsOf of {checked} holdings = model"
+    )
+    return act
+
+
+def lot_summary(db_url: str, act) -> str:  # type: ignore[no-untyped-def]
+    """The mirror's lots (live, expired) against the model's, for the line after a backfill."""
+    with make_engine(db_url).connect() as c:
+        swept = dict(c.execute(text("select address, swept_epoch from contract_state")).all())
+        rows = c.execute(text("select token, expiry_epoch, amount from point_lot")).all()
+    live = sum(1 for t, x, _ in rows if x > swept.get(t, 0))
+    dead = [int(a) for t, x, a in rows if x <= swept.get(t, 0)]
+    head = act.head_time()
+    m_live, m_dead = act.lots(head)
+    same = (live, len(dead), sum(dead)) == (m_live, m_dead, act.expired(head))
+    return (
+        f"  point_lot: {live:,} live, {len(dead):,} expired ({sum(dead):,} points) "
+        f"{'= model' if same else f'!= model ({m_live:,} live, {m_dead:,} expired)'}"
     )
 
 
@@ -207,7 +314,23 @@ def main() -> None:
     ap.add_argument("--lag-blocks", type=int, default=1000)
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--real", action="store_true", help="the real contracts; backfills only")
+    ap.add_argument(
+        "--validity",
+        type=int,
+        default=0,
+        help="with --real: an expiry policy of N epochs, issues over --epochs, member debits",
+    )
+    ap.add_argument(
+        "--epochs", type=int, default=20, help="with --validity/--mixed: epochs of activity"
+    )
+    ap.add_argument(
+        "--mixed", action="store_true", help="with --real: the --validity activity, no policy"
+    )
     args = ap.parse_args()
+    if (args.validity or args.mixed) and not args.real:
+        ap.error("--validity and --mixed need --real")
+    if args.epochs < 1:
+        ap.error("--epochs must be at least 1")
     tmp = Path(tempfile.mkdtemp(prefix="bench-indexer-"))
     with Anvil(
         port=0, extra_args=["--gas-limit", "1000000000", "--disable-code-size-limit"]
@@ -215,9 +338,10 @@ def main() -> None:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 120}))
         if args.real:
             dep = tmp / "dep.json"
-            generate_real(node.url, args.events, dep)
+            act = generate_real(node.url, args.events, dep, args.validity, args.mixed, args.epochs)
             net = None
         else:
+            act = None
             net = deploy_net(w3)
             generate(net, args.events, args.per_tx)
             dep = net.deployment_file(tmp / "dep.json")
@@ -241,14 +365,13 @@ def main() -> None:
             for name, mk in targets:
                 for derived in (False, True):
                     label = f"{name} {'derived' if derived else 'raw-only'}"
+                    db_url = mk(label.replace(" ", "_"))
                     opts = IndexerOptions.from_deployment(
-                        dep,
-                        rpc_url=node.url,
-                        database_url=mk(label.replace(" ", "_")),
-                        progress=False,
-                        derived=derived,
+                        dep, rpc_url=node.url, database_url=db_url, progress=False, derived=derived
                     )
                     backfill(label, opts)
+                    if derived and act is not None:
+                        print(lot_summary(db_url, act))
             if args.lag_blocks and net is not None:
                 lag(net, f"sqlite:///{tmp / 'lag'}.db", dep, node.url, args.lag_blocks)
         finally:
