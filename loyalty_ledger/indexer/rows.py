@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select, tuple_
+import sqlalchemy as sa
+from sqlalchemy import Connection, Table, and_, column, delete, func, select, tuple_
 
 from ..store import bulk
 from ..store import models as m
@@ -42,6 +43,19 @@ def _key_in(t: Table, names: Iterable[str], keys: list[derive.Key]) -> Any:
     if len(kcols) == 1:
         return kcols[0].in_([k[0] for k in keys])
     return tuple_(*kcols).in_(keys)
+
+
+def _delete_keys(
+    conn: Connection, t: Table, names: tuple[str, ...], keys: list[derive.Key]
+) -> None:
+    """Delete the rows of `keys`. PostgreSQL gets a join on a VALUES list: a row-value IN list
+    over a table not analysed yet (a backfill's new lots) is planned as an index scan that
+    rechecks every tuple on every row, about 25x slower."""
+    if conn.dialect.name != "postgresql" or len(names) == 1:
+        conn.execute(delete(t).where(_key_in(t, names, keys)))
+        return
+    gone = sa.values(*(column(n, t.c[n].type) for n in names), name="gone").data(keys)
+    conn.execute(delete(t).where(and_(*(t.c[n] == gone.c[n] for n in names))))
 
 
 def _check_size(conn: Connection, cache: Cache, tbl: str) -> None:
@@ -122,7 +136,7 @@ def store(conn: Connection, cache: Cache, tbl: str, keys: set[derive.Key]) -> No
         dict(zip(knames, k, strict=True)) | (cached[k] or {}) for k in keys if cached[k] is not None
     ]
     for i in range(0, len(gone), CHUNK):
-        conn.execute(delete(t).where(_key_in(t, knames, gone[i : i + CHUNK])))
+        _delete_keys(conn, t, knames, gone[i : i + CHUNK])
     if live:
         cols = list(knames) + list(defaults)
         data = [tuple(r[c] for c in cols) for r in live]
