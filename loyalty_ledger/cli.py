@@ -307,7 +307,7 @@ def up_command(ctx: typer.Context) -> None:
 
 from api.cli import api_app  # noqa: E402
 
-from . import _cli_points  # noqa: E402,F401  (registers the points and pass commands)
+from . import _cli_lots, _cli_points  # noqa: E402,F401  (register the points and pass commands)
 from ._cli_exchange import exchange_app  # noqa: E402
 from .audit.cli import audit_app  # noqa: E402
 from .demo_cli import demo_app  # noqa: E402
