@@ -57,6 +57,10 @@ class Policy:
     epoch_length: int
     current_epoch: int
 
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.epoch_zero, self.epoch_length)
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -59,18 +59,14 @@ def expiring(
 
 def _policy(state: Any, program: Any) -> dict[str, Any]:
     p = lots.policy_of(w3=state.w3, program=program)
-    start = p.epoch_zero + p.current_epoch * p.epoch_length
-    new_expiry = (
-        p.epoch_zero + (p.current_epoch + p.validity_epochs) * p.epoch_length
-        if p.validity_epochs
-        else None
-    )
+    clock, now = p.clock, p.current_epoch
+    expiry = clock.start(now + p.validity_epochs) if p.validity_epochs else None
     return {
         "brand_id": program.brand_id,
         **p.as_dict(),
-        "current_epoch_start": mirror.iso(start),
-        "next_epoch_start": mirror.iso(start + p.epoch_length),
-        "points_issued_now_expire_at": None if new_expiry is None else mirror.iso(new_expiry),
+        "current_epoch_start": mirror.iso(clock.start(now)),
+        "next_epoch_start": mirror.iso(clock.start(now + 1)),
+        "points_issued_now_expire_at": None if expiry is None else mirror.iso(expiry),
     }
 
 
