@@ -91,6 +91,10 @@ def test_policy_then_lots_by_expiry(env: Env, new_brand: Callable[[], str]) -> N
     set2 = _set_policy(env, brand, 2)
     assert set2["validity_epochs"] == 2 and set2["status"] == "confirmed" and set2["tx_hash"]
     clock = _clock(env, brand)
+    r = env.client.get(f"/brands/{brand}/expiry-policy", headers=env.h(f"{brand}:viewer"))
+    now = r.json()["current_epoch"]
+    assert r.json()["points_issued_now_expire_at"] == iso(clock.start(now + 2))
+    assert r.json()["next_epoch_start"] == iso(clock.start(now + 1))
     member = env.new_member()
     x1 = clock.epoch(_issue(env, brand, member, 100)) + 2
     _set_policy(env, brand, 5)
