@@ -195,3 +195,25 @@ def unchanged(w3: Web3, network: Deployment):  # type: ignore[no-untyped-def]
         assert after == before, {k: (before[k], after[k]) for k in before if before[k] != after[k]}
 
     return check
+
+
+@pytest.fixture
+def cli(anvil_node: Anvil, network: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run `loyalty …` against the test node and a deployment file of the test network."""
+    from typer.testing import CliRunner
+
+    from loyalty_ledger.cli import app  # imported here: the CLI's imports are slow
+
+    dep_file = tmp_path / "deployments" / "local.json"
+    network.save(dep_file)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    env = {"LOYALTY_RPC_URL": anvil_node.url, "LOYALTY_DEPLOYMENT_FILE": str(dep_file)}
+
+    def run(*args: str, ok: bool = True) -> Any:
+        result = CliRunner().invoke(app, list(args), env=env)
+        if ok:
+            assert result.exit_code == 0, (result.output, result.stderr, result.exception)
+        return result
+
+    run.dep_file = dep_file  # type: ignore[attr-defined]
+    return run

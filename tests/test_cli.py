@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 from web3 import Web3
 
 from loyalty_ledger import ledger
 from loyalty_ledger.anvil import Anvil, free_port, rpc_chain_id
-from loyalty_ledger.cli import app
 from loyalty_ledger.deploy import Deployment
 
 from .conftest import ACME_ADMIN, ALICE, ALICE_START, BOB, CAROL
@@ -27,24 +25,6 @@ ACME_KEY = "0x" + bytes(ACME_ADMIN.key).hex()
 ALICE_KEY = "0x" + bytes(ALICE.key).hex()
 _i = next(i for i, ch in enumerate(BOB.address) if i > 1 and ch.isalpha())
 BAD_CHECKSUM = BOB.address[:_i] + BOB.address[_i].swapcase() + BOB.address[_i + 1 :]
-
-
-@pytest.fixture
-def cli(anvil_node: Anvil, network: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run `loyalty …` against the test node and a deployment file of the test network."""
-    dep_file = tmp_path / "deployments" / "local.json"
-    network.save(dep_file)
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    env = {"LOYALTY_RPC_URL": anvil_node.url, "LOYALTY_DEPLOYMENT_FILE": str(dep_file)}
-
-    def run(*args: str, ok: bool = True) -> Any:
-        result = CliRunner().invoke(app, list(args), env=env)
-        if ok:
-            assert result.exit_code == 0, (result.output, result.stderr, result.exception)
-        return result
-
-    run.dep_file = dep_file  # type: ignore[attr-defined]
-    return run
 
 
 def test_points_issue_human_and_json(cli: Any, w3: Web3, acme: Any) -> None:

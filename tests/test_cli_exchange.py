@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 from web3 import Web3
 
 from loyalty_ledger import exchange, ledger
-from loyalty_ledger.anvil import Anvil
-from loyalty_ledger.cli import app
 from loyalty_ledger.deploy import Deployment
 
 from .conftest import ACME_ADMIN, ALICE, ALICE_START, BETA_ADMIN
@@ -22,24 +18,6 @@ pytestmark = pytest.mark.chain
 ACME_KEY = "0x" + bytes(ACME_ADMIN.key).hex()
 BETA_KEY = "0x" + bytes(BETA_ADMIN.key).hex()
 ALICE_KEY = "0x" + bytes(ALICE.key).hex()
-
-
-@pytest.fixture
-def cli(anvil_node: Anvil, network: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run `loyalty …` against the test node and a deployment file of the test network."""
-    dep_file = tmp_path / "deployments" / "local.json"
-    network.save(dep_file)
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    env = {"LOYALTY_RPC_URL": anvil_node.url, "LOYALTY_DEPLOYMENT_FILE": str(dep_file)}
-
-    def run(*args: str, ok: bool = True) -> Any:
-        result = CliRunner().invoke(app, list(args), env=env)
-        if ok:
-            assert result.exit_code == 0, (result.output, result.stderr, result.exception)
-        return result
-
-    run.dep_file = dep_file  # type: ignore[attr-defined]
-    return run
 
 
 def open_exchange(cli: Any) -> int:
