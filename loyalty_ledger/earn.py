@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -26,14 +26,13 @@ from .chain import Sender
 from .deploy import Program
 from .errors import InvalidInput, LedgerError
 from .store.offchain import EarnRecord, EarnRule, table
-from .validate import checksum_address
+from .validate import MAX_FUTURE_SECONDS, MAX_PAST_DAYS, checksum_address, event_time
 
 ACTIONS = ("signup", "review", "referral", "survey", "visit")
 DEFAULT_BONUSES = {"signup": 100, "review": 20, "referral": 50, "survey": 10, "visit": 5}
 DEFAULT_CURRENCY = "VND"
 DEFAULT_AMOUNT_PER_POINT = 10_000  # 1 point per 10,000 VND
 MAX_BATCH = 500
-MAX_FUTURE_SECONDS = 300  # an order time may run this far ahead of ours (POS clock skew)
 
 T_RULE, T_EARN = table(EarnRule), table(EarnRecord)
 
@@ -167,14 +166,11 @@ def _text(value: Any, what: str, limit: int = 128) -> str:
     return value
 
 
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
 def order_time(value: datetime | str | None, *, now: float | None = None) -> int | None:
     """An order's point-of-sale time as Unix seconds (None: not given, the claim time is used).
 
-    It must say its timezone, and may be at most MAX_FUTURE_SECONDS ahead of our clock.
+    It must say its timezone, and may be at most MAX_FUTURE_SECONDS ahead of our clock and
+    MAX_PAST_DAYS behind it (`validate.event_time`, which bounds survey answers the same way).
     """
     if value is None:
         return None
@@ -189,14 +185,7 @@ def order_time(value: datetime | str | None, *, now: float | None = None) -> int
         raise InvalidInput(
             "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
         )
-    ts = math.floor(value.timestamp())
-    clock = time.time() if now is None else now
-    if ts > clock + MAX_FUTURE_SECONDS:
-        raise InvalidInput(
-            f"ordered_at {_iso(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
-            f"future (server time {_iso(int(clock))})"
-        )
-    return ts
+    return event_time(math.floor(value.timestamp()), "ordered_at", now=now)
 
 
 def purchase_values(
@@ -358,4 +347,13 @@ def brand_earnings(
         ]
 
 
-__all__ = ["ACTIONS", "Earned", "LedgerError", "Rule", "earn_action", "earn_purchase"]
+__all__ = [
+    "ACTIONS",
+    "MAX_FUTURE_SECONDS",
+    "MAX_PAST_DAYS",
+    "Earned",
+    "LedgerError",
+    "Rule",
+    "earn_action",
+    "earn_purchase",
+]

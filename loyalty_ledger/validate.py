@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +15,8 @@ from .errors import InvalidAddress, InvalidAmount, InvalidInput
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 UINT256_MAX = 2**256 - 1
+MAX_FUTURE_SECONDS = 300  # a business time may run this far ahead of ours (POS clock skew)
+MAX_PAST_DAYS = 366  # and go this far back (a year: older history is imported, not recorded)
 
 
 def checksum_address(value: Any) -> ChecksumAddress:
@@ -94,3 +98,31 @@ def decode_bytes32(raw: bytes) -> str:
     if stripped and all(32 <= b < 127 for b in stripped):
         return stripped.decode("ascii")
     return "0x" + bytes(raw).hex() if stripped else ""
+
+
+def iso_utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_time(ts: int, what: str, *, now: float | None = None) -> int:
+    """A business event's time (an order's, a survey answer's) in Unix seconds, checked against
+    our clock: at most MAX_FUTURE_SECONDS ahead and MAX_PAST_DAYS back."""
+    clock = time.time() if now is None else now
+    if ts > clock + MAX_FUTURE_SECONDS:
+        raise InvalidInput(
+            f"{what} {_iso_or_raw(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
+            f"future (server time {iso_utc(int(clock))})"
+        )
+    if ts < clock - MAX_PAST_DAYS * 86_400:
+        raise InvalidInput(
+            f"{what} {_iso_or_raw(ts)} is more than {MAX_PAST_DAYS} days in the past "
+            f"(server time {iso_utc(int(clock))})"
+        )
+    return ts
+
+
+def _iso_or_raw(ts: int) -> str:
+    try:
+        return iso_utc(ts)
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime holds
+        return str(ts)
