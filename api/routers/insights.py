@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from loyalty_ledger import earn
 from loyalty_ledger.deploy import Program
 from loyalty_ledger.insights import report
-from loyalty_ledger.insights.period import Period, make_period
+from loyalty_ledger.insights.period import Period
+from loyalty_ledger.insights.settings import MAX_CHURN_DAYS, get_settings, set_settings
 from loyalty_ledger.insights.surveys import record_answer
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
@@ -20,9 +21,20 @@ from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
 router = APIRouter(prefix="/brands/{brand_id}", tags=["insights"])
 
 From = Annotated[
-    str | None, Query(alias="from", description="start date YYYY-MM-DD (UTC), inclusive")
+    str | None,
+    Query(
+        alias="from",
+        description="start date YYYY-MM-DD (UTC), inclusive; default: the first day of the "
+        "month three full months ago (or of the programme's first month, if later)",
+    ),
 ]
-To = Annotated[str | None, Query(alias="to", description="end date YYYY-MM-DD (UTC), exclusive")]
+To = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        description="end date YYYY-MM-DD (UTC), exclusive; default: tomorrow (this month to date)",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,8 @@ def insight_scope(
     t: To = None,
 ) -> Scope:
     """A reader of the brand (any of its keys, the operator, an auditor) and a valid period."""
-    return Scope(engine=state.engine, program=program, period=make_period(f, t))
+    period = report.period_for(engine=state.engine, program=program, start=f, end=t)
+    return Scope(engine=state.engine, program=program, period=period)
 
 
 ScopeDep = Annotated[Scope, Depends(insight_scope)]
@@ -54,25 +67,25 @@ ScopeDep = Annotated[Scope, Depends(insight_scope)]
 
 @router.get("/insights/clv")
 def clv(scope: ScopeDep) -> dict[str, Any]:
-    """Customer lifetime value over the period and its distribution."""
+    """Customer lifetime value to date, predicted value, and spend in the period."""
     return report.clv(**scope.kw)
 
 
 @router.get("/insights/churn")
 def churn(scope: ScopeDep) -> dict[str, Any]:
-    """Churn rate over the period, and month over month."""
+    """Churn as N days without a purchase, month on month, and activity-based."""
     return report.churn(**scope.kw)
 
 
 @router.get("/insights/retention")
 def retention(scope: ScopeDep) -> dict[str, Any]:
-    """Retention by monthly cohort."""
+    """Retention by first-purchase cohort (and by first-activity cohort)."""
     return report.retention(**scope.kw)
 
 
 @router.get("/insights/basket")
 def basket(scope: ScopeDep) -> dict[str, Any]:
-    """Average order value and items per order, with the monthly trend."""
+    """Average order value and items per order, monthly, and the previous period's totals."""
     return report.basket(**scope.kw)
 
 
@@ -103,6 +116,26 @@ def points(scope: ScopeDep) -> dict[str, Any]:
     return report.points(**scope.kw)
 
 
+class InsightsSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    churn_days: StrictInt = Field(ge=1, le=MAX_CHURN_DAYS)
+
+
+@router.get("/insights/settings")
+def insights_settings(brand_id: str, _r: BrandReader, _p: ProgramDep, state: StateDep) -> Any:
+    """The brand's insights settings: churn = `churn_days` without a purchase (default 90)."""
+    return get_settings(engine=state.engine, brand_id=brand_id)
+
+
+@router.put("/insights/settings")
+def put_insights_settings(
+    brand_id: str, body: InsightsSettingsIn, _i: IssuerDep, _p: ProgramDep, state: StateDep
+) -> Any:
+    """Set how many days without a purchase make a customer churned."""
+    return set_settings(engine=state.engine, brand_id=brand_id, churn_days=body.churn_days)
+
+
 class SurveyAnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -110,6 +143,8 @@ class SurveyAnswerIn(BaseModel):
     survey_id: StrictStr = Field(min_length=1, max_length=64)
     score: StrictInt = Field(ge=0, le=10)
     comment: StrictStr = Field(default="", max_length=500)
+    # Unix seconds (default: now); at most 5 minutes ahead of the server's clock and a year
+    # back, like an order's time (checked by the domain layer: 422 invalid_input).
     answered_at: StrictInt | None = Field(default=None, ge=0, le=2**62)
     earn_bonus: StrictBool = False
 

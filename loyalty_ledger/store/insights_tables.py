@@ -1,4 +1,5 @@
-"""Tables of the insights: NPS survey answers recorded by brands through the API.
+"""Tables of the insights: NPS survey answers recorded by brands through the API, and each
+brand's insights settings (the churn window).
 
 Own metadata (like the API's off-chain tables): the indexer never touches them and a mirror
 rebuild keeps them. Times are Unix seconds.
@@ -36,5 +37,15 @@ class SurveyAnswer(InsightsModel, table=True):
     created_at: int = Field(sa_type=BigInteger)
 
 
+class InsightsSetting(InsightsModel, table=True):
+    """A brand's insights settings: churn is `churn_days` without a purchase."""
+
+    __tablename__ = "insights_setting"
+    brand_id: str = Field(primary_key=True, max_length=32)
+    churn_days: int
+    updated_at: int = Field(sa_type=BigInteger)
+
+
 insights_metadata = InsightsModel.metadata
 T_SURVEY: Table = SurveyAnswer.__table__  # type: ignore[attr-defined]
+T_SETTING: Table = InsightsSetting.__table__  # type: ignore[attr-defined]

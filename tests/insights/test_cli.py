@@ -24,7 +24,8 @@ def test_report_json(seeded: tuple[str, Engine], tmp_path: Path) -> None:
     r = CliRunner().invoke(insights_app, args, env=_env(seeded, tmp_path))
     assert r.exit_code == 0, r.output
     rep = json.loads(r.output)
-    assert rep["clv"]["clv_mean"] == 400_000 and rep["churn"]["churned"] == 1
+    assert rep["clv"]["in_period"]["clv_mean"] == 400_000
+    assert rep["churn"]["activity"]["churned"] == 1
     assert rep["top_customers"]["by_spend"][0]["member"] == C
     assert rep["points"]["outstanding_liability"] == 130
 
