@@ -223,7 +223,8 @@ class PurchaseIn(Strict):
     currency: StrictStr = Field(min_length=3, max_length=8)
     items: StrictInt = Field(ge=0, le=1_000_000)
     # The order's point-of-sale time: ISO 8601 with a timezone (default: now); at most 5 minutes
-    # ahead of the server's clock (checked by the domain layer: 422 invalid_input).
+    # ahead of the server's clock and 366 days back (checked by the domain layer: 422
+    # invalid_input).
     ordered_at: IsoTime | None = None
 
 
