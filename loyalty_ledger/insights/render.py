@@ -49,10 +49,12 @@ def headline(rep: dict[str, Any]) -> Table:
     act, lapsed, prev = churn["activity"], churn["lapsed"], basket["previous"]
     t = _table(f"Headline ({clv.get('currency', '')}, minor units)", "", "")
     t.show_header = False
+    t.columns[1].justify = "left"
+    before = f"{prev['period']['from'][:10]} → {prev['period']['as_of'][:10]}"
     rows = [
         ("customers who bought", money(spent["customers"])),
         ("orders / revenue", f"{money(spent['orders'])} / {money(spent['revenue'])}"),
-        ("previous period", f"{money(prev['orders'])} / {money(prev['revenue'])}"),
+        ("  previous period", f"{money(prev['orders'])} / {money(prev['revenue'])} ({before})"),
         ("average order value", money(basket["average_order_value"])),
         ("items per order", num(basket["items_per_order"])),
         (
@@ -60,10 +62,11 @@ def headline(rep: dict[str, Any]) -> Table:
             f"mean {money(life['mean'])}, median {money(life['median'])} "
             f"({life['customers']:,} customers)",
         ),
+        (f"predicted value ({pred['horizon_days'] // 365} years)", money(pred["value"])),
         (
-            f"predicted value ({pred['horizon_days'] // 365} years)",
-            f"{money(pred['value'])} = {money(pred['average_order_value'])} x "
-            f"{num(pred['orders_per_customer'])} x {num(pred['expected_windows'], 1)}",
+            "  = AOV x orders x windows",
+            f"{money(pred['average_order_value'])} x {num(pred['orders_per_customer'])} x "
+            f"{num(pred['expected_windows'], 1)} ({pred['days']}-day windows)",
         ),
         ("spend per customer in period", f"mean {money(spent['clv_mean'])}"),
         ("orders per customer", num(freq["purchase_frequency"])),

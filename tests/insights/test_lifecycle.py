@@ -245,3 +245,33 @@ def test_too_young_to_measure(engine: Engine) -> None:
     assert "nobody could lapse" in r["note"]
     pred = report.clv(engine=engine, program=YOUNG, period=period)["predicted"]
     assert pred["value"] is None and pred["note"]
+
+
+def test_pure_edges() -> None:
+    from loyalty_ledger.insights import lifecycle as lc
+
+    assert lc.expected_windows(1.0, 12.0) == 1.0  # everyone lapses: the current window only
+    assert lc.expected_windows(0.0, 12.0) == 12.0  # nobody lapses: the whole horizon
+    assert lc.expected_windows(0.5, 2.0) == pytest.approx(1.5)  # 1 + 1/2
+    assert lc.lifetime_value([])["mean"] is None
+    empty = lc.predicted_value([], days=90)
+    assert (empty["value"], empty["churn_rate"], empty["customers"]) == (None, None, 0)
+    assert lc.lapse_churn([], start=0, as_of=10**6, days=1)["churn_rate"] is None
+    day = 86_400
+    h = lc.CustomerHistory(
+        "a",
+        1,
+        10,
+        first=0,
+        last=0,
+        last_before_start=0,
+        active_at_window=False,
+        window_orders=0,
+        window_spend=0,
+    )
+    # bought once at t=0; period [1 day, 3 days), window 1 day: active at the start, lapsed
+    r = lc.lapse_churn([h], start=day, as_of=3 * day, days=1)
+    assert (r["customers_at_start"], r["churned"], r["churn_rate"]) == (1, 1, 1.0)
+    # a window longer than the period: the lapse falls after it, not churned yet
+    r = lc.lapse_churn([h], start=day, as_of=3 * day, days=5)
+    assert (r["customers_at_start"], r["churned"]) == (1, 0)
