@@ -4,6 +4,7 @@ at 10,000 members and ~200,000 ledger entries, on SQLite and PostgreSQL.
 The data set is the demo generator's world (`demo_data.simulate`) written straight into the
 mirror and earn tables (no chain: seeding 200k entries through anvil is not what is measured).
 Run: .venv/bin/python benchmarks/bench_insights.py [--members 10000 --months 12] [--no-browser]
+     [--from 2026-01-01 --to 2027-01-01]  (default: each endpoint's default period)
 """
 
 from __future__ import annotations
@@ -193,10 +194,12 @@ def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]: 
     }
 
 
-def time_endpoints(client: TestClient, key: str, brand: str, runs: int) -> dict[str, float]:
+def time_endpoints(
+    client: TestClient, key: str, brand: str, runs: int, query: str = ""
+) -> dict[str, float]:
     out = {}
     for name in ENDPOINTS:
-        url = f"/brands/{brand}/insights/{name}"
+        url = f"/brands/{brand}/insights/{name}{query}"
         client.get(url, headers={"X-API-Key": key}).raise_for_status()  # warm
         samples = []
         for _ in range(runs):
@@ -286,7 +289,11 @@ def run(kind: str, args: argparse.Namespace) -> None:
             1
         ]
         client = TestClient(app)
-        times = time_endpoints(client, key, "coffee", args.runs)
+        query = "&".join(
+            f"{k}={v}" for k, v in (("from", args.start), ("to", args.end)) if v is not None
+        )
+        times = time_endpoints(client, key, "coffee", args.runs, f"?{query}" if query else "")
+        print(f"  period: {query or 'the default'}")
         for name, ms in times.items():
             print(f"  GET /brands/coffee/insights/{name:<14} median {ms:7.1f} ms")
         if not args.no_browser and os.path.exists("/usr/bin/chromium"):
@@ -309,6 +316,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--from", dest="start", help="period start YYYY-MM-DD (endpoints only)")
+    ap.add_argument("--to", dest="end", help="period end YYYY-MM-DD, exclusive")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):

@@ -67,8 +67,8 @@ class Period:
 
     @property
     def as_of(self) -> int:
-        """The end, or now while the period runs (never before its start)."""
-        return max(self.start, min(self.end, self.now))
+        """The end, or now while the period runs (before its start for a future period)."""
+        return min(self.end, self.now)
 
     @property
     def partial(self) -> bool:

@@ -121,4 +121,7 @@ def test_empty_period(engine: Engine) -> None:
     assert rep["churn"]["activity"]["churn_rate"] is None and rep["nps"]["nps"] is None
     assert rep["retention"]["activity_cohorts"][0]["size"] == 0
     assert rep["retention"]["cohorts"][0]["size"] == 0
+    # a future period is seen as of now, not as of 2030 (when every customer would be lapsed)
+    assert rep["period"]["partial"] and rep["period"]["as_of"] < "2030"
+    assert rep["churn"]["churn_rate"] is None and rep["clv"]["predicted"]["customers"] == 0
     assert rep["top_customers"]["by_spend"] == []
