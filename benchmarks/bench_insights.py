@@ -2,7 +2,9 @@
 at 10,000 members and ~200,000 ledger entries, on SQLite and PostgreSQL.
 
 The data set is the demo generator's world (`demo_data.simulate`) written straight into the
-mirror and earn tables (no chain: seeding 200k entries through anvil is not what is measured).
+mirror and earn tables (no chain: seeding 200k entries through anvil is not what is measured);
+like the demo's, every ledger entry was mined an hour ago and each earn record carries the
+transaction of its points.
 Run: .venv/bin/python benchmarks/bench_insights.py [--members 10000 --months 12] [--no-browser]
      [--from 2026-01-01 --to 2027-01-01]  (default: each endpoint's default period)
 """
@@ -69,9 +71,9 @@ def deployment() -> Deployment:
 
 def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     world = simulate(members=members, months=months, seed=11)
-    _write_sql(world, engine)
     entries, balances = [], defaultdict(int)
     block = 100
+    mined = int(time.time()) - 3600  # like the demo: the whole history issued on chain lately
 
     def add(kind, token, account, amount, counterparty=None, reason=None):  # type: ignore[no-untyped-def]
         nonlocal block
@@ -87,6 +89,7 @@ def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]: 
                 counterparty.lower() if counterparty else None,
                 amount,
                 reason,
+                mined,
             )
         )
 
@@ -95,6 +98,8 @@ def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]: 
             tok = dep.program(str(r["brand_id"])).points.lower()
             add("issue", tok, str(r["member"]), int(r["points"]), reason=str(r["reason"]))  # type: ignore[call-overload]
             balances[(tok, str(r["member"]).lower())] += int(r["points"])  # type: ignore[call-overload]
+            r["tx_hash"], r["block_number"] = entries[-1][2], block  # the earning's transaction
+    _write_sql(world, engine)
     for bid, i, cost, _k in world.redemptions:
         tok, a = dep.program(bid).points.lower(), world.accounts[i].address
         add("redeem", tok, a, cost)
@@ -126,6 +131,7 @@ def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]: 
                 "counterparty",
                 "amount",
                 "reason",
+                "block_time",
             ],
             entries,
             conflict=["block_number", "log_index"],

@@ -31,6 +31,8 @@ class CustomerHistory:
     active_at_window: bool  # bought in [T - 2N, T - N): active when the last window opened
     window_orders: int  # purchases in the last window [T - N, T)
     window_spend: int
+    period_orders: int = 0  # purchases in the period (up to T)
+    period_spend: int = 0
 
 
 def lifetime_value(hist: Sequence[CustomerHistory], *, buckets: int = 8) -> dict[str, object]:

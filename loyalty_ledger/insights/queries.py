@@ -8,6 +8,7 @@ thousands of rows, not the raw history.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -17,7 +18,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -26,7 +26,7 @@ from ..store.insights_tables import T_SURVEY
 from ..store.offchain import EarnRecord, table
 from .lifecycle import CustomerHistory
 from .metrics import CustomerStats, MonthStats
-from .period import DAY, Period, month_index, month_start
+from .period import DAY, Period, month_start
 
 T_EARN = table(EarnRecord)
 
@@ -103,34 +103,6 @@ def month_stats(
     return [MonthStats(m, *rows.get(m, (0, 0, 0, 0))) for m in period.months()]
 
 
-def active_before_and_during(
-    conn: Connection, *, brand_id: str, period: Period
-) -> tuple[set[str], set[str]]:
-    """Members with any earn record (purchase or action) in the calendar-aligned previous
-    period, and in the period itself (one scan)."""
-    prev = period.previous()
-    before = func.max(case((earn_time < period.start, 1), else_=0))
-    during = func.max(case((earn_time >= period.start, 1), else_=0))
-    q = (
-        select(T_EARN.c.member, before, during)
-        .where(
-            _activity(brand_id),
-            or_(
-                and_(earn_time >= prev.start, earn_time < prev.end),
-                and_(earn_time >= period.start, earn_time < period.end),
-            ),
-        )
-        .group_by(T_EARN.c.member)
-    )
-    was, now = set(), set()
-    for member, b, d in conn.execute(q):
-        if b:
-            was.add(member)
-        if d:
-            now.add(member)
-    return was, now
-
-
 def period_totals(
     conn: Connection, *, brand_id: str, currency: str, period: Period
 ) -> dict[str, int]:
@@ -145,11 +117,11 @@ def period_totals(
 def customer_history(
     conn: Connection, *, brand_id: str, currency: str, period: Period, days: int
 ) -> list[CustomerHistory]:
-    """Every customer's purchases before the as-of time T, with the marks of the period's
-    start and of the churn windows [T - 2N, T - N) and [T - N, T) (N = `days`)."""
+    """Every customer's purchases before the as-of time T, with the marks of the period and of
+    the churn windows [T - 2N, T - N) and [T - N, T) (N = `days`)."""
     t, amount = earn_time, T_EARN.c.order_amount
     end, n = period.as_of, days * DAY
-    window = t >= end - n
+    window, inside = t >= end - n, t >= period.start
     q = (
         select(
             T_EARN.c.member,
@@ -161,6 +133,8 @@ def customer_history(
             func.max(case((and_(t >= end - 2 * n, t < end - n), 1), else_=0)),
             func.sum(case((window, 1), else_=0)),
             func.sum(case((window, amount), else_=0)),
+            func.sum(case((inside, 1), else_=0)),
+            func.sum(case((inside, amount), else_=0)),
         )
         .where(_activity(brand_id), _is_purchase(currency), t < end)
         .group_by(T_EARN.c.member)
@@ -176,58 +150,82 @@ def customer_history(
             active_at_window=bool(active),
             window_orders=int(wk or 0),
             window_spend=int(ws or 0),
+            period_orders=int(pk or 0),
+            period_spend=int(ps or 0),
         )
-        for m, k, s, first, last, before, active, wk, ws in conn.execute(q)
+        for m, k, s, first, last, before, active, wk, ws, pk, ps in conn.execute(q)
     ]
 
 
+@dataclass(frozen=True)
+class MemberMonths:
+    """Each member's months of activity (any earn record) and of purchase, from the month
+    before the period to its end; anything earlier in one bucket, EARLIER months before the
+    period's first. With a previous period: who was active in it, and who in the period."""
+
+    active: dict[str, set[int]]
+    buying: dict[str, set[int]]
+    before: set[str]
+    during: set[str]
+
+    def first(self, months: dict[str, set[int]]) -> dict[str, int]:
+        """Each member's first month (an EARLIER bucket when it is before the buckets)."""
+        return {m: min(ms) for m, ms in months.items()}
+
+
+EARLIER = 2
+
+
 def member_months(
-    conn: Connection, *, brand_id: str, currency: str, period: Period
-) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
-    """The months each member was active in (any earn record), and bought in, from the month
-    before the period to its end."""
-    start = period.months()[0]
-    month = month_of(conn, earn_time, [start - 1, *period.months()]).label("m")
-    bought = func.max(case((_is_purchase(currency), 1), else_=0))
-    q = (
-        select(T_EARN.c.member, month, bought)
-        .where(_activity(brand_id), earn_time >= month_start(start - 1), earn_time < period.end)
-        .group_by(T_EARN.c.member, month)
+    conn: Connection,
+    *,
+    brand_id: str,
+    currency: str,
+    period: Period,
+    previous: Period | None = None,
+    all_history: bool = False,
+) -> MemberMonths:
+    """One scan for the monthly series, the cohorts (`all_history`: to find first months) and
+    the activity-based churn (`previous`)."""
+    start, t = period.months()[0], earn_time
+    months = [start - EARLIER, start - 1, *period.months()]
+    since = month_start(start - 1)
+    if previous is not None:
+        since = min(since, previous.start)
+    bucket = month_of(conn, t, months).label("m")
+    in_prev = (
+        and_(t >= previous.start, t < previous.end) if previous is not None else literal(False)
     )
-    active: dict[str, set[int]] = defaultdict(set)
-    buying: dict[str, set[int]] = defaultdict(set)
-    for member, m, b in conn.execute(q):
-        active[member].add(int(m))
-        if b:
-            buying[member].add(int(m))
-    return dict(active), dict(buying)
-
-
-def first_months(
-    conn: Connection, *, brand_id: str, currency: str, period: Period
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Each member's first month of activity ever, and of purchase ever (members first seen
-    before the period ends)."""
     q = (
         select(
             T_EARN.c.member,
-            func.min(earn_time),
-            func.min(case((_is_purchase(currency), earn_time))),
+            bucket,
+            func.max(case((_is_purchase(currency), 1), else_=0)),
+            func.max(case((in_prev, 1), else_=0)),
+            func.max(case((t >= period.start, 1), else_=0)),
         )
-        .where(_activity(brand_id), earn_time < period.end)
-        .group_by(T_EARN.c.member)
+        .where(_activity(brand_id), t < period.end, *([] if all_history else [t >= since]))
+        .group_by(T_EARN.c.member, bucket)
     )
-    first: dict[str, int] = {}
-    bought: dict[str, int] = {}
-    for member, t, p in conn.execute(q):
-        first[member] = month_index(int(t))
-        if p is not None:
-            bought[member] = month_index(int(p))
-    return first, bought
+    out = MemberMonths(defaultdict(set), defaultdict(set), set(), set())
+    for member, m, bought, was, now in conn.execute(q):
+        out.active[member].add(int(m))
+        if bought:
+            out.buying[member].add(int(m))
+        if was:
+            out.before.add(member)
+        if now:
+            out.during.add(member)
+    return MemberMonths(dict(out.active), dict(out.buying), out.before, out.during)
 
 
-def first_activity(conn: Connection, *, brand_id: str) -> int | None:
-    """The time of the brand's first confirmed earn record (its programme's start)."""
+def first_activity(conn: Connection, *, brand_id: str, before: int | None = None) -> int | None:
+    """The time of the brand's first confirmed earn record (its programme's start); with
+    `before`, None as soon as any record is older (a cheap probe for an established brand)."""
+    if before is not None:
+        older = select(literal(1)).where(_activity(brand_id), earn_time < before).limit(1)
+        if conn.execute(older).first() is not None:
+            return None
     t = conn.execute(select(func.min(earn_time)).where(_activity(brand_id))).scalar()
     return None if t is None else int(t)
 

@@ -37,8 +37,9 @@ def month(row: dict[str, Any]) -> str:
 
 def _table(title: str, *cols: str) -> Table:
     t = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
-    for i, c in enumerate(cols):
-        t.add_column(c, justify="left" if i == 0 else "right", no_wrap=True)
+    t.add_column(cols[0], no_wrap=True, min_width=8)  # a month, starred: never squeezed
+    for c in cols[1:]:
+        t.add_column(c, justify="right", overflow="fold")  # a figure wraps, never cut
     return t
 
 
@@ -57,25 +58,22 @@ def headline(rep: dict[str, Any]) -> Table:
         ("  previous period", f"{money(prev['orders'])} / {money(prev['revenue'])} ({before})"),
         ("average order value", money(basket["average_order_value"])),
         ("items per order", num(basket["items_per_order"])),
-        (
-            "lifetime value to date",
-            f"mean {money(life['mean'])}, median {money(life['median'])} "
-            f"({life['customers']:,} customers)",
-        ),
+        ("lifetime value to date", f"mean {money(life['mean'])}"),
+        ("  median / customers", f"{money(life['median'])} / {money(life['customers'])}"),
         (f"predicted value ({pred['horizon_days'] // 365} years)", money(pred["value"])),
         (
             "  = AOV x orders x windows",
             f"{money(pred['average_order_value'])} x {num(pred['orders_per_customer'])} x "
             f"{num(pred['expected_windows'], 1)} ({pred['days']}-day windows)",
         ),
-        ("spend per customer in period", f"mean {money(spent['clv_mean'])}"),
+        ("spend in period / customer", f"mean {money(spent['clv_mean'])}"),
         ("orders per customer", num(freq["purchase_frequency"])),
         (
             "repeat-purchase rate",
             rate(freq["repeat_purchase_rate"], freq["repeat_customers"], freq["customers"]),
         ),
         (
-            f"churn (no purchase {churn['days']} days)",
+            f"churn: no purchase {churn['days']}d",
             rate(churn["churn_rate"], churn["churned"], churn["at_risk"]),
         ),
         ("lapsed customers", rate(lapsed["lapsed_rate"], lapsed["lapsed"], lapsed["customers"])),
@@ -91,7 +89,7 @@ def headline(rep: dict[str, Any]) -> Table:
             rate(pts["redemption_rate"], pts["redeemed"], pts["credited"], "credited"),
         ),
         (
-            "breakage (expired+forfeited)",
+            "breakage (expired+forfeit)",
             rate(pts["breakage_rate"], pts["breakage"], pts["credited"], "credited"),
         ),
         ("expired / forfeited", f"{money(pts['expired'])} / {money(pts['forfeited'])}"),
@@ -104,6 +102,7 @@ def headline(rep: dict[str, Any]) -> Table:
     ]
     for label, value in rows:
         t.add_row(label, value)
+    t.columns[0].min_width = max(len(label) for label, _ in rows)
     return t
 
 
@@ -161,9 +160,7 @@ def print_report(rep: dict[str, Any], console: Console | None = None) -> None:
     state = (
         f"to date, as of {p['as_of'][:16].replace('T', ' ')} UTC" if p["partial"] else "complete"
     )
-    con.print(
-        f"[bold]{rep['brand_id']}[/bold]  {p['from'][:10]} → {p['to'][:10]} (exclusive), {state}"
-    )
+    con.print(f"[bold]{rep['brand_id']}[/bold]  {p['from'][:10]} → {p['to'][:10]} (excl.), {state}")
     if p["partial_months"]:
         con.print(f"{PARTIAL} partial month: {', '.join(p['partial_months'])}")
     con.print(f"churn: no purchase for {days} days; money in minor units")

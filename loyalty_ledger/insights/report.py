@@ -25,8 +25,9 @@ def period_for(
     starts no earlier than the month of the programme's first earn record."""
     first = None
     if not start:
+        full = make_period(None, end, now=now)
         with engine.connect() as conn:
-            first = queries.first_activity(conn, brand_id=program.brand_id)
+            first = queries.first_activity(conn, brand_id=program.brand_id, before=full.start)
     return make_period(start, end, now=now, first_activity=first)
 
 
@@ -50,8 +51,12 @@ def clv(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        stats = queries.customer_stats(conn, brand_id=bid, currency=cur, period=period)
         hist = queries.customer_history(conn, brand_id=bid, currency=cur, period=period, days=days)
+    stats = [
+        metrics.CustomerStats(h.member, h.period_orders, h.period_spend, 0)
+        for h in hist
+        if h.period_orders
+    ]
     return _head(bid, period, cur) | {
         "lifetime": {"as_of": iso(period.as_of)} | lifecycle.lifetime_value(hist),
         "predicted": lifecycle.predicted_value(hist, days=days),
@@ -96,20 +101,20 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
         hist = queries.customer_history(conn, brand_id=bid, currency=cur, period=period, days=days)
-        before, during = queries.active_before_and_during(conn, brand_id=bid, period=period)
-        active, buying = queries.member_months(conn, brand_id=bid, currency=cur, period=period)
+        prev = period.previous()
+        mm = queries.member_months(conn, brand_id=bid, currency=cur, period=period, previous=prev)
     months, partial = period.months(), _partial(period)
     activity = (
-        {"previous_period": period.previous().to_json()}
-        | lifecycle.period_churn(before, during)
-        | {"monthly": lifecycle.monthly_churn(active, months, partial)}
+        {"previous_period": prev.to_json()}
+        | lifecycle.period_churn(mm.before, mm.during)
+        | {"monthly": lifecycle.monthly_churn(mm.active, months, partial)}
     )
     return (
         _head(bid, period)
         | {"definition": f"no purchase for {days} days"}
         | lifecycle.lapse_churn(hist, start=period.start, as_of=period.as_of, days=days)
         | {"lapsed": lifecycle.lapsed(hist, as_of=period.as_of, days=days)}
-        | {"monthly": lifecycle.monthly_churn(buying, months, partial)}
+        | {"monthly": lifecycle.monthly_churn(mm.buying, months, partial)}
         | {"activity": activity}
     )
 
@@ -118,13 +123,14 @@ def retention(*, engine: Engine, program: Program, period: Period) -> dict[str, 
     """Cohorts by first purchase (retained: bought that month), and by first activity."""
     cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
-        active, buying = queries.member_months(conn, brand_id=bid, currency=cur, period=period)
-        first, first_buy = queries.first_months(conn, brand_id=bid, currency=cur, period=period)
+        mm = queries.member_months(
+            conn, brand_id=bid, currency=cur, period=period, all_history=True
+        )
     months, partial = period.months(), _partial(period)
     return _head(bid, period) | {
-        "cohorts": lifecycle.cohorts(buying, first_buy, months, partial),
+        "cohorts": lifecycle.cohorts(mm.buying, mm.first(mm.buying), months, partial),
         "activity_cohorts": lifecycle.cohorts(
-            active, first, months, partial, buyers=set(first_buy)
+            mm.active, mm.first(mm.active), months, partial, buyers=set(mm.buying)
         ),
     }
 

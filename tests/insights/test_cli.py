@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+from typing import Any
 
+from rich.console import Console
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from loyalty_ledger.insights import full_report, make_period
 from loyalty_ledger.insights.cli import insights_app
+from loyalty_ledger.insights.render import print_report
 
-from .fixture_data import DEPLOYMENT, A, C, E
+from .fixture_data import DEPLOYMENT, GAMMA, A, C, E
 
 
 def _env(seeded: tuple[str, Engine], tmp_path: Path) -> dict[str, str]:
@@ -44,7 +49,7 @@ def test_report_tables_and_errors(seeded: tuple[str, Engine], tmp_path: Path) ->
     assert "…" not in out
     assert "1,200,000" in out and "2026-03" in out and "complete" in out
     # every rate with its numerator and denominator, NPS with its sample size
-    assert "churn (no purchase 90 days)" in out and "66.7% (2 of 3)" in out
+    assert "churn: no purchase 90d" in out and "66.7% (2 of 3)" in out
     assert "33.3% (1 of 3)" in out  # the activity-based churn, kept
     assert "0.0 (5 answers)" in out
     assert "5.6% (10 of 180 credited)" in out  # breakage: acme's forfeits, no expiry
@@ -87,3 +92,29 @@ def test_settings_command(seeded: tuple[str, Engine], tmp_path: Path) -> None:
         assert bad.exit_code == 2 and "churn_days" in bad.output
     finally:
         run("--churn-days", "90")
+
+
+def _inflate(value: Any) -> Any:
+    """Every count and amount 10,000 times larger (not days, times or booleans)."""
+    if isinstance(value, dict):
+        keep = {"days", "horizon_days", "start", "end", "tier"}
+        return {k: v if k in keep else _inflate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_inflate(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * 10_000
+    return value
+
+
+def test_report_fits_80_columns_with_big_figures(seeded: tuple[str, Engine]) -> None:
+    """A large brand's figures (gamma's times 10,000: a month's revenue in billions) fit in 80
+    columns, none cut."""
+    period = make_period("2026-01-01", "2026-07-01")
+    rep = _inflate(full_report(engine=seeded[1], program=GAMMA, period=period))
+    con = Console(width=80, record=True, file=io.StringIO())
+    print_report(rep, con)
+    out = con.export_text()
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+    assert "…" not in out, out
+    assert "1,120,000,000" in out  # gamma's lifetime mean, inflated
+    assert "50.0% (20,000 of 40,000)" in out
