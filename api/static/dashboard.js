@@ -89,10 +89,14 @@
       { label: "items per order", data: basket.trend.map((m) => m.items_per_order), borderColor: "#2f9e44", tension: 0.25 }] },
       options: { scales: { y: { beginAtZero: true } } } });
     const churnPct = (rows) => rows.map((m) => (m.churn_rate === null ? null : 100 * m.churn_rate));
+    const series = [churn.monthly, churn.activity.monthly];
     draw("chart-churn", { type: "line", data: { labels: churn.monthly.map(label), datasets: [
       { label: "customers (purchases) %", data: churnPct(churn.monthly), borderColor: "#e03131", tension: 0.25 },
       { label: "members (any activity) %", data: churnPct(churn.activity.monthly), borderColor: "#adb5bd", borderDash: [4, 4], tension: 0.25 }] },
-      options: { scales: { y: { beginAtZero: true } } } });
+      options: { scales: { y: { beginAtZero: true } }, plugins: { tooltip: { callbacks: { label: (c) => {
+        const m = series[c.datasetIndex][c.dataIndex];
+        return `${c.dataset.label}: ${LL.pct(m.churn_rate)} ${of(m.churned, m.active_at_start)}`;
+      } } } } } });
     draw("chart-nps", { type: "bar", data: { labels: nps.trend.map((m) => `${label(m)} (${m.answers})`), datasets: [
       { label: "NPS", data: nps.trend.map((m) => m.nps), backgroundColor: nps.trend.map((m) => ((m.nps || 0) >= 0 ? "#2f9e44" : "#e03131")) }] },
       options: { scales: { y: { suggestedMin: -100, suggestedMax: 100 } } } });
@@ -130,12 +134,15 @@
       return v === undefined ? "" : LL.pct(v) + (c.partial[k] ? "*" : "");
     })]);
     table($("cohorts"), ["cohort", "size", ...Array.from({ length: width }, (_, k) => `m+${k}`)], cohortRows);
-    $("cohorts").querySelectorAll("tr").forEach((tr, i) => {
+    [...$("cohorts").querySelectorAll("tr")].slice(1).forEach((tr, i) => {
+      const c = retention.cohorts[i];
       [...tr.children].slice(2).forEach((td, k) => {
         const v = parseFloat(td.textContent);
         if (!Number.isNaN(v)) td.style.background = `rgba(59, 91, 219, ${Math.min(0.85, v / 100)})`;
         if (v > 55) td.style.color = "#fff";
-        if (i > 0 && retention.cohorts[i - 1].partial[k]) { td.classList.add("partial"); td.title = "month to date (partial)"; }
+        if (k >= c.active.length) return;
+        td.title = `${LL.int(c.active[k])} of ${LL.int(c.size)}` + (c.partial[k] ? ", month to date" : "");
+        if (c.partial[k]) td.classList.add("partial");
       });
     });
     table($("activity-cohorts"), ["cohort", "members", "bought", "never bought"], retention.activity_cohorts.map((c) =>

@@ -123,6 +123,7 @@ def basket(months: Sequence[MonthStats], partial: Collection[int] = ()) -> dict[
     return {
         "orders": orders,
         "revenue": revenue,
+        "items": items,
         "average_order_value": floor_div(revenue, orders),
         "items_per_order": ratio(items, orders),
         "trend": [
@@ -131,6 +132,7 @@ def basket(months: Sequence[MonthStats], partial: Collection[int] = ()) -> dict[
                 "partial": m.month in partial,
                 "orders": m.orders,
                 "revenue": m.revenue,
+                "items": m.items,
                 "customers": m.customers,
                 "average_order_value": floor_div(m.revenue, m.orders),
                 "items_per_order": ratio(m.items, m.orders),

@@ -78,6 +78,8 @@ def test_dashboard(site: Site, browser: Any) -> None:
     assert "expired" in points_table and "books balance" in points_table
     assert "forfeited" in points_table and "credited" in points_table
     assert page.locator("#cohorts tr").count() - 1 == 3  # Jan, Feb, Mar first-purchase cohorts
+    # January's cohort (C) bought again in February: its numerator and denominator on hover
+    assert page.get_attribute("#cohorts tr:nth-child(2) td:nth-child(4)", "title") == "1 of 1"
     assert page.locator("#cohorts td.partial").count() == 0  # a complete period
     assert "partial" not in page.inner_text("#period-note")
     assert page.locator("#activity-cohorts tr").count() - 1 == 3
@@ -106,6 +108,8 @@ def test_dashboard_default_period(site: Site, browser: Any) -> None:
     assert f"partial month: {this_month}" in page.inner_text("#period-note")
     months = page.evaluate("Chart.getChart('chart-basket').data.labels")
     assert len(months) == 4 and months[-1] == this_month + "*"
+    # this month's column of every cohort is marked partial (four cohorts: m+3 of the first)
+    assert page.locator("#cohorts td.partial").count() == 4
     assert errors == []
     page.close()
 

@@ -93,11 +93,13 @@ def test_basket_trend() -> None:
     r = m.basket(months, partial={24313})
     assert r["average_order_value"] == 200_000 and r["items_per_order"] == 3.0
     assert r["trend"][0]["month"] == "2026-01" and r["trend"][0]["partial"] is False
+    assert r["items"] == 9 and r["trend"][0]["items"] == 9
     assert r["trend"][1] == {
         "month": "2026-02",
         "partial": True,
         "orders": 0,
         "revenue": 0,
+        "items": 0,
         "customers": 0,
         "average_order_value": None,
         "items_per_order": None,
