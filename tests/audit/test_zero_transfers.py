@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from loyalty_ledger import contracts, passes
-from loyalty_ledger.artifacts import error_decoder
 from loyalty_ledger.audit.report import to_text
 from loyalty_ledger.audit.runner import run_audit
-from loyalty_ledger.chain import Sender
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.artifacts import error_decoder
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.config import ANVIL_DEV_KEYS
 from loyalty_ledger.errors import AccountFrozen
+from loyalty_ledger.ledger import passes
 from loyalty_ledger.store import metadata
 
 from .mirrors import PARAMS, indexed_mirror, rows

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine, select
 from web3 import Web3
 
-from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.audit.chain_replay import Network
 from loyalty_ledger.audit.report import to_text
 from loyalty_ledger.audit.runner import run_audit
-from loyalty_ledger.deploy import Deployment
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.expiry import PERMANENT
 from loyalty_ledger.indexer import Indexer, IndexerOptions
 from loyalty_ledger.insights import report
