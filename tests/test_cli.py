@@ -14,8 +14,8 @@ import pytest
 from web3 import Web3
 
 from loyalty_ledger import ledger
-from loyalty_ledger.anvil import Anvil, free_port, rpc_chain_id
-from loyalty_ledger.deploy import Deployment
+from loyalty_ledger.chain.anvil import Anvil, free_port, rpc_chain_id
+from loyalty_ledger.chain.deploy import Deployment
 
 from .conftest import ACME_ADMIN, ALICE, ALICE_START, BOB, CAROL
 
@@ -143,6 +143,8 @@ def test_brand_add_and_deploy(cli: Any, w3: Web3) -> None:
             "not a registered member",
         ),
         (["points", "issue", "acme", BOB.address, "0", "--key", ACME_KEY], 2, "invalid amount"),
+        # The contract accepts a transfer of 0 (EIP-20); a person typing 0 made a mistake.
+        (["points", "transfer", "acme", BOB.address, "0", "--key", ALICE_KEY], 2, "invalid amount"),
         (
             ["points", "issue", "acme", BOB.address, "--key", ACME_KEY, "--", "-4"],
             2,

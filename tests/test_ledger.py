@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import contracts, ledger
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.deploy import Deployment, Program
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import (
     AccountFrozen,
     AlreadyMember,
@@ -177,6 +178,26 @@ def test_issue_to_unregistered_recipient(acme: Program, acme_admin: Sender, unch
     with unchanged(), pytest.raises(NotAMember) as info:
         ledger.issue_points(sender=acme_admin, program=acme, member=CAROL.address, amount=5)
     assert info.value.account == CAROL.address
+
+
+def test_zero_transfer_refused_by_client_accepted_by_contract(
+    w3: Web3, acme: Program, alice: Sender, unchanged
+) -> None:
+    """A person transferring 0 is a mistake the client refuses; the contract, as EIP-20 requires,
+    treats a transfer of 0 as a normal transfer: it succeeds, fires Transfer, moves nothing."""
+    with unchanged(), pytest.raises(InvalidAmount):
+        ledger.transfer_points(sender=alice, program=acme, to=BOB.address, amount=0)
+    token = contracts.points(w3, acme)
+    receipt = alice.transact(token.functions.transfer(BOB.address, 0))
+    (event,) = token.events.Transfer().process_receipt(receipt.raw)
+    assert (event["args"]["from"], event["args"]["to"], event["args"]["value"]) == (
+        ALICE.address,
+        BOB.address,
+        0,
+    )
+    assert (bal(w3, acme, ALICE.address), bal(w3, acme, BOB.address)) == (ALICE_START, 0)
+    with unchanged(), pytest.raises(NotAMember):  # the membership rule holds for 0 as well
+        alice.transact(token.functions.transfer(CAROL.address, 0))
 
 
 def test_transfer_to_unregistered_recipient(acme: Program, alice: Sender, unchanged) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..deploy import Program
-from ..earn import get_rule
+from loyalty_ledger.chain.deploy import Program
+from loyalty_ledger.programme.earn import get_rule
+
 from . import economy, ledger_queries, lifecycle, metrics, queries
 from .period import Period, iso, make_period
 from .settings import churn_days

@@ -11,8 +11,8 @@ from rich.console import Console
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from loyalty_ledger.cli.insights import insights_app
 from loyalty_ledger.insights import full_report, make_period
-from loyalty_ledger.insights.cli import insights_app
 from loyalty_ledger.insights.render import print_report
 
 from .fixture_data import DEPLOYMENT, GAMMA, A, C, E
