@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, case, cast, func, or_, select, tuple_
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, or_, select
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -121,16 +121,17 @@ def _earned(brand_id: str) -> ColumnElement[bool]:
         T_EARN.c.status == "confirmed",
         T_EARN.c.points > 0,
         T_EARN.c.tx_hash.is_not(None),
-        T_EARN.c.block_number.is_not(None),
     )
 
 
+# An earn record is matched to the mirror by its transaction's hash (not its block: a reorg
+# may mine the same transaction in another block before the earn record hears of it).
 def _earn_txs(brand_id: str) -> Select[Any]:
-    return select(T_EARN.c.block_number, func.lower(T_EARN.c.tx_hash)).where(_earned(brand_id))
+    return select(func.lower(T_EARN.c.tx_hash)).where(_earned(brand_id))
 
 
 def _issue_txs(token: str) -> Select[Any]:
-    return select(T_ENTRY.c.block_number, T_ENTRY.c.tx_hash).where(
+    return select(T_ENTRY.c.tx_hash).where(
         T_ENTRY.c.token == token.lower(), T_ENTRY.c.kind == "issue"
     )
 
@@ -145,7 +146,7 @@ def _issued_by_event(conn: Connection, brand_id: str, token: str, period: Period
             _earned(brand_id),
             t >= period.start,
             t < period.end,
-            tuple_(T_EARN.c.block_number, func.lower(T_EARN.c.tx_hash)).in_(_issue_txs(token)),
+            func.lower(T_EARN.c.tx_hash).in_(_issue_txs(token)),
         )
         .group_by(month)
     )
@@ -171,7 +172,7 @@ def month_flows(
             t < period.end,
             or_(
                 T_ENTRY.c.kind != "issue",
-                tuple_(T_ENTRY.c.block_number, T_ENTRY.c.tx_hash).not_in(_earn_txs(brand_id)),
+                T_ENTRY.c.tx_hash.not_in(_earn_txs(brand_id)),
             ),
         )
         .group_by(month, T_ENTRY.c.kind)

@@ -57,10 +57,11 @@ ACTIONS = [
     ("gamma", V, "2026-06-10", "review", 20),  # its issue is not indexed yet
     ("young", W, "2026-05-04", "signup", 100),
 ]
-# Gamma's chain: every earning issued on 2 July in two transactions (purchases; signups, whose
-# earn records carry the hash in upper case), a goodwill issue without an earn record, a
-# forfeit of a dormant account and a redemption; V's review bonus sits in block 300, which the
-# mirror has not reached.
+# Gamma's chain: every earning issued on 2 July in two transactions (purchases in block 200;
+# signups in 201, their earn records carrying the hash in upper case), a goodwill issue without
+# an earn record, a forfeit of a dormant account and a redemption; V's review bonus sits in
+# block 300, which the mirror has not reached. Q's first order still names block 199: a reorg
+# mined its transaction again in block 200.
 TX_PURCHASES, TX_SIGNUPS, TX_REVIEW = ("0x" + f"{n:064x}" for n in (0x6A01, 0x6A02, 0x6A09))
 # (block, tx, kind, member, amount, day)
 GAMMA_OTHER = [
@@ -93,7 +94,8 @@ def _earn_row(i: int, brand: str, member: str, day: str, **kw: Any) -> dict[str,
 def earn_rows() -> list[dict[str, Any]]:
     rows = []
     for i, (brand, m, day, amount) in enumerate(PURCHASES):
-        chain = {"tx_hash": TX_PURCHASES, "block_number": 200} if brand == "gamma" else {}
+        block = 199 if (m, day) == (Q, "2026-01-10") else 200
+        chain = {"tx_hash": TX_PURCHASES, "block_number": block} if brand == "gamma" else {}
         rows.append(
             _earn_row(
                 i,
@@ -127,7 +129,7 @@ def ledger_rows() -> list[dict[str, Any]]:
     for i, r in enumerate(mirrored):
         out.append(
             dict(
-                block_number=r["block_number"],
+                block_number=200 if r["reason"] == "purchase" else 201,
                 log_index=i,
                 tx_hash=r["tx_hash"].lower(),
                 token=tok,

@@ -157,7 +157,7 @@ def test_points_at_the_orders_time(engine: Engine) -> None:
         for t in r["flows"]["trend"]
     ]
     assert trend == [
-        ("2026-01", 10, 0),  # P 6, Q 4
+        ("2026-01", 10, 0),  # P 6, Q 4 (its earn record names the block before a reorg)
         ("2026-02", 314, 0),  # Q 4, T 10; signups R, T, S 100 each
         ("2026-03", 10, 0),
         ("2026-04", 8, 0),  # T 5, V 3
