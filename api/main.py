@@ -129,6 +129,8 @@ def create_app(
         version="0.1.0",
         description="Points, passes and perks on a permissioned EVM ledger. Customers sign in "
         "with Ethereum (Bearer session); brands, the operator and auditors send X-API-Key.",
+        docs_url=None,  # served by the pages router from the vendored Swagger UI (offline)
+        redoc_url=None,  # ReDoc would load from a CDN: one docs page, served locally
     )
     app.state.api = AppState(settings=settings, engine=engine, options=options)
     errors.install(app)
