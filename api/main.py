@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from loyalty_ledger.config import Settings
 from loyalty_ledger.store import make_engine, migrate
 
-from . import errors
+from . import errors, openapi
 from .deps import ApiOptions, AppState
 from .routers import (
     admin,
@@ -138,6 +138,7 @@ def create_app(
     for r in (*routers, pages):
         app.include_router(r.router)
     app.add_middleware(BodyLimit, limit=options.max_body)
+    openapi.install(app, [r.router for r in routers])
     return app
 
 

@@ -21,7 +21,6 @@ from loyalty_ledger.auth.principal import (
 from loyalty_ledger.auth.sessions import Session, new_session
 from loyalty_ledger.store.offchain import SiweNonce, table
 
-
 _CHAIN_LINE = re.compile(r"\nVersion: [^\n]*\nChain ID: ([^\n]*)\n")
 
 
