@@ -195,6 +195,9 @@ def check_permit(*, w3: Web3, program: Program, permit: Permit, spender: str) ->
     gasless.check_permit(w3=w3, program=program, permit=permit, spender=spender)
 
 
-def relay(*, relayer: Sender, deployment: Deployment, request: ForwardRequest) -> Receipt:
-    """Check (expiry, nonce, signer, inner call) and relay; raises the decoded reason."""
-    return gasless.relay(relayer=relayer, deployment=deployment, request=request)
+def relay(
+    *, relayer: Sender, deployment: Deployment, request: ForwardRequest, checked: bool = False
+) -> Receipt:
+    """Check (expiry, nonce, signer, inner call; skipped when `checked` says `check_forward`
+    just passed) and relay; raises the decoded reason."""
+    return gasless.relay(relayer=relayer, deployment=deployment, request=request, checked=checked)

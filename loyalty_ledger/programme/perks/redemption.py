@@ -326,7 +326,7 @@ def redeem(
     try:
         receipt: Receipt | None = None
         if request is not None:
-            receipt = relay(relayer=relayer, deployment=deployment, request=request)
+            receipt = relay(relayer=relayer, deployment=deployment, request=request, checked=True)
         elif signed_permit is not None:
             assert brand_sender is not None
             receipt = ledger.redeem_with_permit(
