@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +13,6 @@ from .errors import InvalidAddress, InvalidAmount, InvalidInput
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 UINT256_MAX = 2**256 - 1
-MAX_FUTURE_SECONDS = 300  # a business time may run this far ahead of ours (POS clock skew)
-MAX_PAST_DAYS = 366  # and go this far back (a year: older history is imported, not recorded)
 
 
 def checksum_address(value: Any) -> ChecksumAddress:
@@ -29,6 +25,17 @@ def checksum_address(value: Any) -> ChecksumAddress:
     if body != body.lower() and body != body.upper() and value != checksummed:
         raise InvalidAddress(value, "wrong EIP-55 checksum")
     return checksummed
+
+
+def printable_text(value: Any, what: str) -> str:
+    """Non-empty text of printable characters only (no control, format or line-separator
+    characters; the plain space is fine): names people read on pages, receipts and wallets."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be non-empty text")
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        raise InvalidInput(f"{what} must be printable text (found U+{ord(bad):04X})")
+    return value
 
 
 def positive_amount(value: Any) -> int:
@@ -98,31 +105,3 @@ def decode_bytes32(raw: bytes) -> str:
     if stripped and all(32 <= b < 127 for b in stripped):
         return stripped.decode("ascii")
     return "0x" + bytes(raw).hex() if stripped else ""
-
-
-def iso_utc(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def event_time(ts: int, what: str, *, now: float | None = None) -> int:
-    """A business event's time (an order's, a survey answer's) in Unix seconds, checked against
-    our clock: at most MAX_FUTURE_SECONDS ahead and MAX_PAST_DAYS back."""
-    clock = time.time() if now is None else now
-    if ts > clock + MAX_FUTURE_SECONDS:
-        raise InvalidInput(
-            f"{what} {_iso_or_raw(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
-            f"future (server time {iso_utc(int(clock))})"
-        )
-    if ts < clock - MAX_PAST_DAYS * 86_400:
-        raise InvalidInput(
-            f"{what} {_iso_or_raw(ts)} is more than {MAX_PAST_DAYS} days in the past "
-            f"(server time {iso_utc(int(clock))})"
-        )
-    return ts
-
-
-def _iso_or_raw(ts: int) -> str:
-    try:
-        return iso_utc(ts)
-    except (OverflowError, OSError, ValueError):  # beyond what a datetime holds
-        return str(ts)

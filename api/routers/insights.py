@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import requests
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Engine
 
 from loyalty_ledger.chain.deploy import Program
+from loyalty_ledger.errors import NodeUnreachable
 from loyalty_ledger.insights import report
 from loyalty_ledger.insights.period import Period
 from loyalty_ledger.insights.settings import MAX_CHURN_DAYS, get_settings, set_settings
 from loyalty_ledger.insights.surveys import record_answer
 from loyalty_ledger.programme import earn
+from loyalty_ledger.programme.order_time import EARLIEST_ORDER, programme_start
 
-from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
+from ..deps import AppState, BrandReader, IssuerDep, ProgramDep, StateDep
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["insights"])
 
@@ -143,10 +146,19 @@ class SurveyAnswerIn(BaseModel):
     survey_id: StrictStr = Field(min_length=1, max_length=64)
     score: StrictInt = Field(ge=0, le=10)
     comment: StrictStr = Field(default="", max_length=500)
-    # Unix seconds (default: now); at most 5 minutes ahead of the server's clock and a year
-    # back, like an order's time (checked by the domain layer: 422 invalid_input).
+    # Unix seconds (default: now); at most 5 minutes ahead of the server's clock and not before
+    # the programme began, like an order's time (checked by the domain layer: 422 invalid_input).
     answered_at: StrictInt | None = Field(default=None, ge=0, le=2**62)
     earn_bonus: StrictBool = False
+
+
+def _programme_start(state: AppState, program: Program) -> int:
+    """When the programme began (its deploy block's time); the 2000-01-01 floor when the node
+    does not answer (a survey answer needs no chain otherwise)."""
+    try:
+        return programme_start(state.w3, program)
+    except (NodeUnreachable, requests.RequestException, OSError):
+        return EARLIEST_ORDER
 
 
 @router.post("/surveys/answers", status_code=201)
@@ -162,6 +174,7 @@ def survey_answer(
         score=body.score,
         comment=body.comment,
         answered_at=body.answered_at,
+        earliest=EARLIEST_ORDER if body.answered_at is None else _programme_start(state, program),
     )
     earned = None
     if body.earn_bonus:
