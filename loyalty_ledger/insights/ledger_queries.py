@@ -7,8 +7,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, case, cast, func, or_, select
-from sqlalchemy.sql import Select
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.models import Balance, ContractState, LedgerEntry, Pass, PointLot, Tier
@@ -120,68 +119,90 @@ def _earned(brand_id: str) -> ColumnElement[bool]:
         T_EARN.c.brand_id == brand_id,
         T_EARN.c.status == "confirmed",
         T_EARN.c.points > 0,
-        T_EARN.c.tx_hash.is_not(None),
+        T_EARN.c.block_number.is_not(None),
     )
 
 
-# An earn record is matched to the mirror by its transaction's hash (not its block: a reorg
-# may mine the same transaction in another block before the earn record hears of it).
-def _earn_txs(brand_id: str) -> Select[Any]:
-    return select(func.lower(T_EARN.c.tx_hash)).where(_earned(brand_id))
+def _bucket(col: Any, ranges: dict[int, tuple[int, int]]) -> ColumnElement[int]:
+    """SQL: the month whose [first, last] block range holds `col`, else -1."""
+    if not ranges:
+        return literal(-1)
+    return case(*[(and_(col >= lo, col <= hi), m) for m, (lo, hi) in ranges.items()], else_=-1)
 
 
-def _issue_txs(token: str) -> Select[Any]:
-    return select(T_ENTRY.c.tx_hash).where(
+def _earnings_placed(
+    conn: Connection, brand_id: str, token: str, period: Period, ranges: dict[int, tuple[int, int]]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """The points of earn records whose block holds issues of the token in the mirror, per
+    month of the earning's own time, and per month of that block (from `ranges`, each month's
+    first and last block of the period)."""
+    t, blk = T_EARN.c.ordered_at, T_EARN.c.block_number
+    inside = and_(t >= period.start, t < period.end)
+    by_time = case((inside, month_of(conn, t, period.months())), else_=-1).label("em")
+    by_block = _bucket(blk, ranges).label("bm")
+    near = [inside]
+    if ranges:
+        near.append(
+            blk.between(min(lo for lo, _ in ranges.values()), max(ranges[m][1] for m in ranges))
+        )
+    issue_blocks = select(T_ENTRY.c.block_number).where(
         T_ENTRY.c.token == token.lower(), T_ENTRY.c.kind == "issue"
     )
-
-
-def _issued_by_event(conn: Connection, brand_id: str, token: str, period: Period) -> dict[int, int]:
-    """Points of the earn records whose issue the mirror holds, by the earning's own time."""
-    t = T_EARN.c.ordered_at
-    month = month_of(conn, t, period.months()).label("m")
     q = (
-        select(month, func.sum(T_EARN.c.points))
-        .where(
-            _earned(brand_id),
-            t >= period.start,
-            t < period.end,
-            func.lower(T_EARN.c.tx_hash).in_(_issue_txs(token)),
-        )
-        .group_by(month)
+        select(by_time, by_block, func.sum(T_EARN.c.points))
+        .where(_earned(brand_id), or_(*near), blk.in_(issue_blocks))
+        .group_by(by_time, by_block)
     )
-    return {int(m): int(s or 0) for m, s in conn.execute(q)}
+    event: dict[int, int] = defaultdict(int)
+    block: dict[int, int] = defaultdict(int)
+    for em, bm, pts in conn.execute(q):
+        if int(em) >= 0:
+            event[int(em)] += int(pts or 0)
+        if int(bm) >= 0:
+            block[int(bm)] += int(pts or 0)
+    return event, block
 
 
 def month_flows(
     conn: Connection, *, token: str, brand_id: str, period: Period, now: int | None = None
 ) -> list[MonthFlows]:
-    """Per calendar month of the period: points issued (an earn record's by its own time, the
-    rest by block time), swapped in and out, redeemed and forfeited (by block time) and
-    expired (lots by expiry time, up to `now`)."""
+    """Per calendar month of the period: points issued (an earn record's at its own time, the
+    rest at block time), swapped in and out, redeemed and forfeited (block time) and expired
+    (lots by expiry time, up to `now`).
+
+    An earn record is matched to the mirror by the block its receipt named: when that block
+    holds issues of the token, its points leave that block's month for the earning's."""
     now = int(time.time()) if now is None else now
     months = period.months()
     t = T_ENTRY.c.block_time
     month = month_of(conn, t, months).label("m")
     q = (
-        select(month, T_ENTRY.c.kind, _sum_u256(conn, T_ENTRY.c.amount))
+        select(
+            month,
+            T_ENTRY.c.kind,
+            _sum_u256(conn, T_ENTRY.c.amount),
+            func.min(T_ENTRY.c.block_number),
+            func.max(T_ENTRY.c.block_number),
+        )
         .where(
             T_ENTRY.c.token == token.lower(),
             T_ENTRY.c.kind.in_(FLOW_KINDS),
             t >= period.start,
             t < period.end,
-            or_(
-                T_ENTRY.c.kind != "issue",
-                T_ENTRY.c.tx_hash.not_in(_earn_txs(brand_id)),
-            ),
         )
         .group_by(month, T_ENTRY.c.kind)
     )
-    per: dict[int, dict[str, int]] = defaultdict(dict)
-    for m, kind, s in conn.execute(q):
-        per[int(m)][FLOW_KINDS[kind]] = int(s or 0)
-    for m, s in _issued_by_event(conn, brand_id, token, period).items():
-        per[m]["issued_by_event"] = s
+    per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    ranges: dict[int, tuple[int, int]] = {}
+    for m, kind, s, lo, hi in conn.execute(q):
+        per[int(m)][FLOW_KINDS[kind]] += int(s or 0)
+        old = ranges.get(int(m), (int(lo), int(hi)))
+        ranges[int(m)] = (min(old[0], int(lo)), max(old[1], int(hi)))
+    event, block = _earnings_placed(conn, brand_id, token, period, ranges)
+    for m, pts in event.items():
+        per[m]["issued_by_event"] += pts
+    for m, pts in block.items():
+        per[m]["issued_by_block"] -= pts
     exp = T_LOT.c.expires_at
     lot_month = month_of(conn, exp, months).label("m")
     q = (
@@ -190,7 +211,7 @@ def month_flows(
         .group_by(lot_month)
     )
     for m, s in conn.execute(q):
-        per[int(m)]["expired"] = int(s or 0)
+        per[int(m)]["expired"] += int(s or 0)
     return [MonthFlows(m, **per.get(m, {})) for m in months]
 
 

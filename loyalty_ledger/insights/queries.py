@@ -115,46 +115,54 @@ def period_totals(
 
 
 def customer_history(
-    conn: Connection, *, brand_id: str, currency: str, period: Period, days: int
+    conn: Connection,
+    *,
+    brand_id: str,
+    currency: str,
+    period: Period,
+    days: int,
+    values: bool = True,
 ) -> list[CustomerHistory]:
     """Every customer's purchases before the as-of time T, with the marks of the period and of
-    the churn windows [T - 2N, T - N) and [T - N, T) (N = `days`)."""
+    the churn windows [T - 2N, T - N) and [T - N, T) (N = `days`). Without `values`, only the
+    times (what churn needs): the counts and sums are left at 0."""
     t, amount = earn_time, T_EARN.c.order_amount
     end, n = period.as_of, days * DAY
     window, inside = t >= end - n, t >= period.start
+    times = [func.min(t), func.max(t), func.max(case((t < period.start, t)))]
+    sums = [
+        func.count(),
+        func.sum(amount),
+        func.max(case((and_(t >= end - 2 * n, t < end - n), 1), else_=0)),
+        func.sum(case((window, 1), else_=0)),
+        func.sum(case((window, amount), else_=0)),
+        func.sum(case((inside, 1), else_=0)),
+        func.sum(case((inside, amount), else_=0)),
+    ]
     q = (
-        select(
-            T_EARN.c.member,
-            func.count(),
-            func.sum(amount),
-            func.min(t),
-            func.max(t),
-            func.max(case((t < period.start, t))),
-            func.max(case((and_(t >= end - 2 * n, t < end - n), 1), else_=0)),
-            func.sum(case((window, 1), else_=0)),
-            func.sum(case((window, amount), else_=0)),
-            func.sum(case((inside, 1), else_=0)),
-            func.sum(case((inside, amount), else_=0)),
-        )
+        select(T_EARN.c.member, *times, *(sums if values else []))
         .where(_activity(brand_id), _is_purchase(currency), t < end)
         .group_by(T_EARN.c.member)
     )
-    return [
-        CustomerHistory(
-            member=m,
-            orders=int(k),
-            spend=int(s or 0),
-            first=int(first),
-            last=int(last),
-            last_before_start=None if before is None else int(before),
-            active_at_window=bool(active),
-            window_orders=int(wk or 0),
-            window_spend=int(ws or 0),
-            period_orders=int(pk or 0),
-            period_spend=int(ps or 0),
+    out = []
+    for m, first, last, before, *rest in conn.execute(q):
+        k, s, active, wk, ws, pk, ps = (int(v or 0) for v in rest) if values else (0,) * 7
+        out.append(
+            CustomerHistory(
+                member=m,
+                orders=k,
+                spend=s,
+                first=int(first),
+                last=int(last),
+                last_before_start=None if before is None else int(before),
+                active_at_window=bool(active),
+                window_orders=wk,
+                window_spend=ws,
+                period_orders=pk,
+                period_spend=ps,
+            )
         )
-        for m, k, s, first, last, before, active, wk, ws, pk, ps in conn.execute(q)
-    ]
+    return out
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,9 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
     cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        hist = queries.customer_history(conn, brand_id=bid, currency=cur, period=period, days=days)
+        hist = queries.customer_history(
+            conn, brand_id=bid, currency=cur, period=period, days=days, values=False
+        )
         prev = period.previous()
         mm = queries.member_months(conn, brand_id=bid, currency=cur, period=period, previous=prev)
     months, partial = period.months(), _partial(period)

@@ -57,17 +57,17 @@ ACTIONS = [
     ("gamma", V, "2026-06-10", "review", 20),  # its issue is not indexed yet
     ("young", W, "2026-05-04", "signup", 100),
 ]
-# Gamma's chain: every earning issued on 2 July in two transactions (purchases in block 200;
-# signups in 201, their earn records carrying the hash in upper case), a goodwill issue without
-# an earn record, a forfeit of a dormant account and a redemption; V's review bonus sits in
-# block 300, which the mirror has not reached. Q's first order still names block 199: a reorg
-# mined its transaction again in block 200.
+# Gamma's chain: a goodwill issue without an earn record (block 150), a forfeit of a dormant
+# account (160) and a redemption (170); then every earning issued on 2 July in two transactions
+# (purchases in block 200; signups in 201, their earn records carrying the hash in upper case).
+# V's review bonus sits in block 300, which the mirror has not reached. Q's first order still
+# names block 199, which holds no gamma issue: a reorg mined its transaction again in 200.
 TX_PURCHASES, TX_SIGNUPS, TX_REVIEW = ("0x" + f"{n:064x}" for n in (0x6A01, 0x6A02, 0x6A09))
 # (block, tx, kind, member, amount, day)
 GAMMA_OTHER = [
-    (202, "0x" + f"{0x6A03:064x}", "issue", P, 25, "2026-05-15"),
-    (203, "0x" + f"{0x6A04:064x}", "forfeit", U, 12, "2026-06-20"),
-    (204, "0x" + f"{0x6A05:064x}", "redeem", T, 20, "2026-06-25"),
+    (150, "0x" + f"{0x6A03:064x}", "issue", P, 25, "2026-05-15"),
+    (160, "0x" + f"{0x6A04:064x}", "forfeit", U, 12, "2026-06-20"),
+    (170, "0x" + f"{0x6A05:064x}", "redeem", T, 20, "2026-06-25"),
 ]
 GAMMA_BALANCES = {P: 43, Q: 12, R: 100, S: 100, T: 95, U: 96, V: 3}  # 481 - 20 - 12 = 449
 

@@ -148,7 +148,7 @@ def test_cohorts_by_first_purchase(engine: Engine) -> None:
 
 
 def test_points_at_the_orders_time(engine: Engine) -> None:
-    """Every gamma point was issued on 2 July; each earning's points land in its order's
+    """Every gamma earning was issued on 2 July; each earning's points land in its order's
     month, the goodwill issue (no earn record) at its block's time."""
     period = make_period("2026-01-01", "2026-08-01")
     r = report.points(engine=engine, program=GAMMA, period=period, now=ts("2026-08-01"))
@@ -157,21 +157,26 @@ def test_points_at_the_orders_time(engine: Engine) -> None:
         for t in r["flows"]["trend"]
     ]
     assert trend == [
-        ("2026-01", 10, 0),  # P 6, Q 4 (its earn record names the block before a reorg)
+        ("2026-01", 6, 0),  # P 6 (Q's 4: below)
         ("2026-02", 314, 0),  # Q 4, T 10; signups R, T, S 100 each
         ("2026-03", 10, 0),
         ("2026-04", 8, 0),  # T 5, V 3
         ("2026-05", 6, 25),  # P 6; the goodwill issue of 15 May
         ("2026-06", 0, 0),  # V's review bonus: its block is not indexed yet
-        ("2026-07", 0, 0),  # not the 456 points of the 2 July blocks
+        # not the 456 points of the 2 July blocks; Q's 4 stay at their block's time: its earn
+        # record names the block a reorg replaced, so it cannot be matched to the mirror
+        ("2026-07", 0, 4),
     ]
     f = r["flows"]
-    assert (f["issued"], f["issued_by_event_time"], f["issued_by_block_time"]) == (373, 348, 25)
+    assert (f["issued"], f["issued_by_event_time"], f["issued_by_block_time"]) == (373, 344, 29)
     assert (f["forfeited"], f["redeemed"], f["expired"], f["credited"]) == (12, 20, 0, 373)
     assert f["breakage_rate"] == 12 / 373 and f["redemption_rate"] == 20 / 373
     assert "order's" in f["timing"] and "block" in f["timing"]
     june = r["flows"]["trend"][5]
     assert june["forfeited"] == 12 and june["breakage_rate"] is None  # nothing credited in June
+    # Half a year without July: the same earnings by their orders' time, the block-time rest.
+    h1 = report.points(engine=engine, program=GAMMA, period=H1, now=ts("2026-08-01"))["flows"]
+    assert (h1["issued_by_event_time"], h1["issued_by_block_time"]) == (344, 25)
     # All time: U's December earnings (108) make up the rest; forfeits without an expiry
     # policy are the whole breakage, on the same denominator as the redemption rate.
     assert (r["issued"], r["credited"], r["expired"], r["forfeited"]) == (481, 481, 0, 12)
