@@ -28,9 +28,9 @@ class CustomerHistory:
     first: int  # time of the first purchase
     last: int  # time of the last purchase before T
     last_before_start: int | None  # the last purchase before the period's start
-    active_at_window: bool  # bought in [T - 2N, T - N): active when the last window opened
-    window_orders: int  # purchases in the last window [T - N, T)
-    window_spend: int
+    active_at_window: bool = False  # bought in [T - 2N, T - N): active when the window opened
+    window_orders: int = 0  # purchases in the last window [T - N, T)
+    window_spend: int = 0
     period_orders: int = 0  # purchases in the period (up to T)
     period_spend: int = 0
 

@@ -123,38 +123,47 @@ def customer_history(
     days: int,
     values: bool = True,
 ) -> list[CustomerHistory]:
-    """Every customer's purchases before the as-of time T, with the marks of the period and of
-    the churn windows [T - 2N, T - N) and [T - N, T) (N = `days`). Without `values`, only the
-    times (what churn needs): the counts and sums are left at 0."""
+    """Every customer's purchases before the as-of time T: with `values` (what the value
+    metrics need), orders and spend all time, in the period and in the churn windows
+    [T - 2N, T - N) and [T - N, T) (N = `days`); without, the times of the first and the last
+    purchase and of the last before the period (what churn needs). The rest is left at 0."""
     t, amount = earn_time, T_EARN.c.order_amount
     end, n = period.as_of, days * DAY
     window, inside = t >= end - n, t >= period.start
-    times = [func.min(t), func.max(t), func.max(case((t < period.start, t)))]
-    sums = [
-        func.count(),
-        func.sum(amount),
-        func.max(case((and_(t >= end - 2 * n, t < end - n), 1), else_=0)),
-        func.sum(case((window, 1), else_=0)),
-        func.sum(case((window, amount), else_=0)),
-        func.sum(case((inside, 1), else_=0)),
-        func.sum(case((inside, amount), else_=0)),
-    ]
+    cols = (
+        [
+            func.count(),
+            func.sum(amount),
+            func.max(case((and_(t >= end - 2 * n, t < end - n), 1), else_=0)),
+            func.sum(case((window, 1), else_=0)),
+            func.sum(case((window, amount), else_=0)),
+            func.sum(case((inside, 1), else_=0)),
+            func.sum(case((inside, amount), else_=0)),
+        ]
+        if values
+        else [func.min(t), func.max(t), func.max(case((t < period.start, t)))]
+    )
     q = (
-        select(T_EARN.c.member, *times, *(sums if values else []))
+        select(T_EARN.c.member, *cols)
         .where(_activity(brand_id), _is_purchase(currency), t < end)
         .group_by(T_EARN.c.member)
     )
+    if not values:
+        return [
+            CustomerHistory(m, 0, 0, int(first), int(last), None if b is None else int(b))
+            for m, first, last, b in conn.execute(q)
+        ]
     out = []
-    for m, first, last, before, *rest in conn.execute(q):
-        k, s, active, wk, ws, pk, ps = (int(v or 0) for v in rest) if values else (0,) * 7
+    for m, *row in conn.execute(q):
+        k, s, active, wk, ws, pk, ps = (int(v or 0) for v in row)
         out.append(
             CustomerHistory(
                 member=m,
                 orders=k,
                 spend=s,
-                first=int(first),
-                last=int(last),
-                last_before_start=None if before is None else int(before),
+                first=0,
+                last=0,
+                last_before_start=None,
                 active_at_window=bool(active),
                 window_orders=wk,
                 window_spend=ws,
