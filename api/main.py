@@ -130,7 +130,9 @@ def create_app(
         description="Points, passes and perks on a permissioned EVM ledger. Customers sign in "
         "with Ethereum (Bearer session); brands, the operator and auditors send X-API-Key.",
     )
-    app.state.api = AppState(settings=settings, engine=engine, options=options)
+    app.state.api = state = AppState(settings=settings, engine=engine, options=options)
+    for line in state.key_report():
+        (log.warning if "read-only" in line else log.info)("signing key of %s", line)
     errors.install(app)
     routers = (health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights)
     for r in (*routers, pages):
