@@ -58,6 +58,8 @@ class AppState:
     _w3: Web3 | None = None
     _senders: dict[str, Sender] = field(default_factory=dict)
     _keys: KeyRing | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    _submitting: set[str] = field(default_factory=set)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -131,6 +133,22 @@ class AppState:
         """The brand's own issuer key (issuer/redeemer roles on its contracts only)."""
         self.deployment.program(brand_id)
         return self.sender(f"brand:{brand_id}")
+
+    def submit_for(self, sender: Sender) -> None:
+        """With the outbox on, run a submitter for this key in this process (it sends only
+        while it holds the key's lease; another worker's takes over when this one dies)."""
+        if not (self.settings.outbox and self.settings.submitter):
+            return
+        with self._lock:
+            if sender.address in self._submitting:
+                return
+            self._submitting.add(sender.address)
+        from loyalty_ledger.ledger.outbox import start_submitters
+
+        url = self.engine.url.render_as_string(hide_password=False)
+        start_submitters(
+            engine=self.engine, url=url, senders=[sender], settings=self.settings, stop=self.stop
+        )
 
     def key_report(self) -> list[str]:
         """One line per signer: where its key comes from, or that the brand is read-only."""

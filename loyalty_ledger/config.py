@@ -67,8 +67,11 @@ class Settings(BaseSettings):
     """...or whatever has waited this long (milliseconds)."""
     outbox_stuck_seconds: float = Field(default=30.0, gt=0)
     """A sent tx unmined this long is re-sent (dropped) or replaced with a higher fee."""
+    outbox: bool = False
+    """Whether the API queues earning in the outbox (202 Accepted) instead of sending it."""
     submitter: bool = True
-    """Whether the API process runs a submitter (only the lease holder of a key sends)."""
+    """With the outbox: whether the API process runs submitters (only a key's lease holder
+    sends; `loyalty submitter` runs them on their own)."""
     data_dir: Path = Path(".data")
     database_url: str | None = None
     deployment_file: Path = Path("deployments/local.json")

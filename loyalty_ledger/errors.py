@@ -47,6 +47,12 @@ class KeyMisuse(LedgerError):
         self.name, self.target = name, target
 
 
+class UnknownOperation(LedgerError):
+    """No queued chain write with this id."""
+
+    code = "unknown_operation"
+
+
 class ArtifactMissing(LedgerError):
     """A compiled contract is not in the artifacts directory."""
 
