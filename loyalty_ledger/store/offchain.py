@@ -120,6 +120,9 @@ class Redemption(OffchainModel, table=True):
     block_number: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=500)
     created_at: int = Field(sa_type=BigInteger)
+    # SHA-256 of the canonical request body: the same Idempotency-Key with another body is a
+    # conflict (NULL on rows from before migration 0006: any body replays them).
+    request_hash: str | None = Field(default=None, max_length=64)
 
 
 class EarnRule(OffchainModel, table=True):
@@ -161,6 +164,9 @@ class EarnRecord(OffchainModel, table=True):
     block_number: int | None = Field(default=None, sa_type=BigInteger)
     created_at: int = Field(sa_type=BigInteger)
     ordered_at: int = Field(sa_type=BigInteger)
+    # SHA-256 of the canonical order or action: the same order id with other details is a
+    # conflict (NULL on rows from before migration 0006 and on the demo's rows).
+    request_hash: str | None = Field(default=None, max_length=64)
     intent_id: int | None = Field(default=None, sa_type=BigInteger)
     """The outbox intent that issues it (NULL: earned in the request, before the outbox)."""
 

@@ -1,8 +1,8 @@
 """The outbox: outbox_intent (every chain write, queued with its idempotency key), outbox_tx
 (signed transactions, recorded before they are broadcast), earn_record.intent_id
 
-Revision ID: 0006_outbox
-Revises: 0005_expiry_exchange
+Revision ID: 0007_outbox
+Revises: 0006_request_hash
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import loyalty_ledger.store.types
 
-revision: str = "0006_outbox"
-down_revision: str | None = "0005_expiry_exchange"
+revision: str = "0007_outbox"
+down_revision: str | None = "0006_request_hash"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
