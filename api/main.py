@@ -144,8 +144,10 @@ def create_app(
                 with contextlib.suppress(LedgerError):
                     state.submit_for(state.brand_sender(bid))
     errors.install(app)
-    routers = (health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights)
-    routers += (operations,)
+    routers = (
+        *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
+        operations,
+    )
     for r in (*routers, pages):
         app.include_router(r.router)
     app.add_middleware(BodyLimit, limit=options.max_body)
