@@ -14,7 +14,7 @@ from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
 from .mirror_ledger import LEDGER_FIELDS, ledger_rows
-from .mirror_rows import TABLES, Key, Mirror, derived_rows, event_row, norm
+from .mirror_rows import TABLES, Key, Mirror, derived_rows, event_row, norm, norm_column
 from .replay_exchange import EXCHANGE_ROLE
 from .rpc import Rpc
 from .state import Finding
@@ -47,7 +47,7 @@ def _diff(
                 )
             )
         else:
-            diff = {f: (a[f], b.get(f)) for f in a if norm(b.get(f)) != a[f]}
+            diff = {f: (a[f], b.get(f)) for f in a if norm_column(f, b.get(f)) != a[f]}
             if diff:
                 out.append(
                     Finding(
@@ -248,7 +248,7 @@ def _check_ledger(mirror: Mirror, rep: Replay) -> list[Finding]:
     for r in mirror.ledger:
         key = (int(r["block_number"]), int(r["log_index"]))
         if key[0] <= rep.block:
-            row = theirs[key] = {f: norm(r.get(f)) for f in LEDGER_FIELDS}
+            row = theirs[key] = {f: norm_column(f, r.get(f)) for f in LEDGER_FIELDS}
             if row["block_time"] is None and key in ours:
                 row["block_time"] = ours[key]["block_time"]
     return _diff("ledger_entry", ours, theirs)
@@ -263,7 +263,7 @@ def mirror_digests(mirror: Mirror, rep: Replay) -> list[BlockDigest]:
         kinds = [kind] if kind else list(Kind)
         for k in kinds:
             try:
-                topics, data = encode(k, r["event"], {a: norm(v) for a, v in r["args"].items()})
+                topics, data = encode(k, r["event"], norm(dict(r["args"])))
                 break
             except (KeyError, ValueError, TypeError):
                 continue
