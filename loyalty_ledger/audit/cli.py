@@ -94,7 +94,7 @@ def audit(
         Path | None,
         Opt(
             "--bisect",
-            help="Published digest list (JSON) to find the first differing block against.",
+            help="Published digest list (JSON): every entry is checked against the replay.",
         ),
     ] = None,
     bisect_database: Annotated[
