@@ -12,9 +12,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from loyalty_ledger.errors import LedgerError
+
 from . import digest as dg
 from .chain_replay import Network
 from .report import AuditReport, to_html, to_json, to_text
+from .rpc import Rpc
 from .runner import run_audit
 
 audit_app = typer.Typer(help=__doc__, pretty_exceptions_enable=False)
@@ -109,6 +112,10 @@ def audit(
         Path | None, Opt("--digests-out", help="Write the digest list (for publishing).")
     ] = None,
     workers: Annotated[int, Opt("--workers", min=1, max=32)] = 4,
+    give_up_after: Annotated[
+        float,
+        Opt("--give-up-after", min=0.0, help="Seconds to retry a failing node request."),
+    ] = 60.0,
 ) -> None:
     """Audit the ledger (see the module docstring for what is checked)."""
     console = Console(stderr=True)
@@ -127,8 +134,9 @@ def audit(
                 bisect_database=bisect_database,
                 workers=workers,
                 progress=bar,
+                rpc=Rpc(net.rpc_url, give_up_after=give_up_after),
             )
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, LedgerError) as err:
         console.print(f"[red]audit failed:[/red] {err}")
         raise typer.Exit(2) from err
     _write(report, json_out, html_out, digests_out)
