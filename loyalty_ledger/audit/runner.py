@@ -48,10 +48,12 @@ def run_audit(
     mirror = None
     if database is not None:
         from .mirror_rows import Mirror
+        from .verify_mirror import check_same_chain
 
         mirror = Mirror.load(database)
         if at_block is None:
             at_block = mirror.checkpoint_block
+        check_same_chain(rpc, mirror, at_block)
     t = time.perf_counter()
     rep = replay_chain(
         rpc,

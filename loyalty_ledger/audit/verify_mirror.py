@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from loyalty_ledger.errors import LedgerValueError
+
 from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
@@ -20,6 +24,37 @@ from .rpc import Rpc
 from .state import Finding
 
 _DERIVED = TABLES
+
+
+class MirrorNotOfThisChain(LedgerValueError):
+    """The mirror was built on another chain than the node's, or on blocks the node lacks."""
+
+    code = "mirror_not_of_this_chain"
+
+
+def check_same_chain(rpc: Rpc, mirror: Mirror, at_block: int | None) -> None:
+    """Refuse to audit a mirror against a node whose chain is not the mirror's: another genesis
+    or chain id (the chain was reset), or a head below the audited block (rolled back)."""
+    st = mirror.state
+    if st is None:
+        return
+    name = make_url(mirror.url).render_as_string(hide_password=True)
+    chain_id, head = rpc.chain_id(), rpc.block_number()
+    genesis = (rpc.call("eth_getBlockByNumber", ["0x0", False]) or {}).get("hash", "")
+    ours, cp = str(st["genesis_hash"]).lower(), int(st["checkpoint_block"])
+    if genesis.lower() != ours or chain_id != int(st["chain_id"]):
+        raise MirrorNotOfThisChain(
+            f"the chain was reset: the node at {rpc.url} serves chain {chain_id} from genesis "
+            f"{genesis[:14]}…, but the mirror {name} was built on chain {st['chain_id']} from "
+            f"genesis {ours[:14]}… (up to block {cp}; the node's head is {head}). Audit the "
+            "mirror against the node it was built from, or rebuild it with `loyalty index`."
+        )
+    if at_block is not None and at_block > head:
+        raise MirrorNotOfThisChain(
+            f"the mirror's block {at_block} is beyond the head {head} of the node at {rpc.url} "
+            "(same genesis): the node is behind, or its chain was rolled back under the mirror. "
+            "Run `loyalty index` to roll the mirror back, or audit with --at-block."
+        )
 
 
 def _diff(
