@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loyalty_ledger import auth
 from loyalty_ledger.config import get_settings
 from loyalty_ledger.errors import LedgerError
-from loyalty_ledger.store import make_engine, migrate
+
+if TYPE_CHECKING:
+    pass
 
 api_app = typer.Typer(no_args_is_help=True, help="The HTTP API: serve it, manage API keys.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys (stored hashed; shown once).")
@@ -21,6 +22,8 @@ DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: LOYA
 
 
 def _engine(database_url: str | None):  # type: ignore[no-untyped-def]
+    from loyalty_ledger.store import make_engine, migrate
+
     settings = get_settings(database_url=database_url)
     assert settings.database_url is not None
     engine = make_engine(settings.database_url)
@@ -91,6 +94,8 @@ def key_create(
     database_url: DbOpt = None,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
+    from loyalty_ledger import auth
+
     try:
         key_id, key = auth.create_api_key(
             engine=_engine(database_url), kind=kind, brand_id=brand, roles=role or [], label=label
@@ -106,6 +111,8 @@ def key_create(
 @key_app.command("revoke")
 def key_revoke(key_id: str, database_url: DbOpt = None) -> None:
     """Revoke a key by its id."""
+    from loyalty_ledger import auth
+
     if not auth.revoke_api_key(engine=_engine(database_url), key_id=key_id):
         typer.echo(f"error: no active key {key_id}", err=True)
         raise typer.Exit(1)
@@ -117,6 +124,8 @@ def key_list(
     database_url: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """List keys (ids, kinds, brands, roles; never secrets)."""
+    from loyalty_ledger import auth
+
     keys = auth.list_api_keys(engine=_engine(database_url))
     if as_json:
         typer.echo(json.dumps(keys, indent=2))

@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from web3 import Web3
 
-from loyalty_ledger.artifacts import error_decoder
 from loyalty_ledger.auth import (
     AuthenticationFailed,
     Forbidden,
@@ -26,9 +25,10 @@ from loyalty_ledger.auth import (
     cached_key,
     verify_session,
 )
-from loyalty_ledger.chain import Sender, connect_settings
+from loyalty_ledger.chain.artifacts import error_decoder
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.sender import Sender, connect_settings
 from loyalty_ledger.config import Settings
-from loyalty_ledger.deploy import Deployment, Program
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.validate import checksum_address
 

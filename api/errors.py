@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loyalty_ledger import errors as e
 from loyalty_ledger.auth import AuthenticationFailed, Forbidden, MalformedSiwe
-from loyalty_ledger.perks import (
+from loyalty_ledger.programme.perks import (
     IdempotencyConflict,
     LimitReached,
     MirrorNotReady,

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Engine, and_, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from loyalty_ledger.deploy import Program
-from loyalty_ledger.exchange import ExchangeInfo
-from loyalty_ledger.revert import decode_brand_id
+from loyalty_ledger.chain.deploy import Program
+from loyalty_ledger.chain.revert import decode_brand_id
+from loyalty_ledger.ledger.exchange import ExchangeInfo
 from loyalty_ledger.store.models import Balance, ContractState, Exchange, IndexerState, PointLot
 from loyalty_ledger.validate import checksum_address
 

@@ -16,10 +16,10 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from loyalty_ledger.anvil import Anvil
-from loyalty_ledger.chain import Sender, connect
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.deploy import Deployment, Program, add_brand, deploy_network
+from loyalty_ledger.chain.sender import Sender, connect
 from loyalty_ledger.config import ANVIL_DEV_KEYS
-from loyalty_ledger.deploy import Deployment, Program, add_brand, deploy_network
 from loyalty_ledger.expiry import PERMANENT, Book, Clock
 from loyalty_ledger.ledger import register_members
 

@@ -33,13 +33,14 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loyalty_ledger import auth, ledger, perks  # noqa: E402
-from loyalty_ledger.anvil import Anvil, free_port  # noqa: E402
-from loyalty_ledger.artifacts import error_decoder  # noqa: E402
-from loyalty_ledger.chain import Sender, connect  # noqa: E402
+from loyalty_ledger import auth, ledger  # noqa: E402
+from loyalty_ledger.chain.anvil import Anvil, free_port  # noqa: E402
+from loyalty_ledger.chain.artifacts import error_decoder  # noqa: E402
+from loyalty_ledger.chain.deploy import add_brand, deploy_network  # noqa: E402
+from loyalty_ledger.chain.sender import Sender, connect  # noqa: E402
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings  # noqa: E402
-from loyalty_ledger.deploy import add_brand, deploy_network  # noqa: E402
 from loyalty_ledger.indexer import run_indexer  # noqa: E402
+from loyalty_ledger.programme import perks  # noqa: E402
 from loyalty_ledger.store import Balance, Member, Pass, make_engine  # noqa: E402
 
 OPERATOR_KEY, BRAND_KEY, RELAYER_KEY = ANVIL_DEV_KEYS[0], ANVIL_DEV_KEYS[1], ANVIL_DEV_KEYS[7]

@@ -27,7 +27,6 @@ import time
 from web3 import Web3
 
 from loyalty_ledger import ledger
-from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.audit.chain_replay import Network, discover_programs, replay_chain
 from loyalty_ledger.audit.decode import Log, decode
 from loyalty_ledger.audit.digest import DigestChain
@@ -36,10 +35,11 @@ from loyalty_ledger.audit.replay import Replayer
 from loyalty_ledger.audit.rpc import Rpc, iter_log_ranges
 from loyalty_ledger.audit.runner import run_audit
 from loyalty_ledger.audit.verify_code import compile_sources
-from loyalty_ledger.chain import Sender
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.deploy import Program, add_brand, deploy_network
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.config import ANVIL_DEV_KEYS
-from loyalty_ledger.deploy import Program, add_brand, deploy_network
-from loyalty_ledger.lots import clock_of, set_validity_duration
+from loyalty_ledger.ledger.lots import clock_of, set_validity_duration
 
 ISSUE_SHARE = 0.8
 """Under --validity / --mixed: the share of the events that issues emit (the rest are the

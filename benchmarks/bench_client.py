@@ -15,7 +15,8 @@ import time
 
 from _common import Bench, addresses, network, register_all
 
-from loyalty_ledger import contracts, ledger
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
 from loyalty_ledger.validate import reason_bytes, ref_bytes
 
 

@@ -17,11 +17,11 @@ from _common import Bench, addresses, member_account, network, register_all
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from loyalty_ledger import gasless, ledger, lots
-from loyalty_ledger.artifacts import load_artifact
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.deploy import DEFAULT_EPOCH_SECONDS, add_brand
-from loyalty_ledger.ledger import BatchItem
+from loyalty_ledger import ledger
+from loyalty_ledger.chain.artifacts import load_artifact
+from loyalty_ledger.chain.deploy import DEFAULT_EPOCH_SECONDS, add_brand
+from loyalty_ledger.chain.sender import Sender
+from loyalty_ledger.ledger import BatchItem, gasless, lots
 
 VALIDITY = 24
 """Epochs an expiring lot stays valid in the expiry section."""

@@ -40,7 +40,7 @@ from indexer.netutil import deploy_net, member_addresses, rpc  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from web3 import Web3  # noqa: E402
 
-from loyalty_ledger.anvil import Anvil  # noqa: E402
+from loyalty_ledger.chain.anvil import Anvil  # noqa: E402
 from loyalty_ledger.indexer import Indexer, IndexerOptions  # noqa: E402
 from loyalty_ledger.indexer.decode import decode_logs  # noqa: E402
 from loyalty_ledger.store import make_engine  # noqa: E402
@@ -79,10 +79,11 @@ def generate_real(  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from _common import addresses
 
-    from loyalty_ledger import contracts, ledger
-    from loyalty_ledger.chain import Sender, connect
+    from loyalty_ledger import ledger
+    from loyalty_ledger.chain import contracts
+    from loyalty_ledger.chain.deploy import add_brand, deploy_network
+    from loyalty_ledger.chain.sender import Sender, connect
     from loyalty_ledger.config import ANVIL_DEV_KEYS
-    from loyalty_ledger.deploy import add_brand, deploy_network
     from loyalty_ledger.validate import reason_bytes, ref_bytes
 
     t0 = time.perf_counter()
@@ -135,8 +136,8 @@ def generate_lots(  # type: ignore[no-untyped-def]
     events from issues."""
     from _common import MemberActivity, advance_time
 
-    from loyalty_ledger import contracts
-    from loyalty_ledger.lots import clock_of, set_validity_duration
+    from loyalty_ledger.chain import contracts
+    from loyalty_ledger.ledger.lots import clock_of, set_validity_duration
     from loyalty_ledger.validate import reason_bytes
 
     n_batches = max(1, round(events * ISSUE_SHARE / (2 * len(members))))

@@ -1,5 +1,5 @@
 """`python -m loyalty_ledger` runs the `loyalty` command."""
 
-from .cli import app
+from loyalty_ledger.cli.app import app
 
 app(prog_name="loyalty")

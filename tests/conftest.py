@@ -13,12 +13,13 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from loyalty_ledger import contracts, ledger
-from loyalty_ledger.anvil import Anvil
-from loyalty_ledger.artifacts import CONTRACTS, artifact_path, error_decoder
-from loyalty_ledger.chain import Sender, connect
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path, error_decoder
+from loyalty_ledger.chain.deploy import Deployment, add_brand, deploy_network
+from loyalty_ledger.chain.sender import Sender, connect
 from loyalty_ledger.config import ANVIL_DEV_KEYS
-from loyalty_ledger.deploy import Deployment, add_brand, deploy_network
 
 # Roles of anvil's dev accounts in the tests.
 OPERATOR, ACME_ADMIN, BETA_ADMIN, ALICE, BOB, CAROL, RELAYER, MALLORY = (
@@ -202,7 +203,7 @@ def cli(anvil_node: Anvil, network: Deployment, tmp_path: Path, monkeypatch: pyt
     """Run `loyalty …` against the test node and a deployment file of the test network."""
     from typer.testing import CliRunner
 
-    from loyalty_ledger.cli import app  # imported here: the CLI's imports are slow
+    from loyalty_ledger.cli.app import app  # imported here: the CLI's imports are slow
 
     dep_file = tmp_path / "deployments" / "local.json"
     network.save(dep_file)

@@ -9,9 +9,10 @@ import threading
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import contracts, ledger
-from loyalty_ledger.anvil import Anvil, free_port, rpc_chain_id
-from loyalty_ledger.chain import Sender, connect
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.anvil import Anvil, free_port, rpc_chain_id
+from loyalty_ledger.chain.sender import Sender, connect
 from loyalty_ledger.errors import NodeUnreachable, NotAMember, WrongChain
 
 from .conftest import ACME_ADMIN, ALICE, BOB

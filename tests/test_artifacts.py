@@ -8,7 +8,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from loyalty_ledger.artifacts import CONTRACTS, error_decoder, load_artifact
+from loyalty_ledger.chain.artifacts import CONTRACTS, error_decoder, load_artifact
 from loyalty_ledger.errors import (
     AccountFrozen,
     ArtifactMissing,
@@ -49,7 +49,7 @@ def test_decoder_knows_every_deployed_contract_error(
 
 def test_every_domain_error_of_the_interfaces_is_mapped() -> None:
     """Each custom error of our contracts decodes to a domain exception, never the fallback."""
-    from loyalty_ledger.revert import ERROR_MAP
+    from loyalty_ledger.chain.revert import ERROR_MAP
 
     names = {
         item["name"]

@@ -14,8 +14,8 @@ import pytest
 from web3 import Web3
 
 from loyalty_ledger import ledger
-from loyalty_ledger.anvil import Anvil, free_port, rpc_chain_id
-from loyalty_ledger.deploy import Deployment
+from loyalty_ledger.chain.anvil import Anvil, free_port, rpc_chain_id
+from loyalty_ledger.chain.deploy import Deployment
 
 from .conftest import ACME_ADMIN, ALICE, ALICE_START, BOB, CAROL
 

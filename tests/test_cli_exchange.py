@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import exchange, ledger
-from loyalty_ledger.deploy import Deployment
+from loyalty_ledger import ledger
+from loyalty_ledger.chain.deploy import Deployment
+from loyalty_ledger.ledger import exchange
 
 from .conftest import ACME_ADMIN, ALICE, ALICE_START, BETA_ADMIN
 

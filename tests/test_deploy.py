@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import contracts
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.deploy import Deployment, add_brand
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.deploy import Deployment, add_brand
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidAddress, InvalidInput, ProgramExists, Unauthorized
 from loyalty_ledger.validate import brand_id_bytes
 

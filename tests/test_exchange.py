@@ -14,11 +14,12 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.logs import DISCARD
 
-from loyalty_ledger import contracts, exchange, gasless, ledger, lots
-from loyalty_ledger.artifacts import error_decoder, load_abi
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.demo_exchange import DEMO_VALIDITY_EPOCHS, seed_exchange
-from loyalty_ledger.deploy import Deployment, Program
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.artifacts import error_decoder, load_abi
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.sender import Sender
+from loyalty_ledger.demo.exchange import DEMO_VALIDITY_EPOCHS, seed_exchange
 from loyalty_ledger.errors import (
     AccountFrozen,
     ContractRevert,
@@ -37,6 +38,7 @@ from loyalty_ledger.errors import (
     UnknownExchange,
     UnknownProgram,
 )
+from loyalty_ledger.ledger import exchange, gasless, lots
 from loyalty_ledger.validate import reason_bytes
 
 from .conftest import ALICE, ALICE_START, BOB, CAROL, RELAYER

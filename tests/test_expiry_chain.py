@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import contracts, ledger, lots
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.deploy import Deployment, Program, add_brand
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.deploy import Deployment, Program, add_brand
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import (
     InsufficientPoints,
     InvalidAmount,
@@ -24,7 +25,8 @@ from loyalty_ledger.errors import (
     Unauthorized,
 )
 from loyalty_ledger.expiry import LOT_MAX, PERMANENT, Book, Clock, LotOverflow, NotEnoughPoints
-from loyalty_ledger.lots import Lot
+from loyalty_ledger.ledger import lots
+from loyalty_ledger.ledger.lots import Lot
 
 from .conftest import ACME_ADMIN, ALICE, BOB, CAROL, MALLORY
 

@@ -7,15 +7,12 @@ import dataclasses
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import contracts, gasless, ledger
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.deploy import Deployment, Program
-from loyalty_ledger.errors import (
-    InsufficientPoints,
-    InvalidSignature,
-    NotAMember,
-    SignatureExpired,
-)
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.sender import Sender
+from loyalty_ledger.errors import InsufficientPoints, InvalidSignature, NotAMember, SignatureExpired
+from loyalty_ledger.ledger import gasless
 
 from .conftest import ACME_ADMIN, ALICE, ALICE_START, BOB, CAROL, MALLORY, RELAYER
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import contracts, ledger
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.deploy import Deployment, Program
+from loyalty_ledger import ledger
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import (
     AccountFrozen,
     AlreadyMember,

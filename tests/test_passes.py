@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import ledger, passes
-from loyalty_ledger.chain import Sender
-from loyalty_ledger.deploy import Deployment, Program
+from loyalty_ledger import ledger
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import (
     AccountFrozen,
     InvalidExpiry,
@@ -19,6 +19,7 @@ from loyalty_ledger.errors import (
     PassNotTransferable,
     SameTier,
 )
+from loyalty_ledger.ledger import passes
 
 from .conftest import ACME_TIERS, ALICE, BOB, CAROL
 

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import func, select
 from web3 import Web3
 
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.config import get_settings
-from loyalty_ledger.deploy import Deployment
 from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.service.up import DemoScale, up
 from loyalty_ledger.store import make_engine
 from loyalty_ledger.store.models import Event, IndexerState
-from loyalty_ledger.up import DemoScale, up
 
 
 @pytest.mark.chain

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loyalty_ledger import errors as E
+from loyalty_ledger.chain.revert import ErrorDecoder
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings, get_settings
-from loyalty_ledger.revert import ErrorDecoder
 from loyalty_ledger.validate import (
     ascii_bytes32,
     brand_id_bytes,

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from loyalty_ledger import deploy, ledger
+from loyalty_ledger import ledger
 from loyalty_ledger.auth import Forbidden
+from loyalty_ledger.chain import deploy
 from loyalty_ledger.validate import checksum_address
 
 from ..deps import OperatorDep, PrincipalDep, StateDep

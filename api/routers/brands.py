@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from loyalty_ledger import earn, ledger, passes
+from loyalty_ledger import ledger
+from loyalty_ledger.ledger import passes
+from loyalty_ledger.programme import earn
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
 from ..schemas import (

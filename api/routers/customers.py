@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from loyalty_ledger import consent, ledger, perks, views
+from loyalty_ledger import ledger
+from loyalty_ledger.ledger import consent
+from loyalty_ledger.programme import perks, views
 
 from ..deps import MemberActorDep, MemberReadDep, PrincipalDep, StateDep, brand_scope
 from ..schemas import TransferIn, TransferPrepareIn, TxOut, TypedData

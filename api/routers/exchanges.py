@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from loyalty_ledger import consent, exchange
 from loyalty_ledger.errors import ExchangeTooSmall, InvalidInput
+from loyalty_ledger.ledger import consent, exchange
 
 from .. import mirror
 from ..deps import CustomerDep, MaybePrincipalDep, StateDep

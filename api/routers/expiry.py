@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from loyalty_ledger import lots
+from loyalty_ledger.ledger import lots
 
 from .. import mirror
 from ..deps import (

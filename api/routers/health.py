@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from loyalty_ledger import views
+from loyalty_ledger.programme import views
 
 from ..deps import StateDep
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Engine
 
-from loyalty_ledger import earn
-from loyalty_ledger.deploy import Program
+from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.insights import report
 from loyalty_ledger.insights.period import Period, make_period
 from loyalty_ledger.insights.surveys import record_answer
+from loyalty_ledger.programme import earn
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from loyalty_ledger import earn, perks, views
+from loyalty_ledger.programme import earn, perks, views
 
 from ..deps import BrandReader, ProgramDep, StateDep
 

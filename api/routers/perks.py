@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from loyalty_ledger import consent, perks
 from loyalty_ledger.auth import Forbidden, Principal
 from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.ledger import consent
+from loyalty_ledger.programme import perks
 from loyalty_ledger.validate import checksum_address
 
 from ..deps import EngineDep, PerkManagerDep, PrincipalDep, StateDep

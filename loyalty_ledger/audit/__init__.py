@@ -4,6 +4,10 @@ The replay keeps each program's expiry lots (`loyalty_ledger.expiry`'s model, at
 block time) and pairs each coalition swap's two sides; the books per program are
 issued + swapped in = redeemed + swapped out + forfeited + expired + outstanding.
 
+Independent of the indexer on purpose: it shares no code with it (its own RPC client, ABI
+decoding and replay), so a bug in the indexer cannot hide in the audit. May import `store` (to
+read a mirror under audit), `expiry` (the pure rules) and the base modules only.
+
 Public API:
     run_audit(network, ...) -> AuditReport        full audit (runner)
     replay_chain(rpc, registry, start, at) -> Replay   fetch + pure replay (chain_replay)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .report import AuditReport
+    from .report_data import AuditReport
 
 BOOK_HEAD = [
     "brand",

@@ -16,7 +16,7 @@ from .report_books import (
 )
 
 if TYPE_CHECKING:
-    from .report import AuditReport
+    from .report_data import AuditReport
 
 _CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
 h1{font-size:1.4em}.ok{color:#176b2c}.bad{color:#a31515}

@@ -1,5 +1,9 @@
 """The indexer: fetch logs in adaptive ranges, decode in bulk, write idempotently, follow the head,
-roll back reorgs. `run_indexer(settings)` for jobs, `index_app` for the CLI."""
+roll back reorgs. `run_indexer(settings)` for jobs; the `loyalty index` command is in `cli`.
+
+May import `store` and the base modules; never `chain` (it speaks JSON-RPC itself), the ledger
+or anything above.
+"""
 
 from .decode import decode_logs
 from .errors import ChainMismatch, ExpiryMismatch, IndexerError, ReorgTooDeep

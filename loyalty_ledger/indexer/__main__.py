@@ -1,5 +1,5 @@
 """`python -m loyalty_ledger.indexer [--follow] ...`: the index command on its own."""
 
-from .cli import index_app
+from loyalty_ledger.cli.index import index_app
 
 index_app()

@@ -10,14 +10,11 @@ contracts with an expiry clock: only their Transfers read and write lots.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from . import exchanges, lots
 from .decode import Decoded
-
-ZERO = "0x" + "0" * 40
-Row = dict[str, Any]
-Key = tuple[Any, ...]
+from .state import ZERO, Key, State
 
 # table → (key columns, value columns with defaults)
 TABLES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
@@ -68,12 +65,6 @@ SKIP = frozenset(
         "BatchMetadataUpdate",
     }
 )
-
-
-class State(Protocol):
-    def get(self, tbl: str, key: Key) -> Row | None: ...
-    def put(self, tbl: str, key: Key, row: Row | None, block: int) -> None: ...
-    def keys_of(self, tbl: str, prefix: Key) -> list[Key]: ...
 
 
 def keys_needed(

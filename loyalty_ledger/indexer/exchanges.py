@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .decode import Decoded
-    from .derive import State
+    from .state import State
 
 EVENTS = frozenset(
     {"ExchangeRegistered", "ExchangeApproved", "ExchangeOpened", "ExchangePauseSet", "Swapped"}

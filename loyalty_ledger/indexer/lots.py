@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..expiry import PERMANENT, Clock, Holding, NotEnoughPoints, Parts, expiry_for
 from .errors import ExpiryMismatch
+from .state import ZERO
 
 if TYPE_CHECKING:
     from .decode import Decoded
-    from .derive import Key, Row, State
+    from .state import Key, Row, State
 
 LOT = "point_lot"
-ZERO = "0x" + "0" * 40
 Pending = dict[tuple[str, str], tuple[str, str, int, int]]
 """TransferAtEpoch waiting for its Transfer: (contract, tx) → (from, to, epoch, value)."""
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Table, and_, column, delete, func, select, tu
 
 from ..store import bulk
 from ..store import models as m
-from . import derive
+from . import derive, state
 from .cache import Cache
 
 TABLES: dict[str, Table] = {
@@ -34,20 +34,18 @@ FULL_LOAD_MAX = 200_000  # derived tables up to this size are cached whole
 CONTRACT_KEYED = {"balance", "contract_state", "pass", "tier", "role", "role_admin", "point_lot"}
 
 
-def values(tbl: str, r: Any) -> derive.Row:
+def values(tbl: str, r: Any) -> state.Row:
     return {n: r[n] for n in derive.TABLES[tbl][1]}
 
 
-def _key_in(t: Table, names: Iterable[str], keys: list[derive.Key]) -> Any:
+def _key_in(t: Table, names: Iterable[str], keys: list[state.Key]) -> Any:
     kcols = [t.c[n] for n in names]
     if len(kcols) == 1:
         return kcols[0].in_([k[0] for k in keys])
     return tuple_(*kcols).in_(keys)
 
 
-def _delete_keys(
-    conn: Connection, t: Table, names: tuple[str, ...], keys: list[derive.Key]
-) -> None:
+def _delete_keys(conn: Connection, t: Table, names: tuple[str, ...], keys: list[state.Key]) -> None:
     """Delete the rows of `keys`. PostgreSQL gets a join on a VALUES list: a row-value IN list
     over a table not analysed yet (a backfill's new lots) is planned as an index scan that
     rechecks every tuple on every row, about 25x slower."""
@@ -77,7 +75,7 @@ def _check_size(conn: Connection, cache: Cache, tbl: str) -> None:
 
 
 def load(
-    conn: Connection, cache: Cache, need: dict[str, set[derive.Key]], whole_pass: set[str]
+    conn: Connection, cache: Cache, need: dict[str, set[state.Key]], whole_pass: set[str]
 ) -> None:
     """Cache every row `need` names (absent ones as None) and every pass of `whole_pass`."""
     rows = cache.rows
@@ -112,7 +110,7 @@ def load(
             rows[tbl].setdefault(k, None)
 
 
-def _load_lots(conn: Connection, cache: Cache, holders: set[derive.Key]) -> None:
+def _load_lots(conn: Connection, cache: Cache, holders: set[state.Key]) -> None:
     """Every lot of each (token, holder) not cached yet."""
     if "point_lot" in cache.complete:
         return
@@ -126,7 +124,7 @@ def _load_lots(conn: Connection, cache: Cache, holders: set[derive.Key]) -> None
         cache.lots_loaded(h)
 
 
-def store(conn: Connection, cache: Cache, tbl: str, keys: set[derive.Key]) -> None:
+def store(conn: Connection, cache: Cache, tbl: str, keys: set[state.Key]) -> None:
     """Write the cached rows of `keys` (delete those that are None)."""
     t = TABLES[tbl]
     knames, defaults = derive.TABLES[tbl]

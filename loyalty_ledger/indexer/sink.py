@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..store import bulk
 from ..store import models as m
-from . import derive, rows, sweep
+from . import derive, rows, state, sweep
 from .cache import Cache, dumps
 from .decode import Decoded
 from .fetch import Header
@@ -352,11 +352,11 @@ class Sink:
                     .where(JOURNAL.c.block_number > ancestor)
                     .order_by(JOURNAL.c.block_number, JOURNAL.c.id)
                 )
-                restore: dict[tuple[str, derive.Key], derive.Row | None] = {}
+                restore: dict[tuple[str, state.Key], state.Row | None] = {}
                 for tbl, key, old in conn.execute(q):
                     restore.setdefault((tbl, tuple(key)), old)
                 self.cache = Cache()
-                by_tbl: dict[str, set[derive.Key]] = {}
+                by_tbl: dict[str, set[state.Key]] = {}
                 for (tbl, key), old in restore.items():
                     self.cache.rows[tbl][key] = old
                     by_tbl.setdefault(tbl, set()).add(key)

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..deploy import Program
-from ..earn import get_rule
+from loyalty_ledger.chain.deploy import Program
+from loyalty_ledger.programme.earn import get_rule
+
 from . import metrics, queries
 from .period import Period, make_period
 

@@ -1,4 +1,8 @@
-"""The SQL mirror: SQLModel tables, engine with migrations, and the single-writer lock."""
+"""The SQL store: the mirror's SQLModel tables, the off-chain tables (perks, earnings, keys,
+sessions), the engine with Alembic migrations, and the single-writer lock.
+
+May import only the base modules (`config`, `errors`, `validate`, `expiry`).
+"""
 
 from .engine import WriterLock, default_database_url, make_engine, migrate, normalise_url
 from .models import (

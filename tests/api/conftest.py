@@ -19,11 +19,11 @@ from web3 import Web3
 from api.deps import ApiOptions, AppState
 from api.main import create_app
 from loyalty_ledger import auth, ledger
-from loyalty_ledger.anvil import Anvil
-from loyalty_ledger.artifacts import CONTRACTS, artifact_path, error_decoder
-from loyalty_ledger.chain import Sender, connect
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path, error_decoder
+from loyalty_ledger.chain.deploy import DEFAULT_EPOCH_SECONDS, Deployment, add_brand, deploy_network
+from loyalty_ledger.chain.sender import Sender, connect
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
-from loyalty_ledger.deploy import DEFAULT_EPOCH_SECONDS, Deployment, add_brand, deploy_network
 from loyalty_ledger.indexer import run_indexer
 
 from ..pg import fresh_schema

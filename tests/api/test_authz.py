@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from loyalty_ledger import auth, exchange, ledger, lots
+from loyalty_ledger import auth, ledger
+from loyalty_ledger.ledger import exchange, lots
 
 from .conftest import Env, onboard_brand
 

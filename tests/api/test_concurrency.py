@@ -14,8 +14,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from api.main import serve
-from loyalty_ledger import consent, ledger, perks
-from loyalty_ledger.anvil import free_port
+from loyalty_ledger import ledger
+from loyalty_ledger.chain.anvil import free_port
+from loyalty_ledger.ledger import consent
+from loyalty_ledger.programme import perks
 
 from .conftest import Env, sign_typed
 

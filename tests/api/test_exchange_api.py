@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from loyalty_ledger import exchange, ledger
+from loyalty_ledger import ledger
+from loyalty_ledger.ledger import exchange
 
 from .conftest import Env, onboard_brand, sign_typed
 

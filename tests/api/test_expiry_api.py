@@ -16,12 +16,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from api.mirror import iso
-from loyalty_ledger import ledger, lots
-from loyalty_ledger.anvil import Anvil
-from loyalty_ledger.artifacts import error_decoder
-from loyalty_ledger.chain import Sender, connect
-from loyalty_ledger.deploy import deploy_network
+from loyalty_ledger import ledger
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.artifacts import error_decoder
+from loyalty_ledger.chain.deploy import deploy_network
+from loyalty_ledger.chain.sender import Sender, connect
 from loyalty_ledger.expiry import Clock
+from loyalty_ledger.ledger import lots
 
 from .conftest import OPERATOR_KEY, Env, _make_env, onboard_brand
 

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from loyalty_ledger import ledger, passes
+from loyalty_ledger import ledger
+from loyalty_ledger.ledger import passes
 
 from .conftest import Env, sign_typed
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.deps import ApiOptions
 from api.main import create_app
-from loyalty_ledger.anvil import free_port
+from loyalty_ledger.chain.anvil import free_port
 from loyalty_ledger.config import Settings
 from loyalty_ledger.store import make_engine
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from loyalty_ledger import earn
 from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.programme import earn
 from loyalty_ledger.store.offchain import EarnRecord, table
 
 from .conftest import Env

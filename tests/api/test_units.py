@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from api.cli import api_app
 from loyalty_ledger import auth
-from loyalty_ledger.earn import Rule
 from loyalty_ledger.errors import InvalidInput
-from loyalty_ledger.perks import Holding, judge
+from loyalty_ledger.programme.earn import Rule
+from loyalty_ledger.programme.perks import Holding, judge
 from loyalty_ledger.store import make_engine, migrate
 
 from .conftest import Env

@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from loyalty_ledger import contracts, exchange, gasless, ledger, lots, passes
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger import ledger
 from loyalty_ledger.audit.chain_replay import Network
 from loyalty_ledger.audit.rpc import Rpc
-from loyalty_ledger.chain import Sender
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.deploy import Deployment, Program, add_brand, deploy_network
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.config import ANVIL_DEV_KEYS
-from loyalty_ledger.deploy import Deployment, Program, add_brand, deploy_network
+from loyalty_ledger.ledger import exchange, gasless, lots, passes
 
 DAY = 86_400
 

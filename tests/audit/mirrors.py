@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from loyalty_ledger.deploy import Deployment
+from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.indexer.runner import Indexer, IndexerOptions
 from loyalty_ledger.store import make_engine
 

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from loyalty_ledger import ledger
 from loyalty_ledger.audit.chain_replay import replay_chain
-from loyalty_ledger.audit.cli import audit_app
 from loyalty_ledger.audit.report import to_html, to_json, to_text
 from loyalty_ledger.audit.runner import run_audit
 from loyalty_ledger.audit.verify_chain import verify_chain
 from loyalty_ledger.audit.verify_code import PROJECT_ROOT, compile_sources, verify_code
+from loyalty_ledger.cli.audit import audit_app
 
 pytestmark = pytest.mark.chain
 

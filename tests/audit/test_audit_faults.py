@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from loyalty_ledger.audit.cli import audit_app
 from loyalty_ledger.audit.report import to_text
 from loyalty_ledger.audit.rpc import Rpc
 from loyalty_ledger.audit.runner import run_audit
+from loyalty_ledger.cli.audit import audit_app
 from loyalty_ledger.retry import NodeGaveUp
 
 from ..indexer.faultproxy import FaultProxy

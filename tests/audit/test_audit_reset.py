@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.audit.chain_replay import Network
-from loyalty_ledger.audit.cli import audit_app
 from loyalty_ledger.audit.runner import run_audit
 from loyalty_ledger.audit.verify_mirror import MirrorNotOfThisChain
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.cli.audit import audit_app
 
 from .mirrors import indexed_mirror
 

@@ -26,10 +26,10 @@ import pytest
 from typer.testing import CliRunner
 
 from loyalty_ledger import ledger
-from loyalty_ledger.audit.cli import audit_app
 from loyalty_ledger.audit.report import to_html, to_text
 from loyalty_ledger.audit.rpc import Rpc
 from loyalty_ledger.audit.runner import run_audit
+from loyalty_ledger.cli.audit import audit_app
 
 pytestmark = pytest.mark.chain
 BOOKS = ("issued", "swapped_in", "redeemed", "swapped_out", "forfeited", "expired", "outstanding")

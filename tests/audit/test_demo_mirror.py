@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from loyalty_ledger.anvil import Anvil
 from loyalty_ledger.audit.chain_replay import Network
-from loyalty_ledger.audit.cli import audit_app
 from loyalty_ledger.audit.report import to_text
 from loyalty_ledger.audit.runner import run_audit
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.cli.audit import audit_app
 from loyalty_ledger.config import get_settings
+from loyalty_ledger.service.up import DemoScale, up
 from loyalty_ledger.store import metadata
-from loyalty_ledger.up import DemoScale, up
 
 from .mirrors import PARAMS, _pg_database, exec_, rows
 

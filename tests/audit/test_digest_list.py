@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from loyalty_ledger.audit.cli import audit_app
 from loyalty_ledger.audit.decode import Log
 from loyalty_ledger.audit.digest import (
     BlockDigest,
@@ -20,6 +19,7 @@ from loyalty_ledger.audit.digest import (
     first_difference,
 )
 from loyalty_ledger.audit.runner import run_audit
+from loyalty_ledger.cli.audit import audit_app
 
 REGISTRY = "0x" + "ab" * 20
 

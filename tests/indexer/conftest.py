@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.indexer import Indexer, IndexerOptions
 from loyalty_ledger.store import make_engine
 

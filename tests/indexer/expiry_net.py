@@ -15,7 +15,7 @@ from eth_utils import keccak
 from sqlalchemy import Engine, select
 from web3 import Web3
 
-from loyalty_ledger.artifacts import artifact_path, default_out_dir, load_abi
+from loyalty_ledger.chain.artifacts import artifact_path, default_out_dir, load_abi
 from loyalty_ledger.config import ANVIL_DEV_KEYS
 from loyalty_ledger.expiry import PERMANENT, Book, Clock
 from loyalty_ledger.store import metadata
@@ -116,7 +116,7 @@ class XNet:
 def build(w3: Web3, tmp_path: Path) -> XNet:
     """Registry, forwarder, exchange; brands acme and beta (1-day epochs, no policy yet); the
     dev accounts alice..dave registered. Writes tmp_path/deployment.json."""
-    from loyalty_ledger.deploy import add_brand, deploy_network
+    from loyalty_ledger.chain.deploy import add_brand, deploy_network
 
     dep = deploy_network(w3, OPERATOR, out_dir=OUT)
     for bid, admin in (("acme", ACME), ("beta", BETA)):
@@ -149,7 +149,17 @@ def build(w3: Web3, tmp_path: Path) -> XNet:
     for b in net.brands:
         clock = Clock(b.points.functions.epochZero().call(), EPOCH)
         x.books[b.points.address.lower()] = Book(clock)
+    align_to_epoch(w3, clock)
     return x
+
+
+def align_to_epoch(w3: Web3, clock: Clock, into: int = 3600) -> None:
+    """Move the chain to `into` seconds after the next epoch start, so that the stories' waits
+    cross the same epoch boundaries whatever the time of day the tests run at."""
+    now = w3.eth.get_block("latest")["timestamp"]
+    start = clock.zero + ((now - clock.zero) // clock.length + 1) * clock.length
+    rpc(w3, "evm_setNextBlockTimestamp", [start + into])
+    rpc(w3, "evm_mine")
 
 
 def open_exchange(x: XNet) -> int:

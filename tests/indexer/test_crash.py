@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.indexer import Indexer, IndexerOptions
 
 from .netutil import Follower, Net, activity, assert_mirror_equals_chain, member_addresses, rpc

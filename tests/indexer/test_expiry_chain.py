@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, select
 from web3 import Web3
 
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.expiry import PERMANENT
 from loyalty_ledger.indexer import ChainMismatch, Indexer, IndexerOptions
 from loyalty_ledger.store import models as m

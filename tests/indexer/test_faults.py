@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from web3 import Web3
 
-from loyalty_ledger.anvil import Anvil, free_port
+from loyalty_ledger.chain.anvil import Anvil, free_port
 from loyalty_ledger.indexer import ChainMismatch, Indexer, IndexerOptions
 from loyalty_ledger.indexer.decode import decode_logs
 from loyalty_ledger.indexer.sink import Sink

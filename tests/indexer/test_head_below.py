@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from loyalty_ledger.anvil import Anvil, free_port
+from loyalty_ledger.chain.anvil import Anvil, free_port
 from loyalty_ledger.indexer import Indexer
 from loyalty_ledger.indexer.errors import NodeBehindMirror
 from loyalty_ledger.store import models as m

@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.config import ANVIL_DEV_KEYS
 from loyalty_ledger.indexer import Indexer, IndexerOptions
 
@@ -22,10 +22,12 @@ OPERATOR, ACME, BETA, ALICE, BOB = (Account.from_key(k) for k in ANVIL_DEV_KEYS[
 
 def _real_network(w3: Web3, tmp_path: Path):  # type: ignore[no-untyped-def]
     try:
-        from loyalty_ledger import contracts, ledger, passes
-        from loyalty_ledger.artifacts import CONTRACTS, artifact_path, error_decoder
-        from loyalty_ledger.chain import Sender
-        from loyalty_ledger.deploy import add_brand, deploy_network
+        from loyalty_ledger import ledger
+        from loyalty_ledger.chain import contracts
+        from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path, error_decoder
+        from loyalty_ledger.chain.deploy import add_brand, deploy_network
+        from loyalty_ledger.chain.sender import Sender
+        from loyalty_ledger.ledger import passes
     except ImportError as exc:  # pragma: no cover - the core modules are still landing
         pytest.skip(f"core modules not available: {exc}")
     missing = [n for n in CONTRACTS if not artifact_path(n).exists()]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.cli.index import index_app
 from loyalty_ledger.config import Settings
 from loyalty_ledger.indexer import run_indexer
-from loyalty_ledger.indexer.cli import index_app
 
 from .netutil import Follower, Net, assert_mirror_equals_chain, member_addresses
 

@@ -10,7 +10,7 @@ import random
 import pytest
 from sqlalchemy import Engine, select
 
-from loyalty_ledger.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.indexer import ReorgTooDeep
 from loyalty_ledger.store import models as m
 

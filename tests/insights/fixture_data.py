@@ -14,7 +14,7 @@ from typing import Any
 from eth_account import Account
 from sqlalchemy import Engine, insert
 
-from loyalty_ledger.deploy import Deployment, Program
+from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.store import make_engine, migrate
 from loyalty_ledger.store.insights_tables import T_SURVEY
 from loyalty_ledger.store.models import (

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from loyalty_ledger.insights.cli import insights_app
+from loyalty_ledger.cli.insights import insights_app
 
 from .fixture_data import DEPLOYMENT, C
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from loyalty_ledger.anvil import Anvil
-from loyalty_ledger.artifacts import CONTRACTS, artifact_path
-from loyalty_ledger.chain import connect_settings
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path
+from loyalty_ledger.chain.sender import connect_settings
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
-from loyalty_ledger.demo_data import BRANDS, seed_realistic_demo, simulate
+from loyalty_ledger.demo.seed import seed_realistic_demo
+from loyalty_ledger.demo.world import BRANDS, simulate
 from loyalty_ledger.indexer import run_indexer
 from loyalty_ledger.insights import full_report, make_period
 from loyalty_ledger.insights.queries import T_EARN

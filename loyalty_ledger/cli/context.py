@@ -1,0 +1,104 @@
+"""What every `loyalty` command shares: settings, signing accounts, output and error handling.
+
+Heavy libraries (web3, eth-account, requests) are imported where they are used, so that
+`loyalty --help` does not pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from loyalty_ledger.config import Settings
+from loyalty_ledger.errors import InvalidInput, LedgerError, LedgerValueError, NodeUnreachable
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3 import Web3
+
+    from loyalty_ledger.chain.deploy import Deployment, Program
+    from loyalty_ledger.chain.sender import Receipt, Sender
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Key = Annotated[str | None, typer.Option("--key", help="Private key (default from settings).")]
+
+
+@dataclass
+class Ctx:
+    settings: Settings
+    json: bool
+    _w3: Web3 | None = None
+
+    @property
+    def w3(self) -> Web3:
+        if self._w3 is None:
+            from loyalty_ledger.chain.sender import connect_settings
+
+            self._w3 = connect_settings(self.settings)
+        return self._w3
+
+    def account(self, role: str, key: str | None) -> LocalAccount:
+        from eth_account import Account
+
+        try:
+            return Account.from_key(key or self.settings.key(role))
+        except (ValueError, TypeError):
+            raise InvalidInput(f"the {role} key is not a valid private key") from None
+
+    def sender(self, role: str, key: str | None) -> Sender:
+        from loyalty_ledger.chain.artifacts import error_decoder
+        from loyalty_ledger.chain.sender import Sender
+
+        return Sender.from_settings(
+            self.w3, self.account(role, key), self.settings, error_decoder()
+        )
+
+    def deployment(self) -> Deployment:
+        from loyalty_ledger.chain.deploy import Deployment
+
+        return Deployment.load(self.settings.deployment_file)
+
+    def program(self, brand: str) -> Program:
+        return self.deployment().program(brand)
+
+
+def _ctx(ctx: typer.Context) -> Ctx:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Ctx)
+    return obj
+
+
+def _emit(c: Ctx, data: dict[str, Any], human: str) -> None:
+    if c.json:
+        typer.echo(json.dumps(data, default=str))
+    else:
+        Console().print(human, highlight=False)
+
+
+def _tx(receipt: Receipt) -> str:
+    return f"[dim](tx {receipt.tx_hash[:10]}…, block {receipt.block_number})[/dim]"
+
+
+def _run(ctx: typer.Context, fn: Callable[[Ctx], None]) -> None:
+    """Run a command; a LedgerError becomes one line on stderr and a non-zero exit."""
+    import requests
+
+    c = _ctx(ctx)
+    try:
+        try:
+            fn(c)
+        except requests.ConnectionError:  # the node went away mid-command
+            raise NodeUnreachable(c.settings.rpc_url) from None
+    except LedgerError as err:
+        if c.json:
+            typer.echo(json.dumps({"error": err.code, "detail": err.message}), err=True)
+        else:
+            typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(2 if isinstance(err, LedgerValueError) else 1) from None

@@ -1,0 +1,312 @@
+"""Safe perk redemption. Stock, the member's per-perk count and the points are reserved with
+atomic conditional UPDATEs before the burn is relayed, and released if it fails, so concurrent
+requests can never exceed stock or limit nor spend the same points twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from web3 import Web3
+
+from loyalty_ledger import ledger
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.sender import Receipt, Sender
+from loyalty_ledger.errors import (
+    InvalidInput,
+    LedgerError,
+)
+from loyalty_ledger.ledger.consent import Expected, expect_call, forward_request, permit, relay
+from loyalty_ledger.programme.perks.catalogue import (
+    T_HOLD,
+    T_PERK,
+    T_RED,
+    T_USAGE,
+    IdempotencyConflict,
+    LimitReached,
+    NotEligible,
+    OutOfStock,
+    PointsHeld,
+    _now,
+    get_perk,
+)
+from loyalty_ledger.programme.perks.eligibility import (
+    eligibility,
+)
+from loyalty_ledger.validate import checksum_address
+
+
+def redemption_ref(perk_id: int) -> str:
+    """The on-chain reference of a perk's burns (the mirror groups redemptions by it)."""
+    return f"perk:{perk_id}"
+
+
+def redeem_call(*, w3: Web3, program: Program, perk: dict[str, Any]) -> Any:
+    return ledger.redeem_call(
+        w3=w3, program=program, amount=perk["point_cost"], ref=redemption_ref(perk["id"])
+    )
+
+
+def _upsert_zero(conn: Connection, tbl: Any, **key: Any) -> None:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite >= 3.24 and PostgreSQL)."""
+    cols = ", ".join(key)
+    params = ", ".join(f":{k}" for k in key)
+    conn.execute(
+        text(f"INSERT INTO {tbl.name} ({cols}) VALUES ({params}) ON CONFLICT DO NOTHING"), key
+    )
+
+
+@dataclass
+class RedeemOutcome:
+    redemption: dict[str, Any]
+    replayed: bool = False  # True when the Idempotency-Key matched an earlier request
+
+
+def _get_redemption(engine: Engine, member: str, key: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = (
+            conn.execute(select(T_RED).where(T_RED.c.member == member, T_RED.c.idem_key == key))
+            .mappings()
+            .first()
+        )
+    return dict(row) if row else None
+
+
+def _claim(engine: Engine, perk: dict[str, Any], member: str, key: str, method: str) -> int | None:
+    """Insert (or revive a failed) redemption row; None when the key is taken already."""
+    values = {
+        "perk_id": perk["id"],
+        "brand_id": perk["brand_id"],
+        "member": member,
+        "idem_key": key,
+        "points": perk["point_cost"],
+        "method": method,
+        "status": "pending",
+        "created_at": _now(),
+    }
+    try:
+        with engine.begin() as conn:
+            return int(conn.execute(insert(T_RED).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+    except IntegrityError:
+        pass
+    with engine.begin() as conn:  # a failed attempt under the same key may be retried
+        res = conn.execute(
+            update(T_RED)
+            .where(
+                T_RED.c.member == member,
+                T_RED.c.idem_key == key,
+                T_RED.c.status == "failed",
+                T_RED.c.perk_id == perk["id"],
+            )
+            .values(status="pending", error=None, method=method, created_at=_now())
+        )
+        if res.rowcount != 1:
+            return None
+        return int(
+            conn.execute(
+                select(T_RED.c.id).where(T_RED.c.member == member, T_RED.c.idem_key == key)
+            ).scalar_one()
+        )
+
+
+def _reserve(
+    engine: Engine, perk: dict[str, Any], member: str, token: str, balance: int
+) -> list[str]:
+    """Take one unit of stock, one use of the member's limit and hold the points, atomically
+    each (conditional UPDATEs); returns what was taken, raises (after releasing) when not."""
+    taken: list[str] = []
+    pid, cost = perk["id"], perk["point_cost"]
+    try:
+        with engine.begin() as conn:
+            res = conn.execute(
+                update(T_PERK)
+                .where(
+                    T_PERK.c.id == pid,
+                    T_PERK.c.active.is_(True),
+                    or_(
+                        T_PERK.c.total_stock.is_(None),
+                        T_PERK.c.redeemed_count < T_PERK.c.total_stock,
+                    ),
+                )
+                .values(redeemed_count=T_PERK.c.redeemed_count + 1)
+            )
+        if res.rowcount != 1:
+            raise OutOfStock(pid)
+        taken.append("stock")
+        if perk["per_member_limit"] is not None:
+            with engine.begin() as conn:
+                _upsert_zero(conn, T_USAGE, perk_id=pid, member=member, used=0)
+                res = conn.execute(
+                    update(T_USAGE)
+                    .where(
+                        T_USAGE.c.perk_id == pid,
+                        T_USAGE.c.member == member,
+                        T_USAGE.c.used < perk["per_member_limit"],
+                    )
+                    .values(used=T_USAGE.c.used + 1)
+                )
+            if res.rowcount != 1:
+                raise LimitReached(pid, perk["per_member_limit"])
+            taken.append("usage")
+        if cost > 0:
+            with engine.begin() as conn:
+                _upsert_zero(conn, T_HOLD, token=token, member=member, held=0)
+                res = conn.execute(
+                    update(T_HOLD)
+                    .where(
+                        T_HOLD.c.token == token,
+                        T_HOLD.c.member == member,
+                        T_HOLD.c.held + cost <= balance,
+                    )
+                    .values(held=T_HOLD.c.held + cost)
+                )
+            if res.rowcount != 1:
+                raise PointsHeld(member)
+            taken.append("hold")
+    except BaseException:
+        _release(engine, perk, member, token, taken)
+        raise
+    return taken
+
+
+def _release(
+    engine: Engine, perk: dict[str, Any], member: str, token: str, taken: Sequence[str]
+) -> None:
+    pid, cost = perk["id"], perk["point_cost"]
+    with engine.begin() as conn:
+        if "stock" in taken:
+            conn.execute(
+                update(T_PERK)
+                .where(T_PERK.c.id == pid)
+                .values(redeemed_count=T_PERK.c.redeemed_count - 1)
+            )
+        if "usage" in taken:
+            conn.execute(
+                update(T_USAGE)
+                .where(T_USAGE.c.perk_id == pid, T_USAGE.c.member == member)
+                .values(used=T_USAGE.c.used - 1)
+            )
+        if "hold" in taken:
+            _unhold(conn, token, member, cost)
+
+
+def _unhold(conn: Connection, token: str, member: str, cost: int) -> None:
+    conn.execute(
+        update(T_HOLD)
+        .where(T_HOLD.c.token == token, T_HOLD.c.member == member)
+        .values(held=T_HOLD.c.held - cost)
+    )
+    conn.execute(delete(T_HOLD).where(and_(T_HOLD.c.token == token, T_HOLD.c.held <= 0)))
+
+
+def redeem(
+    *,
+    engine: Engine,
+    w3: Web3,
+    deployment: Deployment,
+    perk_id: int,
+    member: str,
+    idempotency_key: str,
+    relayer: Sender,
+    brand_sender: Sender | None = None,
+    forward: tuple[dict[str, Any], str] | None = None,
+    permit_data: tuple[dict[str, Any], str] | None = None,
+) -> RedeemOutcome:
+    """Redeem `perk_id` for `member` with their signed consent; safe to retry with the same key.
+
+    The consent is a signed ForwardRequest for `redeem(point_cost, "perk:<id>")` (relayed by
+    `relayer`) or an ERC-2612 permit for `brand_sender` (a redeemer of the brand). Perks that
+    cost no points need no signature.
+    """
+    member = checksum_address(member)
+    if not idempotency_key or len(idempotency_key) > 128:
+        raise InvalidInput("an Idempotency-Key of 1 to 128 characters is required")
+    perk = get_perk(engine=engine, perk_id=perk_id)
+    program = deployment.program(perk["brand_id"])
+    token = program.points.lower()
+    earlier = _get_redemption(engine, member, idempotency_key)
+    if earlier is not None and earlier["status"] != "failed":
+        if earlier["perk_id"] != perk_id:
+            raise IdempotencyConflict("this Idempotency-Key was used for another perk")
+        return RedeemOutcome(earlier, replayed=True)
+
+    method, request, signed_permit = "none", None, None
+    cost = perk["point_cost"]
+    if cost > 0:
+        if forward is not None:
+            method, request = "forward", forward_request(*forward)
+            call = redeem_call(w3=w3, program=program, perk=perk)
+            data = bytes.fromhex(call._encode_transaction_data()[2:])
+            expect_call(request, Expected(signer=member, to=program.points, data=data))
+        elif permit_data is not None:
+            if brand_sender is None:
+                raise InvalidInput("permit redemption needs the brand's redeemer key")
+            method, signed_permit = "permit", permit(*permit_data)
+            if signed_permit.owner != member or signed_permit.value != cost:
+                raise InvalidInput(f"the permit must be from {member} for exactly {cost} points")
+        else:
+            raise InvalidInput("a perk that costs points needs a signed request or permit")
+
+    [elig] = eligibility(engine=engine, deployment=deployment, perk=perk, addresses=[member])
+    if not elig.eligible:
+        raise NotEligible(elig.reasons)
+    rid = _claim(engine, perk, member, idempotency_key, method)
+    if rid is None:  # a concurrent request with the same key won
+        again = _get_redemption(engine, member, idempotency_key)
+        if again is None or again["perk_id"] != perk_id:
+            raise IdempotencyConflict("this Idempotency-Key was used for another perk")
+        return RedeemOutcome(again, replayed=True)
+    try:
+        taken = _reserve(engine, perk, member.lower(), token, elig.balance)
+    except LedgerError as err:
+        _finish(engine, rid, status="failed", error=err.message)
+        raise
+    try:
+        receipt: Receipt | None = None
+        if request is not None:
+            receipt = relay(relayer=relayer, deployment=deployment, request=request)
+        elif signed_permit is not None:
+            assert brand_sender is not None
+            receipt = ledger.redeem_with_permit(
+                sender=brand_sender,
+                program=program,
+                permit=signed_permit,
+                ref=redemption_ref(perk_id),
+            )
+    except BaseException as err:
+        _release(engine, perk, member.lower(), token, taken)
+        _finish(engine, rid, status="failed", error=str(err)[:500])
+        raise
+    # Stock and usage stay taken; the hold goes (the burn is on chain now).
+    with engine.begin() as conn:
+        if "hold" in taken:
+            _unhold(conn, token, member.lower(), cost)
+    _finish(
+        engine,
+        rid,
+        status="confirmed",
+        tx_hash=receipt.tx_hash if receipt else None,
+        block_number=receipt.block_number if receipt else None,
+    )
+    return RedeemOutcome(_get_redemption(engine, member, idempotency_key) or {})
+
+
+def _finish(engine: Engine, rid: int, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(T_RED).where(T_RED.c.id == rid).values(**values))
+
+
+def list_redemptions(
+    *, engine: Engine, brand_id: str, limit: int = 50, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """A brand's redemptions, newest first."""
+    q = select(T_RED).where(T_RED.c.brand_id == brand_id)
+    if before_id is not None:
+        q = q.where(T_RED.c.id < before_id)
+    with engine.connect() as conn:
+        rows = conn.execute(q.order_by(T_RED.c.id.desc()).limit(limit)).mappings()
+        return [dict(r) for r in rows]
