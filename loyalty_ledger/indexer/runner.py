@@ -263,7 +263,12 @@ class Indexer:
     def _start_prefetch(self, a: int, end_max: int, addrs: list[str]) -> None:
         if self._pool is None or self._pre_rpc is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch")
-            self._pre_rpc = Rpc(self.o.rpc_url, timeout=self.o.rpc_timeout, stop=self.stop)
+            self._pre_rpc = Rpc(
+                self.o.rpc_url,
+                timeout=self.o.rpc_timeout,
+                stop=self.stop,
+                give_up_after=self.rpc.retry.give_up_after,  # so a failed run can shut it down
+            )
         fetcher = LogFetcher(self._pre_rpc, initial=self.fetcher.size, maximum=self.o.max_range)
         job = self._pool.submit(
             self._fetch_decode, fetcher, addrs, a, end_max, frozenset(self.programs)
