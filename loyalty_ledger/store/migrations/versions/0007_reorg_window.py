@@ -1,7 +1,7 @@
 """The mirror's reorg window: indexer_state.reorg_window (blocks kept for reorg handling)
 
-Revision ID: 0006_reorg_window
-Revises: 0005_expiry_exchange
+Revision ID: 0007_reorg_window
+Revises: 0006_request_hash
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_reorg_window"
-down_revision: str | None = "0005_expiry_exchange"
+revision: str = "0007_reorg_window"
+down_revision: str | None = "0006_request_hash"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

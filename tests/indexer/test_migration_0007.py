@@ -1,4 +1,4 @@
-"""Migration 0006 (indexer_state.reorg_window): one head; a 0005 mirror keeps its rows with no
+"""Migration 0007 (indexer_state.reorg_window): one head; a 0006 mirror keeps its rows with no
 window recorded (the next run records one), matches the models, downgrades and upgrades again."""
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from loyalty_ledger.store.offchain import offchain_metadata
 
 from .test_migration_0005 import _alembic, _cols, _fill_0004, _revision
 
-HEAD, PREVIOUS = "0006_reorg_window", "0005_expiry_exchange"
+HEAD, PREVIOUS = "0007_reorg_window", "0006_request_hash"
 
 
 def test_single_head() -> None:
     assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD]
 
 
-def test_upgrade_0005_with_data_then_down_and_up(engine: Engine) -> None:
+def test_upgrade_0006_with_data_then_down_and_up(engine: Engine) -> None:
     _alembic(engine, command.upgrade, "0004_earn_ordered_at")
     _fill_0004(engine)
     _alembic(engine, command.upgrade, PREVIOUS)
