@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_reorg_window"
-down_revision: str | None = "0006_request_hash"
+revision: str = "0008_reorg_window"
+down_revision: str | None = "0007_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

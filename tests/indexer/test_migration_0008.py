@@ -1,4 +1,4 @@
-"""Migration 0007 (indexer_state.reorg_window): one head; a 0006 mirror keeps its rows with no
+"""Migration 0008 (indexer_state.reorg_window): one head; a 0007 mirror keeps its rows with no
 window recorded (the next run records one), matches the models, downgrades and upgrades again."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from loyalty_ledger.store.offchain import offchain_metadata
 
 from .test_migration_0005 import _alembic, _cols, _fill_0004, _revision
 
-HEAD, PREVIOUS = "0007_reorg_window", "0006_request_hash"
+THIS, PREVIOUS = "0008_reorg_window", "0007_outbox"
+# HEAD: the schema's single head, which later migrations move on.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_single_head() -> None:
