@@ -1,4 +1,4 @@
-"""Migration 0007 (insights_setting): a 0006 database with survey answers upgrades with its rows
+"""Migration 0009 (insights_setting): a 0008 database with survey answers upgrades with its rows
 intact, the settings work, and it downgrades and upgrades again; SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from loyalty_ledger.store.engine import alembic_config
 
 from ..pg import fresh_schema
 
-REV, PREVIOUS = "0007_insights_settings", "0006_request_hash"
+REV, PREVIOUS = "0009_insights_settings", "0008_reorg_window"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,7 +1,7 @@
 """Insights: each brand's settings (the churn window in days)
 
-Revision ID: 0007_insights_settings
-Revises: 0006_request_hash
+Revision ID: 0009_insights_settings
+Revises: 0008_reorg_window
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_insights_settings"
-down_revision: str | None = "0006_request_hash"
+revision: str = "0009_insights_settings"
+down_revision: str | None = "0008_reorg_window"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
