@@ -24,6 +24,11 @@ say "Lint and types (ruff, mypy, forge fmt)"
 .venv/bin/mypy
 scripts/forge fmt --check contracts tests/contracts
 
+# The tests compile from source, whatever setup.sh decided about the committed artifacts/
+# (tests/test_compiled.py checks those against a fresh compile).
+say "Contracts and their tests (forge build)"
+scripts/forge build
+
 say "Solidity tests + gas snapshot check (forge)"
 scripts/forge snapshot --check
 
