@@ -9,7 +9,7 @@ import typer
 
 from api.cli import api_app
 from loyalty_ledger.cli.audit import audit_app
-from loyalty_ledger.cli.context import Ctx, _run
+from loyalty_ledger.cli.context import Ctx, _run, job_announce, job_say
 from loyalty_ledger.cli.demo import demo_app
 from loyalty_ledger.cli.exchange import exchange_app
 from loyalty_ledger.cli.index import index
@@ -58,13 +58,14 @@ def main(
 
 @app.command("up")
 def up_command(ctx: typer.Context) -> None:
-    """The main job: local chain + demo network + indexer + API, until Ctrl-C."""
-    from rich.console import Console
+    """The main job: local chain + demo network + indexer + API, until Ctrl-C.
 
+    With --json, progress goes to stderr and the links (dashboards with viewer keys, wallet,
+    the demo customer to sign in as) are one JSON line on stdout."""
     from loyalty_ledger.service.up import up
 
     def run(c: Ctx) -> None:
-        code = up(c.settings, say=lambda line: Console(soft_wrap=True).print(line, highlight=False))
+        code = up(c.settings, say=job_say(c.json), announce=job_announce(c.json))
         if code:
             raise typer.Exit(code)
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    pass
 
 index_app = typer.Typer(help="Mirror the network's events into SQL.")
 
 
 @index_app.command("index")
 def index(
+    ctx: typer.Context,
     follow: Annotated[
         bool, typer.Option("--follow/--no-follow", help="Keep following the head")
     ] = False,
@@ -33,12 +32,14 @@ def index(
     """Backfill the mirror, then follow the head with --follow."""
     import logging
 
+    from loyalty_ledger.cli.context import fail, wants_json
     from loyalty_ledger.config import Settings
-    from loyalty_ledger.indexer.errors import IndexerError
+    from loyalty_ledger.errors import LedgerError
     from loyalty_ledger.indexer.runner import run_indexer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings()
+    root = getattr(ctx.find_root().obj, "settings", None)
+    settings = root if isinstance(root, Settings) else Settings()
     updates = {
         k: v
         for k, v in (
@@ -63,7 +64,9 @@ def index(
             window=window,
             derived=not raw_only,
         )
-    except IndexerError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"indexed {stats.get('events', 0)} events")
+    except LedgerError as exc:
+        fail(exc, as_json=wants_json(ctx), code=2)
+    if wants_json(ctx):
+        typer.echo(json.dumps({"events": stats.get("events", 0), **stats}, default=str))
+    else:
+        typer.echo(f"indexed {stats.get('events', 0)} events")
