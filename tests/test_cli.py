@@ -143,6 +143,8 @@ def test_brand_add_and_deploy(cli: Any, w3: Web3) -> None:
             "not a registered member",
         ),
         (["points", "issue", "acme", BOB.address, "0", "--key", ACME_KEY], 2, "invalid amount"),
+        # The contract accepts a transfer of 0 (EIP-20); a person typing 0 made a mistake.
+        (["points", "transfer", "acme", BOB.address, "0", "--key", ALICE_KEY], 2, "invalid amount"),
         (
             ["points", "issue", "acme", BOB.address, "--key", ACME_KEY, "--", "-4"],
             2,

@@ -148,7 +148,14 @@ def derived_rows(
             t["role"][(contract, role, acct)] = {}
     for (contract, role), admin in state.role_admin.items():
         t["role_admin"][(contract, role)] = {"admin_role": admin}
-    defaults = {"member": {"registered": False, "frozen": False, "recovered_to": None}}
+    # A program whose points never moved (no Transfer, pause or policy yet) has no row.
+    state_defaults: dict[str, Any] = {"paused": False, "transferable": False, "tier_count": 0}
+    for f in ("total_supply", "validity_epochs", "epoch_zero", "epoch_length", "swept_epoch"):
+        state_defaults[f] = 0
+    defaults: dict[str, dict[str, Any]] = {
+        "member": {"registered": False, "frozen": False, "recovered_to": None},
+        "contract_state": state_defaults,
+    }
     return t, defaults
 
 
