@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: npm packages (Foundry, OpenZeppelin,
-# solc-js), a Python 3.11 venv with the package and its dev tools, and the compiled contracts
-# (the committed artifacts/ while they match contracts/, else a forge build). Each step says what
-# it does and how long it took.
+# solc-js), a Python 3.11 venv with the package (and its test and lint tools with --dev), and the
+# compiled contracts (the committed artifacts/ while they match contracts/, else a forge build).
+# Each step says what it does and how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,11 +43,17 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
   took
 fi
-if ! stamp_ok .venv/.installed pyproject.toml; then
-  step "Python packages (pip; first run about a minute)"
+# `--dev` (scripts/test.sh) adds the test and lint tools; the main job needs only the package.
+if [ "${1:-}" = "--dev" ]; then
+  extras="[dev]" stamp=.venv/.installed-dev what="Python packages and dev tools"
+else
+  extras="" stamp=.venv/.installed what="Python packages"
+fi
+if ! stamp_ok "$stamp" pyproject.toml; then
+  step "$what (pip; first run about a minute)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
-  touch .venv/.installed
+  .venv/bin/python -m pip install --quiet -e ".$extras"
+  touch "$stamp" .venv/.installed
   took
 fi
 

@@ -3,7 +3,7 @@
 # snapshot check, then the Python tests against a real anvil, SQLite and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --dev
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
