@@ -150,7 +150,7 @@ def _main_job_json(settings: Any, tmp_path: Path) -> None:
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loyalty_ledger", "--json", "up"],
+        [sys.executable, "-m", "loyalty_ledger", "up", "--json"],  # as run.sh passes it
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -57,7 +57,10 @@ def main(
 
 
 @app.command("up")
-def up_command(ctx: typer.Context) -> None:
+def up_command(
+    ctx: typer.Context,
+    json_out: Annotated[bool, typer.Option("--json", help="Links as one JSON line.")] = False,
+) -> None:
     """The main job: local chain + demo network + indexer + API, until Ctrl-C.
 
     With --json, progress goes to stderr and the links (dashboards with viewer keys, wallet,
@@ -65,7 +68,8 @@ def up_command(ctx: typer.Context) -> None:
     from loyalty_ledger.service.up import up
 
     def run(c: Ctx) -> None:
-        code = up(c.settings, say=job_say(c.json), announce=job_announce(c.json))
+        as_json = c.json or json_out  # `scripts/run.sh --json` puts it after `up`
+        code = up(c.settings, say=job_say(as_json), announce=job_announce(as_json))
         if code:
             raise typer.Exit(code)
 

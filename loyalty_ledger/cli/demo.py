@@ -24,6 +24,7 @@ def demo(
     months: Annotated[int, typer.Option(min=1, max=36, help="Months of history.")] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = 7,
     serve: Annotated[bool, typer.Option(help="Serve the API and follow the chain.")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Links as one JSON line.")] = False,
 ) -> None:
     """Deploy two brands with months of purchases, surveys, gifts and redemptions; index them;
     serve the dashboard until Ctrl-C. Uses the node at the RPC URL (starts anvil if none)."""
@@ -32,7 +33,7 @@ def demo(
     from loyalty_ledger.cli.context import fail, job_announce, job_say, wants_json
     from loyalty_ledger.service.up import DemoScale, up
 
-    as_json = wants_json(ctx)
+    as_json = json_out or wants_json(ctx)
     try:
         code = up(
             _settings(ctx),
