@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from loyalty_ledger.config import Settings
 from loyalty_ledger.store import make_engine, migrate
 
-from . import errors
+from . import errors, openapi
 from .deps import ApiOptions, AppState
 from .routers import (
     admin,
@@ -129,6 +129,8 @@ def create_app(
         version="0.1.0",
         description="Points, passes and perks on a permissioned EVM ledger. Customers sign in "
         "with Ethereum (Bearer session); brands, the operator and auditors send X-API-Key.",
+        docs_url=None,  # served by the pages router from the vendored Swagger UI (offline)
+        redoc_url=None,  # ReDoc would load from a CDN: one docs page, served locally
     )
     app.state.api = AppState(settings=settings, engine=engine, options=options)
     errors.install(app)
@@ -136,6 +138,7 @@ def create_app(
     for r in (*routers, pages):
         app.include_router(r.router)
     app.add_middleware(BodyLimit, limit=options.max_body)
+    openapi.install(app, [r.router for r in routers])
     return app
 
 

@@ -342,3 +342,9 @@ class ExchangeBudgetExceeded(LedgerError):
             f"exchange {exchange_id} may issue only {remaining} more points, not {requested}"
         )
         self.exchange_id, self.requested, self.remaining = exchange_id, requested, remaining
+
+
+class IdempotencyConflict(LedgerError):
+    """An idempotency key (Idempotency-Key, order id, action id) reused for another request."""
+
+    code = "idempotency_conflict"

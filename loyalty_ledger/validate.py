@@ -27,6 +27,17 @@ def checksum_address(value: Any) -> ChecksumAddress:
     return checksummed
 
 
+def printable_text(value: Any, what: str) -> str:
+    """Non-empty text of printable characters only (no control, format or line-separator
+    characters; the plain space is fine): names people read on pages, receipts and wallets."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be non-empty text")
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        raise InvalidInput(f"{what} must be printable text (found U+{ord(bad):04X})")
+    return value
+
+
 def positive_amount(value: Any) -> int:
     """A whole number of points >= 1 (rejects bool, float, Decimal, str, 0, negatives)."""
     if isinstance(value, bool) or not isinstance(value, int):

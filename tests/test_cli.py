@@ -205,3 +205,21 @@ def test_chain_up_starts_and_stops_anvil(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--name", "Gamma\x07"), ("--symbol", "G\nM"), ("--tier", "Gold\x1b[0m")]
+)
+def test_brand_add_refuses_control_characters(cli: Any, flag: str, value: str) -> None:
+    args = {"--name": "Gamma", "--symbol": "GAM", "--tier": "Bronze"} | {flag: value}
+    r = cli(
+        "brand",
+        "add",
+        "delta",
+        "--admin",
+        ACME_ADMIN.address,
+        *[x for pair in args.items() for x in pair],
+        ok=False,
+    )
+    assert r.exit_code == 2 and "printable" in r.stderr, (r.output, r.stderr)
+    assert "delta" not in Deployment.load(cli.dep_file).programs

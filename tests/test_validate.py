@@ -213,3 +213,20 @@ def test_property_any_case_of_a_checksummed_address(raw: bytes) -> None:
     good = to_checksum_address(raw)
     assert checksum_address(good) == good
     assert checksum_address(good.lower()) == good
+
+
+@pytest.mark.parametrize("name", ["Gold", "Café Ngon", "Vàng ☕", "A B"])
+def test_printable_text_accepts_names(name: str) -> None:
+    from loyalty_ledger.validate import printable_text
+
+    assert printable_text(name, "a name") == name
+
+
+@pytest.mark.parametrize(
+    "name", ["", "Gold\n", "Gold\x07", "\x1b[31mRed", "a\u200bb", "a\u2028b", 5]
+)
+def test_printable_text_rejects_control_characters(name: object) -> None:
+    from loyalty_ledger.validate import printable_text
+
+    with pytest.raises(E.InvalidInput):
+        printable_text(name, "a name")

@@ -7,15 +7,20 @@ whose transaction fails is released; a claim whose process died after sending st
 
 A purchase carries the order's own point-of-sale time (`ordered_at`, Unix seconds; default: the
 time of the claim), so metrics count when the customer bought, not when the brand recorded it.
+It may not be before the programme existed (the time of the block that deployed its points
+contract) nor more than 5 minutes ahead of our clock.
+
+Each record keeps a hash of its canonical request: a retry with the same order (or action) id
+and the same details replays the first record (`duplicate`); the same id with other details is
+an `IdempotencyConflict` (409), as for the IETF Idempotency-Key draft.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -25,6 +30,13 @@ from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
+from loyalty_ledger.programme.idempotency import check_same, request_hash
+from loyalty_ledger.programme.order_time import (
+    EARLIEST_ORDER,
+    MAX_FUTURE_SECONDS,
+    order_time,
+    programme_start,
+)
 from loyalty_ledger.store.offchain import EarnRecord, EarnRule, table
 from loyalty_ledger.validate import checksum_address
 
@@ -33,7 +45,6 @@ DEFAULT_BONUSES = {"signup": 100, "review": 20, "referral": 50, "survey": 10, "v
 DEFAULT_CURRENCY = "VND"
 DEFAULT_AMOUNT_PER_POINT = 10_000  # 1 point per 10,000 VND
 MAX_BATCH = 500
-MAX_FUTURE_SECONDS = 300  # an order time may run this far ahead of ours (POS clock skew)
 
 T_RULE, T_EARN = table(EarnRule), table(EarnRecord)
 
@@ -141,7 +152,7 @@ def _earn_one(
 ) -> Earned:
     rid = _claim(engine, {"brand_id": brand_id, **values})
     if rid is None:
-        return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=True)
+        return _duplicate(engine, brand_id, values)
     if values["points"] == 0:
         _confirm(engine, [rid], None, None)
         return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
@@ -161,42 +172,18 @@ def _earn_one(
     return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
 
 
+def _duplicate(engine: Engine, brand_id: str, values: dict[str, Any]) -> Earned:
+    """The first record of a claimed key, when this request is the same one again."""
+    first = _record(engine, brand_id, values["idem_key"])
+    what = f"order id {values['order_id']!r}" if values["order_id"] else "this action id"
+    check_same(first.get("request_hash"), values["request_hash"], what)
+    return Earned(first, duplicate=True)
+
+
 def _text(value: Any, what: str, limit: int = 128) -> str:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidInput(f"{what} must be text of 1 to {limit} characters")
     return value
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def order_time(value: datetime | str | None, *, now: float | None = None) -> int | None:
-    """An order's point-of-sale time as Unix seconds (None: not given, the claim time is used).
-
-    It must say its timezone, and may be at most MAX_FUTURE_SECONDS ahead of our clock.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(
-                "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
-            ) from None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(
-            "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
-        )
-    ts = math.floor(value.timestamp())
-    clock = time.time() if now is None else now
-    if ts > clock + MAX_FUTURE_SECONDS:
-        raise InvalidInput(
-            f"ordered_at {_iso(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
-            f"future (server time {_iso(int(clock))})"
-        )
-    return ts
 
 
 def purchase_values(
@@ -208,11 +195,12 @@ def purchase_values(
     currency: str,
     items: int,
     ordered_at: datetime | str | None = None,
+    earliest: int = EARLIEST_ORDER,
 ) -> dict[str, Any]:
     if isinstance(items, bool) or not isinstance(items, int) or items < 0:
         raise InvalidInput("items must be a whole number >= 0")
     order_id = _text(order_id, "order id")
-    return {
+    values = {
         "idem_key": f"order:{order_id}",
         "member": checksum_address(member),
         "reason": "purchase",
@@ -222,8 +210,10 @@ def purchase_values(
         "currency": currency.upper(),
         "items_count": items,
         "action_id": None,
-        "ordered_at": order_time(ordered_at),
+        "ordered_at": order_time(ordered_at, earliest=earliest),
     }
+    keys = ("member", "order_id", "order_amount", "currency", "items_count", "ordered_at")
+    return values | {"request_hash": request_hash({k: values[k] for k in keys})}
 
 
 def earn_purchase(
@@ -252,6 +242,7 @@ def earn_purchase(
         currency=currency,
         items=items,
         ordered_at=ordered_at,
+        earliest=programme_start(sender.w3, program),
     )
     return _earn_one(
         engine=engine, sender=sender, program=program, brand_id=program.brand_id, values=values
@@ -290,6 +281,8 @@ def earn_action(
         "items_count": None,
         "action_id": action_id,
     }
+    # The points come from the rule (which may change between retries): not part of the request.
+    values["request_hash"] = request_hash({k: values[k] for k in ("member", "reason", "action_id")})
     return _earn_one(
         engine=engine, sender=sender, program=program, brand_id=program.brand_id, values=values
     )
@@ -305,7 +298,8 @@ def earn_purchases(
     if not orders or len(orders) > MAX_BATCH:
         raise InvalidInput(f"a batch has 1 to {MAX_BATCH} orders")
     rule = get_rule(engine=engine, brand_id=program.brand_id)
-    rows = [purchase_values(rule, **o) for o in orders]
+    start = programme_start(sender.w3, program)
+    rows = [purchase_values(rule, **o, earliest=start) for o in orders]
     if len({r["idem_key"] for r in rows}) != len(rows):
         raise InvalidInput("an order id appears twice in the batch")
     claimed: list[tuple[int, dict[str, Any]]] = []
@@ -314,9 +308,7 @@ def earn_purchases(
         for r in rows:
             rid = _claim(engine, {"brand_id": program.brand_id, **r})
             if rid is None:
-                results[r["idem_key"]] = Earned(
-                    _record(engine, program.brand_id, r["idem_key"]), duplicate=True
-                )
+                results[r["idem_key"]] = _duplicate(engine, program.brand_id, r)
             else:
                 claimed.append((rid, r))
         paying = [(rid, r) for rid, r in claimed if r["points"] > 0]
@@ -358,4 +350,14 @@ def brand_earnings(
         ]
 
 
-__all__ = ["ACTIONS", "Earned", "LedgerError", "Rule", "earn_action", "earn_purchase"]
+__all__ = [
+    "ACTIONS",
+    "MAX_FUTURE_SECONDS",
+    "Earned",
+    "LedgerError",
+    "Rule",
+    "earn_action",
+    "earn_purchase",
+    "order_time",
+    "programme_start",
+]

@@ -111,6 +111,9 @@ class Redemption(OffchainModel, table=True):
     block_number: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=500)
     created_at: int = Field(sa_type=BigInteger)
+    # SHA-256 of the canonical request body: the same Idempotency-Key with another body is a
+    # conflict (NULL on rows from before migration 0006: any body replays them).
+    request_hash: str | None = Field(default=None, max_length=64)
 
 
 class EarnRule(OffchainModel, table=True):
@@ -152,6 +155,9 @@ class EarnRecord(OffchainModel, table=True):
     block_number: int | None = Field(default=None, sa_type=BigInteger)
     created_at: int = Field(sa_type=BigInteger)
     ordered_at: int = Field(sa_type=BigInteger)
+    # SHA-256 of the canonical order or action: the same order id with other details is a
+    # conflict (NULL on rows from before migration 0006 and on the demo's rows).
+    request_hash: str | None = Field(default=None, max_length=64)
 
 
 offchain_metadata = OffchainModel.metadata

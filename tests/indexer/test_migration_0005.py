@@ -17,7 +17,9 @@ from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.offchain import offchain_metadata
 
-HEAD, PREVIOUS = "0005_expiry_exchange", "0004_earn_ordered_at"
+# HEAD: the schema's single head, which later migrations (0006 ...) move on.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+PREVIOUS = "0004_earn_ordered_at"
 TOKEN, HOLDER = "0x" + "a" * 40, "0x" + "b" * 40
 
 
