@@ -117,6 +117,8 @@ def _runs(cli: Any, tmp: Path) -> dict[str, list[str]]:
     csv = tmp / "batch.csv"
     csv.write_text(f"{BOB.address},2\n{ALICE.address},3\n")
     dead = f"http://127.0.0.1:{free_port()}"
+    secret = tmp / "key.hex"
+    secret.write_text("0x" + "42" * 32)
     return {
         "chain up": ["chain", "up"],
         "member register": ["member", "register", CAROL.address],
@@ -188,6 +190,10 @@ def _runs(cli: Any, tmp: Path) -> dict[str, list[str]]:
             "--months",
             "1",
         ],
+        # last: the keystore lives in the data dir, and these brands are not the network's
+        "keys create": ["keys", "create", "brand:zeta"],
+        "keys import": ["keys", "import", "brand:eta", "--key-file", str(secret)],
+        "keys list": ["keys", "list"],
     }
 
 
@@ -203,6 +209,7 @@ def _json_of(stream: str, lines: list[str]) -> Any:
 
 def test_every_command_answers_json(cli: Any, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("LOYALTY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LOYALTY_KEYSTORE_PASSWORD", "correct horse battery staple")
     runs = _runs(cli, tmp_path)
     beta_approve = ["exchange", "approve", "0", "--key", BETA_KEY]
     long_running = {"up", "api serve"}  # tested in their own processes (test_up.py)

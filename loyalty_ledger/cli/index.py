@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from loyalty_ledger.errors import LedgerError
+
 index_app = typer.Typer(help="Mirror the network's events into SQL.")
 
 
@@ -26,7 +28,14 @@ def index(
     poll_interval: Annotated[
         float, typer.Option(help="Seconds between polls when following")
     ] = 0.1,
-    window: Annotated[int, typer.Option(help="Blocks kept for reorg handling")] = 64,
+    window: Annotated[
+        int | None,
+        typer.Option(min=1, help="Blocks kept for reorg handling [default: the mirror's, or 64]"),
+    ] = None,
+    give_up_after: Annotated[
+        float,
+        typer.Option(min=0.0, help="Without --follow: seconds to retry a node that fails"),
+    ] = 60.0,
     raw_only: Annotated[bool, typer.Option(help="Store raw events only, no derived state")] = False,
 ) -> None:
     """Backfill the mirror, then follow the head with --follow."""
@@ -34,7 +43,6 @@ def index(
 
     from loyalty_ledger.cli.context import fail, wants_json
     from loyalty_ledger.config import Settings
-    from loyalty_ledger.errors import LedgerError
     from loyalty_ledger.indexer.runner import run_indexer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -62,10 +70,17 @@ def index(
             from_block=from_block,
             poll_interval=poll_interval,
             window=window,
+            give_up_after=give_up_after,
             derived=not raw_only,
         )
-    except LedgerError as exc:
+    except LedgerError as exc:  # the indexer's refusals, a node that keeps failing
         fail(exc, as_json=wants_json(ctx), code=2)
+    if not follow and not stats.get("finished"):
+        stopped = LedgerError(
+            f"stopped before catching up with the node ({stats.get('events', 0)} events "
+            "indexed meanwhile); run it again to go on"
+        )
+        fail(stopped, as_json=wants_json(ctx), code=1)
     if wants_json(ctx):
         typer.echo(json.dumps({"events": stats.get("events", 0), **stats}, default=str))
     else:

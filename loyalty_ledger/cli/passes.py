@@ -52,7 +52,7 @@ def pass_issue(
         program = c.program(brand)
         level = _tier(c, program, tier)
         token_id, r = passes.issue_pass(
-            sender=c.sender("brand", key),
+            sender=c.sender(f"brand:{brand}", key),
             program=program,
             member=member,
             tier=level["tier"],
@@ -86,7 +86,10 @@ def pass_upgrade(
         program = c.program(brand)
         level = _tier(c, program, tier)
         r = passes.set_tier(
-            sender=c.sender("brand", key), program=program, member=member, tier=level["tier"]
+            sender=c.sender(f"brand:{brand}", key),
+            program=program,
+            member=member,
+            tier=level["tier"],
         )
         _emit(
             c,
@@ -107,7 +110,7 @@ def pass_renew(
 
     def run(c: Ctx) -> None:
         r = passes.renew_pass(
-            sender=c.sender("brand", key),
+            sender=c.sender(f"brand:{brand}", key),
             program=c.program(brand),
             member=member,
             expires_at=expires_at,
@@ -134,7 +137,7 @@ def pass_revoke(ctx: typer.Context, brand: str, member: str, key: Key = None) ->
 
     def run(c: Ctx) -> None:
         r = passes.revoke_pass(
-            sender=c.sender("brand", key), program=c.program(brand), member=member
+            sender=c.sender(f"brand:{brand}", key), program=c.program(brand), member=member
         )
         _emit(
             c,
