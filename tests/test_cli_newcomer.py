@@ -173,6 +173,7 @@ def _runs(cli: Any, tmp: Path) -> dict[str, list[str]]:
         ],
         "index": ["index", "--database", db],
         "insights report": ["insights", "report", "--brand", "acme"],
+        "insights settings": ["insights", "settings", "--brand", "acme"],
         "api key create": ["api", "key", "create", "auditor", "--database-url", db],
         "api key list": ["api", "key", "list", "--database-url", db],
         "api key revoke": ["api", "key", "revoke", "nokey", "--database-url", db],

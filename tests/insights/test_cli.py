@@ -58,7 +58,7 @@ def test_report_tables_and_errors(seeded: tuple[str, Engine], tmp_path: Path) ->
         assert address in out
     bad = CliRunner().invoke(insights_app, ["report", "--brand", "nope"], env=env)
     assert bad.exit_code == 2 and "nope" in bad.output  # invalid input: the known brands listed
-    assert "known brands: acme, beta" in bad.output
+    assert "known brands: acme, beta, gamma, young" in bad.output
     bad = CliRunner().invoke(insights_app, ["report", "--brand", "acme", "--from", "x"], env=env)
     assert bad.exit_code == 2
 
