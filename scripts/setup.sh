@@ -27,7 +27,7 @@ fi
 stamp_ok() { [ -f "$1" ] && [ "$1" -nt "$2" ]; }
 
 if ! stamp_ok node_modules/.installed package-lock.json; then
-  say "npm packages (Foundry 1.7.1, OpenZeppelin, solc 0.8.28)"
+  say "npm packages (Foundry 1.7.1, OpenZeppelin, solc 0.8.28; Hardhat 2.28.6 for the any-node test)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.installed
 fi

@@ -102,24 +102,11 @@ def discover_programs(
     return kinds
 
 
-def _fill_times(rpc: Rpc, logs: list[Log], replayer: Replayer, kinds: dict[str, Kind]) -> None:
-    """Give block times to the logs the expiry and the exchange rules need them for, when the
-    node left `blockTimestamp` out of its eth_getLogs answer (one batch of headers)."""
-    if all(log.block_time is not None for log in logs):
-        return
-    clocked = {a for a, b in replayer.state.points.items() if b.clocked}
-    policy = TOPICS["ExpiryPolicySet"]
-    for log in logs:
-        if log.topics and log.topics[0] == policy:
-            clocked.add(log.address)
-    wanted = sorted(
-        {
-            log.block_number
-            for log in logs
-            if log.block_time is None
-            and (log.address in clocked or kinds[log.address] is Kind.EXCHANGE)
-        }
-    )
+def _fill_times(rpc: Rpc, logs: list[Log]) -> None:
+    """Give block times to the logs the node sent without `blockTimestamp` (Hardhat's node, for
+    one): the expiry and exchange rules need them, and so does every points-history row the
+    mirror is checked against (the indexer fills them the same way). One batch of headers."""
+    wanted = sorted({log.block_number for log in logs if log.block_time is None})
     if not wanted:
         return
     times = {n: int(h["timestamp"], 16) for n, h in rpc.headers(wanted).items()}
@@ -165,7 +152,7 @@ def replay_chain(
     try:
         for _first, last, raws in iter_log_ranges(rpc, addresses, start_block, block, span=200):
             logs = [Log.from_rpc(raw) for raw in raws]
-            _fill_times(rpc, logs, replayer, kinds)
+            _fill_times(rpc, logs)
             t2 = time.perf_counter()
             t_fetch += t2 - t1
             for log in logs:
