@@ -12,7 +12,7 @@ from .digest import BlockDigest, DigestChain
 from .invariants import check_invariants
 from .replay import Replayer
 from .replay_exchange import EXCHANGE_ROLE
-from .rpc import Rpc, iter_log_ranges
+from .rpc import Rpc, RpcError, iter_log_ranges
 from .state import Finding, LedgerState
 from .statement import StatementBuilder
 from .summary import summarise_state
@@ -88,7 +88,7 @@ def discover_programs(
         try:
             out = rpc.call("eth_call", [{"to": points[0], "data": sel}, hex(end)])
             forwarder = "0x" + out[-40:] if out and len(out) >= 42 else None
-        except Exception:  # an older program without ERC-2771: no forwarder to audit
+        except RpcError:  # an older program without ERC-2771: no forwarder to audit
             forwarder = None
     if forwarder and int(forwarder, 16):
         kinds[forwarder.lower()] = Kind.FORWARDER
@@ -103,16 +103,22 @@ def discover_programs(
 
 
 def _fill_times(rpc: Rpc, logs: list[Log]) -> None:
-    """Give block times to the logs the node sent without `blockTimestamp` (Hardhat's node, for
-    one): the expiry and exchange rules need them, and so does every points-history row the
-    mirror is checked against (the indexer fills them the same way). One batch of headers."""
+    """Give every log its block's time when the node left `blockTimestamp` out of its
+    eth_getLogs answer (Hardhat's node does): one batch of headers for those blocks, as the
+    indexer does, so the replay has the same times on every node."""
     wanted = sorted({log.block_number for log in logs if log.block_time is None})
     if not wanted:
         return
-    times = {n: int(h["timestamp"], 16) for n, h in rpc.headers(wanted).items()}
+    hdrs = rpc.headers(wanted)
     for log in logs:
         if log.block_time is None:
-            log.block_time = times.get(log.block_number)
+            h = hdrs.get(log.block_number)
+            if h is None or h["hash"].lower() != log.block_hash:
+                raise ValueError(
+                    f"block {log.block_number} changed while the audit read it (a reorg at "
+                    "the head?): audit again, or at an older --at-block"
+                )
+            log.block_time = int(h["timestamp"], 16)
 
 
 def replay_chain(

@@ -225,31 +225,3 @@ def test_encode_strings(name: str) -> None:
     }[name]
     t, d = encode(kind, name, args)
     assert decode(Log(1, "0x", "0x", 0, 0, REG, t, d), kind).args == args
-
-
-def test_logs_without_block_timestamp_get_their_block_times() -> None:
-    """A node that leaves `blockTimestamp` out of eth_getLogs (Hardhat's): every log gets its
-    block's time from one batch of headers, not only clocked or exchange logs, so the audit's
-    points-history rows carry the times the indexer stores (the mirror check compares them)."""
-    from typing import Any
-
-    from loyalty_ledger.audit.chain_replay import _fill_times
-
-    class Headers:
-        def __init__(self) -> None:
-            self.asked: list[list[int]] = []
-
-        def headers(self, numbers: list[int]) -> dict[int, dict[str, Any]]:
-            self.asked.append(list(numbers))
-            return {n: {"timestamp": hex(1_000 + n)} for n in numbers}
-
-    def log(block: int, ts: int | None) -> Log:
-        return Log(block, "0x", "0x", 0, 0, "0x" + "11" * 20, (), "0x", ts)
-
-    logs = [log(5, None), log(5, None), log(7, 99), log(9, None)]
-    rpc = Headers()
-    _fill_times(rpc, logs)  # type: ignore[arg-type]
-    assert [x.block_time for x in logs] == [1005, 1005, 99, 1009]
-    assert rpc.asked == [[5, 9]]
-    _fill_times(rpc, logs)  # type: ignore[arg-type]
-    assert rpc.asked == [[5, 9]]  # nothing missing: no request
