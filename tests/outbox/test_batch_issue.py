@@ -1,7 +1,8 @@
 """`loyalty points issue-batch` killed (SIGKILL) and re-run, on SQLite and PostgreSQL: killed
-with every row queued (another process held the key's lease), killed again with every row sent
-but unmined; the re-run follows the interrupted rows and each member is credited exactly once
-on chain; a further run refuses the refs."""
+with every row queued and 4 of them issued by the key's lease holder (another process), killed
+again with the other rows sent but unmined; the next run follows the interrupted rows (it
+queues nothing again) and each member is credited exactly once on chain; a further run refuses
+the refs."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from eth_account import Account
 from sqlalchemy import Engine
 
 from loyalty_ledger import ledger
+from loyalty_ledger.chain.artifacts import error_decoder
+from loyalty_ledger.chain.sender import Sender
+from loyalty_ledger.chain.submitter import Submitter
 from loyalty_ledger.store import make_engine, migrate
 from loyalty_ledger.store import outbox as sql
 from loyalty_ledger.store.lease import Lease
@@ -44,6 +48,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine,
         migrate(eng)
         yield eng, url
         eng.dispose()
+
+
+class FirstRows(sql.SqlOutbox):
+    """Another process's submitter that gets to the first 4 queued rows only."""
+
+    def queued(self, limit: int = 2000) -> list[dict[str, Any]]:
+        counts = sql.counts(self.engine)
+        return [] if counts.get("sent") or counts.get("mined") else super().queued(limit)[:4]
 
 
 def _wait(
@@ -95,13 +107,23 @@ def test_killed_and_re_run_issues_each_row_once(net: Any, db: Any, tmp_path: Pat
     assert lease.try_acquire()
     proc = spawn()
     _wait("every row queued", lambda: sql.counts(eng).get("queued") == len(rows), proc)
+    # ... and the lease holder issues the first 4 rows while the command follows them.
+    holder = Submitter(
+        Sender(w3, BRAND_KEY, decoder=error_decoder()),
+        FirstRows(eng, Account.from_key(BRAND_KEY).address),
+        batch_items=4,
+        batch_ms=0,
+    )
+    holder.start()
+    holder.step()
+    _wait("4 rows mined", lambda: (holder.step(), sql.counts(eng).get("mined") == 4)[1], proc)
     kill(proc)
     lease.release()
-    # 2. The re-run sends every row (no block is mined), then is killed too.
+    # 2. The re-run sends the other rows (no block is mined), then is killed too.
     w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
         proc = spawn()
-        _wait("every row sent", lambda: sql.counts(eng).get("sent") == len(rows), proc)
+        _wait("the other rows sent", lambda: sql.counts(eng).get("sent") == len(rows) - 4, proc)
         kill(proc)
         assert w3.eth.get_block("pending")["transactions"]  # sent, not mined
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
@@ -111,7 +133,8 @@ def test_killed_and_re_run_issues_each_row_once(net: Any, db: Any, tmp_path: Pat
     done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["resumed"] == len(rows) and data["issued"] == len(rows) and data["unsettled"] == 0
+    assert data["resumed"] == len(rows) - 4 and data["already_issued"] == 4
+    assert data["issued"] == len(rows) - 4 and data["unsettled"] == 0
     assert sql.counts(eng) == {"mined": len(rows)}
     # 4. A fourth run refuses every ref.
     again = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
