@@ -110,15 +110,20 @@ def test_issue_batch_dry_run_sends_nothing(
     cli: Any, acme: Any, tmp_path: Path, unchanged: Any
 ) -> None:
     csv_file = tmp_path / "d.csv"
-    csv_file.write_text(f"{BOB.address},10,d-1\n{ALICE.address},5,d-2\n{BOB.address},1,d-1\n")
+    csv_file.write_text(
+        f"{BOB.address},10,d-1\n{ALICE.address},5,d-2\n{BOB.address},1,d-1\n{CAROL.address},2,d-3\n"
+    )
     with unchanged():
         r = cli("--json", "points", "issue-batch", "acme", str(csv_file), "--dry-run")
         human = cli("points", "issue-batch", "acme", str(csv_file), "--dry-run")
     data = json.loads(r.stdout)
-    assert data["dry_run"] and data["rows"] == 3 and data["total"] == 16
-    assert data["members"] == 2 and data["refs"] == 3 and data["to_issue"] == 3
-    assert data["problems"] == ["ref d-1 appears more than once"]
-    assert "16 points" in human.stdout and "problem: ref d-1" in human.stdout
+    assert data["dry_run"] and data["rows"] == 4 and data["total"] == 18
+    assert data["members"] == 3 and data["refs"] == 4 and data["to_issue"] == 4
+    assert data["problems"] == [
+        "ref d-1 appears more than once",
+        f"member {CAROL.address} is not registered",
+    ]
+    assert "18 points" in human.stdout and "problem: ref d-1" in human.stdout
     from sqlalchemy import inspect
 
     from loyalty_ledger.store import make_engine

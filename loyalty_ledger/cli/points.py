@@ -132,6 +132,8 @@ def points_issue_batch(
             if not dry_run:
                 migrate(engine)
             plan = bi.make_plan(engine, program, items, reason=reason, digest=digest)
+            if dry_run:
+                plan.members = bi.member_problems(c.w3, c.deployment(), items)
             summary = plan.summary()
             if dry_run:
                 _emit(c, {**summary, "dry_run": True}, _dry_run_text(summary))

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, inspect, select
+from web3 import Web3
 
-from loyalty_ledger.chain.deploy import Program
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.config import Settings
 from loyalty_ledger.ledger import outbox
@@ -44,6 +46,7 @@ class Plan:
     issued: list[str] = field(default_factory=list)  # refs issued outside this batch
     conflicts: list[str] = field(default_factory=list)  # refs queued with other values
     duplicates: list[str] = field(default_factory=list)  # refs twice in the file
+    members: list[str] = field(default_factory=list)  # rows' members the chain would refuse
 
     @property
     def resuming(self) -> bool:
@@ -67,6 +70,7 @@ class Plan:
             problems += [
                 f"ref {items[i].ref or f'(row {i + 1})'} was already issued" for i in self.done
             ]
+        problems += self.members
         return {
             "brand": self.brand,
             "rows": len(items),
@@ -121,6 +125,27 @@ def make_plan(
         else:
             plan.done[n] = int(row["id"])
     return plan
+
+
+def member_problems(w3: Web3, deployment: Deployment, items: Sequence[BatchItem]) -> list[str]:
+    """Members the registry would refuse an issue to (not registered, frozen), for a dry run;
+    read in JSON-RPC batches."""
+    reg = contracts.registry(w3, deployment)
+    members = sorted({i.member for i in items})
+    out: list[str] = []
+    for start in range(0, len(members), 250):
+        chunk = members[start : start + 250]
+        with w3.batch_requests() as batch:
+            for m in chunk:
+                batch.add(reg.functions.isMember(m))  # type: ignore[arg-type]
+                batch.add(reg.functions.isFrozen(m))  # type: ignore[arg-type]
+            res = batch.execute()
+        for n, m in enumerate(chunk):
+            if not res[2 * n]:
+                out.append(f"member {m} is not registered")
+            elif res[2 * n + 1]:
+                out.append(f"member {m} is frozen")
+    return out
 
 
 def _tables(engine: Engine) -> set[str]:
