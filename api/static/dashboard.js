@@ -121,15 +121,16 @@
     try {
       const page = await LL.api(`/brands/${encodeURIComponent(state.brand)}/ledger?limit=25`, { key: state.key });
       $("feed-block").textContent = page.as_of_block === null ? "" : `as of block ${page.as_of_block}`;
+      // When (UTC) rather than a block number; the block stays in the cell's tooltip.
       const rows = page.entries.map((e) => {
-        const tr = LL.el("tr", {}, LL.el("td", { text: String(e.block_number) }), LL.el("td", { text: e.kind }),
+        const tr = LL.el("tr", {}, LL.el("td", { class: "when", title: `block ${e.block_number}`, text: LL.when(e.time) }), LL.el("td", { text: e.kind }),
           LL.el("td", { class: "addr", title: e.account, text: LL.short(e.account) }),
           LL.el("td", { class: "addr", title: e.counterparty || "", text: LL.short(e.counterparty || "") }),
-          LL.el("td", { text: LL.int(e.amount) }), LL.el("td", { text: e.reason || e.memo || e.ref || "" }));
+          LL.el("td", { text: LL.int(e.amount) }), LL.el("td", { text: e.note || "" }));
         if (state.feedTop && e.id > state.feedTop) tr.className = "new";
         return tr;
       });
-      $("feed").replaceChildren(LL.el("tr", {}, ...["block", "kind", "account", "to", "points", "note"].map((h) => LL.el("th", { text: h }))), ...rows);
+      $("feed").replaceChildren(LL.el("tr", {}, ...["when (UTC)", "kind", "account", "to", "points", "note"].map((h) => LL.el("th", { text: h }))), ...rows);
       if (page.entries.length) state.feedTop = page.entries[0].id;
     } catch (e) {
       $("feed-block").textContent = `feed error: ${e.message}`;

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from web3 import Web3
 
@@ -16,10 +17,15 @@ from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.chain.sender import connect_settings
 from loyalty_ledger.config import Settings
+from loyalty_ledger.demo import access
+from loyalty_ledger.demo.access import DemoAccess
 from loyalty_ledger.demo.seed import seed_realistic_demo
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.indexer.runner import run_indexer
+from loyalty_ledger.service.progress import watch_catch_up
 from loyalty_ledger.store.engine import default_database_url
+
+Announce = Callable[[dict[str, Any]], None] | None
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,8 @@ def _retire_embedded_db(settings: Settings, say: Callable[[str], None]) -> None:
         say(f"the chain is new: the old mirror was moved to {backup}")
 
 
-def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], None]) -> None:
-    """Seed the realistic demo, save the deployment, print where to look."""
+def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], None]) -> DemoAccess:
+    """Seed the realistic demo, save the deployment and what gets a person in."""
     _retire_embedded_db(settings, say)
     result = seed_realistic_demo(
         w3, settings, members=scale.members, months=scale.months, seed=scale.seed, say=say
@@ -66,10 +72,19 @@ def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], N
     settings.deployment_file.parent.mkdir(parents=True, exist_ok=True)
     result.deployment.save(settings.deployment_file)
     say(f"demo: {result.figures}")
+    access.save(settings.data_dir, result.access())
+    return result.access()
+
+
+def _show(
+    settings: Settings, acc: DemoAccess, say: Callable[[str], None], announce: Announce
+) -> None:
+    """Print the dashboard and wallet links and how to sign in (and the JSON, if asked)."""
     base = f"http://{settings.api_host}:{settings.api_port}"
-    for brand, key in result.viewer_keys.items():
-        say(f"dashboard ({brand}): {base}/dashboard#brand={brand}&key={key}")
-    say(f"wallet: {base}/wallet")
+    for line in access.lines(acc, base=base, rpc_url=settings.rpc_url):
+        say(line)
+    if announce is not None:
+        announce(access.links(acc, base=base, rpc_url=settings.rpc_url))
 
 
 def up(
@@ -79,12 +94,14 @@ def up(
     fresh_only: bool = False,
     serve_api: bool = True,
     say: Callable[[str], None] = print,
+    announce: Announce = None,
 ) -> int:
     """Chain + demo + indexer + API until Ctrl-C or SIGTERM; returns an exit code.
 
     A live deployment in the deployment file is reused (`fresh_only` refuses it instead);
     otherwise the realistic demo is seeded. With `serve_api=False` the job stops once the
-    mirror has caught up.
+    mirror has caught up. The links (dashboards, wallet, a demo customer) are said every run;
+    `announce` also gets them as data (`--json`).
     """
     node = Anvil(url=settings.rpc_url).start()
     try:
@@ -97,9 +114,11 @@ def up(
                 "node (or another LOYALTY_DEPLOYMENT_FILE / LOYALTY_DATA_DIR) for the demo"
             )
         if dep is None:
-            _seed(w3, settings, scale or DemoScale(), say)
+            acc = _seed(w3, settings, scale or DemoScale(), say)
         else:
             say(f"network: reusing {settings.deployment_file} (brands {', '.join(dep.programs)})")
+            acc = access.for_reuse(settings, dep)
+        _show(settings, acc, say, announce)
         if not serve_api:
             say("indexing the chain into the mirror …")
             run_indexer(settings, follow=False, progress=False)
@@ -125,6 +144,7 @@ def _serve(settings: Settings, say: Callable[[str], None]) -> int:
     indexer = threading.Thread(target=index, name="indexer", daemon=True)
     indexer.start()
     say(f"indexer: following the chain into {settings.database_url}")
+    watch_catch_up(settings, stop, say)
     api = serve(settings, stop)
     base = f"http://{settings.api_host}:{settings.api_port}"
     say(f"API: {base}  (docs {base}/docs, health {base}/health)")

@@ -39,6 +39,7 @@ def test_report_tables_and_errors(seeded: tuple[str, Engine], tmp_path: Path) ->
     assert r.exit_code == 0, r.output
     assert "1,200,000" in r.output and "2026-03" in r.output and "33.3%" in r.output
     bad = CliRunner().invoke(insights_app, ["report", "--brand", "nope"], env=env)
-    assert bad.exit_code == 1 and "nope" in bad.output
+    assert bad.exit_code == 2 and "nope" in bad.output  # invalid input: the known brands listed
+    assert "known brands: acme, beta" in bad.output
     bad = CliRunner().invoke(insights_app, ["report", "--brand", "acme", "--from", "x"], env=env)
     assert bad.exit_code == 2
