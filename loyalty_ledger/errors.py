@@ -266,6 +266,16 @@ class InvalidInput(LedgerValueError):
     code = "invalid_input"
 
 
+class AlreadyIssued(LedgerValueError):
+    """A batch issue named refs that were issued before (or are ambiguous)."""
+
+    code = "already_issued"
+
+    def __init__(self, message: str, refs: list[str]) -> None:
+        super().__init__(message)
+        self.refs = refs
+
+
 class ContractRevert(LedgerError):
     """A revert the decoder has no domain error for."""
 

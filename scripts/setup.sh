@@ -31,9 +31,20 @@ fi
 
 stamp_ok() { [ -f "$1" ] && [ "$1" -nt "$2" ]; }
 
-if ! stamp_ok node_modules/.installed package-lock.json; then
-  step "npm packages (Foundry 1.7.1, OpenZeppelin, solc 0.8.28; first run about 20 s)"
+DEV=""
+[ "${1:-}" = "--dev" ] && DEV=1
+# The main job needs the runtime npm packages only; the tests (--dev) add Hardhat.
+if stamp_ok node_modules/.installed-dev package-lock.json ||
+  { [ -z "$DEV" ] && stamp_ok node_modules/.installed package-lock.json; }; then
+  :
+elif [ -n "$DEV" ]; then
+  step "npm packages (Foundry 1.7.1, OpenZeppelin, solc 0.8.28, Hardhat 2.28.6 for the any-node test)"
   npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.installed node_modules/.installed-dev
+  took
+else
+  step "npm packages (Foundry 1.7.1, OpenZeppelin, solc 0.8.28)"
+  npm ci --omit=dev --no-audit --no-fund --loglevel=error
   touch node_modules/.installed
   took
 fi
@@ -44,7 +55,7 @@ if [ ! -x .venv/bin/python ]; then
   took
 fi
 # `--dev` (scripts/test.sh) adds the test and lint tools; the main job needs only the package.
-if [ "${1:-}" = "--dev" ]; then
+if [ -n "$DEV" ]; then
   extras="[dev]" stamp=.venv/.installed-dev what="Python packages and dev tools"
 else
   extras="" stamp=.venv/.installed what="Python packages"
