@@ -24,13 +24,12 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loyalty_ledger.demo.world import BRANDS, simulate
-
 from api.deps import ApiOptions
 from api.main import serve
 from loyalty_ledger import auth
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.demo.seed import _write_sql
+from loyalty_ledger.demo.world import BRANDS, simulate
 from loyalty_ledger.store import bulk, make_engine, migrate
 from loyalty_ledger.store.models import (
     Balance,

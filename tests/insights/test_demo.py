@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loyalty_ledger.demo.world import BRANDS, simulate
 from sqlalchemy import func, select
 
 from loyalty_ledger.chain.anvil import Anvil
@@ -14,6 +13,7 @@ from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path
 from loyalty_ledger.chain.sender import connect_settings
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
 from loyalty_ledger.demo.seed import seed_realistic_demo
+from loyalty_ledger.demo.world import BRANDS, simulate
 from loyalty_ledger.indexer import run_indexer
 from loyalty_ledger.insights import full_report, make_period
 from loyalty_ledger.insights.queries import T_EARN
