@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from loyalty_ledger.config import Settings
+from loyalty_ledger.health import Outages
 from loyalty_ledger.store import make_engine, migrate
 
 from . import errors
@@ -116,9 +117,14 @@ def default_options(settings: Settings) -> ApiOptions:
 
 
 def create_app(
-    settings: Settings, *, options: ApiOptions | None = None, engine: Engine | None = None
+    settings: Settings,
+    *,
+    options: ApiOptions | None = None,
+    engine: Engine | None = None,
+    indexer_outages: Outages | None = None,
 ) -> FastAPI:
-    """The API for `settings` (database, node, deployment file, keys)."""
+    """The API for `settings` (database, node, deployment file, keys); `indexer_outages`: what
+    the indexer beside it waits for (the main job's), shown by /health."""
     options = options or default_options(settings)
     assert settings.database_url is not None
     if engine is None:
@@ -130,7 +136,9 @@ def create_app(
         description="Points, passes and perks on a permissioned EVM ledger. Customers sign in "
         "with Ethereum (Bearer session); brands, the operator and auditors send X-API-Key.",
     )
-    app.state.api = AppState(settings=settings, engine=engine, options=options)
+    app.state.api = AppState(
+        settings=settings, engine=engine, options=options, indexer_outages=indexer_outages
+    )
     errors.install(app)
     routers = (health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights)
     for r in (*routers, pages):

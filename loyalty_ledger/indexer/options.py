@@ -26,7 +26,22 @@ class IndexerOptions:
     progress: bool = True
     initial_range: int = 10
     max_range: int = 100_000
+    lag_grace: float = 30.0  # seconds to wait for a node behind the checkpoint, then roll back
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> IndexerOptions:
+        """Options for `settings` (node, database, deployment file); `overrides` win."""
+        kw: dict[str, Any] = {
+            "rpc_url": settings.rpc_url,
+            "database_url": settings.database_url,
+            "confirmations": getattr(settings, "confirmations", 0),
+            "rpc_timeout": getattr(settings, "rpc_timeout", 10.0),
+        }
+        for name in ("poll_interval", "window"):
+            if hasattr(settings, f"index_{name}"):
+                kw[name] = getattr(settings, f"index_{name}")
+        return cls.from_deployment(settings.deployment_file, **(kw | overrides))
 
     @classmethod
     def from_deployment(cls, path: Path | str, **kw: Any) -> IndexerOptions:

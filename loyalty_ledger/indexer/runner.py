@@ -21,7 +21,9 @@ from .fetch import (
     head_number,
     headers,
 )
+from .lag import Lag
 from .options import IndexerOptions
+from .outages import Outages, through_outages
 from .progress import Reporter
 from .rpc import Rpc, Stopped
 from .sink import Sink
@@ -44,6 +46,7 @@ class Indexer:
         self._pre_rpc: Rpc | None = None
         self._pre: tuple[Any, ...] | None = None
         self.events = 0
+        self.lag = Lag(opts.lag_grace)
 
     # ------------------------------------------------------------------ main loop
     def run(self, follow: bool = True) -> None:
@@ -156,10 +159,10 @@ class Indexer:
                 )
                 return False
             at_head = headers(self.rpc, [head])[head]
-            if at_head is not None and at_head.hash == stored[head]:
-                log.info("node behind: head=%d checkpoint=%d; waiting", head, cp)
+            if at_head is not None and at_head.hash == stored[head] and self.lag.waiting(head, cp):
                 return False
             return self._rollback(cp, head)
+        self.lag.caught_up()
         chain = headers(self.rpc, [cp])[cp]
         if chain is None:  # the node (or the backend that answered) is behind: no proof of reorg
             log.info("node has no block %d yet; waiting", cp)
@@ -377,22 +380,21 @@ class Indexer:
 
 
 def run_indexer(
-    settings: Any, follow: bool = True, stop_event: threading.Event | None = None, **overrides: Any
+    settings: Any,
+    follow: bool = True,
+    stop_event: threading.Event | None = None,
+    outages: Outages | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Index the network of `settings.deployment_file` into `settings.database_url`.
 
     Returns the run's figures. Stops when caught up (follow=False) or when `stop_event` is set.
+    A follower outlives database outages (`outages` says since when it waits).
     """
-    kw: dict[str, Any] = {
-        "rpc_url": settings.rpc_url,
-        "database_url": settings.database_url,
-        "confirmations": getattr(settings, "confirmations", 0),
-        "rpc_timeout": getattr(settings, "rpc_timeout", 10.0),
-    }
-    for name in ("poll_interval", "window"):
-        if hasattr(settings, f"index_{name}"):
-            kw[name] = getattr(settings, f"index_{name}")
-    kw.update(overrides)
-    opts = IndexerOptions.from_deployment(settings.deployment_file, **kw)
-    Indexer(opts, stop_event).run(follow=follow)
+    opts = IndexerOptions.from_settings(settings, **overrides)
+    stop = stop_event or threading.Event()
+    if follow:
+        through_outages(lambda: Indexer(opts, stop).run(), opts.database_url, stop, outages)
+    else:
+        Indexer(opts, stop).run(follow=False)
     return opts.stats

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import signal
-import threading
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import inspect
 from web3 import Web3
 
-from api.main import serve
 from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.chainstate import ChainState
 from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.chain.sender import connect_settings
 from loyalty_ledger.config import Settings
 from loyalty_ledger.demo.seed import seed_realistic_demo
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.indexer.runner import run_indexer
-from loyalty_ledger.store.engine import default_database_url
+from loyalty_ledger.programme import views
+from loyalty_ledger.service.supervise import serve_and_watch
+from loyalty_ledger.store.engine import default_database_url, make_engine
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,46 @@ def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], N
     say(f"wallet: {base}/wallet")
 
 
+def chain_state(settings: Settings) -> ChainState:
+    """Where the main job's own anvil keeps its chain: `<data dir>/chain`."""
+    return ChainState(settings.data_dir / "chain", interval=settings.chain_state_interval)
+
+
+def _node_line(node: Anvil) -> str:
+    if node.reused:
+        return f"chain: reusing the node at {node.url} (its state is its own)"
+    kept = f"kept in {node.state.dir}" if node.state else "in memory only"
+    if node.loaded is None:
+        return f"chain: anvil started at {node.url}: a new chain, {kept}"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(node.loaded.mtime))
+    return (
+        f"chain: anvil started at {node.url} from its saved state (block {node.loaded.head}, "
+        f"saved {when}), {kept}"
+    )
+
+
+def _refuse_reset(w3: Web3, settings: Settings) -> None:
+    """A configured database that mirrors another chain: stop before seeding anything into it."""
+    assert settings.database_url is not None
+    if settings.database_url == default_database_url(settings.data_dir):
+        return  # the embedded mirror of an old chain is moved aside instead
+    engine = make_engine(settings.database_url)
+    try:
+        if not inspect(engine).has_table("indexer_state"):
+            return
+        st = views.mirror_state(engine=engine)
+    finally:
+        engine.dispose()
+    genesis = w3.eth.get_block(0)["hash"].to_0x_hex()
+    if st and (st["chain_id"] != w3.eth.chain_id or st["genesis_hash"] != genesis):
+        raise LedgerError(
+            f"the chain was reset: the node at {settings.rpc_url} serves a new chain (genesis "
+            f"{genesis[:12]}…) but {settings.database_url} mirrors chain {st['chain_id']} "
+            f"(genesis {st['genesis_hash'][:12]}…). Restore the chain's state "
+            f"({settings.data_dir / 'chain'}) or use a new database."
+        )
+
+
 def up(
     settings: Settings,
     *,
@@ -82,14 +124,17 @@ def up(
 ) -> int:
     """Chain + demo + indexer + API until Ctrl-C or SIGTERM; returns an exit code.
 
-    A live deployment in the deployment file is reused (`fresh_only` refuses it instead);
+    The job's own anvil keeps its chain in the data dir and reloads it on the next start; a
+    live deployment in the deployment file is reused (`fresh_only` refuses it instead);
     otherwise the realistic demo is seeded. With `serve_api=False` the job stops once the
     mirror has caught up.
     """
-    node = Anvil(url=settings.rpc_url).start()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    node = Anvil(url=settings.rpc_url, state=chain_state(settings), say=say).start()
     try:
-        say(f"chain: {'reusing the node' if node.reused else 'anvil started'} at {node.url}")
+        say(_node_line(node))
         w3 = connect_settings(settings)
+        _refuse_reset(w3, settings)
         dep = live_deployment(w3, settings.deployment_file)
         if dep is not None and fresh_only:
             raise LedgerError(
@@ -104,41 +149,6 @@ def up(
             say("indexing the chain into the mirror …")
             run_indexer(settings, follow=False, progress=False)
             return 0
-        return _serve(settings, say)
+        return serve_and_watch(settings, node, say)
     finally:
         node.stop()
-
-
-def _serve(settings: Settings, say: Callable[[str], None]) -> int:
-    """Follow the chain and serve the API until a signal or a failure."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    failure: list[str] = []
-
-    def index() -> None:
-        try:
-            run_indexer(settings, follow=True, stop_event=stop)
-        except BaseException as exc:  # surfaced below, then the job stops
-            failure.append(f"the indexer stopped: {exc}")
-            stop.set()
-
-    indexer = threading.Thread(target=index, name="indexer", daemon=True)
-    indexer.start()
-    say(f"indexer: following the chain into {settings.database_url}")
-    api = serve(settings, stop)
-    base = f"http://{settings.api_host}:{settings.api_port}"
-    say(f"API: {base}  (docs {base}/docs, health {base}/health)")
-    say("Ctrl-C stops everything")
-    try:
-        while not stop.wait(0.5):
-            if not api.is_alive():
-                failure.append(f"the API could not serve on {base}")
-                stop.set()
-    except KeyboardInterrupt:
-        stop.set()
-    indexer.join(timeout=10)
-    api.join(timeout=10)
-    if failure:
-        say(f"error: {failure[0]}")
-        return 1
-    return 0

@@ -1,0 +1,120 @@
+"""The main job's running half: the indexer thread, the API, and a watch on the job's own anvil.
+
+Nothing here stops the job on what heals by itself: a database or a node that goes away is
+waited for (the indexer retries, the API answers 503 meanwhile), and the job's own anvil is
+restarted from its saved state when it dies. The job stops on what cannot heal: a chain reset
+under the mirror, a reorganisation deeper than the indexer's window, an anvil that keeps dying.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+from api.main import create_app, serve
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.config import Settings
+from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.health import Outages
+from loyalty_ledger.indexer.errors import ChainMismatch, ReorgTooDeep
+from loyalty_ledger.indexer.runner import run_indexer
+
+log = logging.getLogger("loyalty_ledger.service")
+
+
+class NodeWatch:
+    """Restarts the job's own anvil when it dies, from its saved state (and says so); after
+    `limit` restarts within `period` seconds it gives up and the job stops cleanly."""
+
+    def __init__(
+        self,
+        node: Anvil,
+        say: Callable[[str], None],
+        *,
+        on_restart: Callable[[], None],
+        outages: Outages,
+        limit: int = 3,
+        period: float = 60.0,
+    ) -> None:
+        self.node, self.say, self.on_restart, self.outages = node, say, on_restart, outages
+        self.limit, self.period = limit, period
+        self.restarts: list[float] = []
+
+    def check(self) -> str | None:
+        """None while all is well (or after a restart); why the job must stop otherwise."""
+        code = self.node.exit_code()
+        if code is None:
+            return None
+        tail = self.node.log_tail(200).replace("\n", " ")
+        why = f"anvil exited with code {code}" + (f" ({tail})" if tail else "")
+        self.outages.down("node", why, action="restarting it from its saved state")
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < self.period]
+        if len(self.restarts) >= self.limit:
+            return f"{why}, {self.limit + 1} times within {self.period:g}s: stopping"
+        self.say(f"chain: {why}; restarting it from its saved state")
+        try:
+            dump = self.node.restart()
+        except LedgerError as exc:
+            return f"anvil could not be restarted: {exc.message}"
+        self.restarts.append(now)
+        self.on_restart()
+        down_for = self.outages.up("node") or 0.0
+        origin = f"its state saved at block {dump.head}" if dump else "a new chain (no state)"
+        self.say(f"chain: anvil restarted at {self.node.url} from {origin} in {down_for:.1f}s")
+        return None
+
+
+def why_indexer_stopped(exc: BaseException) -> str:
+    if isinstance(exc, ChainMismatch):
+        return f"the chain was reset under the mirror: {exc}"
+    if isinstance(exc, ReorgTooDeep):
+        return f"the mirror cannot follow the chain: {exc}"
+    return f"the indexer stopped: {exc}"
+
+
+def serve_and_watch(settings: Settings, node: Anvil, say: Callable[[str], None]) -> int:
+    """Follow the chain and serve the API until a signal or what cannot heal."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    failure: list[str] = []
+    indexer_outages = Outages("indexer", logging.getLogger("loyalty_ledger.indexer"))
+    own = node.process is not None  # our own node cannot lag: a head below the mirror is a loss
+    extra = {"lag_grace": 0.0} if own else {}
+
+    def index() -> None:
+        try:
+            run_indexer(settings, follow=True, stop_event=stop, outages=indexer_outages, **extra)
+        except BaseException as exc:  # surfaced below, then the job stops
+            failure.append(why_indexer_stopped(exc))
+            stop.set()
+
+    app = create_app(settings, indexer_outages=indexer_outages)
+    state = app.state.api
+    watch = NodeWatch(node, say, on_restart=state.chain_restarted, outages=state.outages)
+    indexer = threading.Thread(target=index, name="indexer", daemon=True)
+    indexer.start()
+    say(f"indexer: following the chain into {settings.database_url}")
+    api = serve(settings, stop, app=app)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    say(f"API: {base}  (docs {base}/docs, health {base}/health)")
+    say("Ctrl-C stops everything")
+    try:
+        while not stop.wait(0.5):
+            if not api.is_alive():
+                failure.append(f"the API could not serve on {base}")
+                stop.set()
+            elif own and (why := watch.check()) is not None:
+                failure.append(why)
+                stop.set()
+    except KeyboardInterrupt:
+        stop.set()
+    indexer.join(timeout=10)
+    api.join(timeout=10)
+    if failure:
+        say(f"error: {failure[0]}")
+        return 1
+    return 0
