@@ -43,7 +43,7 @@ class Outages:
             if what in self._now:
                 return False
             self._now[what] = Outage(what, time.time(), reason)
-        self.log.warning("%s: the %s is unavailable (%s); %s", self.who, what, reason, action)
+        self.log.warning("the %s is unavailable (%s); %s", what, reason, action)
         return True
 
     def up(self, what: str) -> float | None:
@@ -54,7 +54,7 @@ class Outages:
                 return None
             seconds = time.time() - outage.since
             self.ended.append((what, seconds))
-        self.log.warning("%s: the %s is back after %.1fs", self.who, what, seconds)
+        self.log.warning("the %s is back after %.1fs", what, seconds)
         return seconds
 
     def is_down(self, what: str) -> bool:

@@ -181,20 +181,27 @@ class Anvil:
             start_new_session=True,  # own process group: stop() takes down everything it spawns
             pass_fds=fds,  # the state dir's lock: held as long as anvil lives
         )
+        try:
+            self._await_rpc(self.process)
+        except BaseException:
+            self._terminate()
+            raise
+
+    def _await_rpc(self, proc: subprocess.Popen[bytes]) -> None:
+        """Wait for the new node's RPC; then check what it loaded and start saving its state."""
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.log_tail()
-                self.process = None
-                raise NodeUnreachable(self.url, f"anvil exited: {err}")
+            if proc.poll() is not None:
+                raise NodeUnreachable(self.url, f"anvil exited: {self.log_tail()}")
             if rpc_chain_id(self.url, timeout=0.5) is not None:
                 if self.state is not None:
-                    self.state.record_owner(self.process.pid, self.url)
+                    if self.loaded is not None:
+                        self.state.check_loaded(self.url)
+                    self.state.record_owner(proc.pid, self.url)
                     self.state.saved = None  # save soon after start (the exit dump is spent)
                     self.keeper = StateKeeper(self.state, self.url).start()
                 return
             time.sleep(0.05)
-        self._terminate()
         raise NodeUnreachable(self.url, f"anvil did not answer within {self.startup_timeout}s")
 
     def log_tail(self, n: int = 300) -> str:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gzip
+import json
 import logging
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -32,6 +34,7 @@ from typing import Any
 import orjson
 import requests
 
+from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
 
 log = logging.getLogger("loyalty_ledger.chain")
@@ -52,12 +55,28 @@ class Dump:
     mtime: float
 
 
+_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?\d{19,}")
+
+
+def _parse(raw: bytes) -> Any:
+    """JSON, fast; with the standard library when a number may not fit 64 bits (orjson would
+    make it a float)."""
+    return json.loads(raw) if _LONG_NUMBER.search(raw) else orjson.loads(raw)
+
+
+def _dumps(data: Any) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # an integer above 64 bits
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 def read_dump(path: Path) -> Dump | None:
     """The dump at `path` when it is whole (parses as anvil's state), else None."""
     try:
         raw = path.read_bytes()
         stat = path.stat()
-        data = orjson.loads(raw)
+        data = _parse(raw)
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or "accounts" not in data:
@@ -66,6 +85,28 @@ def read_dump(path: Path) -> Dump | None:
     if head is None:
         head = int(str((data.get("block") or {}).get("number", "0x0")), 16)
     return Dump(path, int(head), stat.st_mtime)
+
+
+def _one_genesis(path: Path) -> None:
+    """Keep only the chain's own block 0 in a dump.
+
+    anvil adds a genesis block of its own (stamped with the start time) to a node it starts
+    from a dump, and dumps it with the others; loading such a dump again may put that block at
+    number 0, and the chain would seem reset. The chain's own genesis is the oldest one.
+    """
+    raw = path.read_bytes()
+    if raw.count(b'"number":"0x0"') < 2:
+        return
+    data = _parse(raw)
+    blocks = data.get("blocks") or []
+    genesis = [b for b in blocks if b.get("header", {}).get("number") == "0x0"]
+    if len(genesis) < 2:
+        return
+    keep = min(genesis, key=lambda b: int(b["header"]["timestamp"], 16))
+    drop = {id(b) for b in genesis if b is not keep}
+    data["blocks"] = [b for b in blocks if id(b) not in drop]
+    write_atomically(path, _dumps(data))
+    log.info("chain state: dropped %d extra genesis blocks from %s", len(genesis) - 1, path.name)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -110,6 +151,11 @@ def alive(pid: int) -> bool:
 class ChainState:
     """The state directory of one embedded chain (see the module docstring)."""
 
+    @classmethod
+    def of(cls, settings: Settings) -> ChainState:
+        """Where a local node of `settings` keeps its chain: `<data dir>/chain`."""
+        return cls(settings.data_dir / "chain", interval=settings.chain_state_interval)
+
     def __init__(self, directory: Path | str, *, interval: float = 5.0) -> None:
         self.dir = Path(directory)
         self.interval = interval
@@ -149,7 +195,19 @@ class ChainState:
                     "to start a new chain (and a new mirror)."
                 )
             return None
-        return max(found, key=lambda d: (d.mtime, d.head))
+        newest = max(found, key=lambda d: (d.mtime, d.head))
+        _one_genesis(newest.path)
+        return newest
+
+    def check_loaded(self, url: str) -> None:
+        """The reloaded chain is whole: its block 1 sits on its block 0."""
+        one = _rpc(url, "eth_getBlockByNumber", ["0x1", False], 5.0)
+        zero = _rpc(url, "eth_getBlockByNumber", ["0x0", False], 5.0)
+        if one is not None and one["parentHash"] != zero["hash"]:
+            raise ChainStateError(
+                f"anvil reloaded {self.dir} with a genesis block of its own ({zero['hash']}, "
+                f"not {one['parentHash']}): the saved state is inconsistent"
+            )
 
     # ---------------------------------------------------------------- saving
     def head(self, url: str, timeout: float = 5.0) -> tuple[int, str]:

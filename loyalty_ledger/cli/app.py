@@ -57,14 +57,26 @@ def main(
 
 
 @app.command("up")
-def up_command(ctx: typer.Context) -> None:
-    """The main job: local chain + demo network + indexer + API, until Ctrl-C."""
+def up_command(
+    ctx: typer.Context,
+    members: Annotated[int, typer.Option(min=10, max=100_000, help="Demo customers.")] = 2000,
+    months: Annotated[int, typer.Option(min=1, max=36, help="Demo months of history.")] = 6,
+    seed: Annotated[int, typer.Option(help="Demo random seed.")] = 7,
+) -> None:
+    """The main job: local chain + demo network + indexer + API, until Ctrl-C.
+
+    The chain is kept in the data dir and reloaded on the next run; the demo (of the given
+    size) is seeded only on a new chain."""
     from rich.console import Console
 
-    from loyalty_ledger.service.up import up
+    from loyalty_ledger.service.up import DemoScale, up
 
     def run(c: Ctx) -> None:
-        code = up(c.settings, say=lambda line: Console(soft_wrap=True).print(line, highlight=False))
+        code = up(
+            c.settings,
+            scale=DemoScale(members=members, months=months, seed=seed),
+            say=lambda line: Console(soft_wrap=True).print(line, highlight=False),
+        )
         if code:
             raise typer.Exit(code)
 

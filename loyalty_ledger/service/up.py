@@ -74,11 +74,6 @@ def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], N
     say(f"wallet: {base}/wallet")
 
 
-def chain_state(settings: Settings) -> ChainState:
-    """Where the main job's own anvil keeps its chain: `<data dir>/chain`."""
-    return ChainState(settings.data_dir / "chain", interval=settings.chain_state_interval)
-
-
 def _node_line(node: Anvil) -> str:
     if node.reused:
         return f"chain: reusing the node at {node.url} (its state is its own)"
@@ -130,7 +125,7 @@ def up(
     mirror has caught up.
     """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    node = Anvil(url=settings.rpc_url, state=chain_state(settings), say=say).start()
+    node = Anvil(url=settings.rpc_url, state=ChainState.of(settings), say=say).start()
     try:
         say(_node_line(node))
         w3 = connect_settings(settings)
