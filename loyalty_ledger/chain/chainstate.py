@@ -169,35 +169,34 @@ class ChainState:
     def newest(self) -> Dump | None:
         """The newest whole dump (anvil's exit dump or the last save); None: a new chain.
 
-        A file that exists but does not parse is set aside with a warning (never loaded, never
-        silently overwritten); with no whole dump left, that is an error, not a new chain.
+        A dump that does not parse is set aside with a warning (never loaded, never silently
+        overwritten) and the next newest is tried; with none left, that is an error, not a new
+        chain.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
-        found, broken = [], []
-        for path in (self.state, self.exit):
-            if not path.exists():
-                continue
+        paths = sorted(
+            (p for p in (self.state, self.exit) if p.exists()),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        broken = 0
+        for path in paths:
             dump = read_dump(path)
-            if dump is None:
-                broken.append(path)
-            else:
-                found.append(dump)
-        for path in broken:
+            if dump is not None:
+                _one_genesis(path)
+                return dump
+            broken += 1
             aside = path.with_name(f"{path.stem}.broken-{time.strftime('%Y%m%d-%H%M%S')}.json")
             path.rename(aside)
             log.warning("chain state %s is cut off (killed while saving); set aside as %s",
                         path.name, aside.name)  # fmt: skip
-        if not found:
-            if broken:
-                raise ChainStateError(
-                    f"no whole chain state in {self.dir}: the dumps there are cut off (set aside "
-                    "as *.broken-*.json). Restore a good state.json, or remove the directory "
-                    "to start a new chain (and a new mirror)."
-                )
-            return None
-        newest = max(found, key=lambda d: (d.mtime, d.head))
-        _one_genesis(newest.path)
-        return newest
+        if broken:
+            raise ChainStateError(
+                f"no whole chain state in {self.dir}: the dumps there are cut off (set aside as "
+                "*.broken-*.json). Restore a good state.json, or remove the directory to start "
+                "a new chain (and a new mirror)."
+            )
+        return None
 
     def check_loaded(self, url: str) -> None:
         """The reloaded chain is whole: its block 1 sits on its block 0."""
@@ -316,6 +315,7 @@ class StateKeeper:
         self._thread = threading.Thread(target=self._run, name="chain-state", daemon=True)
         self.failing: str | None = None
         self.saves = 0
+        self.paused = False  # while a job seeds a new network: a half-seeded chain is no use
 
     def start(self) -> StateKeeper:
         self._thread.start()
@@ -323,6 +323,8 @@ class StateKeeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self.state.interval):
+            if self.paused:
+                continue
             try:
                 if self.state.save_if_moved(self.url) is not None:
                     self.saves += 1

@@ -137,7 +137,11 @@ def up(
                 "node (or another LOYALTY_DEPLOYMENT_FILE / LOYALTY_DATA_DIR) for the demo"
             )
         if dep is None:
+            if node.keeper is not None:
+                node.keeper.paused = True  # saves would slow seeding; a half demo is no use
             _seed(w3, settings, scale or DemoScale(), say)
+            if node.keeper is not None:
+                node.keeper.paused = False
         else:
             say(f"network: reusing {settings.deployment_file} (brands {', '.join(dep.programs)})")
         if not serve_api:
