@@ -91,7 +91,9 @@ class Anvil:
 
     port=0 picks a free port. When `url` is given and a node answers there, it is reused and
     `stop()` leaves it alone. With `state`, the node's chain lives in that directory (see
-    `chainstate`); `restart()` brings a node that died back from it.
+    `chainstate`); `restart()` brings a node that died back from it. The kernel signals the
+    node when the *thread* that started it ends: start and restart it from a thread that lives
+    as long as the job (the main thread).
     """
 
     def __init__(

@@ -86,9 +86,13 @@ class Rpc:
                     problem = f"HTTP {resp.status_code}"
                 else:
                     try:
-                        return orjson.loads(resp.content)
+                        answer = orjson.loads(resp.content)
                     except ValueError:
                         problem = f"unparsable answer (HTTP {resp.status_code})"
+                    else:
+                        if attempt:  # said once: the node is back
+                            log.warning("rpc: the node answers again after %d retries", attempt)
+                        return answer
             except requests.Timeout:
                 self.seconds += time.perf_counter() - t0
                 if not retry_timeouts:
@@ -100,8 +104,8 @@ class Rpc:
             delay = min(self.max_backoff, self.backoff * (2**attempt))
             attempt += 1
             self.retries += 1
-            if attempt in (1, 5) or attempt % 20 == 0:
-                log.warning("rpc %s; retry %d in %.2fs", problem, attempt, delay)
+            if attempt == 1:  # said once per outage; its end is said too
+                log.warning("rpc %s; retrying (backoff up to %gs)", problem, self.max_backoff)
             self.sleep(delay)
 
     def call(
