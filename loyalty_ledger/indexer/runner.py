@@ -11,8 +11,10 @@ from typing import Any
 
 from ..store import WriterLock, make_engine, migrate
 from .decode import Decoded, decode_logs
+from .discover import discover_programs
 from .errors import ChainMismatch, ReorgTooDeep
 from .fetch import (
+    ChainShorter,
     Header,
     LogFetcher,
     chain_identity,
@@ -144,7 +146,10 @@ class Indexer:
                     self.rpc.sleep(self.o.poll_interval)
                     continue
                 rep.set_range(st["start_block"], target)
-                self._step(cp, cp_hash, target, head, rep, backfilling)
+                try:
+                    self._step(cp, cp_hash, target, head, rep, backfilling)
+                except ChainShorter:  # the chain lost blocks under the batch: reconcile first
+                    continue
 
     # ------------------------------------------------------------------ reorgs
     def _reconcile(self, cp: int, cp_hash: str | None, head: int) -> bool:
@@ -154,6 +159,7 @@ class Indexer:
         if head < cp:
             stored = dict(self.sink.stored_blocks())
             if head not in stored:
+                self._check_identity(*chain_identity(self.rpc))  # a reset: ChainMismatch
                 log.warning(
                     "node behind the stored window: head=%d checkpoint=%d; waiting", head, cp
                 )
@@ -304,44 +310,7 @@ class Indexer:
         self.timings["decode_prefetch"] = self.timings.get("decode_prefetch", 0.0) + got[3]
         return got[0], got[1], got[2], 0.0
 
-    def _discover(self, events: list[Decoded], end: int) -> tuple[list[Decoded], int]:
-        """New programs: the batch ends at the first registration block, and takes the new
-        programs' logs from the network's start to it. Later programs come in the next batch."""
-        found = [
-            ev
-            for ev in events
-            if ev.event == "ProgramRegistered"
-            and ev.contract == self.registry
-            and ev.args["points"] not in self.programs
-        ]
-        if not found:
-            return events, end
-        end = found[0].block_number
-        found = [ev for ev in found if ev.block_number == end]
-        events = [ev for ev in events if ev.block_number <= end]
-        addrs: list[str] = []
-        for ev in found:
-            self.programs[ev.args["points"]] = {
-                "points": ev.args["points"],
-                "pass_address": ev.args["pass"],
-            }
-            addrs += [ev.args["points"], ev.args["pass"]]
-            log.info(
-                "program registered brand=%s points=%s pass=%s block=%d",
-                ev.args["brandId"],
-                ev.args["points"],
-                ev.args["pass"],
-                ev.block_number,
-            )
-        t0 = time.perf_counter()
-        more = self.fetcher.fetch_all(addrs, self.o.start_block, end)
-        self.timings["rpc"] += time.perf_counter() - t0
-        t1 = time.perf_counter()
-        # Disjoint address sets: no duplicates between the two lists, only the order to restore.
-        out = events + decode_logs(more)
-        out.sort(key=lambda e: (e.block_number, e.log_index))
-        self.timings["decode"] += time.perf_counter() - t1
-        return out, end
+    _discover = discover_programs
 
     def _consistent(
         self, events: list[Decoded], hdrs: dict[int, Header], a: int, cp_hash: str | None

@@ -43,8 +43,9 @@ class NodeWatch:
         self.say(f"chain: {why}; restarting it from its saved state")
         try:
             dump = self.node.restart()
-        except LedgerError as exc:
-            return f"anvil could not be restarted: {exc.message}"
+        except Exception as exc:  # a state that cannot load, a port taken meanwhile: stop
+            detail = exc.message if isinstance(exc, LedgerError) else repr(exc)
+            return f"anvil could not be restarted: {detail}"
         self.restarts.append(now)
         self.on_restart()
         down_for = self.outages.up("node") or 0.0

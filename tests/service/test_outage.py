@@ -27,7 +27,7 @@ from loyalty_ledger.chain.anvil import Anvil
 from ..pg import fresh_schema
 from ..tcpproxy import TcpProxy
 from .journey import BRAND, People, earn, gift, people
-from .mainjob import MainJob, wait_for
+from .mainjob import MainJob, audit_clean, wait_for
 
 pytestmark = pytest.mark.chain
 
@@ -113,8 +113,7 @@ def _cut_and_restore(job: MainJob, p: People, proxy: TcpProxy, what: str, chain_
     assert traffic.sent >= CUT / 0.6 and not traffic.errors, (traffic.sent, traffic.errors)
     job.wait_synced()
     assert job.running()
-    r = job.audit()
-    assert r.returncode == 0 and 'findings": 0' in r.stdout, r.stdout + r.stderr
+    audit_clean(job)
     return {"api": api_back, "indexer": indexer_back, "cut": cut}
 
 
@@ -188,3 +187,20 @@ def test_node_outage(stack: ExitStack, tmp_path: Path, backend: str) -> None:
     job.signal(signal.SIGTERM)
     assert job.wait_exit() == 0
     print(f"\nrecovery figures: {FIGURES}")
+
+
+def test_a_chain_reset_under_the_running_job_stops_it(stack: ExitStack, tmp_path: Path) -> None:
+    """What cannot heal stops the job with a clear message: its node comes back as another
+    chain (a reset, a wrong node behind the same address)."""
+    node = stack.enter_context(Anvil(port=0))
+    proxy = stack.enter_context(TcpProxy(node.port))
+    job = MainJob(tmp_path, rpc_url=f"http://127.0.0.1:{proxy.port}")
+    stack.callback(job.cleanup)
+    job.start().wait_ready()
+    other = stack.enter_context(Anvil(port=0))
+    proxy.cut()
+    proxy.upstream = other.port
+    proxy.restore()
+    assert job.wait_exit(timeout=90) == 1
+    out = job.output()
+    assert "error: the chain was reset under the mirror" in out and "genesis" in out, out

@@ -30,7 +30,7 @@ from .journey import (
     timed,
     wait_for_save,
 )
-from .mainjob import MainJob, alive, wait_for
+from .mainjob import MainJob, alive, audit_clean, wait_for
 
 pytestmark = pytest.mark.chain
 
@@ -46,12 +46,6 @@ def job(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MainJob]:
         main = MainJob(tmp_path, database_url=url, interval=3.0)
         stack.callback(main.cleanup)
         yield main
-
-
-def _audit_clean(job: MainJob) -> None:
-    r = job.audit()
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert 'findings": 0' in r.stdout
 
 
 def _backups(job: MainJob) -> list[str]:
@@ -85,7 +79,7 @@ def test_restart_journey(job: MainJob, request: pytest.FixtureRequest) -> None:
     assert again.head >= first.head and block_hash(job, first.head) == first.head_hash
     assert job.mirror()["events"] >= mirror["events"]  # reused, not rebuilt
     job.wait_synced()
-    _audit_clean(job)
+    audit_clean(job)
 
     # 2. SIGKILL of the main job: its anvil saves and exits with it (no orphan), nothing is lost
     earn(job, p)
@@ -101,7 +95,7 @@ def test_restart_journey(job: MainJob, request: pytest.FixtureRequest) -> None:
     assert (after.chain_id, after.balances) == (before.chain_id, before.balances)
     assert block_hash(job, before.head) == before.head_hash
     job.wait_synced()
-    _audit_clean(job)
+    audit_clean(job)
 
     # 3. Everything killed at once (a power cut): at most the last save interval is lost; the
     # mirror, ahead of the reloaded chain, rolls the lost blocks back.
@@ -125,7 +119,7 @@ def test_restart_journey(job: MainJob, request: pytest.FixtureRequest) -> None:
     assert crashed.head >= saved.head and block_hash(job, saved.head) == saved.head_hash
     assert "rolled back" in job.output(), job.output()
     assert mirror_balance(job, p, p.alice) == crashed.balances[0]
-    _audit_clean(job)
+    audit_clean(job)
 
     # 4. The job's anvil dies under it: restarted from its saved state, the API's signer
     # resynchronises its nonce, the mirror rolls back what the chain lost
@@ -153,7 +147,7 @@ def test_restart_journey(job: MainJob, request: pytest.FixtureRequest) -> None:
     job.wait_synced()
     assert "restarting it from its saved state" in job.output()
     assert mirror_balance(job, p, p.alice) == snapshot(job, p).balances[0]
-    _audit_clean(job)
+    audit_clean(job)
 
     job.signal(signal.SIGTERM)
     assert job.wait_exit() == 0
