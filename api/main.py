@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -12,10 +13,11 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from loyalty_ledger.config import Settings
+from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.health import Outages
 from loyalty_ledger.store import make_engine, migrate
 
-from . import errors
+from . import errors, openapi
 from .deps import ApiOptions, AppState
 from .routers import (
     admin,
@@ -27,6 +29,7 @@ from .routers import (
     health,
     insights,
     ledger,
+    operations,
     pages,
     perks,
 )
@@ -135,15 +138,28 @@ def create_app(
         version="0.1.0",
         description="Points, passes and perks on a permissioned EVM ledger. Customers sign in "
         "with Ethereum (Bearer session); brands, the operator and auditors send X-API-Key.",
+        docs_url=None,  # served by the pages router from the vendored Swagger UI (offline)
+        redoc_url=None,  # ReDoc would load from a CDN: one docs page, served locally
     )
-    app.state.api = AppState(
+    app.state.api = state = AppState(
         settings=settings, engine=engine, options=options, indexer_outages=indexer_outages
     )
+    for line in state.key_report():
+        (log.warning if "read-only" in line else log.info)("signing key of %s", line)
+    if settings.outbox and settings.submitter:
+        with contextlib.suppress(LedgerError):  # no deployment yet, or a brand without a key
+            for bid in state.deployment.programs:
+                with contextlib.suppress(LedgerError):
+                    state.submit_for(state.brand_sender(bid))
     errors.install(app)
-    routers = (health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights)
+    routers = (
+        *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
+        operations,
+    )
     for r in (*routers, pages):
         app.include_router(r.router)
     app.add_middleware(BodyLimit, limit=options.max_body)
+    openapi.install(app, [r.router for r in routers])
     return app
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -14,9 +15,52 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 
-Address = StrictStr  # checked (EIP-55) by the domain layer, which says what is wrong
+from loyalty_ledger.validate import printable_text
+
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+# The EIP-55 checksum is checked by the domain layer, which says what is wrong (invalid_address).
+Address = Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": ADDRESS_PATTERN})]
+HexAddress = Annotated[StrictStr, Field(pattern=ADDRESS_PATTERN)]  # inside signed messages
+HexBytes = Annotated[StrictStr, Field(pattern=r"^0x([0-9a-fA-F]{2})*$", max_length=32_768)]
+Signature = Annotated[StrictStr, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
+# Names people read (brands, tiers): printable text, no control characters.
+PrintableName = Annotated[StrictStr, AfterValidator(lambda v: printable_text(v, "a name"))]
+
+
+def _uint_check(bits: int) -> Any:
+    """A uint<bits> of a signed EIP-712 message: a JSON integer or its decimal text (wallets
+    and JavaScript clients send big numbers as text); nothing else (no hex, floats, signs)."""
+    top = 2**bits - 1
+
+    def check(value: Any) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 78:
+            number = int(value)
+        else:
+            raise ValueError(f"must be a whole number 0 to 2**{bits}-1 (integer or decimal text)")
+        if not 0 <= number <= top:
+            raise ValueError(f"must be a whole number 0 to 2**{bits}-1")
+        return number
+
+    return check
+
+
+def _uint_schema(bits: int) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": 2**bits - 1},
+            {"type": "string", "pattern": r"^[0-9]{1,78}$"},
+        ],
+        "description": f"uint{bits}: an integer or its decimal text",
+    }
+
+
+Uint256 = Annotated[int, BeforeValidator(_uint_check(256)), WithJsonSchema(_uint_schema(256))]
+Uint48 = Annotated[int, BeforeValidator(_uint_check(48)), WithJsonSchema(_uint_schema(48))]
 
 
 def _iso_time(value: Any) -> Any:
@@ -80,9 +124,45 @@ class TypedData(BaseModel):
     message: dict[str, Any]
 
 
+class ForwardMessage(Strict):
+    """The signed ForwardRequest (OZ ERC2771Forwarder), as /prepare returned it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: HexAddress = Field(alias="from")
+    to: HexAddress
+    value: Uint256
+    gas: Uint256
+    nonce: Uint256
+    deadline: Uint48
+    data: HexBytes
+
+
+class PermitMessage(Strict):
+    """The signed ERC-2612 permit, as /redeem/prepare returned it."""
+
+    owner: HexAddress
+    spender: HexAddress
+    value: Uint256
+    nonce: Uint256
+    deadline: Uint256
+
+
 class Signed(Strict):
-    message: dict[str, Any]
-    signature: StrictStr = Field(max_length=200)
+    """A signed forward request and its 65-byte signature (0x-hex)."""
+
+    message: ForwardMessage
+    signature: Signature
+
+    def parts(self) -> tuple[dict[str, Any], str]:
+        return self.message.model_dump(by_alias=True), self.signature
+
+
+class SignedPermit(Strict):
+    message: PermitMessage
+    signature: Signature
+
+    def parts(self) -> tuple[dict[str, Any], str]:
+        return self.message.model_dump(), self.signature
 
 
 class TxOut(BaseModel):
@@ -162,7 +242,7 @@ class RedeemPrepareIn(Strict):
 
 class RedeemIn(Strict):
     forward: Signed | None = None
-    permit: Signed | None = None
+    permit: SignedPermit | None = None
     member: Address | None = None  # brand redeemers only
 
 
@@ -288,9 +368,9 @@ class PassRenewIn(Strict):
 
 class BrandIn(Strict):
     brand_id: StrictStr = Field(min_length=1, max_length=32)
-    name: StrictStr = Field(min_length=1, max_length=64)
-    symbol: StrictStr = Field(min_length=1, max_length=16)
-    tiers: list[StrictStr] = Field(min_length=1, max_length=255)
+    name: PrintableName = Field(min_length=1, max_length=64)
+    symbol: PrintableName = Field(min_length=1, max_length=16)
+    tiers: list[Annotated[PrintableName, Field(min_length=1)]] = Field(min_length=1, max_length=255)
     admin: Address | None = None
 
 

@@ -239,6 +239,9 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
         if (bytes(memo).length > MAX_MEMO_BYTES) {
             revert PointsMemoTooLong(bytes(memo).length, MAX_MEMO_BYTES);
         }
+        // A gift is not an EIP-20 transfer: a gift of nothing is a mistake (`_move` lets a
+        // Transfer of 0 through, as EIP-20 requires).
+        if (amount == 0) revert PointsZeroAmount();
         address from = _msgSender();
         _move(from, to, amount, Op.Transfer, 0);
         emit PointsGifted(from, to, amount, memo);
@@ -483,9 +486,12 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
     /// take from (ERC-7818 `transferAtEpoch`, announced by TransferAtEpoch), or 0 for soonest-to-
     /// expire first (no lot is named 0: lot 0 expired when epoch 0 started). Nothing else writes
     /// `_pointsOf` or `_lots` (only `_credit` / `_take` / `_takeAt`, called from here) or `_supply`
-    /// (but `issueBatch`, which adds its total once).
+    /// (but `issueBatch`, which adds its total once). A `value` of 0 goes to `_moveNothing`.
     function _move(address from, address to, uint256 value, Op op, uint256 lot) private {
-        if (value == 0) revert PointsZeroAmount();
+        if (value == 0) {
+            _moveNothing(from, to, op, lot);
+            return;
+        }
         if (op == Op.IssueInBatch) {
             // Authorized for the whole batch up front; issueBatch adds the total supply once.
             if (lot == PERMANENT) {
@@ -520,6 +526,17 @@ contract LoyaltyPoints is ILoyaltyPoints, ERC20Permit, AccessControl, Pausable, 
             }
         }
         emit Transfer(from, to, value);
+    }
+
+    /// @dev A move of 0 points: EIP-20 says a transfer of 0 is a normal transfer that fires
+    /// Transfer, so a Transfer (only `transfer`, `transferFrom` and ERC-7818's `transferAtEpoch` /
+    /// `transferFromAtEpoch` reach here with 0: `gift` refuses it first) checks the same rules
+    /// and emits the same events, touching no balance; every other operation refuses 0.
+    function _moveNothing(address from, address to, Op op, uint256 lot) private {
+        if (op != Op.Transfer) revert PointsZeroAmount();
+        _authorize(op, from, to);
+        if (lot != 0) emit TransferAtEpoch(from, to, lot, 0);
+        emit Transfer(from, to, 0);
     }
 
     /// @dev The lot an issue now goes to: PERMANENT under no policy, else the current epoch plus

@@ -103,7 +103,9 @@ contract MembershipPass is IMembershipPass, ERC721, AccessControl, ERC2771Contex
         PassRecord storage record = _records[member];
         record.tier = tier;
         record.expiresAt = expiresAt;
-        if (!_transferable) emit Locked(tokenId);
+        // ERC-5192: a pass is minted locked (soulbound) or unlocked (transferable programme).
+        if (_transferable) emit Unlocked(tokenId);
+        else emit Locked(tokenId);
         emit PassIssued(member, tokenId, tier, expiresAt);
     }
 
@@ -249,7 +251,8 @@ contract MembershipPass is IMembershipPass, ERC721, AccessControl, ERC2771Contex
     }
 
     /// @dev The single choke point for ownership: checks the rules, moves the holder's record,
-    /// then lets ERC721 move the token (checking `auth` unless zero).
+    /// then lets ERC721 move the token (checking `auth` unless zero). A self-transfer passes the
+    /// same rules (transferable, holder not frozen, a member) and leaves the record in place.
     function _movePass(address to, uint256 tokenId, address auth, bool recovery)
         private
         returns (address from)
@@ -264,8 +267,12 @@ contract MembershipPass is IMembershipPass, ERC721, AccessControl, ERC2771Contex
                 _requireHolder(to);
             }
             uint256 held = _records[to].tokenId;
-            if (held != 0) revert PassAlreadyHeld(to, held);
-            if (from == address(0)) {
+            if (held != 0) {
+                // Only a holder moving its own pass to itself gets here with a pass (one per
+                // member): ERC-721 lets it, as OpenZeppelin does. The record stays; ERC721 still
+                // clears the approval and emits Transfer.
+                if (from != to) revert PassAlreadyHeld(to, held);
+            } else if (from == address(0)) {
                 // Ids come from the uint64 counter in `issue`, so the cast keeps every bit.
                 // forge-lint: disable-next-line(unsafe-typecast)
                 _records[to].tokenId = uint64(tokenId);

@@ -27,6 +27,32 @@ class ConfigError(LedgerError):
     code = "config_error"
 
 
+class KeyMissing(ConfigError):
+    """No signing key for a role or brand: the brand stays read-only."""
+
+    code = "key_missing"
+
+    def __init__(self, name: str, how: str) -> None:
+        super().__init__(f"no signing key for {name}: {how}")
+        self.name = name
+
+
+class KeyMisuse(LedgerError):
+    """A key was asked to sign something outside what it may sign (a brand's key, another's)."""
+
+    code = "key_misuse"
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(f"the {name} key may not sign a transaction to {target}")
+        self.name, self.target = name, target
+
+
+class UnknownOperation(LedgerError):
+    """No queued chain write with this id."""
+
+    code = "unknown_operation"
+
+
 class ArtifactMissing(LedgerError):
     """A compiled contract is not in the artifacts directory."""
 
@@ -337,3 +363,9 @@ class ExchangeBudgetExceeded(LedgerError):
             f"exchange {exchange_id} may issue only {remaining} more points, not {requested}"
         )
         self.exchange_id, self.requested, self.remaining = exchange_id, requested, remaining
+
+
+class IdempotencyConflict(LedgerError):
+    """An idempotency key (Idempotency-Key, order id, action id) reused for another request."""
+
+    code = "idempotency_conflict"

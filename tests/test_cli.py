@@ -143,6 +143,8 @@ def test_brand_add_and_deploy(cli: Any, w3: Web3) -> None:
             "not a registered member",
         ),
         (["points", "issue", "acme", BOB.address, "0", "--key", ACME_KEY], 2, "invalid amount"),
+        # The contract accepts a transfer of 0 (EIP-20); a person typing 0 made a mistake.
+        (["points", "transfer", "acme", BOB.address, "0", "--key", ALICE_KEY], 2, "invalid amount"),
         (
             ["points", "issue", "acme", BOB.address, "--key", ACME_KEY, "--", "-4"],
             2,
@@ -154,7 +156,7 @@ def test_brand_add_and_deploy(cli: Any, w3: Web3) -> None:
         (["points", "issue", "nope", BOB.address, "5"], 1, "no program for brand"),
         (["points", "issue", "beta", BOB.address, "5", "--key", ACME_KEY], 1, "not allowed"),
         (["points", "redeem", "acme", "1000", "--key", ALICE_KEY], 1, "holds 100 points"),
-        (["points", "gift", "acme", BOB.address, "1"], 1, "no customer key"),
+        (["points", "gift", "acme", BOB.address, "1"], 1, "no signing key for customer"),
         (["pass", "show", "acme", "garbage"], 2, "invalid address"),
     ],
 )
@@ -203,3 +205,21 @@ def test_chain_up_starts_and_stops_anvil(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--name", "Gamma\x07"), ("--symbol", "G\nM"), ("--tier", "Gold\x1b[0m")]
+)
+def test_brand_add_refuses_control_characters(cli: Any, flag: str, value: str) -> None:
+    args = {"--name": "Gamma", "--symbol": "GAM", "--tier": "Bronze"} | {flag: value}
+    r = cli(
+        "brand",
+        "add",
+        "delta",
+        "--admin",
+        ACME_ADMIN.address,
+        *[x for pair in args.items() for x in pair],
+        ok=False,
+    )
+    assert r.exit_code == 2 and "printable" in r.stderr, (r.output, r.stderr)
+    assert "delta" not in Deployment.load(cli.dep_file).programs

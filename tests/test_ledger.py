@@ -180,6 +180,26 @@ def test_issue_to_unregistered_recipient(acme: Program, acme_admin: Sender, unch
     assert info.value.account == CAROL.address
 
 
+def test_zero_transfer_refused_by_client_accepted_by_contract(
+    w3: Web3, acme: Program, alice: Sender, unchanged
+) -> None:
+    """A person transferring 0 is a mistake the client refuses; the contract, as EIP-20 requires,
+    treats a transfer of 0 as a normal transfer: it succeeds, fires Transfer, moves nothing."""
+    with unchanged(), pytest.raises(InvalidAmount):
+        ledger.transfer_points(sender=alice, program=acme, to=BOB.address, amount=0)
+    token = contracts.points(w3, acme)
+    receipt = alice.transact(token.functions.transfer(BOB.address, 0))
+    (event,) = token.events.Transfer().process_receipt(receipt.raw)
+    assert (event["args"]["from"], event["args"]["to"], event["args"]["value"]) == (
+        ALICE.address,
+        BOB.address,
+        0,
+    )
+    assert (bal(w3, acme, ALICE.address), bal(w3, acme, BOB.address)) == (ALICE_START, 0)
+    with unchanged(), pytest.raises(NotAMember):  # the membership rule holds for 0 as well
+        alice.transact(token.functions.transfer(CAROL.address, 0))
+
+
 def test_transfer_to_unregistered_recipient(acme: Program, alice: Sender, unchanged) -> None:
     with unchanged(), pytest.raises(NotAMember):
         ledger.transfer_points(sender=alice, program=acme, to=CAROL.address, amount=5)

@@ -101,7 +101,7 @@ def prepare_transfer(
 def transfer(address: MemberActorDep, body: TransferIn, state: StateDep) -> TxOut:
     """Relay the signed transfer or gift; returns the transaction hash and its status."""
     program = state.deployment.program(body.brand_id)
-    request = consent.forward_request(body.message, body.signature)
+    request = consent.forward_request(*body.parts())
     w3 = state.w3
     allowed = (
         consent.selector(ledger.gift_call(w3=w3, program=program, to=address, amount=1)),

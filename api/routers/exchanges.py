@@ -77,7 +77,7 @@ def swap(exchange_id: ExchangeId, body: Signed, customer: CustomerDep, state: St
     """Relay the signed swap; returns the transaction and the points burned and issued."""
     w3, dep = state.w3, state.deployment
     assert customer.address is not None
-    request = consent.forward_request(body.message, body.signature)
+    request = consent.forward_request(*body.parts())
     call = exchange.swap_call(w3=w3, deployment=dep, exchange_id=exchange_id, amount=1)
     consent.expect_call(
         request,

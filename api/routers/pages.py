@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 STATIC = (Path(__file__).resolve().parent.parent / "static").resolve()
 TYPES = {
@@ -13,7 +14,9 @@ TYPES = {
     ".css": "text/css",
     ".html": "text/html",
     ".svg": "image/svg+xml",
+    ".png": "image/png",
 }
+SWAGGER = "/static/vendor/swagger-ui"
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -33,6 +36,20 @@ def dashboard() -> FileResponse:
 def wallet() -> FileResponse:
     """The customer wallet (Sign-In with Ethereum)."""
     return FileResponse(STATIC / "wallet.html", media_type="text/html")
+
+
+@router.get("/docs")
+def docs(request: Request) -> HTMLResponse:
+    """The API's OpenAPI page: Swagger UI served from here (vendored), no CDN needed."""
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url or "/openapi.json",
+        title=f"{request.app.title} - docs",
+        swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+        # No online validator badge (it would call validator.swagger.io).
+        swagger_ui_parameters={"validatorUrl": None},
+    )
 
 
 @router.get("/static/{name:path}")

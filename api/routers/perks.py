@@ -30,8 +30,24 @@ router = APIRouter(tags=["perks"])
 PerkId = Annotated[int, Path(ge=1, le=2**62)]
 
 
+def _sees_inactive(principal: Principal, brand_id: str) -> bool:
+    """Switched-off perks are the brand's business: its keys, the operator and auditors."""
+    return principal.kind != "customer" and principal.can_read_brand(brand_id)
+
+
+def _visible(principal: Principal, perk: dict[str, Any]) -> dict[str, Any]:
+    """The perk, or 404 for a caller who may not see it (the list endpoint's rule)."""
+    if not perk["active"] and not _sees_inactive(principal, perk["brand_id"]):
+        raise perks.PerkNotFound(perk["id"])
+    return perk
+
+
+def _perk_seen(engine: Any, principal: Principal, perk_id: int) -> dict[str, Any]:
+    return _visible(principal, perks.get_perk(engine=engine, perk_id=perk_id))
+
+
 def _perk_for(engine: Any, principal: Principal, perk_id: int, write_role: str | None) -> dict:
-    perk = perks.get_perk(engine=engine, perk_id=perk_id)
+    perk = _perk_seen(engine, principal, perk_id)
     bid = perk["brand_id"]
     if write_role is not None and not principal.has_brand_role(bid, write_role):
         raise Forbidden(f"needs the {write_role} role of brand {bid}")
@@ -55,14 +71,14 @@ def create_perk(
 def list_perks(brand_id: str, _p: PrincipalDep, state: StateDep) -> list[dict[str, Any]]:
     """The brand's perks (customers see the active ones)."""
     state.deployment.program(brand_id)
-    active_only = _p.kind == "customer" or not _p.can_read_brand(brand_id)
+    active_only = not _sees_inactive(_p, brand_id)
     return perks.list_perks(engine=state.engine, brand_id=brand_id, active_only=active_only)
 
 
 @router.get("/perks/{perk_id}", response_model=PerkPublic)
-def get_perk(perk_id: PerkId, _p: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
-    """One perk."""
-    return perks.get_perk(engine=engine, perk_id=perk_id)
+def get_perk(perk_id: PerkId, principal: PrincipalDep, engine: EngineDep) -> dict[str, Any]:
+    """One perk (a switched-off one only for its brand, the operator and auditors)."""
+    return _perk_seen(engine, principal, perk_id)
 
 
 @router.patch("/perks/{perk_id}", response_model=PerkPublic)
@@ -115,7 +131,7 @@ def eligibility(
 ) -> Any:
     """Is `address` eligible now, every reason when not, and as of which block."""
     if strict:
-        perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+        perk = _perk_seen(state.engine, principal, perk_id)
         _check_readers(principal, perk, [address])
         [e] = perks.eligibility(
             engine=state.engine,
@@ -129,7 +145,7 @@ def eligibility(
         perk, e = perks.check_one(
             engine=state.engine, deployment=state.deployment, perk_id=perk_id, address=address
         )
-        _check_readers(principal, perk, [address])
+        _check_readers(principal, _visible(principal, perk), [address])
         # Already in its final shape: skip FastAPI's second validation of the response.
         return Response(_out(e).model_dump_json(), media_type="application/json")
     return _out(e)
@@ -140,7 +156,7 @@ def eligibility_batch(
     perk_id: PerkId, body: EligibilityBatchIn, principal: PrincipalDep, state: StateDep
 ) -> list[EligibilityOut]:
     """Eligibility of many addresses at once."""
-    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+    perk = _perk_seen(state.engine, principal, perk_id)
     _check_readers(principal, perk, body.addresses)
     out = perks.eligibility(
         engine=state.engine,
@@ -172,8 +188,10 @@ def prepare_redeem(
     perk_id: PerkId, body: RedeemPrepareIn, principal: PrincipalDep, state: StateDep
 ) -> dict[str, Any]:
     """The EIP-712 data the member signs to consent to the burn (ForwardRequest or permit)."""
-    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+    perk = _perk_seen(state.engine, principal, perk_id)
     member = _redeemer(principal, perk, body.member)
+    if not perk["active"]:
+        raise perks.NotEligible([perks.Reason("perk_inactive", "the perk is switched off")])
     if perk["point_cost"] == 0:
         raise InvalidInput("this perk costs no points: redeem it without a signature")
     program = state.deployment.program(perk["brand_id"])
@@ -199,8 +217,9 @@ def redeem(
     state: StateDep,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=128)],
 ) -> dict[str, Any]:
-    """Redeem a perk with the member's signature; retry safely with the same Idempotency-Key."""
-    perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
+    """Redeem a perk with the member's signature; retry safely with the same Idempotency-Key
+    (another body under the same key is a 409 idempotency_conflict)."""
+    perk = _perk_seen(state.engine, principal, perk_id)
     member = _redeemer(principal, perk, body.member)
     if body.forward is not None and body.permit is not None:
         raise InvalidInput("send a forward request or a permit, not both")
@@ -214,7 +233,7 @@ def redeem(
         idempotency_key=idempotency_key,
         relayer=state.sender("relayer"),
         brand_sender=brand_sender,
-        forward=(body.forward.message, body.forward.signature) if body.forward else None,
-        permit_data=(body.permit.message, body.permit.signature) if body.permit else None,
+        forward=body.forward.parts() if body.forward else None,
+        permit_data=body.permit.parts() if body.permit else None,
     )
     return {**out.redemption, "replayed": out.replayed}

@@ -14,6 +14,9 @@ import {IERC7818} from "./IERC7818.sol";
 /// ("purchase", "signup", "review", "referral", "survey", "visit", "adjustment", "dormant",
 /// "fraud" ...); a reference is an order or action id (ASCII up to 32 bytes, else its keccak256).
 /// Value moves emit the ERC-20 Transfer event and, beside it, the domain event below.
+/// EIP-20: `transfer`, `transferFrom`, `transferAtEpoch` and `transferFromAtEpoch` of 0 points
+/// are normal transfers (same membership, freeze and pause rules; Transfer emitted, no balance
+/// changes); issue, redeem, forfeit, gift and the exchange refuse 0 (`PointsZeroAmount`).
 ///
 /// Expiry (ERC-7818, time-based epochs): epoch `e` starts at `epochZero + e * epochLength`.
 /// Under a policy of `v` epochs (`validityDuration`, set by the brand admin; 0 = never), points
@@ -34,7 +37,8 @@ interface ILoyaltyPoints is IERC7818 {
     error PointsNotAMember(address account);
     /// @notice `account` is frozen.
     error PointsAccountFrozen(address account);
-    /// @notice Amounts must be at least one point.
+    /// @notice Amounts must be at least one point (every operation but the ERC-20 / ERC-7818
+    /// transfers, which move 0 as EIP-20 requires).
     error PointsZeroAmount();
     /// @notice Batch arrays differ in length, or are empty.
     error PointsBadBatch(uint256 members, uint256 amounts, uint256 refs);
@@ -121,8 +125,8 @@ interface ILoyaltyPoints is IERC7818 {
     /// or fraud (brand admin). Works on frozen accounts.
     function forfeit(address member, uint256 amount, bytes32 reason) external;
 
-    /// @notice Transfers `amount` of the caller's points to `to` with a `memo` (at most
-    /// MAX_MEMO_BYTES bytes).
+    /// @notice Transfers `amount` (at least 1) of the caller's points to `to` with a `memo` (at
+    /// most MAX_MEMO_BYTES bytes).
     function gift(address to, uint256 amount, string calldata memo) external;
 
     /// @notice Moves every point of `lostWallet` to `newWallet` (registry only; ignores pause and

@@ -7,8 +7,14 @@ pragma solidity 0.8.28;
 /// enables transfer. Token ids start at 1; 0 means "no pass".
 /// @dev Roles: DEFAULT_ADMIN_ROLE (brand admin: tiers, transferability), ISSUER_ROLE (issue,
 /// tier changes, renewal, revocation). Holders must be registered, unfrozen members.
-/// ERC-5192: `Locked(tokenId)` is emitted when a pass is minted while passes are soulbound; a
-/// change of transferability is one `TransferabilityChanged` event for every pass of the program.
+/// ERC-5192 (interface id 0xb45a3c0e, answered by `supportsInterface`): lockedness is
+/// programme-wide. A pass is minted with `Locked(tokenId)` while passes are soulbound and with
+/// `Unlocked(tokenId)` while they are transferable. `setTransferable` locks or unlocks every pass
+/// of the programme at once and emits one `TransferabilityChanged(transferable)` for all of them,
+/// not a `Locked`/`Unlocked` per token: an ERC-5192 indexer applies it to every pass of the
+/// contract, or asks `locked(tokenId)`, which always answers for the one token (ERC-5192's
+/// per-token view). While locked, every ERC-721 transfer (to another wallet or to the holder
+/// itself) reverts `PassNotTransferable`; only the registry's `recover` moves a locked pass.
 interface IMembershipPass {
     /*//////////////////////////////////////////////////////////////
                                  ERRORS
@@ -55,11 +61,12 @@ interface IMembershipPass {
     );
     /// @notice The brand added tier number `tier` called `name`.
     event TierAdded(uint8 indexed tier, string name);
-    /// @notice Passes of this program are now transferable (or soulbound again).
+    /// @notice Every pass of this program is now transferable (unlocked), or soulbound (locked)
+    /// again: one event for all of them, in place of ERC-5192's per-token Locked/Unlocked.
     event TransferabilityChanged(bool transferable);
-    /// @notice ERC-5192: `tokenId` is soulbound.
+    /// @notice ERC-5192: `tokenId` is soulbound; emitted when it is minted locked.
     event Locked(uint256 tokenId);
-    /// @notice ERC-5192: `tokenId` is transferable.
+    /// @notice ERC-5192: `tokenId` is transferable; emitted when it is minted unlocked.
     event Unlocked(uint256 tokenId);
 
     /*//////////////////////////////////////////////////////////////
@@ -81,7 +88,8 @@ interface IMembershipPass {
     /// @notice Appends a tier above the current highest (brand admin); returns its number.
     function addTier(string calldata name) external returns (uint8 tier);
 
-    /// @notice Lets passes move between members, or binds them again (brand admin).
+    /// @notice Lets passes move between members, or binds them again (brand admin): every pass's
+    /// `locked` changes at once, announced by one TransferabilityChanged (no per-token event).
     function setTransferable(bool transferable_) external;
 
     /// @notice Moves `lostWallet`'s pass to `newWallet`, soulbound or not (registry only).
@@ -115,7 +123,8 @@ interface IMembershipPass {
     /// @notice Whether passes may move between members.
     function transferable() external view returns (bool);
 
-    /// @notice ERC-5192: whether `tokenId` is soulbound; reverts when it does not exist.
+    /// @notice ERC-5192: whether `tokenId` is soulbound now (the programme's current
+    /// transferability, whatever events it was minted with); reverts when it does not exist.
     function locked(uint256 tokenId) external view returns (bool);
 
     /// @notice The brand this program belongs to.

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -60,8 +61,18 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Canonical unpadded base64url only: no padding, no stray characters, no spare bits set
+    (each token has exactly one spelling, so a tampered copy is never accepted)."""
+    if not _B64URL.fullmatch(text):
+        raise ValueError("not unpadded base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(raw) != text:
+        raise ValueError("not canonical base64url")
+    return raw
 
 
 def new_session(*, engine: Engine, address: str, ttl: int = SESSION_TTL) -> Session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from loyalty_ledger.auth.principal import (
 )
 from loyalty_ledger.auth.sessions import Session, new_session
 from loyalty_ledger.store.offchain import SiweNonce, table
+
+_CHAIN_LINE = re.compile(r"\nVersion: [^\n]*\nChain ID: ([^\n]*)\n")
 
 
 def parse_siwe(text: str):  # type: ignore[no-untyped-def]
@@ -69,8 +72,12 @@ def verify_siwe(
         raise SiweRejected("uri_mismatch", f"message URI {msg.uri!r} is not {uri!r}")
     if msg.scheme and uri is not None and not uri.startswith(f"{msg.scheme}://"):
         raise SiweRejected("scheme_mismatch", f"message scheme {msg.scheme!r} does not match")
-    if int(msg.chain_id) != chain_id:
-        raise SiweRejected("chain_mismatch", f"message is for chain {msg.chain_id}, not {chain_id}")
+    # The chain id as written, not as a number: "031337" is not the "31337" the API advertised.
+    # The grammar fixes the line's place (after "Version"), so a statement cannot fake it.
+    written = _CHAIN_LINE.search(text)
+    if int(msg.chain_id) != chain_id or written is None or written[1] != str(chain_id):
+        shown = written[1] if written else msg.chain_id
+        raise SiweRejected("chain_mismatch", f"message is for chain {shown!r}, not {chain_id}")
     if str(msg.version) != "1":
         raise SiweRejected("version_mismatch", "only SIWE version 1 is accepted")
     if nonce is not None and msg.nonce != nonce:

@@ -13,7 +13,7 @@ from web3 import Web3
 from loyalty_ledger.chain.artifacts import error_decoder, load_abi, load_artifact
 from loyalty_ledger.chain.sender import Receipt, Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError, ProgramExists, UnknownProgram
-from loyalty_ledger.validate import brand_id_bytes, checksum_address
+from loyalty_ledger.validate import brand_id_bytes, checksum_address, printable_text
 
 FORWARDER_NAME = "LoyaltyLedgerForwarder"
 DEFAULT_EPOCH_SECONDS = 30 * 86_400
@@ -178,10 +178,12 @@ def add_brand(
     """
     bid = brand_id_bytes(brand_id)
     admin = checksum_address(admin)
-    if not tiers or len(tiers) > 255 or not all(isinstance(t, str) and t for t in tiers):
-        raise InvalidInput("a program needs 1 to 255 non-empty tier names")
-    if not name or not symbol:
-        raise InvalidInput("a program needs a name and a symbol")
+    if not tiers or len(tiers) > 255:
+        raise InvalidInput("a program needs 1 to 255 tier names")
+    for tier in tiers:
+        printable_text(tier, "a tier name")
+    printable_text(name, "the brand name")
+    printable_text(symbol, "the symbol")
     if epoch_length <= 0:
         raise InvalidInput("an expiry epoch lasts at least one second")
     registry = w3.eth.contract(

@@ -178,10 +178,13 @@ def survey_scores(conn: Connection, *, brand_id: str, period: Period) -> list[tu
 
 
 def ledger_totals(conn: Connection, *, token: str) -> tuple[dict[str, int], dict[str, int]]:
-    """Points and entry counts per ledger kind (issue, redeem, forfeit, gift, transfer, …)."""
+    """Points and entry counts per ledger kind (issue, redeem, forfeit, gift, transfer, …).
+
+    A transfer of 0 points (a valid ERC-20 transfer, kept in the history) moved nothing and is
+    not counted."""
     q = (
         select(T_ENTRY.c.kind, func.count(), _sum_u256(conn, T_ENTRY.c.amount))
-        .where(T_ENTRY.c.token == token.lower())
+        .where(T_ENTRY.c.token == token.lower(), T_ENTRY.c.amount != 0)
         .group_by(T_ENTRY.c.kind)
     )
     totals: dict[str, int] = {}

@@ -108,16 +108,29 @@ def _hex_bytes(value: Any, what: str, length: int | None = None) -> bytes:
     return raw
 
 
+def _uint(value: Any, what: str, bits: int = 256) -> int:
+    """A uint of a signed message: an int or its decimal text, within 0..2**bits-1."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 78:
+        number = int(value)
+    else:
+        raise InvalidInput(f"{what} must be a whole number (an integer or decimal text)")
+    if not 0 <= number < 2**bits:
+        raise InvalidInput(f"{what} must be 0 to 2**{bits}-1")
+    return number
+
+
 def forward_request(message: dict[str, Any], signature: str) -> ForwardRequest:
     """A ForwardRequest from the signed typed-data message (JSON) and its signature."""
     try:
         return ForwardRequest(
             from_=checksum_address(message["from"]),
             to=checksum_address(message["to"]),
-            value=int(message["value"]),
-            gas=int(message["gas"]),
-            nonce=int(message["nonce"]),
-            deadline=int(message["deadline"]),
+            value=_uint(message["value"], "value"),
+            gas=_uint(message["gas"], "gas"),
+            nonce=_uint(message["nonce"], "nonce"),
+            deadline=_uint(message["deadline"], "deadline", 48),
             data=_hex_bytes(message["data"], "data"),
             signature=_hex_bytes(signature, "signature", 65),
         )
@@ -133,9 +146,9 @@ def permit(message: dict[str, Any], signature: str) -> Permit:
         return Permit(
             owner=checksum_address(message["owner"]),
             spender=checksum_address(message["spender"]),
-            value=int(message["value"]),
-            nonce=int(message["nonce"]),
-            deadline=int(message["deadline"]),
+            value=_uint(message["value"], "value"),
+            nonce=_uint(message["nonce"], "nonce"),
+            deadline=_uint(message["deadline"], "deadline"),
             v=v,
             r=sig[:32],
             s=sig[32:64],
@@ -172,6 +185,19 @@ def selector(call: ContractFunction) -> bytes:
     return bytes.fromhex(call._encode_transaction_data()[2:10])
 
 
-def relay(*, relayer: Sender, deployment: Deployment, request: ForwardRequest) -> Receipt:
-    """Check (expiry, nonce, signer, inner call) and relay; raises the decoded reason."""
-    return gasless.relay(relayer=relayer, deployment=deployment, request=request)
+def check_forward(*, w3: Web3, deployment: Deployment, request: ForwardRequest) -> None:
+    """The relay's checks alone (expiry, signer, nonce, the inner call); nothing is sent."""
+    gasless.check_forward_request(w3=w3, deployment=deployment, request=request)
+
+
+def check_permit(*, w3: Web3, program: Program, permit: Permit, spender: str) -> None:
+    """A permit's checks alone (expiry, spender, nonce, signer); nothing is sent."""
+    gasless.check_permit(w3=w3, program=program, permit=permit, spender=spender)
+
+
+def relay(
+    *, relayer: Sender, deployment: Deployment, request: ForwardRequest, checked: bool = False
+) -> Receipt:
+    """Check (expiry, nonce, signer, inner call; skipped when `checked` says `check_forward`
+    just passed) and relay; raises the decoded reason."""
+    return gasless.relay(relayer=relayer, deployment=deployment, request=request, checked=checked)

@@ -2,20 +2,26 @@
 
 Every earning is claimed under a unique key (`order:<id>` or `action:<kind>:<id>`) in SQL
 before its transaction is sent, so a retried or duplicated request never earns twice. A claim
-whose transaction fails is released; a claim whose process died after sending stays `pending`
-(it may have earned) and is never sent again.
+whose transaction fails is released. Sent in the request, a claim whose process died after
+sending stays `pending`; `queued`, the claim and its outbox intent are one SQL transaction and
+the submitter settles it (mined: `confirmed`; failed: released).
 
 A purchase carries the order's own point-of-sale time (`ordered_at`, Unix seconds; default: the
 time of the claim), so metrics count when the customer bought, not when the brand recorded it.
+It may not be before the programme existed (the time of the block that deployed its points
+contract) nor more than 5 minutes ahead of our clock.
+
+Each record keeps a hash of its canonical request: a retry with the same order (or action) id
+and the same details replays the first record (`duplicate`); the same id with other details is
+an `IdempotencyConflict` (409), as for the IETF Idempotency-Key draft.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -25,6 +31,14 @@ from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
+from loyalty_ledger.ledger import outbox
+from loyalty_ledger.programme.idempotency import check_same, request_hash
+from loyalty_ledger.programme.order_time import (
+    EARLIEST_ORDER,
+    MAX_FUTURE_SECONDS,
+    order_time,
+    programme_start,
+)
 from loyalty_ledger.store.offchain import EarnRecord, EarnRule, table
 from loyalty_ledger.validate import checksum_address
 
@@ -33,7 +47,6 @@ DEFAULT_BONUSES = {"signup": 100, "review": 20, "referral": 50, "survey": 10, "v
 DEFAULT_CURRENCY = "VND"
 DEFAULT_AMOUNT_PER_POINT = 10_000  # 1 point per 10,000 VND
 MAX_BATCH = 500
-MAX_FUTURE_SECONDS = 300  # an order time may run this far ahead of ours (POS clock skew)
 
 T_RULE, T_EARN = table(EarnRule), table(EarnRecord)
 
@@ -110,12 +123,17 @@ def _record(engine: Engine, brand_id: str, key: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _claim(engine: Engine, values: dict[str, Any]) -> int | None:
+def _claim(
+    engine: Engine, values: dict[str, Any], queue: outbox.Issuer | None = None
+) -> int | None:
+    """Claim the key; with `queue`, the issue is queued in the outbox in the same transaction."""
     now = int(time.time())
     if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
         values = {**values, "ordered_at": now}
     try:
         with engine.begin() as conn:
+            if queue is not None and values["points"] > 0:
+                values = {**values, "intent_id": queue.enqueue(conn, values)}
             res = conn.execute(insert(T_EARN).values(status="pending", created_at=now, **values))
             return int(res.inserted_primary_key[0])  # type: ignore[index]
     except IntegrityError:
@@ -137,11 +155,20 @@ def _confirm(engine: Engine, ids: Sequence[int], tx_hash: str | None, block: int
 
 
 def _earn_one(
-    *, engine: Engine, sender: Sender, program: Program, brand_id: str, values: dict[str, Any]
+    *,
+    engine: Engine,
+    sender: Sender,
+    program: Program,
+    values: dict[str, Any],
+    queued: bool = False,
 ) -> Earned:
-    rid = _claim(engine, {"brand_id": brand_id, **values})
+    brand_id = program.brand_id
+    queue = outbox.Issuer(sender, program) if queued else None
+    rid = _claim(engine, {"brand_id": brand_id, **values}, queue)
     if rid is None:
-        return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=True)
+        return _duplicate(engine, brand_id, values)
+    if queue is not None and values["points"] > 0:
+        return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
     if values["points"] == 0:
         _confirm(engine, [rid], None, None)
         return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
@@ -161,42 +188,18 @@ def _earn_one(
     return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
 
 
+def _duplicate(engine: Engine, brand_id: str, values: dict[str, Any]) -> Earned:
+    """The first record of a claimed key, when this request is the same one again."""
+    first = _record(engine, brand_id, values["idem_key"])
+    what = f"order id {values['order_id']!r}" if values["order_id"] else "this action id"
+    check_same(first.get("request_hash"), values["request_hash"], what)
+    return Earned(first, duplicate=True)
+
+
 def _text(value: Any, what: str, limit: int = 128) -> str:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidInput(f"{what} must be text of 1 to {limit} characters")
     return value
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def order_time(value: datetime | str | None, *, now: float | None = None) -> int | None:
-    """An order's point-of-sale time as Unix seconds (None: not given, the claim time is used).
-
-    It must say its timezone, and may be at most MAX_FUTURE_SECONDS ahead of our clock.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(
-                "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
-            ) from None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(
-            "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
-        )
-    ts = math.floor(value.timestamp())
-    clock = time.time() if now is None else now
-    if ts > clock + MAX_FUTURE_SECONDS:
-        raise InvalidInput(
-            f"ordered_at {_iso(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
-            f"future (server time {_iso(int(clock))})"
-        )
-    return ts
 
 
 def purchase_values(
@@ -208,11 +211,12 @@ def purchase_values(
     currency: str,
     items: int,
     ordered_at: datetime | str | None = None,
+    earliest: int = EARLIEST_ORDER,
 ) -> dict[str, Any]:
     if isinstance(items, bool) or not isinstance(items, int) or items < 0:
         raise InvalidInput("items must be a whole number >= 0")
     order_id = _text(order_id, "order id")
-    return {
+    values = {
         "idem_key": f"order:{order_id}",
         "member": checksum_address(member),
         "reason": "purchase",
@@ -222,8 +226,10 @@ def purchase_values(
         "currency": currency.upper(),
         "items_count": items,
         "action_id": None,
-        "ordered_at": order_time(ordered_at),
+        "ordered_at": order_time(ordered_at, earliest=earliest),
     }
+    keys = ("member", "order_id", "order_amount", "currency", "items_count", "ordered_at")
+    return values | {"request_hash": request_hash({k: values[k] for k in keys})}
 
 
 def earn_purchase(
@@ -237,8 +243,11 @@ def earn_purchase(
     currency: str,
     items: int,
     ordered_at: datetime | str | None = None,
+    queued: bool = False,
 ) -> Earned:
     """Points for an order, once per order id (the brand's earn rule decides how many).
+
+    `queued`: the issue is queued in the outbox with the claim, not sent and awaited here.
 
     `ordered_at` is the order's point-of-sale time (timezone-aware; default: now). A retry
     with the same order id returns the first record, whatever time it carries.
@@ -252,10 +261,9 @@ def earn_purchase(
         currency=currency,
         items=items,
         ordered_at=ordered_at,
+        earliest=programme_start(sender.w3, program),
     )
-    return _earn_one(
-        engine=engine, sender=sender, program=program, brand_id=program.brand_id, values=values
-    )
+    return _earn_one(engine=engine, sender=sender, program=program, values=values, queued=queued)
 
 
 def earn_action(
@@ -267,6 +275,7 @@ def earn_action(
     action: str,
     action_id: str,
     points: int | None = None,
+    queued: bool = False,
 ) -> Earned:
     """A bonus for an action (signup, review, referral, survey, visit), once per action id.
 
@@ -290,33 +299,41 @@ def earn_action(
         "items_count": None,
         "action_id": action_id,
     }
-    return _earn_one(
-        engine=engine, sender=sender, program=program, brand_id=program.brand_id, values=values
-    )
+    # The points come from the rule (which may change between retries): not part of the request.
+    values["request_hash"] = request_hash({k: values[k] for k in ("member", "reason", "action_id")})
+    return _earn_one(engine=engine, sender=sender, program=program, values=values, queued=queued)
 
 
 def earn_purchases(
-    *, engine: Engine, sender: Sender, program: Program, orders: Sequence[dict[str, Any]]
+    *,
+    engine: Engine,
+    sender: Sender,
+    program: Program,
+    orders: Sequence[dict[str, Any]],
+    queued: bool = False,
 ) -> list[Earned]:
-    """Many orders at once: claim each, then one issueBatch per chunk for the new claims.
+    """Many orders at once: claim each, then one issueBatch per chunk for the new claims
+    (`queued`: each claim queues its issue; the submitter batches them).
 
     Each order is the keyword arguments of `purchase_values` (`ordered_at` optional).
     """
     if not orders or len(orders) > MAX_BATCH:
         raise InvalidInput(f"a batch has 1 to {MAX_BATCH} orders")
     rule = get_rule(engine=engine, brand_id=program.brand_id)
-    rows = [purchase_values(rule, **o) for o in orders]
+    start = programme_start(sender.w3, program)
+    rows = [purchase_values(rule, **o, earliest=start) for o in orders]
     if len({r["idem_key"] for r in rows}) != len(rows):
         raise InvalidInput("an order id appears twice in the batch")
+    if queued:
+        kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
+        return [_earn_one(**kw, values=r) for r in rows]  # type: ignore[arg-type]
     claimed: list[tuple[int, dict[str, Any]]] = []
     results: dict[str, Earned] = {}
     try:
         for r in rows:
             rid = _claim(engine, {"brand_id": program.brand_id, **r})
             if rid is None:
-                results[r["idem_key"]] = Earned(
-                    _record(engine, program.brand_id, r["idem_key"]), duplicate=True
-                )
+                results[r["idem_key"]] = _duplicate(engine, program.brand_id, r)
             else:
                 claimed.append((rid, r))
         paying = [(rid, r) for rid, r in claimed if r["points"] > 0]
@@ -358,4 +375,14 @@ def brand_earnings(
         ]
 
 
-__all__ = ["ACTIONS", "Earned", "LedgerError", "Rule", "earn_action", "earn_purchase"]
+__all__ = [
+    "ACTIONS",
+    "MAX_FUTURE_SECONDS",
+    "Earned",
+    "LedgerError",
+    "Rule",
+    "earn_action",
+    "earn_purchase",
+    "order_time",
+    "programme_start",
+]

@@ -367,6 +367,23 @@ def test_operator_onboards_brand(env: Env) -> None:
     assert dup.status_code == 409 and dup.json()["error"] == "program_exists"
 
 
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"name": "Evil\x07Brand"},
+        {"name": "Two\nLines"},
+        {"symbol": "N\tW"},
+        {"tiers": ["One", "T\u2028wo"]},
+    ],
+)
+def test_onboarding_refuses_control_characters(env: Env, patch: dict) -> None:
+    bid = f"c{uuid.uuid4().hex[:6]}"
+    body = {"brand_id": bid, "name": "New Brand", "symbol": "NEW", "tiers": ["One"], **patch}
+    r = env.client.post("/admin/brands", json=body, headers=env.h("operator"))
+    assert r.status_code == 422 and r.json()["error"] == "validation_error", r.text
+    assert "printable" in r.json()["detail"] and bid not in env.deployment.programs
+
+
 def test_health_reports_head_checkpoint_lag(env: Env) -> None:
     env.index()
     h = env.client.get("/health").json()

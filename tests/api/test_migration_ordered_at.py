@@ -24,8 +24,9 @@ from loyalty_ledger.store.offchain import EarnRecord, offchain_metadata, table
 
 from ..pg import fresh_schema
 
-# HEAD: the schema head, which later migrations (0005: expiry and exchange) move on.
-HEAD, PREVIOUS = "0005_expiry_exchange", "0003_insights_survey"
+# HEAD: the schema's single head, which later migrations (0005, 0006 ...) move on.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+PREVIOUS = "0003_insights_survey"
 JAN, FEB = 1_767_225_600, 1_769_904_000  # 2026-01-01, 2026-02-01 (UTC)
 
 

@@ -1,5 +1,6 @@
 """A purchase carries the order's own point-of-sale time (`ordered_at`): stored, returned, at
-most 5 minutes in the future, now by default; an idempotent retry keeps the first record."""
+most 5 minutes in the future, not before the programme began, now by default; an idempotent
+retry keeps the first record, and the same order id with other details is a 409."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ def _order(env: Env, member: str | None = None, **over: Any) -> dict[str, Any]:
     return {**body, **over}
 
 
+def _start(env: Env) -> int:
+    """When acme's programme began (its points contract's deployment block)."""
+    return earn.programme_start(env.w3, env.deployment.program("acme"))
+
+
+def _at(ts: int, tz: timezone = UTC) -> str:
+    return datetime.fromtimestamp(ts, UTC).astimezone(tz).isoformat()
+
+
 def _stored(env: Env, order_id: str) -> dict[str, Any]:
     with env.state.engine.connect() as conn:
         row = conn.execute(select(T).where(T.c.order_id == order_id)).mappings().one()
@@ -48,20 +58,20 @@ def _err(r: Any, status: int, code: str) -> dict[str, Any]:
 
 def test_purchase_with_ordered_at_is_stored_and_returned(env: Env) -> None:
     hanoi = timezone(timedelta(hours=7))
-    when = datetime(2026, 1, 15, 18, 30, 5, 250_000, tzinfo=hanoi)  # 11:30:05.25 UTC
+    expected = _start(env) + 1  # a second after the programme began
+    when = datetime.fromtimestamp(expected, UTC).astimezone(hanoi).replace(microsecond=250_000)
     body = _order(env, ordered_at=when.isoformat())
     r = env.client.post(PURCHASE, json=body, headers=env.h("acme:issuer"))
     assert r.status_code == 200, r.text
-    expected = int(datetime(2026, 1, 15, 11, 30, 5, tzinfo=UTC).timestamp())
     assert r.json()["ordered_at"] == expected and r.json()["points"] == 12
     row = _stored(env, body["order_id"])
     assert row["ordered_at"] == expected
-    assert row["created_at"] >= int(time.time()) - 60  # recorded now, ordered in January
+    assert row["created_at"] >= int(time.time()) - 60  # recorded now, ordered earlier
     # the earnings listing carries it too
     earnings = env.client.get("/brands/acme/earnings", headers=env.h("auditor")).json()
     assert {e["order_id"]: e["ordered_at"] for e in earnings}[body["order_id"]] == expected
     # "Z" works as well
-    body2 = _order(env, ordered_at="2026-01-15T11:30:05Z")
+    body2 = _order(env, ordered_at=_at(expected).replace("+00:00", "Z"))
     r2 = env.client.post(PURCHASE, json=body2, headers=env.h("acme:issuer"))
     assert r2.status_code == 200 and r2.json()["ordered_at"] == expected, r2.text
 
@@ -119,33 +129,61 @@ def test_ordered_at_needs_iso_8601_with_timezone(env: Env, value: Any) -> None:
     assert err["detail"].startswith("ordered_at:")
 
 
+def test_ordered_at_before_the_programme_began_is_422(env: Env) -> None:
+    start = _start(env)
+    for when in (start - 1, 946_684_799, 0):
+        body = _order(env, "0x" + "ab" * 20, ordered_at=_at(when))
+        err = _err(
+            env.client.post(PURCHASE, json=body, headers=env.h("acme:issuer")),
+            422,
+            "invalid_input",
+        )
+        assert "before the programme began" in err["detail"], err
+        assert _stored_or_none(env, body["order_id"]) is None
+    batch = {"orders": [_order(env, "0x" + "ab" * 20, ordered_at=_at(start - 3600))]}
+    _err(env.client.post(BATCH, json=batch, headers=env.h("acme:issuer")), 422, "invalid_input")
+
+
+def _stored_or_none(env: Env, order_id: str) -> Any:
+    with env.state.engine.connect() as conn:
+        return conn.execute(select(T).where(T.c.order_id == order_id)).first()
+
+
 def test_retry_with_same_order_id_keeps_the_first_record(env: Env) -> None:
     m = env.new_member()
-    body = _order(env, m.address, ordered_at="2026-03-01T09:00:00Z")
+    first = _start(env) + 2
+    body = _order(env, m.address, ordered_at=_at(first))
     r1 = env.client.post(PURCHASE, json=body, headers=env.h("acme:issuer"))
     assert r1.status_code == 200 and r1.json()["duplicate"] is False, r1.text
-    r2 = env.client.post(
-        PURCHASE,
-        json={**body, "ordered_at": "2026-03-02T09:00:00Z"},
-        headers=env.h("acme:issuer"),
-    )
-    assert r2.status_code == 200 and r2.json()["duplicate"] is True
+    # the same order again (the same time, in another notation): a replay
+    again = {**body, "ordered_at": _at(first, timezone(timedelta(hours=-5)))}
+    r2 = env.client.post(PURCHASE, json=again, headers=env.h("acme:issuer"))
+    assert r2.status_code == 200 and r2.json()["duplicate"] is True, r2.text
     assert r2.json()["id"] == r1.json()["id"]
-    first = int(datetime(2026, 3, 1, 9, tzinfo=UTC).timestamp())
     assert r2.json()["ordered_at"] == first == _stored(env, body["order_id"])["ordered_at"]
+    # the same order id with another time, amount or member: a conflict, nothing earned
+    for over in (
+        {"ordered_at": _at(first + 60)},
+        {"amount": 130_000},
+        {"member": "0x" + "cd" * 20},
+    ):
+        r3 = env.client.post(PURCHASE, json={**body, **over}, headers=env.h("acme:issuer"))
+        _err(r3, 409, "idempotency_conflict")
+    assert _stored(env, body["order_id"])["order_amount"] == body["amount"]
 
 
 def test_batch_carries_each_orders_time(env: Env) -> None:
     a, b = env.new_member(), env.new_member()
+    when = _start(env) + 3
     orders = [
-        _order(env, a.address, ordered_at="2026-02-10T08:00:00+07:00"),
+        _order(env, a.address, ordered_at=_at(when, timezone(timedelta(hours=7)))),
         _order(env, b.address),  # default: now
     ]
     before = int(time.time())
     r = env.client.post(BATCH, json={"orders": orders}, headers=env.h("acme:issuer"))
     assert r.status_code == 200, r.text
     got = r.json()
-    assert got[0]["ordered_at"] == int(datetime(2026, 2, 10, 1, tzinfo=UTC).timestamp())
+    assert got[0]["ordered_at"] == when
     assert before <= got[1]["ordered_at"] <= int(time.time())
     # one order in the future: the whole batch is refused, nothing claimed
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
@@ -171,3 +209,9 @@ def test_order_time_unit() -> None:
         earn.order_time(datetime(2026, 1, 15), now=now)
     with pytest.raises(InvalidInput, match="timezone"):
         earn.order_time("not a time", now=now)
+    # not before the programme began, and never before 2000-01-01
+    assert earn.order_time("2000-01-01T00:00:00Z", now=now) == 946_684_800
+    with pytest.raises(InvalidInput, match="before the programme began"):
+        earn.order_time("1999-12-31T23:59:59Z", now=now)
+    with pytest.raises(InvalidInput, match="before the programme began"):
+        earn.order_time(datetime.fromtimestamp(now - 11, UTC), now=now, earliest=int(now) - 10)

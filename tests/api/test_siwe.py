@@ -210,3 +210,36 @@ def test_session_token_is_checked(env: Env) -> None:
     for auth in (tampered, "Bearer nonsense", "Basic abc"):
         r = env.client.get("/auth/me", headers={"Authorization": auth})
         assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+
+
+def test_chain_id_is_compared_as_written(env: Env) -> None:
+    """`Chain ID: 031337` is not the chain the API advertised (`31337`), though equal as ints."""
+    chain = env.client.get("/auth/nonce").json()["chain_id"]
+    for written in (f"0{chain}", f"00{chain}"):
+        body = siwe_body(env, Account.create(), chain_id=written)
+        _refused(env, body, 401, "chain_mismatch")
+    assert env.client.post("/auth/verify", json=siwe_body(env, Account.create())).status_code == 200
+    # a statement that looks like the chain line does not stand in for the real one
+    body = siwe_body(env, Account.create(), chain_id=f"0{chain}", statement=f"Chain ID: {chain}")
+    _refused(env, body, 401, "chain_mismatch")
+
+
+def test_session_token_must_be_canonical(env: Env) -> None:
+    """One spelling per token: padding, stray characters or spare bits make it invalid."""
+    h = env.sign_in(Account.create())
+    token = h["Authorization"].removeprefix("Bearer ")
+    assert env.client.get("/auth/me", headers=h).status_code == 200
+    head, body, sig = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spare = alphabet[alphabet.index(sig[-1]) ^ 1]  # 32 bytes in 43 chars: the last 2 bits spare
+    variants = [
+        f"{head}.{body}.{sig}=",
+        f"{head}.{body}.{sig}==",
+        f"{head}.{body}==.{sig}",
+        f"{head}.{body}.{sig[:-1]}{spare}",
+        f"{head}.{body}.{sig[:10]}!{sig[10:]}",
+        f"{head}.{body}.{sig[:10]}\n{sig[10:]}",
+    ]
+    for variant in variants:
+        r = env.client.get("/auth/me", headers={"Authorization": f"Bearer {variant}"})
+        assert r.status_code == 401 and r.json()["error"] == "unauthenticated", variant

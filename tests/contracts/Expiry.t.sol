@@ -516,6 +516,76 @@ contract ExpiryTest is Deployers {
         assertEq(pointsA.balanceOfAtEpoch(2, alice), 10);
     }
 
+    /// @dev ERC-7818 extends EIP-20, whose transfers of 0 are normal transfers: a transfer of 0
+    /// points of a live lot (or the permanent one) succeeds, emits TransferAtEpoch and Transfer
+    /// with 0, and changes no lot, held or not.
+    function test_TransferAtEpochZero() public {
+        _setValidity(2);
+        issueA(alice, 10); // lot 2
+        vm.recordLogs();
+        vm.prank(alice);
+        assertTrue(pointsA.transferAtEpoch(2, bob, 0));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 2);
+        assertEq(logs[0].topics[0], ILoyaltyPoints.TransferAtEpoch.selector);
+        assertEq(keccak256(logs[0].data), keccak256(abi.encode(uint256(2), uint256(0))));
+        assertEq(logs[1].topics[0], IERC20.Transfer.selector);
+        assertEq(logs[1].topics[1], bytes32(uint256(uint160(alice))));
+        assertEq(logs[1].topics[2], bytes32(uint256(uint160(bob))));
+        assertEq(keccak256(logs[1].data), keccak256(abi.encode(uint256(0))));
+        _assertLots(alice, _one(2), _one(10));
+        _assertLots(bob, new uint256[](0), new uint256[](0));
+
+        // A lot nobody holds, and the permanent lot: still 0 moved, nothing changed.
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit ILoyaltyPoints.TransferAtEpoch(alice, bob, 5, 0);
+        vm.prank(alice);
+        assertTrue(pointsA.transferAtEpoch(5, bob, 0));
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit ILoyaltyPoints.TransferAtEpoch(alice, bob, PERMANENT, 0);
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit IERC20.Transfer(alice, bob, 0);
+        vm.prank(alice);
+        assertTrue(pointsA.transferAtEpoch(PERMANENT, bob, 0));
+        _assertLots(alice, _one(2), _one(10));
+        assertEq(pointsA.balanceOf(alice), 10);
+        assertEq(pointsA.balanceOf(bob), 0);
+        assertEq(pointsA.totalSupply(), 10);
+    }
+
+    function test_TransferFromAtEpochZero() public {
+        _setValidity(2);
+        issueA(alice, 10); // lot 2
+        vm.prank(alice);
+        pointsA.approve(carol, 4);
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit ILoyaltyPoints.TransferAtEpoch(alice, bob, 2, 0);
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit IERC20.Transfer(alice, bob, 0);
+        vm.prank(carol);
+        assertTrue(pointsA.transferFromAtEpoch(2, alice, bob, 0));
+        assertEq(pointsA.allowance(alice, carol), 4);
+        _assertLots(alice, _one(2), _one(10));
+    }
+
+    /// @dev A lot that has expired cannot be named even to move 0 of it (ERC-7818: "If the
+    /// epoch has expired, the transaction MUST revert or return false").
+    function test_RevertWhen_TransferAtEpochZeroExpired() public {
+        _setValidity(2);
+        issueA(alice, 10); // lot 2
+        _warpToEpoch(2);
+        vm.expectRevert(
+            abi.encodeWithSelector(ILoyaltyPoints.ERC7818TransferredExpiredToken.selector, alice, 2)
+        );
+        vm.prank(alice);
+        pointsA.transferAtEpoch(2, bob, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(ILoyaltyPoints.ERC7818TransferredExpiredToken.selector, alice, 2)
+        );
+        vm.prank(carol);
+        pointsA.transferFromAtEpoch(2, alice, bob, 0);
+    }
+
     function test_RevertWhen_TransferAtEpochExpired() public {
         _setValidity(2);
         issueA(alice, 10); // lot 2
@@ -565,10 +635,13 @@ contract ExpiryTest is Deployers {
         );
         vm.prank(alice);
         pointsA.transferAtEpoch(2, address(0), 1);
-        vm.expectRevert(ILoyaltyPoints.PointsZeroAmount.selector);
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsNotAMember.selector, stranger));
+        vm.prank(alice);
+        pointsA.transferAtEpoch(2, stranger, 0);
+        freezeMember(alice);
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsAccountFrozen.selector, alice));
         vm.prank(alice);
         pointsA.transferAtEpoch(2, bob, 0);
-        freezeMember(alice);
         vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsAccountFrozen.selector, alice));
         vm.prank(alice);
         pointsA.transferAtEpoch(2, bob, 1);

@@ -359,11 +359,120 @@ contract LoyaltyPointsTest is Deployers {
         pointsA.transfer(bob, 11);
     }
 
-    function test_RevertWhen_TransferZeroAmount() public {
+    /// @dev EIP-20: "Transfers of 0 values MUST be treated as normal transfers and fire the
+    /// Transfer event."
+    function test_TransferZero() public {
         issueA(alice, 10);
-        vm.expectRevert(ILoyaltyPoints.PointsZeroAmount.selector);
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit IERC20.Transfer(alice, bob, 0);
+        vm.recordLogs();
+        vm.prank(alice);
+        assertTrue(pointsA.transfer(bob, 0));
+        assertEq(vm.getRecordedLogs().length, 1);
+        assertEq(pointsA.balanceOf(alice), 10);
+        assertEq(pointsA.balanceOf(bob), 0);
+        assertEq(pointsA.totalSupply(), 10);
+    }
+
+    function test_TransferZeroWithoutPoints() public {
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit IERC20.Transfer(carol, bob, 0);
+        vm.prank(carol);
+        assertTrue(pointsA.transfer(bob, 0));
+        assertEq(pointsA.balanceOf(carol), 0);
+        assertEq(pointsA.balanceOf(bob), 0);
+    }
+
+    function test_TransferFromZero() public {
+        issueA(alice, 10);
+        // No allowance is needed to move 0 (OpenZeppelin: 0 <= allowance), and none is spent.
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit IERC20.Transfer(alice, bob, 0);
+        vm.prank(carol);
+        assertTrue(pointsA.transferFrom(alice, bob, 0));
+        assertEq(pointsA.allowance(alice, carol), 0);
+        assertEq(pointsA.balanceOf(alice), 10);
+        assertEq(pointsA.balanceOf(bob), 0);
+    }
+
+    function test_TransferFromZeroKeepsAllowance() public {
+        issueA(alice, 10);
+        vm.prank(alice);
+        pointsA.approve(carol, 5);
+        vm.prank(carol);
+        assertTrue(pointsA.transferFrom(alice, bob, 0));
+        assertEq(pointsA.allowance(alice, carol), 5);
+    }
+
+    function test_TransferZeroToSelf() public {
+        issueA(alice, 10);
+        vm.expectEmit(true, true, false, true, address(pointsA));
+        emit IERC20.Transfer(alice, alice, 0);
+        vm.prank(alice);
+        assertTrue(pointsA.transfer(alice, 0));
+        assertEq(pointsA.balanceOf(alice), 10);
+    }
+
+    function test_RevertWhen_TransferZeroToNonMember() public {
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsNotAMember.selector, stranger));
+        vm.prank(alice);
+        pointsA.transfer(stranger, 0);
+    }
+
+    function test_RevertWhen_TransferZeroFromNonMember() public {
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsNotAMember.selector, stranger));
+        vm.prank(stranger);
+        pointsA.transfer(alice, 0);
+    }
+
+    function test_RevertWhen_TransferZeroToFrozen() public {
+        freezeMember(bob);
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsAccountFrozen.selector, bob));
         vm.prank(alice);
         pointsA.transfer(bob, 0);
+    }
+
+    function test_RevertWhen_TransferZeroFromFrozen() public {
+        freezeMember(alice);
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsAccountFrozen.selector, alice));
+        vm.prank(alice);
+        pointsA.transfer(bob, 0);
+    }
+
+    function test_RevertWhen_TransferFromZeroToFrozen() public {
+        freezeMember(bob);
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsAccountFrozen.selector, bob));
+        vm.prank(carol);
+        pointsA.transferFrom(alice, bob, 0);
+    }
+
+    function test_RevertWhen_TransferFromZeroToNonMember() public {
+        vm.expectRevert(abi.encodeWithSelector(ILoyaltyPoints.PointsNotAMember.selector, stranger));
+        vm.prank(carol);
+        pointsA.transferFrom(alice, stranger, 0);
+    }
+
+    function test_RevertWhen_TransferZeroPaused() public {
+        _pauseA();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(alice);
+        pointsA.transfer(bob, 0);
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(carol);
+        pointsA.transferFrom(alice, bob, 0);
+    }
+
+    function test_RevertWhen_TransferZeroToZeroAddress() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InvalidReceiver.selector, address(0))
+        );
+        vm.prank(alice);
+        pointsA.transfer(address(0), 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InvalidReceiver.selector, address(0))
+        );
+        vm.prank(carol);
+        pointsA.transferFrom(alice, address(0), 0);
     }
 
     function test_RevertWhen_TransferPaused() public {
@@ -464,7 +573,9 @@ contract LoyaltyPointsTest is Deployers {
         pointsA.gift(bob, 3, "");
     }
 
+    /// @dev A gift is not an EIP-20 transfer: 0 stays refused, though `transfer(bob, 0)` works.
     function test_RevertWhen_GiftZeroAmount() public {
+        issueA(alice, 10);
         vm.expectRevert(ILoyaltyPoints.PointsZeroAmount.selector);
         vm.prank(alice);
         pointsA.gift(bob, 0, "");
@@ -564,6 +675,15 @@ contract LoyaltyPointsTest is Deployers {
         );
         vm.prank(adminA);
         pointsA.redeemFrom(alice, 6, ORDER_1);
+    }
+
+    function test_RevertWhen_RedeemFromZeroAmount() public {
+        issueA(alice, 10);
+        vm.prank(alice);
+        pointsA.approve(adminA, 5);
+        vm.expectRevert(ILoyaltyPoints.PointsZeroAmount.selector);
+        vm.prank(adminA);
+        pointsA.redeemFrom(alice, 0, ORDER_1);
     }
 
     function test_RevertWhen_RedeemFromCallerNotRedeemer() public {

@@ -8,6 +8,7 @@ import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.s
 import {MembershipPass} from "../../contracts/MembershipPass.sol";
 import {IMembershipPass} from "../../contracts/interfaces/IMembershipPass.sol";
 import {Deployers} from "./utils/Deployers.sol";
+import {Vm} from "./utils/Test.sol";
 
 contract MembershipPassTest is Deployers {
     function setUp() public {
@@ -82,15 +83,35 @@ contract MembershipPassTest is Deployers {
         assertEq(passA.issue(bob, 0, 0), 2);
     }
 
-    function test_IssueTransferableEmitsNoLock() public {
+    /// @dev ERC-5192 `Unlocked`: "If a token is minted and the status is unlocked, this event
+    /// should be emitted."
+    function test_IssueTransferableEmitsUnlocked() public {
         vm.prank(adminA);
         passA.setTransferable(true);
+        vm.expectEmit(true, true, true, true, address(passA));
+        emit IERC721.Transfer(address(0), alice, 1);
+        vm.expectEmit(true, true, true, true, address(passA));
+        emit IMembershipPass.Unlocked(1);
+        vm.expectEmit(true, true, true, true, address(passA));
+        emit IMembershipPass.PassIssued(alice, 1, 0, 0);
         vm.recordLogs();
         vm.prank(adminA);
         passA.issue(alice, 0, 0);
-        // Transfer and PassIssued only.
-        assertEq(vm.getRecordedLogs().length, 2);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        // Transfer, Unlocked, PassIssued: no Locked.
+        assertEq(logs.length, 3);
+        assertEq(logs[1].topics[0], IMembershipPass.Unlocked.selector);
         assertFalse(passA.locked(1));
+    }
+
+    function test_IssueSoulboundEmitsLockedOnly() public {
+        vm.recordLogs();
+        vm.prank(adminA);
+        passA.issue(alice, 0, 0);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 3);
+        assertEq(logs[1].topics[0], IMembershipPass.Locked.selector);
+        assertTrue(passA.locked(1));
     }
 
     function test_RevertWhen_IssueCallerNotIssuer() public {
@@ -364,6 +385,21 @@ contract MembershipPassTest is Deployers {
         assertTrue(passA.transferable());
     }
 
+    /// @dev The programme-wide switch is one TransferabilityChanged, not a Locked/Unlocked per
+    /// pass (documented in IMembershipPass); `locked(id)` answers per token at once.
+    function test_SetTransferableEmitsOneEventForEveryPass() public {
+        _issue(alice, 0);
+        _issue(bob, 0);
+        vm.recordLogs();
+        vm.prank(adminA);
+        passA.setTransferable(true);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1);
+        assertEq(logs[0].topics[0], IMembershipPass.TransferabilityChanged.selector);
+        assertFalse(passA.locked(1));
+        assertFalse(passA.locked(2));
+    }
+
     function test_LockedFollowsTransferability() public {
         _issue(alice, 0);
         assertTrue(passA.locked(1));
@@ -444,6 +480,65 @@ contract MembershipPassTest is Deployers {
         vm.expectRevert(abi.encodeWithSelector(IMembershipPass.PassAlreadyHeld.selector, bob, 2));
         vm.prank(alice);
         passA.transferFrom(alice, bob, 1);
+    }
+
+    /// @dev A holder's transfer of its pass to itself succeeds and changes nothing but the
+    /// approval, as OpenZeppelin's ERC721 (and crytic's ERC721-BASE-009/010) expect.
+    function test_SelfTransferWhenTransferable() public {
+        _issue(alice, 2);
+        vm.prank(adminA);
+        passA.renew(alice, uint64(block.timestamp + 30 days));
+        vm.prank(adminA);
+        passA.setTransferable(true);
+        vm.prank(alice);
+        passA.approve(carol, 1);
+        vm.expectEmit(true, true, true, true, address(passA));
+        emit IERC721.Transfer(alice, alice, 1);
+        vm.prank(alice);
+        passA.transferFrom(alice, alice, 1);
+        assertEq(passA.ownerOf(1), alice);
+        assertEq(passA.balanceOf(alice), 1);
+        assertEq(passA.passOf(alice), 1);
+        assertEq(passA.tierOf(alice), 2);
+        assertTrue(passA.isActive(alice));
+        (, uint8 tier, uint64 expiresAt) = passA.passInfo(1);
+        assertEq(tier, 2);
+        assertEq(expiresAt, uint64(block.timestamp + 30 days));
+        assertEq(passA.getApproved(1), address(0));
+    }
+
+    function test_SelfTransferByApprovedAndSafe() public {
+        _issue(alice, 0);
+        vm.prank(adminA);
+        passA.setTransferable(true);
+        vm.prank(alice);
+        passA.approve(carol, 1);
+        vm.prank(carol);
+        passA.transferFrom(alice, alice, 1);
+        assertEq(passA.ownerOf(1), alice);
+        assertEq(passA.getApproved(1), address(0));
+        vm.expectEmit(true, true, true, true, address(passA));
+        emit IERC721.Transfer(alice, alice, 1);
+        vm.prank(alice);
+        passA.safeTransferFrom(alice, alice, 1);
+        assertEq(passA.passOf(alice), 1);
+    }
+
+    function test_RevertWhen_SelfTransferSoulbound() public {
+        _issue(alice, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMembershipPass.PassNotTransferable.selector, 1));
+        vm.prank(alice);
+        passA.transferFrom(alice, alice, 1);
+    }
+
+    function test_RevertWhen_SelfTransferFrozen() public {
+        _issue(alice, 0);
+        vm.prank(adminA);
+        passA.setTransferable(true);
+        freezeMember(alice);
+        vm.expectRevert(abi.encodeWithSelector(IMembershipPass.PassAccountFrozen.selector, alice));
+        vm.prank(alice);
+        passA.transferFrom(alice, alice, 1);
     }
 
     function test_RevertWhen_TransferNotApproved() public {

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.errors import (
+    IdempotencyConflict,
     InvalidInput,
     LedgerError,
 )
@@ -101,10 +102,6 @@ class PointsHeld(LedgerError):
         super().__init__(f"{member}'s points are held by redemptions in flight; try again")
 
 
-class IdempotencyConflict(LedgerError):
-    code = "idempotency_conflict"
-
-
 class MirrorNotReady(LedgerError):
     code = "mirror_not_ready"
 
@@ -148,6 +145,9 @@ def create_perk(
     except IntegrityError:
         raise PerkExists(f"brand {brand_id} has a perk named {values.get('name')!r}") from None
     return get_perk(engine=engine, perk_id=int(pid))
+
+
+__all__ = ["IdempotencyConflict"]  # raised here, defined in the one exception tree
 
 
 def get_perk(*, engine: Engine, perk_id: int) -> dict[str, Any]:

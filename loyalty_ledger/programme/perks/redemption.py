@@ -16,11 +16,18 @@ from web3 import Web3
 from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.chain.sender import Receipt, Sender
-from loyalty_ledger.errors import (
-    InvalidInput,
-    LedgerError,
+from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.ledger.consent import (
+    Expected,
+    check_forward,
+    check_permit,
+    expect_call,
+    forward_request,
+    permit,
+    relay,
 )
-from loyalty_ledger.ledger.consent import Expected, expect_call, forward_request, permit, relay
+from loyalty_ledger.ledger.gasless import ForwardRequest, Permit
+from loyalty_ledger.programme.idempotency import check_same, request_hash
 from loyalty_ledger.programme.perks.catalogue import (
     T_HOLD,
     T_PERK,
@@ -76,9 +83,12 @@ def _get_redemption(engine: Engine, member: str, key: str) -> dict[str, Any] | N
     return dict(row) if row else None
 
 
-def _claim(engine: Engine, perk: dict[str, Any], member: str, key: str, method: str) -> int | None:
+def _claim(
+    engine: Engine, perk: dict[str, Any], member: str, key: str, method: str, body_hash: str
+) -> int | None:
     """Insert (or revive a failed) redemption row; None when the key is taken already."""
     values = {
+        "request_hash": body_hash,
         "perk_id": perk["id"],
         "brand_id": perk["brand_id"],
         "member": member,
@@ -102,7 +112,13 @@ def _claim(engine: Engine, perk: dict[str, Any], member: str, key: str, method: 
                 T_RED.c.status == "failed",
                 T_RED.c.perk_id == perk["id"],
             )
-            .values(status="pending", error=None, method=method, created_at=_now())
+            .values(
+                status="pending",
+                error=None,
+                method=method,
+                created_at=_now(),
+                request_hash=body_hash,
+            )
         )
         if res.rowcount != 1:
             return None
@@ -203,6 +219,48 @@ def _unhold(conn: Connection, token: str, member: str, cost: int) -> None:
     conn.execute(delete(T_HOLD).where(and_(T_HOLD.c.token == token, T_HOLD.c.held <= 0)))
 
 
+def _consent(
+    *,
+    w3: Web3,
+    program: Program,
+    perk: dict[str, Any],
+    member: str,
+    forward: tuple[dict[str, Any], str] | None,
+    permit_data: tuple[dict[str, Any], str] | None,
+    has_brand_sender: bool,
+) -> tuple[str, ForwardRequest | None, Permit | None]:
+    """The method and the parsed consent (a forward request or a permit) for a perk's cost."""
+    cost = perk["point_cost"]
+    if cost == 0:
+        return "none", None, None
+    if forward is not None:
+        request = forward_request(*forward)
+        call = redeem_call(w3=w3, program=program, perk=perk)
+        data = bytes.fromhex(call._encode_transaction_data()[2:])
+        expect_call(request, Expected(signer=member, to=program.points, data=data))
+        return "forward", request, None
+    if permit_data is not None:
+        if not has_brand_sender:
+            raise InvalidInput("permit redemption needs the brand's redeemer key")
+        signed = permit(*permit_data)
+        if signed.owner != member or signed.value != cost:
+            raise InvalidInput(f"the permit must be from {member} for exactly {cost} points")
+        return "permit", None, signed
+    raise InvalidInput("a perk that costs points needs a signed request or permit")
+
+
+def _body_hash(
+    perk_id: int, member: str, request: ForwardRequest | None, signed: Permit | None
+) -> str:
+    """The canonical request: which perk, whose points, and the consent as parsed."""
+    consent: dict[str, Any] | None = None
+    if request is not None:
+        consent = {"forward": request.message(), "signature": request.signature}
+    elif signed is not None:
+        consent = {"permit": signed.message(), "signature": signed.signature}
+    return request_hash({"perk_id": perk_id, "member": member, "consent": consent})
+
+
 def redeem(
     *,
     engine: Engine,
@@ -220,7 +278,9 @@ def redeem(
 
     The consent is a signed ForwardRequest for `redeem(point_cost, "perk:<id>")` (relayed by
     `relayer`) or an ERC-2612 permit for `brand_sender` (a redeemer of the brand). Perks that
-    cost no points need no signature.
+    cost no points need no signature. The same key with the same body replays the first
+    outcome; with another body it is an IdempotencyConflict. A request refused before anything
+    is sent (a bad or replayed signature, no stock, over the limit) leaves no row behind.
     """
     member = checksum_address(member)
     if not idempotency_key or len(idempotency_key) > 128:
@@ -228,47 +288,45 @@ def redeem(
     perk = get_perk(engine=engine, perk_id=perk_id)
     program = deployment.program(perk["brand_id"])
     token = program.points.lower()
+    method, request, signed_permit = _consent(
+        w3=w3,
+        program=program,
+        perk=perk,
+        member=member,
+        forward=forward,
+        permit_data=permit_data,
+        has_brand_sender=brand_sender is not None,
+    )
+    body_hash = _body_hash(perk_id, member, request, signed_permit)
     earlier = _get_redemption(engine, member, idempotency_key)
     if earlier is not None and earlier["status"] != "failed":
-        if earlier["perk_id"] != perk_id:
-            raise IdempotencyConflict("this Idempotency-Key was used for another perk")
-        return RedeemOutcome(earlier, replayed=True)
-
-    method, request, signed_permit = "none", None, None
-    cost = perk["point_cost"]
-    if cost > 0:
-        if forward is not None:
-            method, request = "forward", forward_request(*forward)
-            call = redeem_call(w3=w3, program=program, perk=perk)
-            data = bytes.fromhex(call._encode_transaction_data()[2:])
-            expect_call(request, Expected(signer=member, to=program.points, data=data))
-        elif permit_data is not None:
-            if brand_sender is None:
-                raise InvalidInput("permit redemption needs the brand's redeemer key")
-            method, signed_permit = "permit", permit(*permit_data)
-            if signed_permit.owner != member or signed_permit.value != cost:
-                raise InvalidInput(f"the permit must be from {member} for exactly {cost} points")
-        else:
-            raise InvalidInput("a perk that costs points needs a signed request or permit")
+        return _replay(earlier, perk_id, body_hash)
 
     [elig] = eligibility(engine=engine, deployment=deployment, perk=perk, addresses=[member])
     if not elig.eligible:
         raise NotEligible(elig.reasons)
-    rid = _claim(engine, perk, member, idempotency_key, method)
+    rid = _claim(engine, perk, member, idempotency_key, method, body_hash)
     if rid is None:  # a concurrent request with the same key won
         again = _get_redemption(engine, member, idempotency_key)
-        if again is None or again["perk_id"] != perk_id:
-            raise IdempotencyConflict("this Idempotency-Key was used for another perk")
-        return RedeemOutcome(again, replayed=True)
-    try:
+        if again is None:
+            raise IdempotencyConflict("a request with this Idempotency-Key is being refused")
+        return _replay(again, perk_id, body_hash)
+    taken: list[str] = []
+    try:  # refusals: nothing is sent, so nothing is recorded
         taken = _reserve(engine, perk, member.lower(), token, elig.balance)
-    except LedgerError as err:
-        _finish(engine, rid, status="failed", error=err.message)
+        if request is not None:
+            check_forward(w3=w3, deployment=deployment, request=request)
+        elif signed_permit is not None:
+            assert brand_sender is not None
+            check_permit(w3=w3, program=program, permit=signed_permit, spender=brand_sender.address)
+    except BaseException:
+        _release(engine, perk, member.lower(), token, taken)
+        _drop(engine, rid)
         raise
     try:
         receipt: Receipt | None = None
         if request is not None:
-            receipt = relay(relayer=relayer, deployment=deployment, request=request)
+            receipt = relay(relayer=relayer, deployment=deployment, request=request, checked=True)
         elif signed_permit is not None:
             assert brand_sender is not None
             receipt = ledger.redeem_with_permit(
@@ -284,7 +342,7 @@ def redeem(
     # Stock and usage stay taken; the hold goes (the burn is on chain now).
     with engine.begin() as conn:
         if "hold" in taken:
-            _unhold(conn, token, member.lower(), cost)
+            _unhold(conn, token, member.lower(), perk["point_cost"])
     _finish(
         engine,
         rid,
@@ -295,6 +353,18 @@ def redeem(
     return RedeemOutcome(_get_redemption(engine, member, idempotency_key) or {})
 
 
+def _replay(earlier: dict[str, Any], perk_id: int, body_hash: str) -> RedeemOutcome:
+    if earlier["perk_id"] != perk_id:
+        raise IdempotencyConflict("this Idempotency-Key was used for another perk")
+    check_same(earlier.get("request_hash"), body_hash, "this Idempotency-Key")
+    return RedeemOutcome(earlier, replayed=True)
+
+
+def _drop(engine: Engine, rid: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(T_RED).where(T_RED.c.id == rid))
+
+
 def _finish(engine: Engine, rid: int, **values: Any) -> None:
     with engine.begin() as conn:
         conn.execute(update(T_RED).where(T_RED.c.id == rid).values(**values))
@@ -303,8 +373,9 @@ def _finish(engine: Engine, rid: int, **values: Any) -> None:
 def list_redemptions(
     *, engine: Engine, brand_id: str, limit: int = 50, before_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """A brand's redemptions, newest first."""
-    q = select(T_RED).where(T_RED.c.brand_id == brand_id)
+    """A brand's redemptions, newest first (without the customers' idempotency keys)."""
+    cols = [c for c in T_RED.c if c.name not in ("idem_key", "request_hash")]
+    q = select(*cols).where(T_RED.c.brand_id == brand_id)
     if before_id is not None:
         q = q.where(T_RED.c.id < before_id)
     with engine.connect() as conn:
