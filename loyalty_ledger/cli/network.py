@@ -74,7 +74,7 @@ def _watch(node: Any, stop: threading.Event, say: Any) -> None:
     from loyalty_ledger.service.watch import NodeWatch
 
     outages = Outages("chain", logging.getLogger("loyalty_ledger.chain"))
-    watch = NodeWatch(node, say, on_restart=lambda: None, outages=outages)
+    watch = NodeWatch(node, say, on_restart=lambda _dump: None, outages=outages)
     while not stop.wait(0.5):
         why = watch.check()
         if why is not None:

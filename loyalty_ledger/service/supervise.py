@@ -13,15 +13,33 @@ import signal
 import threading
 from collections.abc import Callable
 
+from sqlalchemy import inspect
+
 from api.main import create_app, serve
 from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.chainstate import Dump
 from loyalty_ledger.config import Settings
 from loyalty_ledger.health import Outages
 from loyalty_ledger.indexer.errors import ChainMismatch, ReorgTooDeep
 from loyalty_ledger.indexer.runner import run_indexer
 from loyalty_ledger.service.watch import NodeWatch
+from loyalty_ledger.store import make_engine
+from loyalty_ledger.store.outbox import reopen_lost
 
 log = logging.getLogger("loyalty_ledger.service")
+
+
+def resend_lost(settings: Settings, head: int, say: Callable[[str], None]) -> None:
+    """The chain was reloaded at `head`: outbox transactions mined above it are sent again."""
+    assert settings.database_url is not None
+    engine = make_engine(settings.database_url)
+    try:
+        if not inspect(engine).has_table("outbox_tx"):
+            return
+        if n := reopen_lost(engine, head):
+            say(f"outbox: {n} transaction(s) mined after block {head} were lost; sending again")
+    finally:
+        engine.dispose()
 
 
 def why_indexer_stopped(exc: BaseException) -> str:
@@ -50,7 +68,13 @@ def serve_and_watch(settings: Settings, node: Anvil, say: Callable[[str], None])
 
     app = create_app(settings, indexer_outages=indexer_outages)
     state = app.state.api
-    watch = NodeWatch(node, say, on_restart=state.chain_restarted, outages=state.outages)
+
+    def restarted(dump: Dump | None) -> None:
+        state.chain_restarted()
+        if dump is not None:
+            resend_lost(settings, dump.head, say)
+
+    watch = NodeWatch(node, say, on_restart=restarted, outages=state.outages)
     indexer = threading.Thread(target=index, name="indexer", daemon=True)
     indexer.start()
     say(f"indexer: following the chain into {settings.database_url}")

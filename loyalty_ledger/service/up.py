@@ -20,7 +20,7 @@ from loyalty_ledger.demo.seed import seed_realistic_demo
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.indexer.runner import run_indexer
 from loyalty_ledger.programme import views
-from loyalty_ledger.service.supervise import serve_and_watch
+from loyalty_ledger.service.supervise import resend_lost, serve_and_watch
 from loyalty_ledger.store.engine import default_database_url, make_engine
 
 
@@ -144,6 +144,8 @@ def up(
                 node.keeper.paused = False
         else:
             say(f"network: reusing {settings.deployment_file} (brands {', '.join(dep.programs)})")
+        if node.loaded is not None:  # what the reload lost, the outbox sends again
+            resend_lost(settings, node.loaded.head, say)
         if not serve_api:
             say("indexing the chain into the mirror …")
             run_indexer(settings, follow=False, progress=False)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.chainstate import Dump
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.health import Outages
 
@@ -19,7 +20,7 @@ class NodeWatch:
         node: Anvil,
         say: Callable[[str], None],
         *,
-        on_restart: Callable[[], None],
+        on_restart: Callable[[Dump | None], None],
         outages: Outages,
         limit: int = 3,
         period: float = 60.0,
@@ -47,7 +48,7 @@ class NodeWatch:
             detail = exc.message if isinstance(exc, LedgerError) else repr(exc)
             return f"anvil could not be restarted: {detail}"
         self.restarts.append(now)
-        self.on_restart()
+        self.on_restart(dump)
         down_for = self.outages.up("node") or 0.0
         origin = f"its state saved at block {dump.head}" if dump else "a new chain (no state)"
         self.say(f"chain: anvil restarted at {self.node.url} from {origin} in {down_for:.1f}s")

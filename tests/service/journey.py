@@ -44,16 +44,19 @@ def people(job: MainJob) -> People:
     return People(op, issuer, viewer, alice, bob)
 
 
-def earn(job: MainJob, p: People, amount: int = 500_000) -> dict[str, Any]:
-    """A purchase by alice, earned through the job's API (its signer issues the points)."""
+def earn(
+    job: MainJob, p: People, amount: int = 500_000, order_id: str | None = None
+) -> dict[str, Any]:
+    """A purchase by alice, earned through the job's API (its signer issues the points; with
+    the outbox on, once the submitter has it mined)."""
     body = {
         "member": p.alice.address,
-        "order_id": f"ord-{uuid.uuid4().hex[:10]}",
+        "order_id": order_id or f"ord-{uuid.uuid4().hex[:10]}",
         "amount": amount,
         "currency": "VND",
         "items": 1,
     }
-    r = job.post(f"/brands/{BRAND}/earn/purchase", body, p.issuer_key)
+    r = job.post(f"/brands/{BRAND}/earn/purchase", body, p.issuer_key, Prefer="wait=30")
     assert r.status_code == 200, r.text
     return dict(r.json())
 

@@ -66,6 +66,7 @@ class MainJob:
         direct_database_url: str | None = None,
         rpc_url: str | None = None,
         interval: float = 1.0,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         """`database_url` is what the job uses (maybe through a proxy); the test reads the
         mirror through `direct_database_url` (default: the same)."""
@@ -87,6 +88,7 @@ class MainJob:
         }
         if database_url:
             env["LOYALTY_DATABASE_URL"] = database_url
+        env |= extra_env or {}
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
@@ -170,8 +172,9 @@ class MainJob:
         headers = {"X-API-Key": key} if key else {}
         return requests.get(f"{self.api}{path}", headers=headers, timeout=15)
 
-    def post(self, path: str, body: dict[str, Any], key: str) -> requests.Response:
-        return requests.post(f"{self.api}{path}", json=body, headers={"X-API-Key": key}, timeout=60)
+    def post(self, path: str, body: dict[str, Any], key: str, **headers: str) -> requests.Response:
+        headers = {"X-API-Key": key, **headers}
+        return requests.post(f"{self.api}{path}", json=body, headers=headers, timeout=60)
 
     def wait_synced(self, timeout: float = 60.0, head: int | None = None) -> int:
         """The mirror's checkpoint once it equals the node's head (at least `head`)."""

@@ -152,3 +152,42 @@ def test_restart_journey(job: MainJob, request: pytest.FixtureRequest) -> None:
     job.signal(signal.SIGTERM)
     assert job.wait_exit() == 0
     print(f"\nrecovery figures: {FIGURES}")
+
+
+def test_the_outbox_sends_again_what_a_crash_lost(tmp_path: Path) -> None:
+    """With the outbox, an earn answered as mined and then lost with the last seconds of the
+    chain (a crash of everything) is sent again on the next start: its points come back once."""
+    job = MainJob(tmp_path, interval=3.0, extra_env={"LOYALTY_OUTBOX": "1"})
+    try:
+        job.start().wait_ready()
+        p = people(job)
+        earn(job, p)
+        gift(job, p)
+        wait_for_save(job)
+        saved = snapshot(job, p)
+        lost = earn(job, p)  # mined, answered 200, then lost with the chain's last blocks
+        assert lost["status"] == "confirmed" and lost["block_number"] > saved.head
+        points = lost["points"]
+        job.wait_synced(head=lost["block_number"])
+        anvil = job.anvil_pid()
+        assert anvil is not None
+        os.kill(anvil, signal.SIGKILL)
+        job.signal(signal.SIGKILL)
+        job.wait_exit()
+        wait_for("the killed anvil to go", lambda: not alive(anvil), 30)
+        job.start().wait_ready()
+        assert "transaction(s) mined after block" in job.output(), job.output()
+        balance = wait_for(
+            "the lost earn to be mined again",
+            lambda: snapshot(job, p).balances[0] == saved.balances[0] + points,
+            60,
+        )
+        assert balance
+        again = earn(job, p, order_id=lost["order_id"])  # the same order: its one record
+        assert again["duplicate"] and again["status"] == "confirmed", again
+        assert again["block_number"] > saved.head and again["tx_hash"] == lost["tx_hash"], again
+        job.wait_synced()
+        assert mirror_balance(job, p, p.alice) == saved.balances[0] + points  # once, not twice
+        audit_clean(job)
+    finally:
+        job.cleanup()
