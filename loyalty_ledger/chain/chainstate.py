@@ -58,12 +58,6 @@ class Dump:
 _LONG_NUMBER = re.compile(rb"[:\[,]\s*-?\d{19,}")
 
 
-def _parse(raw: bytes) -> Any:
-    """JSON, fast; with the standard library when a number may not fit 64 bits (orjson would
-    make it a float)."""
-    return json.loads(raw) if _LONG_NUMBER.search(raw) else orjson.loads(raw)
-
-
 def _dumps(data: Any) -> bytes:
     try:
         return orjson.dumps(data)
@@ -71,12 +65,13 @@ def _dumps(data: Any) -> bytes:
         return json.dumps(data, separators=(",", ":")).encode()
 
 
-def read_dump(path: Path) -> Dump | None:
-    """The dump at `path` when it is whole (parses as anvil's state), else None."""
+def read_dump(path: Path, *, one_genesis: bool = False) -> Dump | None:
+    """The dump at `path` when it is whole (parses as anvil's state), else None; with
+    `one_genesis`, extra genesis blocks are dropped from the file first (`_one_genesis`)."""
     try:
         raw = path.read_bytes()
         stat = path.stat()
-        data = _parse(raw)
+        data = orjson.loads(raw)  # a check: numbers past 64 bits may come back as floats
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or "accounts" not in data:
@@ -84,20 +79,20 @@ def read_dump(path: Path) -> Dump | None:
     head = data.get("best_block_number")
     if head is None:
         head = int(str((data.get("block") or {}).get("number", "0x0")), 16)
+    if one_genesis and raw.count(b'"number":"0x0"') > 1:
+        if _LONG_NUMBER.search(raw):
+            data = json.loads(raw)  # exact integers for the rewrite
+        _one_genesis(path, data)
     return Dump(path, int(head), stat.st_mtime)
 
 
-def _one_genesis(path: Path) -> None:
+def _one_genesis(path: Path, data: dict[str, Any]) -> None:
     """Keep only the chain's own block 0 in a dump.
 
     anvil adds a genesis block of its own (stamped with the start time) to a node it starts
     from a dump, and dumps it with the others; loading such a dump again may put that block at
     number 0, and the chain would seem reset. The chain's own genesis is the oldest one.
     """
-    raw = path.read_bytes()
-    if raw.count(b'"number":"0x0"') < 2:
-        return
-    data = _parse(raw)
     blocks = data.get("blocks") or []
     genesis = [b for b in blocks if b.get("header", {}).get("number") == "0x0"]
     if len(genesis) < 2:
@@ -181,9 +176,8 @@ class ChainState:
         )
         broken = 0
         for path in paths:
-            dump = read_dump(path)
+            dump = read_dump(path, one_genesis=True)
             if dump is not None:
-                _one_genesis(path)
                 return dump
             broken += 1
             aside = path.with_name(f"{path.stem}.broken-{time.strftime('%Y%m%d-%H%M%S')}.json")
