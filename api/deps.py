@@ -7,6 +7,7 @@ instead of hopping to the thread pool; those that may block (the caller's key lo
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from loyalty_ledger.chain.keys import KeyRing
 from loyalty_ledger.chain.sender import Sender, connect_settings
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.health import Outages
 from loyalty_ledger.validate import checksum_address
 
 
@@ -61,6 +63,9 @@ class AppState:
     stop: threading.Event = field(default_factory=threading.Event)
     _submitting: set[str] = field(default_factory=set)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    # What this API found down, and since when (for /health); the main job's indexer's own view.
+    outages: Outages = field(default_factory=lambda: Outages("api", logging.getLogger("api")))
+    indexer_outages: Outages | None = None
 
     @property
     def deployment(self) -> Deployment:
@@ -95,6 +100,13 @@ class AppState:
                 if self._w3 is None:
                     self._w3 = connect_settings(self.settings)
         return self._w3
+
+    def chain_restarted(self) -> None:
+        """The node came back from a saved state (it may have lost its last blocks): every
+        signer asks the node for its nonce again."""
+        with self._lock:
+            for s in self._senders.values():
+                s.reset_nonce()
 
     def chain_id(self) -> int:
         return self.settings.chain_id or self.deployment.chain_id

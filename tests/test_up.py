@@ -30,6 +30,8 @@ from loyalty_ledger.service.up import DemoScale, up
 from loyalty_ledger.store import make_engine
 from loyalty_ledger.store.models import Event, IndexerState
 
+from .pg import fresh_schema
+
 
 @pytest.mark.chain
 def test_up_seeds_a_fresh_chain_then_reuses_it(tmp_path: Path) -> None:
@@ -203,3 +205,22 @@ def test_api_serve_json(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+@pytest.mark.chain
+def test_up_refuses_a_configured_database_that_mirrors_another_chain(tmp_path: Path) -> None:
+    """A chain reset under a configured database cannot heal: the job stops before seeding."""
+    with fresh_schema("upreset") as url:
+        with Anvil(port=0) as node:
+            settings = get_settings(
+                rpc_url=node.url,
+                data_dir=tmp_path,
+                deployment_file=tmp_path / "deployment.json",
+                database_url=url,
+            )
+            assert up(settings, scale=DemoScale(members=10, months=1), serve_api=False) == 0
+        with Anvil(port=0) as fresh:  # a new chain: another genesis
+            said: list[str] = []
+            with pytest.raises(LedgerError, match="the chain was reset"):
+                up(settings.model_copy(update={"rpc_url": fresh.url}), say=said.append)
+            assert not any("simulating" in line for line in said)  # nothing seeded into it

@@ -62,16 +62,26 @@ def main(
 def up_command(
     ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="Links as one JSON line.")] = False,
+    members: Annotated[int, typer.Option(min=10, max=100_000, help="Demo customers.")] = 2000,
+    months: Annotated[int, typer.Option(min=1, max=36, help="Demo months of history.")] = 6,
+    seed: Annotated[int, typer.Option(help="Demo random seed.")] = 7,
 ) -> None:
     """The main job: local chain + demo network + indexer + API, until Ctrl-C.
 
-    With --json, progress goes to stderr and the links (dashboards with viewer keys, wallet,
-    the demo customer to sign in as) are one JSON line on stdout."""
-    from loyalty_ledger.service.up import up
+    The chain is kept in the data dir and reloaded on the next run; the demo (of the given
+    size) is seeded only on a new chain. With --json, progress goes to stderr and the links
+    (dashboards with viewer keys, wallet, the demo customer to sign in as) are one JSON line on
+    stdout."""
+    from loyalty_ledger.service.up import DemoScale, up
 
     def run(c: Ctx) -> None:
         as_json = c.json or json_out  # `scripts/run.sh --json` puts it after `up`
-        code = up(c.settings, say=job_say(as_json), announce=job_announce(as_json))
+        code = up(
+            c.settings,
+            scale=DemoScale(members=members, months=months, seed=seed),
+            say=job_say(as_json),
+            announce=job_announce(as_json),
+        )
         if code:
             raise typer.Exit(code)
 

@@ -247,3 +247,35 @@ def _requeue(conn: Connection, ids: list[int]) -> None:
         .where(T_INTENT.c.id.in_(ids))
         .values(state="queued", tx_id=None, tx_hash=None, nonce=None, updated_at=now_ms())
     )
+
+
+def reopen_lost(engine: Engine, head: int) -> int:
+    """The chain was reloaded at `head` (an embedded chain's state saved before a crash): the
+    transactions mined above it are gone. They become `sent` again, so the submitter finds no
+    receipt and broadcasts the same signed bytes once more (same nonce, same intents: never a
+    second issue). Returns how many."""
+    with engine.begin() as conn:
+        q = select(T_TX.c.id).where(T_TX.c.state == "mined", T_TX.c.block_number > head)
+        ids = [int(r[0]) for r in conn.execute(q)]
+        if not ids:
+            return 0
+        conn.execute(
+            update(T_TX)
+            .where(T_TX.c.id.in_(ids))
+            .values(state="sent", block_number=None, gas_used=None, sent_at=0)
+        )
+        intents = [
+            int(r[0]) for r in conn.execute(select(T_INTENT.c.id).where(T_INTENT.c.tx_id.in_(ids)))
+        ]
+        conn.execute(
+            update(T_INTENT)
+            .where(T_INTENT.c.id.in_(intents))
+            .values(state="sent", block_number=None, updated_at=now_ms())
+        )
+        for start in range(0, len(intents), 500):
+            conn.execute(
+                update(T_EARN)
+                .where(T_EARN.c.intent_id.in_(intents[start : start + 500]))
+                .values(status="pending", block_number=None)
+            )
+    return len(ids)
