@@ -96,7 +96,8 @@ class Retry:
         with self._lock:
             self.retries += 1
             self._failed += 1
-            if self._down_since is None:
+            first = self._down_since is None  # a new stretch of failures: say it once
+            if first:
                 self._down_since = now
         delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         spent = now - started
@@ -105,9 +106,14 @@ class Retry:
                 "rpc %s to %s failed %d times; giving up: %s", method, self.url, attempt, problem
             )
             raise NodeGaveUp(self.url, method, attempt, spent, problem)
-        if attempt in (1, 5) or attempt % 20 == 0:
+        if first:  # once per state change: here, and `answered` when the node is back
             self.log.warning(
-                "rpc %s to %s: %s; retry %d in %.2fs", method, self.url, problem, attempt, delay
+                "rpc %s to %s: %s; retry %d in %.2fs (said once, until the node is back)",
+                method,
+                self.url,
+                problem,
+                attempt,
+                delay,
             )
         self.sleep(delay)
 
