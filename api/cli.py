@@ -46,21 +46,13 @@ def serve(
     """Serve the API (Ctrl-C stops)."""
     settings = get_settings(api_host=host, api_port=port)
     if workers > 1:
-        import uvicorn
-
         typer.echo(
             f"warning: {workers} workers: chain writes (earn, redeem, relays) may collide on "
             "signer nonces; use 1 worker for write traffic",
             err=True,
         )
-        uvicorn.run(
-            "api.cli:_factory",
-            factory=True,
-            host=settings.api_host,
-            port=settings.api_port,
-            workers=workers,
-            log_level="warning",
-            access_log=False,
+        run_workers(
+            "api.cli:_factory", host=settings.api_host, port=settings.api_port, workers=workers
         )
         return
     from .main import serve as serve_thread
@@ -74,6 +66,21 @@ def serve(
     except KeyboardInterrupt:
         stop.set()
         thread.join(10)
+
+
+def run_workers(factory: str, *, host: str, port: int, workers: int) -> None:
+    """Serve the app that `factory` ("module:function") builds from `workers` processes."""
+    import uvicorn
+
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _factory():  # type: ignore[no-untyped-def]

@@ -1,0 +1,130 @@
+"""Strict eligibility reads: holdings from the chain at one block, in batched raw JSON-RPC.
+
+Two round trips for any number of addresses without passes (the head; one batch of views at
+that block), a third for the pass details of holders. Every view is read at the head's number,
+so an answer is exactly the chain's state at the block it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_utils import keccak
+from sqlalchemy import Engine, select
+from web3 import Web3
+
+from loyalty_ledger.chain import rpc
+from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.errors import ContractRevert, NodeUnreachable
+from loyalty_ledger.programme.perks.catalogue import T_USAGE
+from loyalty_ledger.programme.perks.rules import Holding
+from loyalty_ledger.validate import checksum_address
+
+_SEL = {
+    name: keccak(text=sig)[:4].hex()
+    for name, sig in {
+        "isMember": "isMember(address)",
+        "isFrozen": "isFrozen(address)",
+        "balanceOf": "balanceOf(address)",
+        "passOf": "passOf(address)",
+        "isActive": "isActive(address)",
+        "passInfo": "passInfo(uint256)",
+    }.items()
+}
+
+
+def client_of(w3: Web3) -> rpc.JsonRpc:
+    """The raw client of the node `w3` talks to (same URL and timeout)."""
+    provider: Any = w3.provider
+    url = str(getattr(provider, "endpoint_uri", "") or "")
+    if not url.startswith(("http://", "https://")):
+        raise NodeUnreachable(url or "node", "strict reads need an HTTP JSON-RPC node")
+    timeout = float((getattr(provider, "_request_kwargs", None) or {}).get("timeout", 10.0))
+    return rpc.client(url, timeout=timeout)
+
+
+def _calls(at: int, calls: list[tuple[str, str, int | str]]) -> list[tuple[str, list[Any]]]:
+    """eth_call requests at block `at`: (contract, function, one argument)."""
+    out = []
+    for to, fn, arg in calls:
+        word = int(arg, 16) if isinstance(arg, str) else arg
+        data = "0x" + _SEL[fn] + format(word, "064x")
+        out.append(("eth_call", [{"to": to, "data": data}, hex(at)]))
+    return out
+
+
+def _batch(node: rpc.JsonRpc, calls: list[tuple[str, list[Any]]]) -> list[bytes]:
+    """The 32-byte words of a batch of eth_calls; any failed call fails the read."""
+    try:
+        results = node.batch(calls)
+    except rpc.RpcError as exc:
+        raise ContractRevert(f"batch call failed: {exc.error}") from None
+    out = []
+    for r in results:
+        if isinstance(r, rpc.RpcError):
+            raise ContractRevert(f"eth_call failed: {r.error}")
+        out.append(bytes.fromhex(str(r)[2:]))
+    return out
+
+
+def _word(raw: bytes, i: int = 0) -> int:
+    return int.from_bytes(raw[32 * i : 32 * (i + 1)], "big")
+
+
+def head(client: rpc.JsonRpc) -> tuple[int, int]:
+    """The chain head: (block number, block time)."""
+    block = client.call("eth_getBlockByNumber", ["latest", False])
+    if not isinstance(block, dict):
+        raise NodeUnreachable(client.url, "no head block")
+    return int(block["number"], 16), int(block["timestamp"], 16)
+
+
+def chain_holdings(
+    *,
+    w3: Web3,
+    deployment: Deployment,
+    perk: dict[str, Any],
+    program: Program,
+    partner: Program | None,
+    engine: Engine,
+    addresses: Sequence[str],
+    client: rpc.JsonRpc | None = None,
+) -> tuple[dict[str, Holding], int, int]:
+    """Holdings read from the chain at one block: (holdings, block number, block time)."""
+    node = client or client_of(w3)
+    at, now = head(node)
+    addrs = [checksum_address(a) for a in addresses]
+    reg, pts, pas = deployment.registry, program.points, program.pass_
+    per = 5 if partner is not None else 4
+    calls: list[tuple[str, str, int | str]] = []
+    for a in addrs:
+        calls += [(reg, "isMember", a), (reg, "isFrozen", a), (pts, "balanceOf", a)]
+        calls.append((pas, "passOf", a))
+        if partner is not None:
+            calls.append((partner.pass_, "isActive", a))
+    res = _batch(node, _calls(at, calls))
+    out: dict[str, Holding] = {}
+    token_ids: dict[str, int] = {}
+    for i, a in enumerate(addrs):
+        r = res[i * per : (i + 1) * per]
+        h = Holding(registered=bool(_word(r[0])), frozen=bool(_word(r[1])), balance=_word(r[2]))
+        if partner is not None:
+            h.partner_pass = bool(_word(r[4]))
+        if _word(r[3]):
+            token_ids[a] = _word(r[3])
+        out[a.lower()] = h
+    holders = list(token_ids)
+    infos = _batch(node, _calls(at, [(pas, "passInfo", token_ids[a]) for a in holders]))
+    for holder, raw in zip(holders, infos, strict=True):
+        h = out[holder.lower()]
+        h.pass_tier, h.pass_expires_at = _word(raw, 1), _word(raw, 2)
+    if perk["per_member_limit"] is not None:
+        with engine.connect() as conn:
+            for member, used in conn.execute(
+                select(T_USAGE.c.member, T_USAGE.c.used).where(
+                    T_USAGE.c.perk_id == perk["id"], T_USAGE.c.member.in_(list(out))
+                )
+            ):
+                out[member].used = int(used)
+    return out, at, now
