@@ -28,6 +28,8 @@ from loyalty_ledger.auth import (
 )
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.rpc import JsonRpc
+from loyalty_ledger.chain.rpc import client as rpc_client
 from loyalty_ledger.chain.sender import Sender, connect_settings
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
@@ -101,6 +103,13 @@ class AppState:
                 if self._w3 is None:
                     self._w3 = connect_settings(self.settings)
         return self._w3
+
+    @property
+    def rpc(self) -> JsonRpc:
+        """The lean JSON-RPC client of hot chain reads (after `w3` checked the node once)."""
+        if self._w3 is None:
+            self.w3  # noqa: B018 - connects, and checks the chain id
+        return rpc_client(self.settings.rpc_url, timeout=self.settings.rpc_timeout)
 
     def chain_id(self) -> int:
         return self.settings.chain_id or self.deployment.chain_id

@@ -129,8 +129,19 @@ def _check_readers(principal: Principal, perk: dict[str, Any], addresses: list[s
         raise Forbidden(f"no access to brand {perk['brand_id']}")
 
 
-def _check_strict(state: AppState, principal: Principal, perk_id: int, address: str) -> bytes:
-    """Strict mode: the chain's state at its head (blocking I/O: runs in the thread pool)."""
+def strict_answer(state: AppState, principal: Principal, perk_id: int, address: str) -> bytes:
+    """Strict mode: the chain's state at its head (blocking I/O: the thread pool's business).
+
+    Shared by the route and the hot path. The perk's scope is checked before the chain is read.
+    """
+    reader = state.reader
+    if reader is not None:
+        perk, used = perks.perk_and_use_sqlite(reader=reader, perk_id=perk_id, address=address)
+        _check_readers(principal, _visible(principal, perk), [address])
+        e = perks.strict_one(
+            client=state.rpc, deployment=state.deployment, perk=perk, address=address, used=used
+        )
+        return orjson.dumps(_fields(e))
     perk = _perk_seen(state.engine, principal, perk_id)
     _check_readers(principal, perk, [address])
     [e] = perks.eligibility(
@@ -176,7 +187,7 @@ async def eligibility(
     """Is `address` eligible now, every reason when not, and as of which block."""
     state: AppState = request.app.state.api  # not a dependency: the hot path pays for each
     if strict:
-        body = await run_in_threadpool(_check_strict, state, principal, perk_id, address)
+        body = await run_in_threadpool(strict_answer, state, principal, perk_id, address)
         return Response(body, media_type="application/json")
     # On SQLite a plain read on the event loop (tens of microseconds, never waiting on the
     # writer in WAL mode), else the engine in the thread pool.

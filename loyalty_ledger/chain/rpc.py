@@ -1,13 +1,17 @@
-"""A lean JSON-RPC client for hot reads: batches over one keep-alive HTTP connection per thread.
+"""A lean JSON-RPC client for hot reads: batches over one keep-alive HTTP/1.1 connection per
+thread, on a plain socket.
 
 web3's provider stack (middleware, result formatters, a `requests` session) costs about a
-millisecond per call; a read that gates a perk needs two small batches. This client sends raw
-JSON (orjson) over `http.client` and returns raw results; callers decode the words themselves.
+millisecond per call and `http.client` still ~0.2 ms; a strict eligibility check needs a head
+and a batch of views. This client writes the request itself, reads a Content-Length or chunked
+reply, parses it with orjson and returns raw results (callers decode the words). For reads
+only: a kept-alive connection the node closed meanwhile is retried once.
 """
 
 from __future__ import annotations
 
-import http.client
+import socket
+import ssl
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,49 +22,124 @@ from loyalty_ledger.errors import NodeUnreachable
 
 
 class RpcError(Exception):
-    """An error reply to one call of a batch (e.g. a reverted eth_call)."""
+    """An error reply to one call of a batch (e.g. a reverted eth_call), or a refused batch."""
 
     def __init__(self, method: str, error: Any) -> None:
         super().__init__(f"{method} failed: {error}")
         self.error = error
 
 
+class _Closed(Exception):
+    """The node closed the connection before a complete reply."""
+
+
+class _Http:
+    """One keep-alive HTTP/1.1 connection (a thread's own)."""
+
+    def __init__(self, host: str, port: int, tls: bool, timeout: float) -> None:
+        self.addr, self.tls, self.timeout = (host, port), tls, timeout
+        self.sock: socket.socket | None = None
+        self.buf = bytearray()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buf = None, bytearray()
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self.addr, timeout=self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls:
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.addr[0])
+        return sock
+
+    def _fill(self) -> None:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise _Closed()
+        self.buf += chunk
+
+    def _until(self, mark: bytes) -> bytes:
+        while (i := self.buf.find(mark)) < 0:
+            self._fill()
+        out = bytes(self.buf[:i])
+        del self.buf[: i + len(mark)]
+        return out
+
+    def _exactly(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            self._fill()
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def post(self, request: bytes) -> tuple[int, bytes]:
+        """Send a whole request; the reply's (status, body)."""
+        if self.sock is None:
+            self.sock = self._connect()
+        self.sock.sendall(request)
+        head = self._until(b"\r\n\r\n").split(b"\r\n")
+        status = int(head[0].split(b" ", 2)[1])
+        fields = {}
+        for line in head[1:]:
+            name, _, value = line.partition(b":")
+            fields[name.strip().lower()] = value.strip().lower()
+        if b"content-length" in fields:
+            body = self._exactly(int(fields[b"content-length"]))
+        elif fields.get(b"transfer-encoding") == b"chunked":
+            parts = []
+            while size := int(self._until(b"\r\n").split(b";")[0], 16):
+                parts.append(self._exactly(size))
+                self._exactly(2)
+            self._until(b"\r\n")  # the (empty) trailer
+            body = b"".join(parts)
+        else:  # the body runs to the end of the connection
+            try:
+                while True:
+                    self._fill()
+            except _Closed:
+                body, self.buf = bytes(self.buf), bytearray()
+            fields[b"connection"] = b"close"
+        if fields.get(b"connection") == b"close":
+            self.close()
+        return status, body
+
+
 class JsonRpc:
-    """Batched JSON-RPC to one node URL (http or https), thread-safe."""
+    """Batched JSON-RPC reads from one node URL (http or https), thread-safe."""
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = url
         parts = urlsplit(url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._timeout = timeout
+        tls = parts.scheme == "https"
+        host = parts.hostname or "127.0.0.1"
+        port = parts.port or (443 if tls else 80)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._open = (host, port, tls, timeout)
+        self._head = (
+            f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
         self._local = threading.local()
 
-    def _conn(self) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self._timeout)
-            self._local.conn = conn
-        return conn
-
     def _post(self, body: bytes) -> Any:
-        headers = {"Content-Type": "application/json"}
-        for attempt in (1, 2):  # a kept-alive connection the node closed meanwhile: once more
-            conn = self._conn()
+        request = self._head + str(len(body)).encode() + b"\r\n\r\n" + body
+        for attempt in (1, 2):
+            conn: _Http | None = getattr(self._local, "conn", None)
+            fresh = conn is None
+            if conn is None:
+                conn = self._local.conn = _Http(*self._open)
             try:
-                conn.request("POST", self._path, body, headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.status != 200:
-                    raise NodeUnreachable(self.url, f"HTTP {resp.status}")
+                status, data = conn.post(request)
+                if status != 200:
+                    raise NodeUnreachable(self.url, f"HTTP {status}")
                 return orjson.loads(data)
-            except (OSError, http.client.HTTPException, orjson.JSONDecodeError) as exc:
+            except (OSError, _Closed, ValueError, IndexError) as exc:
                 conn.close()
                 self._local.conn = None
-                if attempt == 2 or isinstance(exc, TimeoutError):
+                # A kept-alive connection the node closed meanwhile: once more on a new one.
+                if fresh or attempt == 2 or isinstance(exc, TimeoutError):
                     raise NodeUnreachable(self.url, type(exc).__name__) from None
         raise AssertionError("unreachable")
 
@@ -78,7 +157,7 @@ class JsonRpc:
         replies = self._post(body)
         if not isinstance(replies, list):  # the whole batch refused
             raise RpcError("batch", replies.get("error") if isinstance(replies, dict) else replies)
-        by_id = {r.get("id"): r for r in replies}
+        by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
         out: list[Any] = []
         for i, (method, _params) in enumerate(calls):
             r = by_id.get(i)

@@ -31,6 +31,8 @@ class SqliteReader:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
+        self._version_conn: sqlite3.Connection | None = None
+        self._version_lock = threading.Lock()
         self.memo: dict[Any, Any] = {}  # small facts callers keep per database (they verify them)
 
     def _conn(self) -> sqlite3.Connection:
@@ -66,11 +68,20 @@ class SqliteReader:
         return row
 
     def data_version(self) -> int:
-        """Changes whenever another connection (any process) commits to the database."""
-        try:
-            return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error as exc:
-            raise ReaderBusy(str(exc)) from None
+        """Changes whenever any other connection (any process) commits to the database.
+
+        One connection answers for every thread: the numbers of two connections are not
+        comparable."""
+        with self._version_lock:
+            try:
+                if self._version_conn is None:
+                    self._version_conn = sqlite3.connect(
+                        self.path, isolation_level=None, check_same_thread=False
+                    )
+                    self._version_conn.execute("PRAGMA query_only=1")
+                return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise ReaderBusy(str(exc)) from None
 
 
 _readers: dict[str, SqliteReader] = {}

@@ -34,6 +34,8 @@ from loyalty_ledger.programme.perks.eligibility import (
     eligible_perks,
     judge,
     mirror_holdings,
+    perk_and_use_sqlite,
+    strict_one,
 )
 from loyalty_ledger.programme.perks.redemption import (
     RedeemOutcome,
@@ -70,8 +72,10 @@ __all__ = [
     "list_perks",
     "list_redemptions",
     "mirror_holdings",
+    "perk_and_use_sqlite",
     "redeem",
     "redeem_call",
     "redemption_ref",
+    "strict_one",
     "update_perk",
 ]

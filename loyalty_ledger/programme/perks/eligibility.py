@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text
 from web3 import Web3
 
+from loyalty_ledger.chain import rpc
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.perks.catalogue import (
@@ -28,7 +29,7 @@ from loyalty_ledger.programme.perks.catalogue import (
     _now,
     list_perks,
 )
-from loyalty_ledger.programme.perks.onchain import chain_holdings
+from loyalty_ledger.programme.perks.onchain import chain_holdings, chain_state
 from loyalty_ledger.programme.perks.rules import Eligibility, Holding, judge, pass_active
 from loyalty_ledger.store.reader import ReaderBusy, SqliteReader
 from loyalty_ledger.validate import checksum_address
@@ -200,6 +201,50 @@ def check_one_sqlite(
             return perk, _decide(perk, addr, row[n], tuple(row[n + 1 :]))
         brands = reader.memo[("perk-brands", perk_id)] = read
     raise ReaderBusy("the perk changed brands while it was read")
+
+
+_PERK_USE_SQL = f"""
+    SELECT {", ".join("k." + c for c in _PERK_COLUMNS)}, u.used
+    FROM perk k LEFT JOIN perk_usage u ON u.perk_id = k.id AND u.member = ?
+    WHERE k.id = ?
+"""
+
+
+def perk_and_use_sqlite(
+    *, reader: SqliteReader, perk_id: int, address: str
+) -> tuple[dict[str, Any], int]:
+    """A perk and how often `address` used it, through the plain reader (strict checks)."""
+    row = reader.one(_PERK_USE_SQL, (checksum_address(address).lower(), perk_id))
+    if row is None:
+        raise PerkNotFound(perk_id)
+    perk = dict(zip(_PERK_COLUMNS, row, strict=False))
+    for name in _BOOLEAN_COLUMNS:
+        perk[name] = bool(perk[name])
+    return perk, int(row[-1] or 0)
+
+
+def strict_one(
+    *, client: rpc.JsonRpc, deployment: Deployment, perk: dict[str, Any], address: str, used: int
+) -> Eligibility:
+    """One address's eligibility from the chain at its head (`used`: the perk's usage)."""
+    addr = checksum_address(address)
+    program = deployment.program(perk["brand_id"])
+    partner = deployment.program(perk["partner_brand_id"]) if perk["partner_brand_id"] else None
+    held, at = chain_state(
+        client=client, deployment=deployment, program=program, partner=partner, addresses=[addr]
+    )
+    h = held[addr.lower()]
+    h.used = used
+    reasons = judge(perk, h, now=at.time)
+    return Eligibility(
+        perk_id=perk["id"],
+        address=addr,
+        eligible=not reasons,
+        reasons=reasons,
+        as_of_block=at.number,
+        strict=True,
+        balance=h.balance,
+    )
 
 
 def eligibility(

@@ -8,6 +8,7 @@ so an answer is exactly the chain's state at the block it names.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_utils import keccak
@@ -72,12 +73,99 @@ def _word(raw: bytes, i: int = 0) -> int:
     return int.from_bytes(raw[32 * i : 32 * (i + 1)], "big")
 
 
-def head(client: rpc.JsonRpc) -> tuple[int, int]:
-    """The chain head: (block number, block time)."""
+@dataclass(frozen=True)
+class Head:
+    """The chain head a strict answer is true as of."""
+
+    number: int
+    hash: str
+    time: int
+
+
+def head(client: rpc.JsonRpc) -> Head:
+    """The chain head now."""
     block = client.call("eth_getBlockByNumber", ["latest", False])
     if not isinstance(block, dict):
         raise NodeUnreachable(client.url, "no head block")
-    return int(block["number"], 16), int(block["timestamp"], 16)
+    return Head(int(block["number"], 16), str(block["hash"]), int(block["timestamp"], 16))
+
+
+# What addresses held at the head block, by (registry, points, pass, partner pass, address):
+# a block hash fixes the chain's whole state, so these are exact for as long as the head is that
+# block (one head at a time; bounded).
+_held: tuple[str, dict[tuple[str, ...], Holding]] = ("", {})
+HELD_MAX = 100_000
+
+
+def chain_state(
+    *,
+    client: rpc.JsonRpc,
+    deployment: Deployment,
+    program: Program,
+    partner: Program | None,
+    addresses: Sequence[str],
+    at: Head | None = None,
+) -> tuple[dict[str, Holding], Head]:
+    """What each address holds on chain at the head (`used` left 0): from memory when this
+    head was read before, else one batch of views at the head (two with pass holders)."""
+    global _held
+    at = at or head(client)
+    if _held[0] != at.hash:
+        _held = (at.hash, {})
+    known = _held[1]
+    ppass = partner.pass_ if partner is not None else ""
+    contracts = (deployment.registry, program.points, program.pass_, ppass)
+    out: dict[str, Holding] = {}
+    missing: list[str] = []
+    for a in (str(checksum_address(x)) for x in addresses):
+        h = known.get((*contracts, a))
+        if h is None:
+            missing.append(a)
+        else:
+            out[a.lower()] = replace(h)
+    if missing:
+        read = _read(client, at.number, deployment, program, partner, missing)
+        if len(known) + len(read) > HELD_MAX:
+            known.clear()
+        for addr, held in read.items():
+            known[(*contracts, addr)] = held
+            out[addr.lower()] = replace(held)
+    return out, at
+
+
+def _read(
+    client: rpc.JsonRpc,
+    at: int,
+    deployment: Deployment,
+    program: Program,
+    partner: Program | None,
+    addrs: list[str],
+) -> dict[str, Holding]:
+    """Holdings read from the chain at block `at`, by checksum address."""
+    reg, pts, pas = deployment.registry, program.points, program.pass_
+    per = 5 if partner is not None else 4
+    calls: list[tuple[str, str, int | str]] = []
+    for a in addrs:
+        calls += [(reg, "isMember", a), (reg, "isFrozen", a), (pts, "balanceOf", a)]
+        calls.append((pas, "passOf", a))
+        if partner is not None:
+            calls.append((partner.pass_, "isActive", a))
+    res = _batch(client, _calls(at, calls))
+    out: dict[str, Holding] = {}
+    token_ids: dict[str, int] = {}
+    for i, a in enumerate(addrs):
+        r = res[i * per : (i + 1) * per]
+        h = Holding(registered=bool(_word(r[0])), frozen=bool(_word(r[1])), balance=_word(r[2]))
+        if partner is not None:
+            h.partner_pass = bool(_word(r[4]))
+        if _word(r[3]):
+            token_ids[a] = _word(r[3])
+        out[a] = h
+    holders = list(token_ids)
+    infos = _batch(client, _calls(at, [(pas, "passInfo", token_ids[a]) for a in holders]))
+    for holder, raw in zip(holders, infos, strict=True):
+        out[holder].pass_tier, out[holder].pass_expires_at = _word(raw, 1), _word(raw, 2)
+    return out
 
 
 def chain_holdings(
@@ -91,34 +179,15 @@ def chain_holdings(
     addresses: Sequence[str],
     client: rpc.JsonRpc | None = None,
 ) -> tuple[dict[str, Holding], int, int]:
-    """Holdings read from the chain at one block: (holdings, block number, block time)."""
-    node = client or client_of(w3)
-    at, now = head(node)
-    addrs = [checksum_address(a) for a in addresses]
-    reg, pts, pas = deployment.registry, program.points, program.pass_
-    per = 5 if partner is not None else 4
-    calls: list[tuple[str, str, int | str]] = []
-    for a in addrs:
-        calls += [(reg, "isMember", a), (reg, "isFrozen", a), (pts, "balanceOf", a)]
-        calls.append((pas, "passOf", a))
-        if partner is not None:
-            calls.append((partner.pass_, "isActive", a))
-    res = _batch(node, _calls(at, calls))
-    out: dict[str, Holding] = {}
-    token_ids: dict[str, int] = {}
-    for i, a in enumerate(addrs):
-        r = res[i * per : (i + 1) * per]
-        h = Holding(registered=bool(_word(r[0])), frozen=bool(_word(r[1])), balance=_word(r[2]))
-        if partner is not None:
-            h.partner_pass = bool(_word(r[4]))
-        if _word(r[3]):
-            token_ids[a] = _word(r[3])
-        out[a.lower()] = h
-    holders = list(token_ids)
-    infos = _batch(node, _calls(at, [(pas, "passInfo", token_ids[a]) for a in holders]))
-    for holder, raw in zip(holders, infos, strict=True):
-        h = out[holder.lower()]
-        h.pass_tier, h.pass_expires_at = _word(raw, 1), _word(raw, 2)
+    """Holdings read from the chain at one block, with the perk's usage from SQL:
+    (holdings, block number, block time)."""
+    out, at = chain_state(
+        client=client or client_of(w3),
+        deployment=deployment,
+        program=program,
+        partner=partner,
+        addresses=addresses,
+    )
     if perk["per_member_limit"] is not None:
         with engine.connect() as conn:
             for member, used in conn.execute(
@@ -127,4 +196,4 @@ def chain_holdings(
                 )
             ):
                 out[member].used = int(used)
-    return out, at, now
+    return out, at.number, at.time
