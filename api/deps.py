@@ -6,6 +6,7 @@ instead of hopping to the thread pool; those that may block (the caller's key lo
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from loyalty_ledger.auth import (
 )
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, Program
+from loyalty_ledger.chain.keys import KeyRing
 from loyalty_ledger.chain.rpc import JsonRpc
 from loyalty_ledger.chain.rpc import client as rpc_client
 from loyalty_ledger.chain.sender import Sender, connect_settings
@@ -61,6 +63,9 @@ class AppState:
     _w3: Web3 | None = None
     _reader: SqliteReader | bool | None = False  # False: not looked up yet
     _senders: dict[str, Sender] = field(default_factory=dict)
+    _keys: KeyRing | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    _submitting: set[str] = field(default_factory=set)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -114,20 +119,71 @@ class AppState:
     def chain_id(self) -> int:
         return self.settings.chain_id or self.deployment.chain_id
 
+    @property
+    def keys(self) -> KeyRing:
+        if self._keys is None:
+            self._keys = KeyRing(self.settings)
+        return self._keys
+
     def sender(self, role: str) -> Sender:
-        """One Sender per key (roles sharing a key share its nonce counter)."""
-        key = self.settings.key(role)
+        """One Sender per key, allowed only its role's contracts (roles sharing a key share its
+        nonce counter and its allowed targets); KeyMissing (503) when the key is missing."""
+        account = self.keys.account(role)
+        dep = self.deployment
+        targets = {
+            "operator": (dep.registry, dep.exchange or "", ""),
+            "relayer": (dep.forwarder,),
+        }.get(role)
+        if role.startswith("brand:"):
+            prog = dep.program(role[6:])
+            targets = (prog.points, prog.pass_, dep.exchange or "")
+        elif role == "brand":  # the shared LOYALTY_BRAND_KEY: every brand's contracts
+            progs = dep.programs.values()
+            targets = (*(p.points for p in progs), *(p.pass_ for p in progs), dep.exchange or "")
         with self._lock:
-            s = self._senders.get(key)
+            s = self._senders.get(account.address)
             if s is None:
-                s = Sender.from_settings(self.w3, key, self.settings, error_decoder())
-                self._senders[key] = s
+                s = Sender.from_settings(self.w3, account, self.settings, error_decoder())
+                self._senders[account.address] = s
+            if targets is not None:
+                s.allow(role, *targets)
         return s
 
     def brand_sender(self, brand_id: str) -> Sender:
-        """The key that acts for a brand (issuer/redeemer roles on its contracts)."""
+        """The brand's own issuer key (issuer/redeemer roles on its contracts only)."""
         self.deployment.program(brand_id)
-        return self.sender("brand")
+        return self.sender(f"brand:{brand_id}")
+
+    def submit_for(self, sender: Sender) -> None:
+        """With the outbox on, run a submitter for this key in this process (it sends only
+        while it holds the key's lease; another worker's takes over when this one dies)."""
+        if not (self.settings.outbox and self.settings.submitter):
+            return
+        with self._lock:
+            if sender.address in self._submitting:
+                return
+            self._submitting.add(sender.address)
+        from loyalty_ledger.ledger.outbox import start_submitters
+
+        url = self.engine.url.render_as_string(hide_password=False)
+        start_submitters(
+            engine=self.engine, url=url, senders=[sender], settings=self.settings, stop=self.stop
+        )
+
+    def key_report(self) -> list[str]:
+        """One line per signer: where its key comes from, or that the brand is read-only."""
+        lines = []
+        names = ["operator", "relayer"]
+        with contextlib.suppress(LedgerError):
+            names += [f"brand:{b}" for b in sorted(self.deployment.programs)]
+        for name in names:
+            try:
+                addr = self.keys.account(name).address
+                lines.append(f"{name}: {addr} (key from {self.keys.source(name)})")
+            except LedgerError as err:
+                ro = " (read-only)" if name.startswith("brand:") else ""
+                lines.append(f"{name}{ro}: {err.message}")
+        return lines
 
 
 async def get_state(request: Request) -> AppState:

@@ -37,6 +37,8 @@ STATUS: dict[type[BaseException], int] = {
     e.SignatureExpired: 400,
     e.LedgerValueError: 422,
     e.UnknownProgram: 404,
+    e.UnknownOperation: 404,
+    e.KeyMisuse: 403,
     PerkNotFound: 404,
     e.NoPass: 409,
     e.NotAMember: 409,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from loyalty_ledger.config import Settings
+from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.store import make_engine, migrate
 
 from . import errors, openapi
@@ -27,6 +29,7 @@ from .routers import (
     health,
     insights,
     ledger,
+    operations,
     pages,
     perks,
 )
@@ -133,9 +136,19 @@ def create_app(
         docs_url=None,  # served by the pages router from the vendored Swagger UI (offline)
         redoc_url=None,  # ReDoc would load from a CDN: one docs page, served locally
     )
-    app.state.api = AppState(settings=settings, engine=engine, options=options)
+    app.state.api = state = AppState(settings=settings, engine=engine, options=options)
+    for line in state.key_report():
+        (log.warning if "read-only" in line else log.info)("signing key of %s", line)
+    if settings.outbox and settings.submitter:
+        with contextlib.suppress(LedgerError):  # no deployment yet, or a brand without a key
+            for bid in state.deployment.programs:
+                with contextlib.suppress(LedgerError):
+                    state.submit_for(state.brand_sender(bid))
     errors.install(app)
-    routers = (health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights)
+    routers = (
+        *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
+        operations,
+    )
     # Routes are matched in order: the hot reads (health, perk eligibility) first. The OpenAPI
     # document keeps the order of `routers`.
     for r in (health, perks, *(r for r in routers if r not in (health, perks)), pages):

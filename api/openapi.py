@@ -83,7 +83,12 @@ def statuses(route: APIRoute, path: str, op: dict[str, Any]) -> set[int]:
         codes.add(401)
     if any(p["in"] == "path" or p["name"] == "brand" for p in params):
         codes.add(404)
-    writes = route.methods & {"POST", "PUT", "PATCH", "DELETE"} and path not in READS_BY_POST
+    writes = (route.methods or set()) & {
+        "POST",
+        "PUT",
+        "PATCH",
+        "DELETE",
+    } and path not in READS_BY_POST
     if writes or path in LIVE_EXCHANGE_READS:
         codes.add(409)
     return codes
@@ -133,7 +138,7 @@ def build(app: FastAPI, routers: list[APIRouter]) -> dict[str, Any]:
         for router in routers
         for r in router.routes
         if isinstance(r, APIRoute) and r.include_in_schema
-        for m in r.methods
+        for m in (r.methods or set())
     }
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():

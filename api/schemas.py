@@ -30,7 +30,7 @@ Signature = Annotated[StrictStr, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
 PrintableName = Annotated[StrictStr, AfterValidator(lambda v: printable_text(v, "a name"))]
 
 
-def _uint(bits: int) -> Any:
+def _uint_check(bits: int) -> Any:
     """A uint<bits> of a signed EIP-712 message: a JSON integer or its decimal text (wallets
     and JavaScript clients send big numbers as text); nothing else (no hex, floats, signs)."""
     top = 2**bits - 1
@@ -46,17 +46,21 @@ def _uint(bits: int) -> Any:
             raise ValueError(f"must be a whole number 0 to 2**{bits}-1")
         return number
 
-    schema = {
+    return check
+
+
+def _uint_schema(bits: int) -> dict[str, Any]:
+    return {
         "anyOf": [
-            {"type": "integer", "minimum": 0, "maximum": top},
+            {"type": "integer", "minimum": 0, "maximum": 2**bits - 1},
             {"type": "string", "pattern": r"^[0-9]{1,78}$"},
         ],
         "description": f"uint{bits}: an integer or its decimal text",
     }
-    return Annotated[int, BeforeValidator(check), WithJsonSchema(schema)]
 
 
-Uint256, Uint48 = _uint(256), _uint(48)
+Uint256 = Annotated[int, BeforeValidator(_uint_check(256)), WithJsonSchema(_uint_schema(256))]
+Uint48 = Annotated[int, BeforeValidator(_uint_check(48)), WithJsonSchema(_uint_schema(48))]
 
 
 def _iso_time(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -30,6 +31,11 @@ def is_local_url(url: str) -> bool:
     return (urlparse(url).hostname or "") in LOCAL_HOSTS
 
 
+def env_name(brand_id: str) -> str:
+    """A brand id as it appears in an environment variable name: ACME_COFFEE for acme-coffee."""
+    return "".join(c if c.isalnum() else "_" for c in brand_id).upper()
+
+
 class Settings(BaseSettings):
     """Every setting of the ledger; env vars are LOYALTY_<NAME>."""
 
@@ -49,6 +55,23 @@ class Settings(BaseSettings):
     brand_key: SecretStr | None = None
     customer_key: SecretStr | None = None
     relayer_key: SecretStr | None = None
+    brand_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    """Per-brand issuer keys, from LOYALTY_BRAND_KEY_<BRAND> (brand id upper-cased, - as _)."""
+    dev_keys: bool = True
+    """Whether anvil's public development keys are the defaults for a node on this machine."""
+    keystore_password: SecretStr | None = None
+    """Unlocks the encrypted keystore files in <data_dir>/keys (Web3 Secret Storage)."""
+    outbox_batch_items: int = Field(default=100, ge=1, le=500)
+    """Earns and plain issues of one brand coalesce into issueBatch txs of at most this many."""
+    outbox_batch_ms: int = Field(default=50, ge=0)
+    """...or whatever has waited this long (milliseconds)."""
+    outbox_stuck_seconds: float = Field(default=30.0, gt=0)
+    """A sent tx unmined this long is re-sent (dropped) or replaced with a higher fee."""
+    outbox: bool = False
+    """Whether the API queues earning in the outbox (202 Accepted) instead of sending it."""
+    submitter: bool = True
+    """With the outbox: whether the API process runs submitters (only a key's lease holder
+    sends; `loyalty submitter` runs them on their own)."""
     data_dir: Path = Path(".data")
     database_url: str | None = None
     deployment_file: Path = Path("deployments/local.json")
@@ -60,9 +83,17 @@ class Settings(BaseSettings):
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.data_dir / 'ledger.db'}"
         # The public dev key is a default for a local node only; a remote node needs a real key.
-        if self.operator_key is None and is_local_url(self.rpc_url):
+        if self.operator_key is None and self.dev_keys and is_local_url(self.rpc_url):
             self.operator_key = SecretStr(ANVIL_DEV_KEYS[0])
+        prefix = "LOYALTY_BRAND_KEY_"
+        for name, value in os.environ.items():
+            if name.upper().startswith(prefix) and value and len(name) > len(prefix):
+                self.brand_keys.setdefault(name[len(prefix) :].upper(), SecretStr(value))
         return self
+
+    def own_brand_key(self, brand_id: str) -> SecretStr | None:
+        """The brand's own key from LOYALTY_BRAND_KEY_<BRAND>, if set."""
+        return self.brand_keys.get(env_name(brand_id))
 
     def key(self, role: str) -> str:
         """The private key for `role` (operator, brand, customer, relayer), with fallbacks."""

@@ -27,6 +27,32 @@ class ConfigError(LedgerError):
     code = "config_error"
 
 
+class KeyMissing(ConfigError):
+    """No signing key for a role or brand: the brand stays read-only."""
+
+    code = "key_missing"
+
+    def __init__(self, name: str, how: str) -> None:
+        super().__init__(f"no signing key for {name}: {how}")
+        self.name = name
+
+
+class KeyMisuse(LedgerError):
+    """A key was asked to sign something outside what it may sign (a brand's key, another's)."""
+
+    code = "key_misuse"
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(f"the {name} key may not sign a transaction to {target}")
+        self.name, self.target = name, target
+
+
+class UnknownOperation(LedgerError):
+    """No queued chain write with this id."""
+
+    code = "unknown_operation"
+
+
 class ArtifactMissing(LedgerError):
     """A compiled contract is not in the artifacts directory."""
 

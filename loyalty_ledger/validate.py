@@ -107,9 +107,20 @@ def ref_bytes(ref: str | bytes) -> bytes:
     return ascii_bytes32(ref, what="reference", hash_long=True)
 
 
+@lru_cache(maxsize=65536)  # reason codes and references repeat: each decoded once
+def text32(value: str) -> str:
+    """The one text form of a bytes32 reason code or reference, for the mirror and the audit.
+
+    Left-aligned printable ASCII (NUL-padded) is its text, exactly as issued: never
+    case-folded, even when it looks like hex ("0x9aC4..." stays as written). Anything else
+    (a hash, all zeros) is its lower-case 0x-hex, 66 characters, which no text can be.
+    """
+    raw = bytes.fromhex(value[2:]).rstrip(b"\0")
+    if raw and all(32 <= b < 127 for b in raw):
+        return raw.decode("ascii")
+    return value.lower()
+
+
 def decode_bytes32(raw: bytes) -> str:
-    """bytes32 -> the ASCII it holds, or 0x-hex when it is not printable ASCII (a hash)."""
-    stripped = bytes(raw).rstrip(b"\0")
-    if stripped and all(32 <= b < 127 for b in stripped):
-        return stripped.decode("ascii")
-    return "0x" + bytes(raw).hex() if stripped else ""
+    """bytes32 -> `text32`'s form; all zeros (no code) as the empty string."""
+    return text32("0x" + bytes(raw).hex()) if bytes(raw).rstrip(b"\0") else ""

@@ -156,7 +156,7 @@ def test_brand_add_and_deploy(cli: Any, w3: Web3) -> None:
         (["points", "issue", "nope", BOB.address, "5"], 1, "no program for brand"),
         (["points", "issue", "beta", BOB.address, "5", "--key", ACME_KEY], 1, "not allowed"),
         (["points", "redeem", "acme", "1000", "--key", ALICE_KEY], 1, "holds 100 points"),
-        (["points", "gift", "acme", BOB.address, "1"], 1, "no customer key"),
+        (["points", "gift", "acme", BOB.address, "1"], 1, "no signing key for customer"),
         (["pass", "show", "acme", "garbage"], 2, "invalid address"),
     ],
 )

@@ -21,6 +21,7 @@ from loyalty_ledger.validate import (
     parse_amount,
     positive_amount,
     ref_bytes,
+    text32,
 )
 
 GOOD = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -90,6 +91,20 @@ def test_bytes32_codes() -> None:
             brand_id_bytes(bad)
     with pytest.raises(E.InvalidInput):
         ascii_bytes32("é")
+
+
+def test_text32_is_the_one_text_form_of_a_bytes32() -> None:
+    def hx(raw: bytes) -> str:
+        return "0x" + raw.hex()
+
+    ref = "0x9aC4dB2f7E15a6B3cD8e9F01aB23cD"  # a checksummed address cut to 32 characters
+    assert text32(hx(ref_bytes(ref))) == ref  # hex-looking text is text, case kept
+    assert text32(hx(ref_bytes("order-1"))) == "order-1"
+    digest = keccak(b"x" * 40)
+    assert text32(hx(digest).upper().replace("0X", "0x")) == hx(digest)  # hashes: lower hex
+    assert text32(hx(b"\0" * 32)) == "0x" + "00" * 32
+    assert text32(hx(b"a\0b".ljust(32, b"\0"))) == hx(b"a\0b".ljust(32, b"\0"))
+    assert text32(hx(b"tab\t".ljust(32, b"\0"))).startswith("0x74")  # not printable
 
 
 def _err(sig: str, types: list[str], args: list[object]) -> bytes:

@@ -25,7 +25,7 @@ def _tx(receipt: Any) -> TxOut:
 def onboard_brand(body: BrandIn, _op: OperatorDep, state: StateDep) -> dict[str, Any]:
     """Deploy a brand's program (points + pass) and record it in the deployment file."""
     dep = deploy.Deployment.from_json(state.deployment.to_json())  # a copy: saved on success
-    admin = body.admin or state.sender("brand").address
+    admin = body.admin or state.keys.account(f"brand:{body.brand_id}").address
     program = deploy.add_brand(
         state.w3,
         state.sender("operator"),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 
 from loyalty_ledger import ledger
 from loyalty_ledger.ledger import passes
@@ -23,8 +23,10 @@ from ..schemas import (
     PurchaseIn,
     TxOut,
 )
+from . import operations
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["brands"])
+PreferHeader = Annotated[str | None, Header(description="RFC 7240, e.g. wait=10 (seconds)")]
 
 
 def _earned(e: earn.Earned) -> dict[str, Any]:
@@ -37,15 +39,35 @@ def brand(brand_id: str, _r: BrandReader, program: ProgramDep) -> dict[str, Any]
     return program.to_json()
 
 
-@router.post("/earn/purchase", response_model=EarnOut)
+def _queued(state: StateDep, brand_id: str) -> Any:
+    """The brand's sender, with its submitter running when the outbox is on."""
+    sender = state.brand_sender(brand_id)
+    state.submit_for(sender)
+    return sender
+
+
+def _reply(state: StateDep, e: earn.Earned, prefer: str | None) -> Any:
+    """As before without the outbox; with it 202 Accepted (or 200 once settled)."""
+    if not state.settings.outbox or e.record.get("status") == "confirmed":
+        return _earned(e)
+    return operations.accepted(state, _earned(e), e.record.get("intent_id"), prefer)
+
+
+@router.post("/earn/purchase", response_model=EarnOut, responses={202: {"description": "Queued."}})
 def earn_purchase(
-    brand_id: str, body: PurchaseIn, _p: IssuerDep, program: ProgramDep, state: StateDep
-) -> dict[str, Any]:
+    brand_id: str,
+    body: PurchaseIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+) -> Any:
     """Points for a purchase by the earn rule; the order id makes it happen once."""
-    return _earned(
+    return _reply(
+        state,
         earn.earn_purchase(
             engine=state.engine,
-            sender=state.brand_sender(brand_id),
+            sender=_queued(state, brand_id),
             program=program,
             member=body.member,
             order_id=body.order_id,
@@ -53,24 +75,34 @@ def earn_purchase(
             currency=body.currency,
             items=body.items,
             ordered_at=body.ordered_at,
-        )
+            queued=state.settings.outbox,
+        ),
+        prefer,
     )
 
 
-@router.post("/earn/action", response_model=EarnOut)
+@router.post("/earn/action", response_model=EarnOut, responses={202: {"description": "Queued."}})
 def earn_action(
-    brand_id: str, body: ActionIn, _p: IssuerDep, program: ProgramDep, state: StateDep
-) -> dict[str, Any]:
+    brand_id: str,
+    body: ActionIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+) -> Any:
     """A bonus for signup, review, referral (action id: the new member), survey or visit."""
-    return _earned(
+    return _reply(
+        state,
         earn.earn_action(
             engine=state.engine,
-            sender=state.brand_sender(brand_id),
+            sender=_queued(state, brand_id),
             program=program,
             member=body.member,
             action=body.action,
             action_id=body.action_id,
-        )
+            queued=state.settings.outbox,
+        ),
+        prefer,
     )
 
 
@@ -84,9 +116,10 @@ def earn_batch(
         _earned(e)
         for e in earn.earn_purchases(
             engine=state.engine,
-            sender=state.brand_sender(brand_id),
+            sender=_queued(state, brand_id),
             program=program,
             orders=orders,
+            queued=state.settings.outbox,
         )
     ]
 

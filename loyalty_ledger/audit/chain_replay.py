@@ -12,7 +12,7 @@ from .digest import BlockDigest, DigestChain
 from .invariants import check_invariants
 from .replay import Replayer
 from .replay_exchange import EXCHANGE_ROLE
-from .rpc import Rpc, iter_log_ranges
+from .rpc import Rpc, RpcError, iter_log_ranges
 from .state import Finding, LedgerState
 from .statement import StatementBuilder
 from .summary import summarise_state
@@ -88,7 +88,7 @@ def discover_programs(
         try:
             out = rpc.call("eth_call", [{"to": points[0], "data": sel}, hex(end)])
             forwarder = "0x" + out[-40:] if out and len(out) >= 42 else None
-        except Exception:  # an older program without ERC-2771: no forwarder to audit
+        except RpcError:  # an older program without ERC-2771: no forwarder to audit
             forwarder = None
     if forwarder and int(forwarder, 16):
         kinds[forwarder.lower()] = Kind.FORWARDER
@@ -102,30 +102,23 @@ def discover_programs(
     return kinds
 
 
-def _fill_times(rpc: Rpc, logs: list[Log], replayer: Replayer, kinds: dict[str, Kind]) -> None:
-    """Give block times to the logs the expiry and the exchange rules need them for, when the
-    node left `blockTimestamp` out of its eth_getLogs answer (one batch of headers)."""
-    if all(log.block_time is not None for log in logs):
-        return
-    clocked = {a for a, b in replayer.state.points.items() if b.clocked}
-    policy = TOPICS["ExpiryPolicySet"]
-    for log in logs:
-        if log.topics and log.topics[0] == policy:
-            clocked.add(log.address)
-    wanted = sorted(
-        {
-            log.block_number
-            for log in logs
-            if log.block_time is None
-            and (log.address in clocked or kinds[log.address] is Kind.EXCHANGE)
-        }
-    )
+def _fill_times(rpc: Rpc, logs: list[Log]) -> None:
+    """Give every log its block's time when the node left `blockTimestamp` out of its
+    eth_getLogs answer (Hardhat's node does): one batch of headers for those blocks, as the
+    indexer does, so the replay has the same times on every node."""
+    wanted = sorted({log.block_number for log in logs if log.block_time is None})
     if not wanted:
         return
-    times = {n: int(h["timestamp"], 16) for n, h in rpc.headers(wanted).items()}
+    hdrs = rpc.headers(wanted)
     for log in logs:
         if log.block_time is None:
-            log.block_time = times.get(log.block_number)
+            h = hdrs.get(log.block_number)
+            if h is None or h["hash"].lower() != log.block_hash:
+                raise ValueError(
+                    f"block {log.block_number} changed while the audit read it (a reorg at "
+                    "the head?): audit again, or at an older --at-block"
+                )
+            log.block_time = int(h["timestamp"], 16)
 
 
 def replay_chain(
@@ -165,7 +158,7 @@ def replay_chain(
     try:
         for _first, last, raws in iter_log_ranges(rpc, addresses, start_block, block, span=200):
             logs = [Log.from_rpc(raw) for raw in raws]
-            _fill_times(rpc, logs, replayer, kinds)
+            _fill_times(rpc, logs)
             t2 = time.perf_counter()
             t_fetch += t2 - t1
             for log in logs:

@@ -9,8 +9,9 @@ are ints; bytes32 values are hex strings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+from loyalty_ledger.validate import text32
 
 from .abi import _F, _TABLE, TOPICS, Kind, encode, signature, topic0
 
@@ -133,10 +134,5 @@ def decode(log: Log, kind: Kind) -> Event:
         return Event(log, kind, "Unknown", {})
 
 
-@lru_cache(maxsize=65536)  # reason codes repeat: decode each once
-def bytes32_text(value: str) -> str:
-    """A left-aligned ASCII bytes32 ("purchase") as text; anything else stays hex."""
-    raw = bytes.fromhex(value[2:]).rstrip(b"\0")
-    if raw and all(32 <= b < 127 for b in raw):
-        return raw.decode()
-    return value
+# A bytes32 code or reference as text: the project's one definition (the mirror stores the same).
+bytes32_text = text32

@@ -23,8 +23,10 @@ with network events.
 A digest list (published for re-checking, or read from `--bisect FILE`) is JSON:
     {"version": 1, "chain_id": 31337, "registry": "0x…",
      "digests": [{"block": 12, "block_hash": "0x…", "digest": "0x…"}, …]}
-Because each digest folds in the previous one, two lists agree up to some block and disagree
-from it on; `first_difference` finds that block by bisection.
+A published list is checked entry by entry against the replay's own chain (`differences`):
+each entry's block, block hash and digest must be the replay's, so an entry altered anywhere
+in the list is caught, even one whose successors were left as published. Comparing every entry
+costs one string comparison each; no entry is skipped on the strength of a later one.
 """
 
 from __future__ import annotations
@@ -118,36 +120,65 @@ def dump(chain_id: int, registry: str, blocks: Sequence[BlockDigest]) -> dict[st
     }
 
 
-def load(path: str | Path) -> list[BlockDigest]:
+def load_list(path: str | Path) -> tuple[dict[str, Any], list[BlockDigest]]:
+    """A published list: its header (version, chain_id, registry, as given) and its entries."""
     raw = json.loads(Path(path).read_text())
     items = raw["digests"] if isinstance(raw, dict) else raw
-    return [
+    header = {k: v for k, v in raw.items() if k != "digests"} if isinstance(raw, dict) else {}
+    return header, [
         BlockDigest(int(d["block"]), str(d.get("block_hash", "")).lower(), str(d["digest"]).lower())
         for d in items
     ]
 
 
-def first_difference(ours: Sequence[BlockDigest], theirs: Sequence[BlockDigest]) -> int | None:
-    """The first block at which two digest lists disagree, or None when they agree.
+def load(path: str | Path) -> list[BlockDigest]:
+    return load_list(path)[1]
 
-    Entry i agrees when both lists have the same block and digest there; since digests chain,
-    agreement is a prefix property and a bisection over the index finds where it ends. A list
-    that is a strict prefix of the other differs at the first extra block.
-    """
+
+def header_differences(header: dict[str, Any], chain_id: int, registry: str) -> list[str]:
+    """What a list's header claims that is not the audited network (fields it gives only)."""
+    out = []
+    if "chain_id" in header and int(header["chain_id"]) != chain_id:
+        out.append(f"header: chain_id {header['chain_id']}, not {chain_id}")
+    if "registry" in header and str(header["registry"]).lower() != registry.lower():
+        out.append(f"header: registry {header['registry']}, not {registry.lower()}")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDiff:
+    """One published entry (index `index` in the list) that is not the replay's."""
+
+    index: int
+    block: int
+    fields: tuple[str, ...]  # "block", "block_hash", "digest", or "missing" / "extra"
+
+    def describe(self) -> str:
+        return f"entry #{self.index} (block {self.block}): {', '.join(self.fields)}"
+
+
+def _fields(a: BlockDigest, b: BlockDigest) -> tuple[str, ...]:
+    out = tuple(f for f in ("block", "digest") if getattr(a, f) != getattr(b, f))
+    if a.block_hash and b.block_hash and a.block_hash != b.block_hash:
+        out += ("block_hash",)
+    return out
+
+
+def differences(ours: Sequence[BlockDigest], theirs: Sequence[BlockDigest]) -> list[EntryDiff]:
+    """Every entry of `theirs` that differs from `ours` at the same index, and the entries
+    one list has beyond the other (a block hash left out of a published list is not compared)."""
+    out = [
+        EntryDiff(i, min(a.block, b.block), f)
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=False))
+        if (f := _fields(a, b))
+    ]
     n = min(len(ours), len(theirs))
+    longer, what = (ours, "missing") if len(ours) > n else (theirs, "extra")
+    out += [EntryDiff(i, longer[i].block, (what,)) for i in range(n, len(longer))]
+    return out
 
-    def same(i: int) -> bool:
-        return ours[i].block == theirs[i].block and ours[i].digest == theirs[i].digest
 
-    lo, hi = 0, n  # invariant: entries < lo agree; the first disagreement is at index <= hi
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if same(mid):
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < n:
-        return min(ours[lo].block, theirs[lo].block)
-    if len(ours) != len(theirs):
-        return (ours if len(ours) > n else theirs)[n].block
-    return None
+def first_difference(ours: Sequence[BlockDigest], theirs: Sequence[BlockDigest]) -> int | None:
+    """The first block at which two digest lists disagree (entry by entry), or None."""
+    diffs = differences(ours, theirs)
+    return diffs[0].block if diffs else None

@@ -28,8 +28,14 @@ TABLES = (
 )
 
 
+# Free text is compared exactly as written: a memo, a name, or a reason/reference in its
+# `text32` form may look like hex ("0x9aC4...") without being a hex value.
+TEXT_ARGS = frozenset({"name", "memo"})  # string event arguments
+TEXT_COLUMNS = TEXT_ARGS | {"reason", "ref"}  # text columns (ledger_entry's codes as text32)
+
+
 def norm(v: Any) -> Any:
-    """Hex strings lower-cased, decimals and numeric text as int; everything else as is."""
+    """Hex values lower-cased, decimals as int, text arguments (`TEXT_ARGS`) as written."""
     if isinstance(v, str):
         if v.startswith(("0x", "0X")):
             return v.lower()
@@ -37,10 +43,15 @@ def norm(v: Any) -> Any:
     if isinstance(v, Decimal):
         return int(v)
     if isinstance(v, dict):
-        return {k: norm(x) for k, x in v.items()}
+        return {k: x if k in TEXT_ARGS and isinstance(x, str) else norm(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
         return [norm(x) for x in v]
     return v
+
+
+def norm_column(column: str, v: Any) -> Any:
+    """`norm` of a mirror column's value; text columns (`TEXT_COLUMNS`) as written."""
+    return v if column in TEXT_COLUMNS and isinstance(v, str) else norm(v)
 
 
 def event_row(ev: Event | dict[str, Any]) -> dict[str, Any]:
@@ -208,7 +219,7 @@ class Mirror:
                     rows = c.execute(select(t[name])).mappings()
                     tables[name] = {
                         tuple(norm(r[k]) for k in keys): {
-                            k: norm(v) for k, v in r.items() if k not in keys
+                            k: norm_column(k, v) for k, v in r.items() if k not in keys
                         }
                         for r in rows
                     }

@@ -1,13 +1,18 @@
 """A small JSON-RPC client of the audit's own: plain HTTP, batch requests, no web3 formatting.
 
 The audit reads hundreds of thousands of logs; web3's per-log formatting would dominate the
-replay, and sharing the node client with the code under audit would weaken the audit.
+replay, and sharing the node client with the code under audit would weaken the audit. Passing
+failures (HTTP 429 / 5xx, dropped connections, timeouts, answers cut off) are retried with a
+capped backoff for at most `give_up_after` seconds per request (`loyalty_ledger.retry`), then
+the audit stops with `NodeGaveUp`, which says what the node did last.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,12 +20,15 @@ from typing import Any
 
 import requests
 
+from loyalty_ledger.retry import Retry, cut_off, method_of, unparsable
+
 try:  # orjson parses eth_getLogs answers several times faster; json is the fallback
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover
     from json import loads as _loads  # type: ignore[assignment]
 
 Call = tuple[str, list[Any]]
+log = logging.getLogger("loyalty_ledger.audit")
 
 
 class RpcError(Exception):
@@ -44,10 +52,22 @@ class Failed:
 class Rpc:
     """JSON-RPC over HTTP with keep-alive sessions (one per thread) and batch requests."""
 
-    def __init__(self, url: str, *, timeout: float = 300.0, batch_size: int = 250) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 300.0,
+        batch_size: int = 250,
+        give_up_after: float = 60.0,
+        backoff: float = 0.1,
+        max_backoff: float = 5.0,
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.batch_size = batch_size
+        self.retry = Retry(
+            url, log, backoff=backoff, max_backoff=max_backoff, give_up_after=give_up_after
+        )
         self._local = threading.local()
         self._ids = 0
 
@@ -59,11 +79,44 @@ class Rpc:
 
     def _post(self, payload: Any) -> Any:
         body = json.dumps(payload, separators=(",", ":"))
-        resp = self._session().post(
-            self.url, data=body, headers={"Content-Type": "application/json"}, timeout=self.timeout
-        )
-        resp.raise_for_status()
-        return _loads(resp.content)
+        method, started, attempt = method_of(payload), time.monotonic(), 0
+        while True:
+            attempt += 1
+            problem = self._try(body)
+            if not isinstance(problem, str):
+                self.retry.answered(method)
+                return problem[0]
+            self.retry.wait(method, problem, attempt, started)
+
+    def _try(self, body: str) -> tuple[Any] | str:
+        """(the parsed answer,) or what went wrong, when worth another try."""
+        try:
+            resp = self._session().post(
+                self.url,
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=self.timeout,
+            )
+        except requests.Timeout:
+            return f"no answer within {self.timeout:g}s"
+        except requests.ConnectionError as exc:
+            return f"connection failed or dropped ({type(exc).__name__})"
+        except requests.exceptions.ChunkedEncodingError as exc:
+            return cut_off(str(exc))
+        transient = resp.status_code == 429 or resp.status_code >= 500
+        if not transient:
+            resp.raise_for_status()  # a 4xx (413 too large ...) is the caller's to handle
+        try:
+            out = _loads(resp.content)
+        except ValueError as exc:
+            return (
+                f"HTTP {resp.status_code}"
+                if transient
+                else unparsable(resp.content, resp.status_code, exc)
+            )
+        if transient and not (isinstance(out, dict) and "error" in out):
+            return f"HTTP {resp.status_code}"
+        return (out,)  # a JSON-RPC error object, even with a 5xx, is the node's answer
 
     def call(self, method: str, params: list[Any] | None = None) -> Any:
         """One request; raises RpcError when the node answers with an error."""

@@ -48,10 +48,12 @@ def run_audit(
     mirror = None
     if database is not None:
         from .mirror_rows import Mirror
+        from .verify_mirror import check_same_chain
 
         mirror = Mirror.load(database)
         if at_block is None:
             at_block = mirror.checkpoint_block
+        check_same_chain(rpc, mirror, at_block)
     t = time.perf_counter()
     rep = replay_chain(
         rpc,
@@ -101,14 +103,15 @@ def run_audit(
         timings["mirror"] = time.perf_counter() - t
     bisect = None
     if bisect_file is not None or bisect_database is not None:
-        bisect = _bisect(rpc, rep, bisect_file, bisect_database)
-        if bisect["first_difference"] is not None:
+        bisect = _bisect(rep, bisect_file, bisect_database)
+        if bisect["differing_entries"]:
             findings.append(
                 Finding(
                     "digest",
                     "digest-differs",
                     str(bisect["against"]),
-                    f"first block where the digests differ: {bisect['first_difference']}",
+                    f"{bisect['differing_entries']} of {bisect['theirs_blocks']} published "
+                    f"entries differ from the replay; first {bisect['first_entry']}",
                     bisect.get("ours"),
                     bisect.get("theirs"),
                 )
@@ -137,32 +140,35 @@ def run_audit(
     )
 
 
-def _bisect(rpc: Rpc, rep: object, path: str | None, database: str | None) -> dict[str, object]:
-    from .chain_replay import Replay
-
-    assert isinstance(rep, Replay)
+def _bisect(rep: Replay, path: str | None, database: str | None) -> dict[str, object]:
+    """Check a published digest list (or a second mirror's chain) entry by entry."""
     if path is not None:
-        theirs = [d for d in dg.load(path) if d.block <= rep.block]
+        header, published = dg.load_list(path)
+        theirs = [d for d in published if d.block <= rep.block]
         against = path
     else:
         from .mirror_rows import Mirror
         from .verify_mirror import mirror_digests
 
         assert database is not None
+        header = {}
         theirs = [d for d in mirror_digests(Mirror.load(database), rep) if d.block <= rep.block]
         against = database
-    first = dg.first_difference(rep.digests, theirs)
+    diffs = dg.differences(rep.digests, theirs)
+    wrong = dg.header_differences(header, rep.chain_id, rep.state.registry)
     out: dict[str, object] = {
         "against": against,
-        "first_difference": first,
+        "first_difference": diffs[0].block if diffs else None,
         "ours_blocks": len(rep.digests),
         "theirs_blocks": len(theirs),
+        "differing_entries": len(diffs) + len(wrong),
+        "entries": [d.describe() for d in diffs[:20]] + wrong,
+        "first_entry": diffs[0].describe() if diffs else (wrong[0] if wrong else None),
     }
-    if first is not None:
-        o = next((d for d in rep.digests if d.block == first), None)
-        th = next((d for d in theirs if d.block == first), None)
-        out["ours"] = o.as_dict() if o else None
-        out["theirs"] = th.as_dict() if th else None
+    if diffs:
+        i = diffs[0].index
+        out["ours"] = rep.digests[i].as_dict() if i < len(rep.digests) else None
+        out["theirs"] = theirs[i].as_dict() if i < len(theirs) else None
     return out
 
 

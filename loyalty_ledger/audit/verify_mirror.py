@@ -10,16 +10,51 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from loyalty_ledger.errors import LedgerValueError
+
 from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
 from .mirror_ledger import LEDGER_FIELDS, ledger_rows
-from .mirror_rows import TABLES, Key, Mirror, derived_rows, event_row, norm
+from .mirror_rows import TABLES, Key, Mirror, derived_rows, event_row, norm, norm_column
 from .replay_exchange import EXCHANGE_ROLE
 from .rpc import Rpc
 from .state import Finding
 
 _DERIVED = TABLES
+
+
+class MirrorNotOfThisChain(LedgerValueError):
+    """The mirror was built on another chain than the node's, or on blocks the node lacks."""
+
+    code = "mirror_not_of_this_chain"
+
+
+def check_same_chain(rpc: Rpc, mirror: Mirror, at_block: int | None) -> None:
+    """Refuse to audit a mirror against a node whose chain is not the mirror's: another genesis
+    or chain id (the chain was reset), or a head below the audited block (rolled back)."""
+    st = mirror.state
+    if st is None:
+        return
+    name = make_url(mirror.url).render_as_string(hide_password=True)
+    chain_id, head = rpc.chain_id(), rpc.block_number()
+    genesis = (rpc.call("eth_getBlockByNumber", ["0x0", False]) or {}).get("hash", "")
+    ours, cp = str(st["genesis_hash"]).lower(), int(st["checkpoint_block"])
+    if genesis.lower() != ours or chain_id != int(st["chain_id"]):
+        raise MirrorNotOfThisChain(
+            f"the chain was reset: the node at {rpc.url} serves chain {chain_id} from genesis "
+            f"{genesis[:14]}…, but the mirror {name} was built on chain {st['chain_id']} from "
+            f"genesis {ours[:14]}… (up to block {cp}; the node's head is {head}). Audit the "
+            "mirror against the node it was built from, or rebuild it with `loyalty index`."
+        )
+    if at_block is not None and at_block > head:
+        raise MirrorNotOfThisChain(
+            f"the mirror's block {at_block} is beyond the head {head} of the node at {rpc.url} "
+            "(same genesis): the node is behind, or its chain was rolled back under the mirror. "
+            "Run `loyalty index` to roll the mirror back, or audit with --at-block."
+        )
 
 
 def _diff(
@@ -47,7 +82,7 @@ def _diff(
                 )
             )
         else:
-            diff = {f: (a[f], b.get(f)) for f in a if norm(b.get(f)) != a[f]}
+            diff = {f: (a[f], b.get(f)) for f in a if norm_column(f, b.get(f)) != a[f]}
             if diff:
                 out.append(
                     Finding(
@@ -248,7 +283,7 @@ def _check_ledger(mirror: Mirror, rep: Replay) -> list[Finding]:
     for r in mirror.ledger:
         key = (int(r["block_number"]), int(r["log_index"]))
         if key[0] <= rep.block:
-            row = theirs[key] = {f: norm(r.get(f)) for f in LEDGER_FIELDS}
+            row = theirs[key] = {f: norm_column(f, r.get(f)) for f in LEDGER_FIELDS}
             if row["block_time"] is None and key in ours:
                 row["block_time"] = ours[key]["block_time"]
     return _diff("ledger_entry", ours, theirs)
@@ -263,7 +298,7 @@ def mirror_digests(mirror: Mirror, rep: Replay) -> list[BlockDigest]:
         kinds = [kind] if kind else list(Kind)
         for k in kinds:
             try:
-                topics, data = encode(k, r["event"], {a: norm(v) for a, v in r["args"].items()})
+                topics, data = encode(k, r["event"], norm(dict(r["args"])))
                 break
             except (KeyError, ValueError, TypeError):
                 continue

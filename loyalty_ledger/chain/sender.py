@@ -21,7 +21,13 @@ from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt, Wei
 
 from loyalty_ledger.chain.revert import ErrorDecoder
 from loyalty_ledger.config import Settings
-from loyalty_ledger.errors import ContractRevert, LedgerError, NodeUnreachable, WrongChain
+from loyalty_ledger.errors import (
+    ContractRevert,
+    KeyMisuse,
+    LedgerError,
+    NodeUnreachable,
+    WrongChain,
+)
 
 Call = ContractFunction | TxParams
 FEE_TTL = 1.0  # seconds a fee quote is reused
@@ -108,6 +114,22 @@ class Sender:
         self._chain_id: int | None = None
         self._fee_cache: tuple[float, dict[str, int]] | None = None
         self._lock = threading.Lock()
+        self.name = "this"
+        self._allowed: set[str] | None = None  # None: any target (the CLI's own --key)
+
+    def allow(self, name: str, *targets: str) -> Sender:
+        """Restrict this key to transactions to `targets` (cumulative; "" allows deploys)."""
+        with self._lock:
+            if self._allowed is None:
+                self.name = name
+            elif name not in self.name.split(", "):
+                self.name = f"{self.name}, {name}"
+            self._allowed = (self._allowed or set()) | {t.lower() for t in targets}
+        return self
+
+    def _check_target(self, to: object) -> None:
+        if self._allowed is not None and str(to or "").lower() not in self._allowed:
+            raise KeyMisuse(self.name, str(to or "a contract creation"))
 
     @classmethod
     def from_settings(
@@ -140,6 +162,7 @@ class Sender:
             tx: TxParams = {"to": call.address, "data": call._encode_transaction_data()}
         else:
             tx = dict(call)  # type: ignore[assignment]
+        self._check_target(tx.get("to"))
         tx["from"] = self.address
         if value:
             tx["value"] = Wei(value)

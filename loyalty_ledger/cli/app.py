@@ -14,6 +14,7 @@ from loyalty_ledger.cli.demo import demo_app
 from loyalty_ledger.cli.exchange import exchange_app
 from loyalty_ledger.cli.index import index
 from loyalty_ledger.cli.insights import insights_app
+from loyalty_ledger.cli.keys import keys_app
 from loyalty_ledger.cli.lots import points_app
 from loyalty_ledger.cli.members import member_app
 from loyalty_ledger.cli.network import brand_app, chain_app, deploy
@@ -27,6 +28,7 @@ for sub, name in (
     (member_app, "member"),
     (points_app, "points"),
     (pass_app, "pass"),
+    (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
 app.command("deploy")(deploy)

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from loyalty_ledger.errors import LedgerError
+
 if TYPE_CHECKING:
     from loyalty_ledger.audit.chain_replay import Network
     from loyalty_ledger.audit.report import AuditReport
@@ -94,7 +96,7 @@ def audit(
         Path | None,
         Opt(
             "--bisect",
-            help="Published digest list (JSON) to find the first differing block against.",
+            help="Published digest list (JSON): every entry is checked against the replay.",
         ),
     ] = None,
     bisect_database: Annotated[
@@ -109,9 +111,14 @@ def audit(
         Path | None, Opt("--digests-out", help="Write the digest list (for publishing).")
     ] = None,
     workers: Annotated[int, Opt("--workers", min=1, max=32)] = 4,
+    give_up_after: Annotated[
+        float,
+        Opt("--give-up-after", min=0.0, help="Seconds to retry a failing node request."),
+    ] = 60.0,
 ) -> None:
     """Audit the ledger (see the module docstring for what is checked)."""
     from loyalty_ledger.audit.report import to_json, to_text
+    from loyalty_ledger.audit.rpc import Rpc
     from loyalty_ledger.audit.runner import run_audit
 
     console = Console(stderr=True)
@@ -130,8 +137,9 @@ def audit(
                 bisect_database=bisect_database,
                 workers=workers,
                 progress=bar,
+                rpc=Rpc(net.rpc_url, give_up_after=give_up_after),
             )
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, LedgerError) as err:
         console.print(f"[red]audit failed:[/red] {err}")
         raise typer.Exit(2) from err
     _write(report, json_out, html_out, digests_out)

@@ -45,10 +45,15 @@ class Ctx:
         return self._w3
 
     def account(self, role: str, key: str | None) -> LocalAccount:
+        """--key when given, else the role's key (operator, relayer, brand:<id>; see chain.keys)."""
         from eth_account import Account
 
+        from loyalty_ledger.chain.keys import KeyRing
+
+        if key is None:
+            return KeyRing(self.settings).account(role)
         try:
-            return Account.from_key(key or self.settings.key(role))
+            return Account.from_key(key)
         except (ValueError, TypeError):
             raise InvalidInput(f"the {role} key is not a valid private key") from None
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    pass
+from loyalty_ledger.errors import LedgerError
 
 index_app = typer.Typer(help="Mirror the network's events into SQL.")
 
@@ -27,14 +26,20 @@ def index(
     poll_interval: Annotated[
         float, typer.Option(help="Seconds between polls when following")
     ] = 0.1,
-    window: Annotated[int, typer.Option(help="Blocks kept for reorg handling")] = 64,
+    window: Annotated[
+        int | None,
+        typer.Option(min=1, help="Blocks kept for reorg handling [default: the mirror's, or 64]"),
+    ] = None,
+    give_up_after: Annotated[
+        float,
+        typer.Option(min=0.0, help="Without --follow: seconds to retry a node that fails"),
+    ] = 60.0,
     raw_only: Annotated[bool, typer.Option(help="Store raw events only, no derived state")] = False,
 ) -> None:
     """Backfill the mirror, then follow the head with --follow."""
     import logging
 
     from loyalty_ledger.config import Settings
-    from loyalty_ledger.indexer.errors import IndexerError
     from loyalty_ledger.indexer.runner import run_indexer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -61,9 +66,18 @@ def index(
             from_block=from_block,
             poll_interval=poll_interval,
             window=window,
+            give_up_after=give_up_after,
             derived=not raw_only,
         )
-    except IndexerError as exc:
+    except LedgerError as exc:  # the indexer's refusals, a node that keeps failing
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    if not follow and not stats.get("finished"):
+        typer.secho(
+            f"error: stopped before catching up with the node ({stats.get('events', 0)} events "
+            "indexed meanwhile); run it again to go on",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
     typer.echo(f"indexed {stats.get('events', 0)} events")

@@ -30,7 +30,7 @@ def points_policy(
         program = c.program(brand)
         if epochs is not None:
             r = lots.set_validity_duration(
-                sender=c.sender("brand", key), program=program, epochs=epochs
+                sender=c.sender(f"brand:{brand}", key), program=program, epochs=epochs
             )
             _emit(
                 c,

@@ -30,7 +30,7 @@ def pass_issue(
 
     def run(c: Ctx) -> None:
         token_id, r = passes.issue_pass(
-            sender=c.sender("brand", key),
+            sender=c.sender(f"brand:{brand}", key),
             program=c.program(brand),
             member=member,
             tier=tier,
@@ -58,7 +58,10 @@ def pass_upgrade(ctx: typer.Context, brand: str, member: str, tier: str, key: Ke
 
     def run(c: Ctx) -> None:
         r = passes.set_tier(
-            sender=c.sender("brand", key), program=c.program(brand), member=member, tier=tier
+            sender=c.sender(f"brand:{brand}", key),
+            program=c.program(brand),
+            member=member,
+            tier=tier,
         )
         _emit(
             c,
@@ -79,7 +82,7 @@ def pass_renew(
 
     def run(c: Ctx) -> None:
         r = passes.renew_pass(
-            sender=c.sender("brand", key),
+            sender=c.sender(f"brand:{brand}", key),
             program=c.program(brand),
             member=member,
             expires_at=expires_at,
@@ -106,7 +109,7 @@ def pass_revoke(ctx: typer.Context, brand: str, member: str, key: Key = None) ->
 
     def run(c: Ctx) -> None:
         r = passes.revoke_pass(
-            sender=c.sender("brand", key), program=c.program(brand), member=member
+            sender=c.sender(f"brand:{brand}", key), program=c.program(brand), member=member
         )
         _emit(
             c,

@@ -54,7 +54,7 @@ def points_issue(
     def run(c: Ctx) -> None:
         n = parse_amount(amount)
         r = ledger.issue_points(
-            sender=c.sender("brand", key),
+            sender=c.sender(f"brand:{brand}", key),
             program=c.program(brand),
             member=member,
             amount=n,
@@ -116,7 +116,7 @@ def points_issue_batch(
         if not csv_file.is_file():
             raise InvalidInput(f"no such file: {csv_file}")
         items = read_batch_csv(csv_file)
-        sender, program = c.sender("brand", key), c.program(brand)
+        sender, program = c.sender(f"brand:{brand}", key), c.program(brand)
         with Progress(console=Console(stderr=True), disable=c.json, transient=True) as bar:
             task = bar.add_task("issuing", total=len(items))
             receipts = ledger.issue_points_batch(

@@ -20,11 +20,27 @@ class ReorgTooDeep(IndexerError):
 
     code = "reorg_too_deep"
 
-    def __init__(self, checkpoint: int, window: int) -> None:
+    def __init__(self, checkpoint: int, window: int, lowest: int | None = None) -> None:
+        kept = f" (blocks {lowest}..{checkpoint} kept)" if lowest is not None else ""
         super().__init__(
             f"chain reorganisation deeper than the {window}-block window below checkpoint "
-            f"{checkpoint}: no common ancestor among the stored blocks; the mirror cannot be "
-            "rolled back safely. Rebuild it (new database) or raise the window."
+            f"{checkpoint}{kept}: no common ancestor among the stored blocks; the mirror "
+            "cannot be rolled back safely. Rebuild it (new database) with a larger --window."
+        )
+
+
+class NodeBehindMirror(IndexerError):
+    """The node's head is below every block the mirror keeps for reorg handling."""
+
+    code = "node_behind_mirror"
+
+    def __init__(self, url: str, head: int, checkpoint: int, lowest: int, window: int) -> None:
+        super().__init__(
+            f"the node at {url} has head {head}, below the mirror's checkpoint {checkpoint} "
+            f"and below the blocks it keeps for reorgs ({lowest}..{checkpoint}, a {window}-block "
+            "window): its chain was rolled back deeper than that, or it is still syncing. "
+            "Point LOYALTY_RPC_URL at a synced node of this chain, or rebuild the mirror "
+            "(new database)."
         )
 
 

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..validate import text32  # the one text form of bytes32 codes, shared with the audit
 from .decode import Decoded
 from .exchanges import EXCHANGE_REASON
 
 ZERO = "0x" + "0" * 40
 Row = dict[str, Any]
-
-
-def text32(value: str) -> str:
-    """A bytes32 reason/reference as its ASCII text when it is one, else its 0x hex."""
-    raw = bytes.fromhex(value[2:]).rstrip(b"\0")
-    if raw.isascii():
-        text = raw.decode()
-        if text and text.isprintable():
-            return text
-    return value
 
 
 def _is_erc20_transfer(ev: Decoded) -> bool:

@@ -9,6 +9,8 @@ from typing import Any
 
 from .errors import IndexerError
 
+DEFAULT_WINDOW = 64
+
 
 @dataclass
 class IndexerOptions:
@@ -20,12 +22,14 @@ class IndexerOptions:
     exchange: str | None = None
     confirmations: int = 0
     poll_interval: float = 0.1
-    window: int = 64
+    window: int | None = None  # blocks kept for reorgs: None = the mirror's (64 for a new one)
     rpc_timeout: float = 10.0
     derived: bool = True
     progress: bool = True
     initial_range: int = 10
     max_range: int = 100_000
+    give_up_after: float = 60.0  # without --follow: seconds to retry a node that fails
+    lag_grace: float = 30.0  # with --follow: seconds to wait for a node behind the checkpoint
     stats: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

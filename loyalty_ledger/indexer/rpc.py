@@ -1,4 +1,5 @@
-"""A lean JSON-RPC client for the indexer: raw JSON (no web3 formatters), retries with backoff."""
+"""A lean JSON-RPC client for the indexer: raw JSON (no web3 formatters), retries with backoff
+(`loyalty_ledger.retry`: log lines name the method; the node's return is said once)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 import orjson
 import requests
+
+from ..retry import Retry, cut_off, method_of, unparsable
 
 log = logging.getLogger("loyalty_ledger.indexer")
 
@@ -38,8 +41,9 @@ class RpcTooLarge(Exception):
 
 
 class Rpc:
-    """JSON-RPC over HTTP; 429, 5xx, timeouts and connection errors retried forever with a
-    capped exponential backoff (the node may go away and come back), until `stop` is set."""
+    """JSON-RPC over HTTP; 429, 5xx, timeouts, connection errors and answers cut off are retried
+    with a capped exponential backoff (the node may go away and come back) until `stop` is set,
+    or for at most `give_up_after` seconds per request when that is set (then NodeGaveUp)."""
 
     def __init__(
         self,
@@ -49,60 +53,72 @@ class Rpc:
         stop: threading.Event | None = None,
         backoff: float = 0.05,
         max_backoff: float = 2.0,
+        give_up_after: float | None = None,
     ) -> None:
         self.url = url
         self.timeout = timeout
         self.stop = stop or threading.Event()
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.retry = Retry(
+            url,
+            log,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            give_up_after=give_up_after,
+            sleep=self.sleep,
+        )
         self.session = requests.Session()
         self._id = 0
-        self.retries = 0
         self.seconds = 0.0  # time spent in requests (for the benchmark's breakdown)
+
+    @property
+    def retries(self) -> int:
+        return self.retry.retries
 
     def sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
             raise Stopped()
 
     def _post(self, payload: Any, timeout: float, retry_timeouts: bool) -> Any:
-        attempt = 0
         body = json.dumps(payload)
+        method, started, attempt = method_of(payload), time.monotonic(), 0
         while True:
             if self.stop.is_set():
                 raise Stopped()
+            attempt += 1
             t0 = time.perf_counter()
-            problem: str
             try:
-                resp = self.session.post(
-                    self.url,
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                    timeout=timeout,
-                )
-                self.seconds += time.perf_counter() - t0
-                if resp.status_code == 413:
-                    raise RpcTooLarge(f"HTTP 413 from {self.url}")
-                if resp.status_code == 429 or resp.status_code >= 500:
-                    problem = f"HTTP {resp.status_code}"
-                else:
-                    try:
-                        return orjson.loads(resp.content)
-                    except ValueError:
-                        problem = f"unparsable answer (HTTP {resp.status_code})"
+                got = self._try(body, timeout)
             except requests.Timeout:
-                self.seconds += time.perf_counter() - t0
                 if not retry_timeouts:
                     raise RpcTimeout(f"no answer from {self.url} within {timeout}s") from None
-                problem = "timeout"
-            except requests.ConnectionError as exc:
+                got = f"no answer within {timeout:g}s"
+            finally:
                 self.seconds += time.perf_counter() - t0
-                problem = f"connection error ({type(exc).__name__})"
-            delay = min(self.max_backoff, self.backoff * (2**attempt))
-            attempt += 1
-            self.retries += 1
-            if attempt in (1, 5) or attempt % 20 == 0:
-                log.warning("rpc %s; retry %d in %.2fs", problem, attempt, delay)
-            self.sleep(delay)
+            if not isinstance(got, str):
+                self.retry.answered(method)
+                return got[0]
+            self.retry.wait(method, got, attempt, started)
+
+    def _try(self, body: str, timeout: float) -> tuple[Any] | str:
+        """(the parsed answer,) or what went wrong, when worth another try."""
+        try:
+            resp = self.session.post(
+                self.url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
+            )
+        except requests.Timeout:
+            raise
+        except requests.ConnectionError as exc:
+            return f"connection failed or dropped ({type(exc).__name__})"
+        except requests.exceptions.ChunkedEncodingError as exc:
+            return cut_off(str(exc))
+        if resp.status_code == 413:
+            raise RpcTooLarge(f"HTTP 413 from {self.url}")
+        if resp.status_code == 429 or resp.status_code >= 500:
+            return f"HTTP {resp.status_code}"
+        try:
+            return (orjson.loads(resp.content),)
+        except ValueError as exc:
+            return unparsable(resp.content, resp.status_code, exc)
 
     def call(
         self,

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..store import WriterLock, make_engine, migrate
 from .decode import Decoded, decode_logs
-from .errors import ChainMismatch, ReorgTooDeep
+from .errors import ChainMismatch, IndexerError
 from .fetch import (
     Header,
     LogFetcher,
@@ -21,8 +21,9 @@ from .fetch import (
     head_number,
     headers,
 )
-from .options import IndexerOptions
+from .options import DEFAULT_WINDOW, IndexerOptions
 from .progress import Reporter
+from .reorg import Reconciler, Verdict
 from .rpc import Rpc, Stopped
 from .sink import Sink
 
@@ -39,6 +40,8 @@ class Indexer:
         self.registry = opts.registry.lower()
         self.base = [self.registry] + ([opts.forwarder.lower()] if opts.forwarder else [])
         self.exchange: str | None = None  # set once the mirror's exchange is known
+        self.window = opts.window or DEFAULT_WINDOW  # then the mirror's, once it is open
+        self.finished = False  # caught up (without follow), not stopped or failed on the way
         self.timings = {"rpc": 0.0, "decode": 0.0}
         self._pool: ThreadPoolExecutor | None = None
         self._pre_rpc: Rpc | None = None
@@ -50,14 +53,21 @@ class Indexer:
         lock = WriterLock(self.o.database_url, on_wait=lambda m: log.warning("%s", m))
         if not lock.acquire(stop=self.stop.is_set):
             return
+        if not follow:  # a one-shot run gives up on a node that keeps failing
+            self.rpc.retry.give_up_after = self.o.give_up_after
         try:
             engine = make_engine(self.o.database_url)
             migrate(engine)
             chain_id, genesis = chain_identity(self.rpc)
-            self.sink = Sink(
-                engine, chain_id=chain_id, window=self.o.window, derived=self.o.derived
-            )
+            self.sink = Sink(engine, chain_id=chain_id, window=self.window, derived=self.o.derived)
             self._check_identity(chain_id, genesis)
+            self.reorgs = Reconciler(
+                self.rpc,
+                self.sink,
+                window=lambda: self.window,
+                lag_grace=self.o.lag_grace if follow else 0.0,
+                check_identity=lambda: self._check_identity(*chain_identity(self.rpc)),
+            )
             self._loop(follow)
         except Stopped:
             pass
@@ -90,7 +100,25 @@ class Indexer:
                 f"the mirror indexes registry {st['registry_address']}, "
                 f"not {self.registry}; use a new database"
             )
+        self._use_window(st["reorg_window"])
         self._exchange(st)
+
+    def _use_window(self, stored: int | None) -> None:
+        """The mirror's reorg window; one asked for (`--window`) that differs replaces it."""
+        asked = self.o.window
+        self.window = asked or stored or DEFAULT_WINDOW
+        if stored == self.window:
+            self.sink.window = stored
+            return
+        if stored is not None:
+            log.warning(
+                "the mirror keeps a %d-block reorg window; --window %d asked: it keeps %d blocks "
+                "from now on (a larger window fills in as new blocks are indexed)",
+                stored,
+                self.window,
+                self.window,
+            )
+        self.sink.set_window(self.window)
 
     def _exchange(self, st: dict[str, Any]) -> None:
         """Index the deployment's CoalitionExchange; one configured after the mirror started is
@@ -107,7 +135,7 @@ class Indexer:
                 if fill_times(self.rpc, events, {}):
                     break
                 self.rpc.sleep(self.o.poll_interval)  # the chain moved under us: ask again
-            self.sink.adopt_exchange(wanted, events, floor=cp - self.o.window)
+            self.sink.adopt_exchange(wanted, events, floor=cp - self.window)
             log.info("exchange %s adopted (%d past events)", wanted, len(events))
         self._use_exchange(stored or wanted)
 
@@ -117,22 +145,35 @@ class Indexer:
 
     def _loop(self, follow: bool) -> None:
         self.programs = {p["points"]: p for p in self.sink.programs()}
+        mark, since = None, time.monotonic()  # the last checkpoint seen, and since when
         with Reporter(enabled=self.o.progress and not follow) as rep:
             backfilling = True
             while not self.stop.is_set():
                 st = self.sink.state()
                 assert st is not None
                 cp, cp_hash = st["checkpoint_block"], st["checkpoint_hash"]
+                if (cp, cp_hash) != mark:
+                    mark, since = (cp, cp_hash), time.monotonic()
+                elif not follow and time.monotonic() - since > self.o.give_up_after:
+                    raise IndexerError(
+                        f"no progress for {self.o.give_up_after:g}s at checkpoint {cp}: "
+                        f"{self.reorgs.waiting or 'the node kept changing its answers'}"
+                    )
                 retries = self.rpc.retries
                 head = head_number(self.rpc)
                 if self.rpc.retries != retries:  # the node was away: is it still the same chain?
                     self._check_identity(*chain_identity(self.rpc))
-                if not self._reconcile(cp, cp_hash, head):
-                    self.rpc.sleep(self.o.poll_interval)
+                verdict = self.reorgs.check(cp, cp_hash, head)
+                if verdict is Verdict.ROLLED_BACK:
+                    self.programs = {p["points"]: p for p in self.sink.programs()}
+                if verdict is not Verdict.OK:
+                    if verdict is Verdict.WAIT:
+                        self.rpc.sleep(self.o.poll_interval)
                     continue
                 target = head - self.o.confirmations
                 if cp >= target:
                     if not follow:
+                        self.finished = True
                         return
                     if backfilling:
                         backfilling = False
@@ -142,60 +183,6 @@ class Indexer:
                     continue
                 rep.set_range(st["start_block"], target)
                 self._step(cp, cp_hash, target, head, rep, backfilling)
-
-    # ------------------------------------------------------------------ reorgs
-    def _reconcile(self, cp: int, cp_hash: str | None, head: int) -> bool:
-        """True when the stored head is on the node's chain; rolls back a reorg; False = wait."""
-        if cp_hash is None:
-            return True
-        if head < cp:
-            stored = dict(self.sink.stored_blocks())
-            if head not in stored:
-                log.warning(
-                    "node behind the stored window: head=%d checkpoint=%d; waiting", head, cp
-                )
-                return False
-            at_head = headers(self.rpc, [head])[head]
-            if at_head is not None and at_head.hash == stored[head]:
-                log.info("node behind: head=%d checkpoint=%d; waiting", head, cp)
-                return False
-            return self._rollback(cp, head)
-        chain = headers(self.rpc, [cp])[cp]
-        if chain is None:  # the node (or the backend that answered) is behind: no proof of reorg
-            log.info("node has no block %d yet; waiting", cp)
-            return False
-        if chain.hash == cp_hash:
-            return True
-        return self._rollback(cp, head)
-
-    def _rollback(self, cp: int, head: int) -> bool:
-        stored = self.sink.stored_blocks()
-        nums = [n for n, _ in stored if n <= head]
-        chain = headers(self.rpc, nums)
-        expect = cp
-        for n, h in stored:
-            if n > head:
-                expect = n - 1
-                continue
-            if n != expect:  # a gap in the stored window: cannot prove the ancestor
-                break
-            c = chain.get(n)
-            if c is None:  # the node lost sight of block n: behind, not proof of a reorg
-                log.info("node has no block %d; waiting before deciding on a reorg", n)
-                return False
-            if c.hash == h:
-                removed = self.sink.rollback(n, h, ancestor_time=c.timestamp)
-                self.programs = {p["points"]: p for p in self.sink.programs()}
-                log.warning(
-                    "reorg: rolled back blocks %d..%d to common ancestor %d (%d events removed)",
-                    n + 1,
-                    cp,
-                    n,
-                    removed,
-                )
-                return False
-            expect = n - 1
-        raise ReorgTooDeep(cp, self.o.window)
 
     # ------------------------------------------------------------------ one batch
     def _addresses(self) -> list[str]:
@@ -211,7 +198,7 @@ class Indexer:
         end_max = min(target, a + self.fetcher.size - 1)
         # Headers first, logs second: if the chain moves in between, the stored headers are the
         # older ones and the next round sees the mismatch and rolls back.
-        win_lo = max(a, head - self.o.window + 1)
+        win_lo = max(a, head - self.window + 1)
         t0 = time.perf_counter()
         hdrs = headers(self.rpc, list(range(win_lo, end_max + 1))) if win_lo <= end_max else {}
         addrs = self._addresses()
@@ -220,7 +207,7 @@ class Indexer:
             got = self._fetch_decode(self.fetcher, addrs, a, end_max, frozenset(self.programs))
         fetched_end, end, events, dt = got
         self.timings["decode"] += dt
-        if backfilling and end == fetched_end and end + self.fetcher.size < head - self.o.window:
+        if backfilling and end == fetched_end and end + self.fetcher.size < head - self.window:
             # History below the reorg window: fetch and decode the next range meanwhile.
             self._start_prefetch(end + 1, min(target, end + self.fetcher.size), addrs)
         if end not in hdrs:
@@ -246,7 +233,7 @@ class Indexer:
             kept.values(),
             to_block=end,
             to_hash=kept[end].hash,
-            floor=head - self.o.window,
+            floor=head - self.window,
             checkpoint=cp,
             to_time=kept[end].timestamp,
         )
@@ -276,7 +263,12 @@ class Indexer:
     def _start_prefetch(self, a: int, end_max: int, addrs: list[str]) -> None:
         if self._pool is None or self._pre_rpc is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch")
-            self._pre_rpc = Rpc(self.o.rpc_url, timeout=self.o.rpc_timeout, stop=self.stop)
+            self._pre_rpc = Rpc(
+                self.o.rpc_url,
+                timeout=self.o.rpc_timeout,
+                stop=self.stop,
+                give_up_after=self.rpc.retry.give_up_after,  # so a failed run can shut it down
+            )
         fetcher = LogFetcher(self._pre_rpc, initial=self.fetcher.size, maximum=self.o.max_range)
         job = self._pool.submit(
             self._fetch_decode, fetcher, addrs, a, end_max, frozenset(self.programs)
@@ -373,6 +365,7 @@ class Indexer:
             "getlogs_calls": self.fetcher.calls,
             "splits": self.fetcher.splits,
             "rpc_retries": self.rpc.retries,
+            "finished": self.finished,
         }
 
 

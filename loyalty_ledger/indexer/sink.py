@@ -93,6 +93,7 @@ class Sink:
     def init_state(
         self, *, genesis_hash: str, registry: str, start_block: int, exchange: str | None = None
     ) -> None:
+        """The new mirror's identity, and its reorg window (`self.window`)."""
         with self.engine.begin() as conn:
             conn.execute(
                 STATE.insert().values(
@@ -104,8 +105,15 @@ class Sink:
                     checkpoint_block=start_block - 1,
                     checkpoint_hash=None,
                     exchange_address=exchange.lower() if exchange else None,
+                    reorg_window=self.window,
                 )
             )
+
+    def set_window(self, window: int) -> None:
+        """Record the reorg window the mirror keeps from now on."""
+        self.window = window
+        with self.engine.begin() as conn:
+            conn.execute(update(STATE).values(reorg_window=window))
 
     def write_batch(
         self,

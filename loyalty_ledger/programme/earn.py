@@ -2,8 +2,9 @@
 
 Every earning is claimed under a unique key (`order:<id>` or `action:<kind>:<id>`) in SQL
 before its transaction is sent, so a retried or duplicated request never earns twice. A claim
-whose transaction fails is released; a claim whose process died after sending stays `pending`
-(it may have earned) and is never sent again.
+whose transaction fails is released. Sent in the request, a claim whose process died after
+sending stays `pending`; `queued`, the claim and its outbox intent are one SQL transaction and
+the submitter settles it (mined: `confirmed`; failed: released).
 
 A purchase carries the order's own point-of-sale time (`ordered_at`, Unix seconds; default: the
 time of the claim), so metrics count when the customer bought, not when the brand recorded it.
@@ -30,6 +31,7 @@ from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
+from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme.idempotency import check_same, request_hash
 from loyalty_ledger.programme.order_time import (
     EARLIEST_ORDER,
@@ -121,12 +123,17 @@ def _record(engine: Engine, brand_id: str, key: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _claim(engine: Engine, values: dict[str, Any]) -> int | None:
+def _claim(
+    engine: Engine, values: dict[str, Any], queue: outbox.Issuer | None = None
+) -> int | None:
+    """Claim the key; with `queue`, the issue is queued in the outbox in the same transaction."""
     now = int(time.time())
     if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
         values = {**values, "ordered_at": now}
     try:
         with engine.begin() as conn:
+            if queue is not None and values["points"] > 0:
+                values = {**values, "intent_id": queue.enqueue(conn, values)}
             res = conn.execute(insert(T_EARN).values(status="pending", created_at=now, **values))
             return int(res.inserted_primary_key[0])  # type: ignore[index]
     except IntegrityError:
@@ -148,11 +155,20 @@ def _confirm(engine: Engine, ids: Sequence[int], tx_hash: str | None, block: int
 
 
 def _earn_one(
-    *, engine: Engine, sender: Sender, program: Program, brand_id: str, values: dict[str, Any]
+    *,
+    engine: Engine,
+    sender: Sender,
+    program: Program,
+    values: dict[str, Any],
+    queued: bool = False,
 ) -> Earned:
-    rid = _claim(engine, {"brand_id": brand_id, **values})
+    brand_id = program.brand_id
+    queue = outbox.Issuer(sender, program) if queued else None
+    rid = _claim(engine, {"brand_id": brand_id, **values}, queue)
     if rid is None:
         return _duplicate(engine, brand_id, values)
+    if queue is not None and values["points"] > 0:
+        return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
     if values["points"] == 0:
         _confirm(engine, [rid], None, None)
         return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
@@ -227,8 +243,11 @@ def earn_purchase(
     currency: str,
     items: int,
     ordered_at: datetime | str | None = None,
+    queued: bool = False,
 ) -> Earned:
     """Points for an order, once per order id (the brand's earn rule decides how many).
+
+    `queued`: the issue is queued in the outbox with the claim, not sent and awaited here.
 
     `ordered_at` is the order's point-of-sale time (timezone-aware; default: now). A retry
     with the same order id returns the first record, whatever time it carries.
@@ -244,9 +263,7 @@ def earn_purchase(
         ordered_at=ordered_at,
         earliest=programme_start(sender.w3, program),
     )
-    return _earn_one(
-        engine=engine, sender=sender, program=program, brand_id=program.brand_id, values=values
-    )
+    return _earn_one(engine=engine, sender=sender, program=program, values=values, queued=queued)
 
 
 def earn_action(
@@ -258,6 +275,7 @@ def earn_action(
     action: str,
     action_id: str,
     points: int | None = None,
+    queued: bool = False,
 ) -> Earned:
     """A bonus for an action (signup, review, referral, survey, visit), once per action id.
 
@@ -283,15 +301,19 @@ def earn_action(
     }
     # The points come from the rule (which may change between retries): not part of the request.
     values["request_hash"] = request_hash({k: values[k] for k in ("member", "reason", "action_id")})
-    return _earn_one(
-        engine=engine, sender=sender, program=program, brand_id=program.brand_id, values=values
-    )
+    return _earn_one(engine=engine, sender=sender, program=program, values=values, queued=queued)
 
 
 def earn_purchases(
-    *, engine: Engine, sender: Sender, program: Program, orders: Sequence[dict[str, Any]]
+    *,
+    engine: Engine,
+    sender: Sender,
+    program: Program,
+    orders: Sequence[dict[str, Any]],
+    queued: bool = False,
 ) -> list[Earned]:
-    """Many orders at once: claim each, then one issueBatch per chunk for the new claims.
+    """Many orders at once: claim each, then one issueBatch per chunk for the new claims
+    (`queued`: each claim queues its issue; the submitter batches them).
 
     Each order is the keyword arguments of `purchase_values` (`ordered_at` optional).
     """
@@ -302,6 +324,9 @@ def earn_purchases(
     rows = [purchase_values(rule, **o, earliest=start) for o in orders]
     if len({r["idem_key"] for r in rows}) != len(rows):
         raise InvalidInput("an order id appears twice in the batch")
+    if queued:
+        kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
+        return [_earn_one(**kw, values=r) for r in rows]  # type: ignore[arg-type]
     claimed: list[tuple[int, dict[str, Any]]] = []
     results: dict[str, Earned] = {}
     try:

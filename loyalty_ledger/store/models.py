@@ -33,6 +33,7 @@ class IndexerState(StoreModel, table=True):
     checkpoint_block: int = Field(sa_type=BigInteger)
     checkpoint_hash: str | None = Field(default=None, max_length=66)
     exchange_address: str | None = Field(default=None, max_length=42)
+    reorg_window: int | None = Field(default=None, sa_type=BigInteger)  # blocks kept for reorgs
 
 
 class BlockSeen(StoreModel, table=True):

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
-from .types import NAMING_CONVENTION, JSONDoc
+from .types import NAMING_CONVENTION, U256, JSONDoc
 
 
 class OffchainModel(SQLModel):
@@ -158,6 +167,66 @@ class EarnRecord(OffchainModel, table=True):
     # SHA-256 of the canonical order or action: the same order id with other details is a
     # conflict (NULL on rows from before migration 0006 and on the demo's rows).
     request_hash: str | None = Field(default=None, max_length=64)
+    intent_id: int | None = Field(default=None, sa_type=BigInteger)
+    """The outbox intent that issues it (NULL: earned in the request, before the outbox)."""
+
+
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: a rowid, so it autoincrements
+
+
+class OutboxIntent(OffchainModel, table=True):
+    """A chain write, queued in the same transaction as the request's own rows (the outbox).
+
+    `issue` intents (member, amount, reason, ref) coalesce into issueBatch transactions; `call`
+    intents carry their own calldata. State: queued -> sent -> mined | failed.
+    """
+
+    __tablename__ = "outbox_intent"
+    __table_args__ = (
+        UniqueConstraint("idem_key"),
+        Index(None, "signer", "state", "id"),
+        Index(None, "tx_id"),
+    )
+    id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
+    signer: str = Field(max_length=42)  # the address whose key signs it
+    idem_key: str = Field(max_length=240)
+    kind: str = Field(max_length=8)  # issue | call
+    to_address: str = Field(max_length=42)
+    data: str | None = Field(default=None, sa_type=Text)
+    value: int = Field(default=0, sa_type=BigInteger)
+    member: str | None = Field(default=None, max_length=42)
+    amount: int | None = Field(default=None, sa_type=U256)
+    reason: str | None = Field(default=None, max_length=32)
+    ref: str | None = Field(default=None, max_length=128)
+    state: str = Field(max_length=8)
+    tx_id: int | None = Field(default=None, sa_type=BigInteger)
+    tx_hash: str | None = Field(default=None, max_length=66)
+    nonce: int | None = Field(default=None, sa_type=BigInteger)
+    block_number: int | None = Field(default=None, sa_type=BigInteger)
+    error_code: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=500)
+    attempts: int = 0
+    created_at: int = Field(sa_type=BigInteger)  # milliseconds
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class OutboxTx(OffchainModel, table=True):
+    """A signed transaction, recorded before it is broadcast (so a crash can re-send it)."""
+
+    __tablename__ = "outbox_tx"
+    __table_args__ = (UniqueConstraint("tx_hash"), Index(None, "signer", "state", "nonce"))
+    id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
+    signer: str = Field(max_length=42)
+    nonce: int = Field(sa_type=BigInteger)
+    tx_hash: str = Field(max_length=66)
+    raw: str = Field(sa_type=Text)
+    kind: str = Field(max_length=8)
+    max_fee: int | None = Field(default=None, sa_type=BigInteger)
+    tip: int | None = Field(default=None, sa_type=BigInteger)
+    state: str = Field(max_length=8)  # sent | mined | failed | replaced
+    block_number: int | None = Field(default=None, sa_type=BigInteger)
+    gas_used: int | None = Field(default=None, sa_type=BigInteger)
+    sent_at: int = Field(sa_type=BigInteger)  # milliseconds
 
 
 offchain_metadata = OffchainModel.metadata

@@ -79,7 +79,8 @@ def test_upgrade_from_0005_keeps_rows_then_down_and_up(engine: Engine) -> None:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, offchain_metadata)
     assert hashes == [None, None]  # rows from before: any retry replays them
-    assert [d for d in diff if any(t in repr(d) for t in TABLES)] == []
+    # (later migrations add other columns to these tables: only 0006's own are compared here)
+    assert [d for d in diff if "request_hash" in repr(d)] == []
     check_same(None, request_hash({"any": "body"}), "the key")
     with pytest.raises(IdempotencyConflict):
         check_same(request_hash({"a": 1}), request_hash({"a": 2}), "the key")

@@ -1,4 +1,7 @@
-"""A tiny HTTP proxy in front of anvil that injects faults: 429, 5xx, hangs, resets, duplicates."""
+"""A tiny HTTP proxy in front of anvil that injects faults: 429, 5xx, hangs, resets, duplicates,
+answers cut off mid-transfer ("truncate": the full Content-Length, half the body, then the
+connection closes; "short": half the body, its own length), a lagging head, and eth_getLogs
+answers without `blockTimestamp` (as Hardhat's node gives them)."""
 
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ class FaultProxy:
         self.injected: dict[str, int] = {}
         self.requests = 0
         self.lag_head: int | None = None  # when set: the node pretends its head is this block
+        self.strip_timestamps = False  # when set: eth_getLogs results lose `blockTimestamp`
+        self.script: list[str | None] = []  # modes for the next requests, in order (then `rate`)
         self.session = requests.Session()
         proxy = self
 
@@ -56,9 +61,14 @@ class FaultProxy:
     def _pick(self) -> str | None:
         with self.lock:
             self.requests += 1
-            if self.rnd.random() >= self.rate:
+            if self.script:
+                mode = self.script.pop(0)
+            elif self.rnd.random() >= self.rate:
                 return None
-            mode = self.rnd.choice(self.modes)
+            else:
+                mode = self.rnd.choice(self.modes)
+            if mode is None:
+                return None
             self.injected[mode] = self.injected.get(mode, 0) + 1
             return mode
 
@@ -86,20 +96,25 @@ class FaultProxy:
             self.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30
         )
         content = resp.content
-        if self.lag_head is not None:
-            content = self._lag(body, content)
+        if self.lag_head is not None or self.strip_timestamps:
+            content = self._rewrite(body, content)
         if mode == "dup":  # the same logs delivered twice in one answer
             data = json.loads(content)
             if isinstance(data, dict) and isinstance(data.get("result"), list):
                 data["result"] = data["result"] + data["result"]
                 content = json.dumps(data).encode()
+        length = len(content)
+        if mode in ("truncate", "short"):
+            content = content[: len(content) // 2]
+            length = length if mode == "truncate" else len(content)
+            h.close_connection = True
         h.send_response(resp.status_code)
         h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(content)))
+        h.send_header("Content-Length", str(length))
         h.end_headers()
         h.wfile.write(content)
 
-    def _lag(self, body: bytes, content: bytes) -> bytes:
+    def _rewrite(self, body: bytes, content: bytes) -> bytes:
         req, ans = json.loads(body), json.loads(content)
         pairs = zip(req, ans, strict=False) if isinstance(req, list) else [(req, ans)]
         by_id = {a.get("id"): a for a in (ans if isinstance(ans, list) else [ans])}
@@ -107,12 +122,17 @@ class FaultProxy:
             a = by_id.get(r.get("id"))
             if a is None or "result" not in a:
                 continue
+            if r["method"] == "eth_getLogs" and self.strip_timestamps:
+                for lg in a["result"] or []:
+                    lg.pop("blockTimestamp", None)
+            if self.lag_head is None:
+                continue
             if r["method"] == "eth_blockNumber":
-                a["result"] = hex(self.lag_head)  # type: ignore[arg-type]
+                a["result"] = hex(self.lag_head)
             elif (
                 r["method"] == "eth_getBlockByNumber"
                 and r["params"][0].startswith("0x")
-                and int(r["params"][0], 16) > self.lag_head  # type: ignore[operator]
+                and int(r["params"][0], 16) > self.lag_head
             ):
                 a["result"] = None
         return json.dumps(ans).encode()

@@ -1,0 +1,75 @@
+"""Operations: the state of a queued chain write (the outbox), and the Prefer: wait header."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+
+from loyalty_ledger.auth import Forbidden
+from loyalty_ledger.errors import UnknownOperation
+from loyalty_ledger.ledger import outbox
+from loyalty_ledger.store import outbox as sql
+
+from ..deps import AppState, PrincipalDep, StateDep
+
+router = APIRouter(prefix="/operations", tags=["operations"])
+MAX_WAIT = 30.0
+WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
+
+
+def prefer_wait(prefer: str | None) -> float:
+    """Seconds from an RFC 7240 `Prefer: wait=N` header (0 when absent), at most MAX_WAIT."""
+    m = WAIT.search(prefer or "")
+    return min(float(m.group(1)), MAX_WAIT) if m else 0.0
+
+
+def accepted(state: AppState, body: dict[str, Any], intent_id: int | None, prefer: str | None):  # type: ignore[no-untyped-def]
+    """200 with `body` when the write is settled (after waiting as the caller prefers),
+    else 202 Accepted with the operation to poll."""
+    if intent_id is None:
+        return body
+    row = outbox.wait(state.engine, intent_id, prefer_wait(prefer))
+    assert row is not None
+    op = outbox.operation(row)
+    if row["state"] == "mined":
+        return {
+            **body,
+            "status": "confirmed",
+            "tx_hash": row["tx_hash"],
+            "block_number": row["block_number"],
+            "operation": op,
+        }
+    if row["state"] == "failed":
+        return JSONResponse(
+            {"error": row["error_code"], "detail": row["error"], "operation": op}, status_code=409
+        )
+    return JSONResponse(
+        {**body, "operation": op}, status_code=202, headers={"Location": f"/operations/{intent_id}"}
+    )
+
+
+@router.get("/{operation_id}")
+def get_operation(
+    operation_id: int,
+    principal: PrincipalDep,
+    state: StateDep,
+    prefer: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """A queued chain write: queued, sent (tx hash, nonce), mined (block) or failed (why)."""
+    row = sql.intent(state.engine, operation_id) if 0 < operation_id < 2**62 else None
+    if row is None:
+        raise UnknownOperation(f"no operation {operation_id}")
+    if principal.kind not in ("operator", "auditor"):
+        brands = [
+            b
+            for b, p in state.deployment.programs.items()
+            if row["to_address"].lower() in (p.points.lower(), p.pass_.lower())
+        ]
+        if principal.kind != "brand" or principal.brand_id not in brands:
+            raise Forbidden(f"no access to operation {operation_id}")
+    if prefer_wait(prefer):
+        row = outbox.wait(state.engine, operation_id, prefer_wait(prefer)) or row
+    return outbox.operation(row)

@@ -1,0 +1,181 @@
+"""Chain writes through the outbox: queue them with the request's rows, run the submitters
+(one per signing key, whoever holds its lease), and wait for an intent when a caller asks.
+
+Queuing checks what the key may sign (`Sender.allow`) and validates the input before anything
+is written; the submitter (`chain.submitter`) pre-flights and sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from web3.contract.contract import ContractFunction
+
+from loyalty_ledger.chain.deploy import Program
+from loyalty_ledger.chain.sender import Sender
+from loyalty_ledger.chain.submitter import Submitter
+from loyalty_ledger.config import Settings
+from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.store import outbox as sql
+from loyalty_ledger.store.lease import Lease
+from loyalty_ledger.validate import checksum_address, positive_amount, reason_bytes, ref_bytes
+
+log = logging.getLogger(__name__)
+SETTLED = ("mined", "failed")
+
+
+class Issuer:
+    """Queues plain issues of one brand's points, signed by `sender` (the brand's key)."""
+
+    def __init__(self, sender: Sender, program: Program) -> None:
+        sender._check_target(program.points)  # KeyMisuse before anything is written
+        self.sender, self.program = sender, program
+
+    def enqueue(self, conn: Connection, values: dict[str, Any]) -> int:
+        """An `issue` intent for an earn claim's values (member, points, reason, ref)."""
+        ref = values.get("order_id") or values.get("action_id") or values.get("ref") or ""
+        return self.issue(
+            conn,
+            idem_key=f"earn:{self.program.brand_id}:{values['idem_key']}",
+            member=values["member"],
+            amount=values["points"],
+            reason=values["reason"],
+            ref=ref,
+        )
+
+    def issue(
+        self, conn: Connection, *, idem_key: str, member: str, amount: int, reason: str, ref: str
+    ) -> int:
+        reason_bytes(reason), ref_bytes(ref)  # too long: InvalidInput now, not a failed intent
+        return sql.enqueue(
+            conn,
+            signer=self.sender.address,
+            idem_key=idem_key,
+            kind="issue",
+            to=self.program.points,
+            member=checksum_address(member),
+            amount=positive_amount(amount),
+            reason=reason,
+            ref=ref,
+        )
+
+
+def enqueue_call(
+    conn: Connection, *, sender: Sender, call: ContractFunction, idem_key: str, value: int = 0
+) -> int:
+    """A `call` intent: any transaction of `sender`'s key (relays, passes, registrations)."""
+    sender._check_target(call.address)
+    return sql.enqueue(
+        conn,
+        signer=sender.address,
+        idem_key=idem_key,
+        kind="call",
+        to=call.address,
+        data=str(call._encode_transaction_data()),
+        value=value,
+    )
+
+
+def operation(row: dict[str, Any]) -> dict[str, Any]:
+    """The public view of an intent (GET /operations/{id})."""
+    out = {
+        k: row[k]
+        for k in ("id", "state", "kind", "tx_hash", "nonce", "block_number", "error_code", "error")
+    }
+    if row["kind"] == "issue":
+        out.update(member=row["member"], amount=row["amount"], reason=row["reason"], ref=row["ref"])
+    out["idem_key"] = row["idem_key"].split("#failed:")[0]
+    return out
+
+
+def wait(engine: Engine, intent_id: int, timeout: float) -> dict[str, Any] | None:
+    """The intent once mined or failed, or as it stands after `timeout` seconds."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        row = sql.intent(engine, intent_id)
+        if row is None or row["state"] in SETTLED or time.monotonic() >= deadline:
+            return row
+        time.sleep(0.02)
+
+
+def run_submitter(
+    *,
+    engine: Engine,
+    url: str,
+    sender: Sender,
+    settings: Settings,
+    stop: threading.Event,
+    on_lease: Callable[[bool], None] | None = None,
+) -> None:
+    """Send `sender`'s intents while holding its key's lease; wait for the lease otherwise.
+
+    A node or database failure is logged and retried after a pause; the lease is kept.
+    """
+    lease = Lease(url, f"submitter:{sender.address}")
+    idle = max(0.005, min(settings.outbox_batch_ms / 1000, 0.02))
+    try:
+        while not stop.is_set():
+            if not lease.try_acquire():
+                stop.wait(0.2)
+                continue
+            if on_lease is not None:
+                on_lease(True)
+            sub = Submitter(
+                sender,
+                sql.SqlOutbox(engine, sender.address),
+                batch_items=settings.outbox_batch_items,
+                batch_ms=settings.outbox_batch_ms,
+                stuck_seconds=settings.outbox_stuck_seconds,
+            )
+            _drive(sub, lease, stop, idle)
+    finally:
+        lease.release()
+
+
+def _drive(sub: Submitter, lease: Lease, stop: threading.Event, idle: float) -> None:
+    started = False
+    last_check = time.monotonic()
+    while not stop.is_set():
+        try:
+            if not started:
+                sub.start()
+                started = True
+            moved = sub.step()
+        except (LedgerError, OSError, RuntimeError, ConnectionError) as exc:
+            log.warning("submitter %s: %s; retrying", sub.account.address, exc)
+            started = False
+            stop.wait(1.0)
+            continue
+        except Exception as exc:  # the node or the database went away mid-step
+            log.warning("submitter %s: %s: %s", sub.account.address, type(exc).__name__, exc)
+            started = False
+            stop.wait(1.0)
+            continue
+        if time.monotonic() - last_check > 5.0:
+            last_check = time.monotonic()
+            if not lease.alive():
+                return  # the database session (and with it the lease) is gone: re-acquire
+        if not moved:
+            stop.wait(idle)
+
+
+def start_submitters(
+    *, engine: Engine, url: str, senders: list[Sender], settings: Settings, stop: threading.Event
+) -> list[threading.Thread]:
+    """One daemon thread per signing address; only the lease holder of a key sends."""
+    threads = []
+    for s in {s.address: s for s in senders}.values():
+        t = threading.Thread(
+            target=run_submitter,
+            kwargs={"engine": engine, "url": url, "sender": s, "settings": settings, "stop": stop},
+            name=f"submitter-{s.address[:10]}",
+            daemon=True,
+        )
+        t.start()
+        threads.append(t)
+    return threads

@@ -1,0 +1,237 @@
+"""The outbox's SQL: intents queued with the request's own rows, and the signed transactions
+that carry them. The submitter (`chain.submitter`) drives it through `SqlOutbox`.
+
+Every state change of a transaction and its intents happens in one database transaction, and a
+signed transaction is recorded before it is broadcast, so a crash at any point leaves either a
+queued intent (sent later) or a recorded transaction (found on chain or re-sent), never both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from .offchain import EarnRecord, OutboxIntent, OutboxTx, table
+
+T_INTENT, T_TX, T_EARN = table(OutboxIntent), table(OutboxTx), table(EarnRecord)
+OPEN = ("queued", "sent")
+MAX_ERROR = 500
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    signer: str,
+    idem_key: str,
+    kind: str,
+    to: str,
+    data: str | None = None,
+    value: int = 0,
+    member: str | None = None,
+    amount: int | None = None,
+    reason: str | None = None,
+    ref: str | None = None,
+) -> int:
+    """Queue a chain write inside the caller's transaction; returns the intent id.
+
+    A second intent with the same `idem_key` raises IntegrityError (the caller's rollback).
+    """
+    t = now_ms()
+    res = conn.execute(
+        insert(T_INTENT).values(
+            signer=signer,
+            idem_key=idem_key,
+            kind=kind,
+            to_address=to,
+            data=data,
+            value=value,
+            member=member,
+            amount=amount,
+            reason=reason,
+            ref=ref,
+            state="queued",
+            attempts=0,
+            created_at=t,
+            updated_at=t,
+        )
+    )
+    return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
+def intent(engine: Engine, intent_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(T_INTENT).where(T_INTENT.c.id == intent_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def by_keys(engine: Engine, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Intents by idempotency key (in chunks: a CSV can hold many thousands)."""
+    out: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            q = select(T_INTENT).where(T_INTENT.c.idem_key.in_(chunk))
+            out.update({r["idem_key"]: dict(r) for r in conn.execute(q).mappings()})
+    return out
+
+
+def counts(engine: Engine, signer: str | None = None) -> dict[str, int]:
+    """Intents per state (for /health, the tests and the benchmarks)."""
+    q = select(T_INTENT.c.state, func.count()).group_by(T_INTENT.c.state)
+    if signer is not None:
+        q = q.where(T_INTENT.c.signer == signer)
+    with engine.connect() as conn:
+        return {state: int(n) for state, n in conn.execute(q)}
+
+
+class SqlOutbox:
+    """The submitter's view of the outbox for one signing address."""
+
+    def __init__(self, engine: Engine, signer: str) -> None:
+        self.engine, self.signer = engine, signer
+
+    def queued(self, limit: int = 2000) -> list[dict[str, Any]]:
+        q = (
+            select(T_INTENT)
+            .where(T_INTENT.c.signer == self.signer, T_INTENT.c.state == "queued")
+            .order_by(T_INTENT.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def max_nonce(self) -> int | None:
+        q = select(func.max(T_TX.c.nonce)).where(T_TX.c.signer == self.signer)
+        with self.engine.connect() as conn:
+            value = conn.execute(q).scalar()
+        return None if value is None else int(value)
+
+    def open_txs(self) -> list[dict[str, Any]]:
+        q = (
+            select(T_TX)
+            .where(T_TX.c.signer == self.signer, T_TX.c.state == "sent")
+            .order_by(T_TX.c.nonce, T_TX.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def record_tx(self, tx: dict[str, Any], intent_ids: Sequence[int]) -> int:
+        """Record a signed tx and mark its intents sent, before it is broadcast."""
+        with self.engine.begin() as conn:
+            tx_id = int(
+                conn.execute(
+                    insert(T_TX).values(signer=self.signer, state="sent", sent_at=now_ms(), **tx)
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )
+            res = conn.execute(
+                update(T_INTENT)
+                .where(T_INTENT.c.id.in_(list(intent_ids)), T_INTENT.c.state == "queued")
+                .values(
+                    state="sent",
+                    tx_id=tx_id,
+                    tx_hash=tx["tx_hash"],
+                    nonce=tx["nonce"],
+                    attempts=T_INTENT.c.attempts + 1,
+                    updated_at=now_ms(),
+                )
+            )
+            if res.rowcount != len(intent_ids):  # another sender took some: never send twice
+                conn.rollback()
+                raise RuntimeError("outbox intents were taken by another submitter")
+        return tx_id
+
+    def replace_tx(self, old_id: int, tx: dict[str, Any]) -> int:
+        """A re-signed tx for the same nonce (higher fee): the intents move to it."""
+        with self.engine.begin() as conn:
+            conn.execute(update(T_TX).where(T_TX.c.id == old_id).values(state="replaced"))
+            tx_id = int(
+                conn.execute(
+                    insert(T_TX).values(signer=self.signer, state="sent", sent_at=now_ms(), **tx)
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )
+            conn.execute(
+                update(T_INTENT)
+                .where(T_INTENT.c.tx_id == old_id)
+                .values(tx_id=tx_id, tx_hash=tx["tx_hash"], updated_at=now_ms())
+            )
+        return tx_id
+
+    def mined(self, tx_id: int, *, block: int, gas_used: int, tx_hash: str) -> None:
+        """The tx (this one, or a replaced one of the same nonce) succeeded."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(T_TX)
+                .where(T_TX.c.id == tx_id)
+                .values(state="mined", block_number=block, gas_used=gas_used)
+            )
+            ids = _intent_ids(conn, tx_id)
+            conn.execute(
+                update(T_INTENT)
+                .where(T_INTENT.c.id.in_(ids))
+                .values(state="mined", block_number=block, tx_hash=tx_hash, updated_at=now_ms())
+            )
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    update(T_EARN)
+                    .where(T_EARN.c.intent_id.in_(ids[start : start + 500]))
+                    .values(status="confirmed", tx_hash=tx_hash, block_number=block)
+                )
+
+    def tx_reverted(self, tx_id: int, *, block: int, requeue: bool) -> list[int]:
+        """A mined revert: the tx is failed; its intents go back to the queue (to be split
+        and retried) or are left for `fail` by the caller. Returns the intent ids."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(T_TX).where(T_TX.c.id == tx_id).values(state="failed", block_number=block)
+            )
+            ids = _intent_ids(conn, tx_id)
+            if requeue:
+                _requeue(conn, ids)
+        return ids
+
+    def tx_lost(self, tx_id: int) -> None:
+        """The tx's nonce was used by another transaction: it never ran; requeue its intents."""
+        with self.engine.begin() as conn:
+            conn.execute(update(T_TX).where(T_TX.c.id == tx_id).values(state="replaced"))
+            _requeue(conn, _intent_ids(conn, tx_id))
+
+    def fail(self, intent_ids: Iterable[int], code: str, message: str) -> None:
+        """The intents will never land (a decoded revert): say why, and free their keys and
+        earn claims so a corrected request can be made again."""
+        ids = list(intent_ids)
+        with self.engine.begin() as conn:
+            for i in ids:
+                conn.execute(
+                    update(T_INTENT)
+                    .where(T_INTENT.c.id == i)
+                    .values(
+                        state="failed",
+                        error_code=code[:64],
+                        error=message[:MAX_ERROR],
+                        idem_key=T_INTENT.c.idem_key + f"#failed:{i}",
+                        updated_at=now_ms(),
+                    )
+                )
+            conn.execute(delete(T_EARN).where(T_EARN.c.intent_id.in_(ids)))
+
+
+def _intent_ids(conn: Connection, tx_id: int) -> list[int]:
+    return [
+        int(i)
+        for i in conn.execute(select(T_INTENT.c.id).where(T_INTENT.c.tx_id == tx_id)).scalars()
+    ]
+
+
+def _requeue(conn: Connection, ids: list[int]) -> None:
+    conn.execute(
+        update(T_INTENT)
+        .where(T_INTENT.c.id.in_(ids))
+        .values(state="queued", tx_id=None, tx_hash=None, nonce=None, updated_at=now_ms())
+    )
