@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..store.insights_tables import T_SURVEY
 from ..store.models import Balance, ContractState, LedgerEntry, Pass, PointLot, Tier
 from ..store.offchain import EarnRecord, table
+from . import rollups
 from .metrics import CustomerStats, MonthFlows, MonthStats
 from .period import Period, month_index, month_start
 
@@ -181,7 +182,9 @@ def ledger_totals(conn: Connection, *, token: str) -> tuple[dict[str, int], dict
     """Points and entry counts per ledger kind (issue, redeem, forfeit, gift, transfer, …).
 
     A transfer of 0 points (a valid ERC-20 transfer, kept in the history) moved nothing and is
-    not counted."""
+    not counted. From the indexer's rollups when it kept them."""
+    if rollups.covers(conn, token=token):
+        return rollups.ledger_totals(conn, token=token)
     q = (
         select(T_ENTRY.c.kind, func.count(), _sum_u256(conn, T_ENTRY.c.amount))
         .where(T_ENTRY.c.token == token.lower(), T_ENTRY.c.amount != 0)
@@ -196,6 +199,8 @@ def ledger_totals(conn: Connection, *, token: str) -> tuple[dict[str, int], dict
 
 def gift_parties(conn: Connection, *, token: str) -> tuple[int, int]:
     """Distinct members who sent, and who received, at least one gift."""
+    if rollups.covers(conn, token=token):
+        return rollups.gift_parties(conn, token=token)
     where = and_(T_ENTRY.c.token == token.lower(), T_ENTRY.c.kind == "gift")
     senders = conn.execute(
         select(func.count(func.distinct(T_ENTRY.c.account))).where(where)
@@ -267,21 +272,27 @@ def month_flows(
     forfeited (ledger entries by block time) and expired (lots by expiry time, up to `now`)."""
     now = int(time.time()) if now is None else now
     months = period.months()
-    t = T_ENTRY.c.block_time
-    month = month_of(conn, t, months).label("m")
-    q = (
-        select(month, T_ENTRY.c.kind, _sum_u256(conn, T_ENTRY.c.amount))
-        .where(
-            T_ENTRY.c.token == token.lower(),
-            T_ENTRY.c.kind.in_(FLOW_KINDS),
-            t >= period.start,
-            t < period.end,
-        )
-        .group_by(month, T_ENTRY.c.kind)
-    )
     per: dict[int, dict[str, int]] = defaultdict(dict)
-    for m, kind, s in conn.execute(q):
-        per[int(m)][FLOW_KINDS[kind]] = int(s or 0)
+    whole = period.start == month_start(months[0]) and period.end == month_start(months[-1] + 1)
+    if whole and rollups.covers(conn, token=token):  # whole months: the rollups have them
+        got = rollups.month_amounts(conn, token=token, months=months, kinds=list(FLOW_KINDS))
+        for m, kinds in got.items():
+            per[m] = {FLOW_KINDS[k]: v for k, v in kinds.items()}
+    else:
+        t = T_ENTRY.c.block_time
+        month = month_of(conn, t, months).label("m")
+        q = (
+            select(month, T_ENTRY.c.kind, _sum_u256(conn, T_ENTRY.c.amount))
+            .where(
+                T_ENTRY.c.token == token.lower(),
+                T_ENTRY.c.kind.in_(FLOW_KINDS),
+                t >= period.start,
+                t < period.end,
+            )
+            .group_by(month, T_ENTRY.c.kind)
+        )
+        for m, kind, s in conn.execute(q):
+            per[int(m)][FLOW_KINDS[kind]] = int(s or 0)
     exp = T_LOT.c.expires_at
     lot_month = month_of(conn, exp, months).label("m")
     q = (

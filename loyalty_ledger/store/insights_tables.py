@@ -36,5 +36,17 @@ class SurveyAnswer(InsightsModel, table=True):
     created_at: int = Field(sa_type=BigInteger)
 
 
+class ChangeCounter(InsightsModel, table=True):
+    """How many writes a group of tables has seen: bumped by database triggers in the writing
+    transaction (migration 0010), so a reader can tell whether anything it read changed.
+    `offchain`: the earn records, earn rules and survey answers the insights read."""
+
+    __tablename__ = "change_counter"
+    name: str = Field(primary_key=True, max_length=32)
+    n: int = Field(default=0, sa_type=BigInteger)
+
+
 insights_metadata = InsightsModel.metadata
 T_SURVEY: Table = SurveyAnswer.__table__  # type: ignore[attr-defined]
+T_CHANGES: Table = ChangeCounter.__table__  # type: ignore[attr-defined]
+OFFCHAIN_TABLES = ("earn_record", "earn_rule", "survey_answer")  # what `offchain` counts

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 BUSY_MS = 50  # a locked database is the ordinary path's business, not the hot path's
 
@@ -99,3 +99,30 @@ def for_engine(engine: Engine) -> SqliteReader | None:
         if reader is None:
             reader = _readers[path] = SqliteReader(path)
     return reader
+
+
+def database_version(engine: Engine) -> str:
+    """A token that changes whenever anything is committed to the database after it was read
+    (data read after it is never older): SQLite's data version, PostgreSQL's snapshot."""
+    reader = for_engine(engine)
+    if reader is not None:
+        return f"sqlite:{reader.data_version()}"
+    with engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            return f"never:{id(conn)}"  # no version to watch: every read is new
+        return str(conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one())
+
+
+def offchain_version(engine: Engine) -> str:
+    """A token that changes whenever the earn records, earn rules or survey answers change (the
+    `offchain` change counter, bumped by triggers in the writing transaction)."""
+    sql = "SELECT n FROM change_counter WHERE name = 'offchain'"
+    reader = for_engine(engine)
+    if reader is not None:
+        try:
+            row = reader.one(sql)
+            return f"offchain:{row[0] if row else None}"
+        except ReaderBusy:
+            pass
+    with engine.connect() as conn:
+        return f"offchain:{conn.execute(text(sql)).scalar()}"
