@@ -30,7 +30,8 @@ from loyalty_ledger.auth import (
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.chain.keys import KeyRing
-from loyalty_ledger.chain.rpc import JsonRpc
+from loyalty_ledger.chain.rpc import AsyncJsonRpc, JsonRpc
+from loyalty_ledger.chain.rpc import async_client as async_rpc_client
 from loyalty_ledger.chain.rpc import client as rpc_client
 from loyalty_ledger.chain.sender import Sender, connect_settings
 from loyalty_ledger.config import Settings
@@ -115,6 +116,12 @@ class AppState:
         if self._w3 is None:
             self.w3  # noqa: B018 - connects, and checks the chain id
         return rpc_client(self.settings.rpc_url, timeout=self.settings.rpc_timeout)
+
+    @property
+    def rpc_async(self) -> AsyncJsonRpc:
+        """The event loop's JSON-RPC client of hot chain reads (after `w3` checked the node)."""
+        self.rpc  # noqa: B018 - connects once, and checks the chain id
+        return async_rpc_client(self.settings.rpc_url, timeout=self.settings.rpc_timeout)
 
     def chain_id(self) -> int:
         return self.settings.chain_id or self.deployment.chain_id

@@ -18,12 +18,11 @@ import re
 from typing import Any
 
 from starlette._utils import get_route_path
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from .deps import AppState, credential, principal_at_hand
 from .routers.health import cache_of
-from .routers.perks import answer_from_reader, strict_answer
+from .routers.perks import answer_from_reader, strict_answer_async
 
 _ELIGIBILITY = re.compile(r"/perks/([1-9][0-9]{0,18})/eligibility/([^/]+)")
 _MAX_PERK_ID = 2**62  # PerkId's bound
@@ -75,8 +74,8 @@ class HotPath:
             principal = principal_at_hand(state, kind, value)
             if principal is None:
                 return None
-            if strict:  # the chain: blocking I/O, in the thread pool as in the route
-                return await run_in_threadpool(strict_answer, state, principal, perk_id, address)
+            if strict:  # the chain: the head on the event loop, a new head's reads in a thread
+                return await strict_answer_async(state, principal, perk_id, address)
             return answer_from_reader(state, principal, perk_id, address)
         except Exception:  # the route answers it again, and decides what to say
             return None

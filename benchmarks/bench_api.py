@@ -291,8 +291,9 @@ def main() -> None:
             w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
             try:
                 moving = measured(sid, get_load(base, strict, **get))
-            finally:
+            finally:  # back to a block per transaction (interval 0 alone mines nothing)
                 w3.provider.make_request("evm_setIntervalMining", [0])  # type: ignore[arg-type]
+                w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
             show("eligibility (strict, 1 s blocks)", moving, fl, None)
             print(f"{'':<32} strict / mirror: {100 * moving['rps'] / mirror['rps']:.0f}%")
         # Chain writes go through ONE process: several workers would each count the same

@@ -155,6 +155,27 @@ def strict_answer(state: AppState, principal: Principal, perk_id: int, address: 
     return orjson.dumps(_fields(e))
 
 
+async def strict_answer_async(
+    state: AppState, principal: Principal, perk_id: int, address: str
+) -> bytes:
+    """`strict_answer` on the event loop (the hot path's): the same checks and answer, the head
+    from the loop's coalescing watch; the chain read in a thread only for a new head."""
+    reader = state.reader
+    if reader is None:
+        raise ReaderBusy("no plain reader")
+    perk, used = perks.perk_and_use_sqlite(reader=reader, perk_id=perk_id, address=address)
+    _check_readers(principal, _visible(principal, perk), [address])
+    e = await perks.strict_one_async(
+        heads=state.rpc_async,
+        client=state.rpc,
+        deployment=state.deployment,
+        perk=perk,
+        address=address,
+        used=used,
+    )
+    return orjson.dumps(_fields(e))
+
+
 def _check_mirror(state: AppState, perk_id: int, address: str) -> tuple[dict[str, Any], Any]:
     return perks.check_one(
         engine=state.engine, deployment=state.deployment, perk_id=perk_id, address=address

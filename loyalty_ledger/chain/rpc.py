@@ -10,9 +10,11 @@ only: a kept-alive connection the node closed meanwhile is retried once.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,4 +186,98 @@ def client(url: str, *, timeout: float = 10.0) -> JsonRpc:
         c = _clients.get((url, timeout))
         if c is None:
             c = _clients[(url, timeout)] = JsonRpc(url, timeout=timeout)
+    return c
+
+
+class AsyncJsonRpc:
+    """Single JSON-RPC reads on the running event loop, over keep-alive connections kept per loop
+    (no thread hop: for the few calls a hot request makes, e.g. the chain head)."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url
+        parts = urlsplit(url)
+        self._tls = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if self._tls else 80)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._head = (
+            f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
+        self._timeout = timeout
+        self._idle: weakref.WeakKeyDictionary[Any, list[tuple[Any, Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def call(self, method: str, params: list[Any]) -> Any:
+        """One call's result; RpcError on an error reply, NodeUnreachable when nothing answers."""
+        body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        request = self._head + str(len(body)).encode() + b"\r\n\r\n" + body
+        try:
+            reply = await asyncio.wait_for(self._post(request), self._timeout)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            raise NodeUnreachable(self.url, type(exc).__name__) from None
+        except TimeoutError:
+            raise NodeUnreachable(self.url, "TimeoutError") from None
+        if "error" in reply:
+            raise RpcError(method, reply["error"])
+        return reply.get("result")
+
+    async def _post(self, request: bytes) -> Any:
+        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+        for attempt in (1, 2):
+            reused = bool(idle)
+            if idle:
+                reader, writer = idle.pop()
+            else:
+                ssl_ctx = ssl.create_default_context() if self._tls else None
+                reader, writer = await asyncio.open_connection(self._host, self._port, ssl=ssl_ctx)
+            try:
+                writer.write(request)
+                head = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+                status = int(head[0].split(b" ", 2)[1])
+                fields = {}
+                for line in head[1:]:
+                    name, _, value = line.partition(b":")
+                    fields[name.strip().lower()] = value.strip().lower()
+                if b"content-length" not in fields:  # chunked or to the end: not kept alive
+                    data = await self._rest(reader, fields)
+                    writer.close()
+                else:
+                    data = await reader.readexactly(int(fields[b"content-length"]))
+                    if fields.get(b"connection") == b"close":
+                        writer.close()
+                    else:
+                        idle.append((reader, writer))
+            except (OSError, asyncio.IncompleteReadError):
+                writer.close()
+                if reused and attempt == 1:
+                    continue  # a kept-alive connection the node closed meanwhile
+                raise
+            if status != 200:
+                raise NodeUnreachable(self.url, f"HTTP {status}")
+            return orjson.loads(data)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _rest(reader: Any, fields: dict[bytes, bytes]) -> bytes:
+        if fields.get(b"transfer-encoding") != b"chunked":
+            return bytes(await reader.read())
+        parts = []
+        while size := int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16):
+            parts.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        await reader.readuntil(b"\r\n")
+        return b"".join(parts)
+
+
+_async_clients: dict[tuple[str, float], AsyncJsonRpc] = {}
+
+
+def async_client(url: str, *, timeout: float = 10.0) -> AsyncJsonRpc:
+    """The shared async client of `url` (one per URL and timeout)."""
+    with _lock:
+        c = _async_clients.get((url, timeout))
+        if c is None:
+            c = _async_clients[(url, timeout)] = AsyncJsonRpc(url, timeout=timeout)
     return c

@@ -5,6 +5,7 @@ or mined (strict)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -17,6 +18,7 @@ from api.routers import health
 from loyalty_ledger import ledger
 from loyalty_ledger.chain import contracts, rpc
 from loyalty_ledger.ledger.points import reason_bytes, ref_bytes
+from loyalty_ledger.programme.perks.onchain import HeadWatch
 
 from .conftest import Env
 
@@ -35,15 +37,20 @@ class Spy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.answered = 0
-        for name in ("answer_from_reader", "strict_answer"):
-            real = getattr(hotpath, name)
+        real, real_strict = hotpath.answer_from_reader, hotpath.strict_answer_async
 
-            def counted(*a: Any, _real: Any = real) -> Any:
-                out = _real(*a)
-                self.answered += 1
-                return out
+        def counted(*a: Any) -> Any:
+            out = real(*a)
+            self.answered += 1
+            return out
 
-            monkeypatch.setattr(hotpath, name, counted)
+        async def counted_strict(*a: Any) -> Any:
+            out = await real_strict(*a)
+            self.answered += 1
+            return out
+
+        monkeypatch.setattr(hotpath, "answer_from_reader", counted)
+        monkeypatch.setattr(hotpath, "strict_answer_async", counted_strict)
 
 
 def _same(env: Env, url: str, routed_url: str, headers: dict[str, str]) -> tuple[int, Any]:
@@ -125,16 +132,23 @@ def test_a_change_is_visible_once_its_block_is_indexed(env: Env) -> None:
         assert env.client.get(url, headers=h).json()["as_of_block"] == env.w3.eth.block_number
 
 
-def _batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    sizes: list[int] = []
-    real = rpc.JsonRpc.batch
+def _node_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the API asks the node: the head (on the event loop) and batches of views."""
+    calls: list[str] = []
+    real_batch, real_call = rpc.JsonRpc.batch, rpc.AsyncJsonRpc.call
 
-    def counted(self: rpc.JsonRpc, calls: list[tuple[str, list[Any]]]) -> list[Any]:
-        sizes.append(len(calls))
-        return real(self, calls)
+    def batch(self: rpc.JsonRpc, items: list[tuple[str, list[Any]]]) -> list[Any]:
+        if items:  # (an empty batch sends nothing)
+            calls.append("views" if items[0][0] == "eth_call" else items[0][0])
+        return real_batch(self, items)
 
-    monkeypatch.setattr(rpc.JsonRpc, "batch", counted)
-    return sizes
+    async def call(self: rpc.AsyncJsonRpc, method: str, params: list[Any]) -> Any:
+        calls.append(method)
+        return await real_call(self, method, params)
+
+    monkeypatch.setattr(rpc.JsonRpc, "batch", batch)
+    monkeypatch.setattr(rpc.AsyncJsonRpc, "call", call)
+    return calls
 
 
 def test_strict_holdings_are_kept_per_head_block(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,12 +156,12 @@ def test_strict_holdings_are_kept_per_head_block(env: Env, monkeypatch: pytest.M
     perk = _perk(env, min_points=50)
     url = f"/perks/{perk['id']}/eligibility/{m.address}?strict=true"
     h = env.h("acme:viewer")
-    sizes = _batches(monkeypatch)
+    calls = _node_calls(monkeypatch)
     first = env.client.get(url, headers=h).json()
     assert first["eligible"] is False and first["as_of_block"] == env.w3.eth.block_number
-    reads = len(sizes)
+    assert calls == ["eth_getBlockByNumber", "views"]
     assert env.client.get(url, headers=h).json() == first
-    assert len(sizes) == reads + 1  # the same head: only the head was asked
+    assert calls[2:] == ["eth_getBlockByNumber"]  # the same head: only the head was asked
     ledger.issue_points(
         sender=env.state.sender("brand"),
         program=env.deployment.program("acme"),
@@ -158,7 +172,7 @@ def test_strict_holdings_are_kept_per_head_block(env: Env, monkeypatch: pytest.M
     )
     after = env.client.get(url, headers=h).json()  # a new head: read again, no indexer needed
     assert after["eligible"] is True and after["as_of_block"] == first["as_of_block"] + 1
-    assert len(sizes) > reads + 2
+    assert calls[3:] == ["eth_getBlockByNumber", "views"]
 
 
 def test_strict_answers_follow_a_reorg_at_the_same_height(env: Env) -> None:
@@ -232,3 +246,26 @@ def test_health_refreshes_in_the_background(env: Env, monkeypatch: pytest.Monkey
     body = env.client.get("/health").json()
     assert body["lag_blocks"] == body["chain_head"] - body["indexer_checkpoint"] > 0
     env.index()
+
+
+def test_one_head_call_serves_the_requests_that_arrived_before_it() -> None:
+    """Strict checks share the head: each gets a head asked for after it arrived."""
+
+    class Node:
+        url, asked = "fake", 0
+
+        async def call(self, method: str, params: list[Any]) -> Any:
+            n, self.asked = self.asked, self.asked + 1
+            await asyncio.sleep(0.05)
+            return {"number": hex(n), "hash": f"0x{n:064x}", "timestamp": "0x1"}
+
+    async def scenario() -> tuple[set[int], set[int], int]:
+        node = Node()
+        watch = HeadWatch(node)  # type: ignore[arg-type]
+        early = [asyncio.ensure_future(watch.head()) for _ in range(5)]
+        await asyncio.sleep(0.01)  # the first call is on its way now
+        late = [asyncio.ensure_future(watch.head()) for _ in range(3)]
+        first, second = await asyncio.gather(*early), await asyncio.gather(*late)
+        return {h.number for h in first}, {h.number for h in second}, node.asked
+
+    assert asyncio.run(scenario()) == ({0}, {1}, 2)

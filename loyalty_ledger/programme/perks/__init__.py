@@ -36,6 +36,7 @@ from loyalty_ledger.programme.perks.eligibility import (
     mirror_holdings,
     perk_and_use_sqlite,
     strict_one,
+    strict_one_async,
 )
 from loyalty_ledger.programme.perks.redemption import (
     RedeemOutcome,
@@ -77,5 +78,6 @@ __all__ = [
     "redeem_call",
     "redemption_ref",
     "strict_one",
+    "strict_one_async",
     "update_perk",
 ]

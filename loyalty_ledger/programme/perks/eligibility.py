@@ -8,6 +8,7 @@ through the store's plain reader (`check_one_sqlite`), which costs a tenth as mu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,7 +30,12 @@ from loyalty_ledger.programme.perks.catalogue import (
     _now,
     list_perks,
 )
-from loyalty_ledger.programme.perks.onchain import chain_holdings, chain_state
+from loyalty_ledger.programme.perks.onchain import (
+    chain_holdings,
+    chain_state,
+    head_watch,
+    remembered,
+)
 from loyalty_ledger.programme.perks.rules import Eligibility, Holding, judge, pass_active
 from loyalty_ledger.store.reader import ReaderBusy, SqliteReader
 from loyalty_ledger.validate import checksum_address
@@ -234,6 +240,46 @@ def strict_one(
         client=client, deployment=deployment, program=program, partner=partner, addresses=[addr]
     )
     h = held[addr.lower()]
+    h.used = used
+    reasons = judge(perk, h, now=at.time)
+    return Eligibility(
+        perk_id=perk["id"],
+        address=addr,
+        eligible=not reasons,
+        reasons=reasons,
+        as_of_block=at.number,
+        strict=True,
+        balance=h.balance,
+    )
+
+
+async def strict_one_async(
+    *,
+    heads: rpc.AsyncJsonRpc,
+    client: rpc.JsonRpc,
+    deployment: Deployment,
+    perk: dict[str, Any],
+    address: str,
+    used: int,
+) -> Eligibility:
+    """`strict_one` on the event loop: the head from the loop's coalescing watch, the holdings
+    from memory when this head was read before, else read in a thread."""
+    addr = checksum_address(address)
+    program = deployment.program(perk["brand_id"])
+    partner = deployment.program(perk["partner_brand_id"]) if perk["partner_brand_id"] else None
+    at = await head_watch(heads).head()
+    h = remembered(deployment=deployment, program=program, partner=partner, at=at, address=addr)
+    if h is None:
+        held, _ = await asyncio.to_thread(
+            chain_state,
+            client=client,
+            deployment=deployment,
+            program=program,
+            partner=partner,
+            addresses=[addr],
+            at=at,
+        )
+        h = held[addr.lower()]
     h.used = used
     reasons = judge(perk, h, now=at.time)
     return Eligibility(

@@ -7,6 +7,8 @@ so an answer is exactly the chain's state at the block it names.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -82,12 +84,75 @@ class Head:
     time: int
 
 
+def _head(url: str, block: Any) -> Head:
+    if not isinstance(block, dict):
+        raise NodeUnreachable(url, "no head block")
+    return Head(int(block["number"], 16), str(block["hash"]), int(block["timestamp"], 16))
+
+
 def head(client: rpc.JsonRpc) -> Head:
     """The chain head now."""
-    block = client.call("eth_getBlockByNumber", ["latest", False])
-    if not isinstance(block, dict):
-        raise NodeUnreachable(client.url, "no head block")
-    return Head(int(block["number"], 16), str(block["hash"]), int(block["timestamp"], 16))
+    return _head(client.url, client.call("eth_getBlockByNumber", ["latest", False]))
+
+
+class HeadWatch:
+    """The chain head for the requests of one event loop, asked once for all who wait: each
+    waiter gets a head that was asked for after it arrived (so it is the chain's head at or
+    after the request), and under load one call serves many requests."""
+
+    def __init__(self, client: rpc.AsyncJsonRpc) -> None:
+        self.client = client
+        self._waiting: list[asyncio.Future[Head]] = []
+        self._asking = False
+
+    async def head(self) -> Head:
+        fut: asyncio.Future[Head] = asyncio.get_running_loop().create_future()
+        self._waiting.append(fut)
+        if not self._asking:
+            self._asking = True
+            asyncio.get_running_loop().create_task(self._ask())
+        return await fut
+
+    async def _ask(self) -> None:
+        try:
+            while self._waiting:
+                waiting, self._waiting = self._waiting, []
+                try:
+                    block = await self.client.call("eth_getBlockByNumber", ["latest", False])
+                    got = _head(self.client.url, block)
+                except Exception as exc:  # each waiter sees it
+                    for f in waiting:
+                        if not f.done():
+                            f.set_exception(exc)
+                    continue
+                for f in waiting:
+                    if not f.done():
+                        f.set_result(got)
+        finally:
+            self._asking = False
+
+
+_watches: weakref.WeakKeyDictionary[Any, dict[str, HeadWatch]] = weakref.WeakKeyDictionary()
+
+
+def head_watch(client: rpc.AsyncJsonRpc) -> HeadWatch:
+    """The running loop's head watch of `client`'s node."""
+    per = _watches.setdefault(asyncio.get_running_loop(), {})
+    watch = per.get(client.url)
+    if watch is None:
+        watch = per[client.url] = HeadWatch(client)
+    return watch
+
+
+def remembered(
+    *, deployment: Deployment, program: Program, partner: Program | None, at: Head, address: str
+) -> Holding | None:
+    """What `address` holds at head `at`, when read before (no I/O), else None."""
+    if _held[0] != at.hash:
+        return None
+    ppass = partner.pass_ if partner is not None else ""
+    h = _held[1].get((deployment.registry, program.points, program.pass_, ppass, address))
+    return replace(h) if h is not None else None
 
 
 # What addresses held at the head block, by (registry, points, pass, partner pass, address):
