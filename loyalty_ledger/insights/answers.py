@@ -53,6 +53,24 @@ class Answers:
         self._lock = threading.Lock()
         self.computed = 0  # answers computed (not served from memory), for tests and benches
 
+    def peek(self, key: Hashable, version: str) -> Any:
+        """The kept answer for `key` at `version` (no time limit reached), or None."""
+        with self._lock:
+            hit = self._kept.get(key)
+            if hit is not None and hit[0] == version and (hit[1] is None or time.time() < hit[1]):
+                self._kept.move_to_end(key)
+                return hit[2]
+        return None
+
+    def put(self, key: Hashable, version: str, answer: Any, until: float | None = None) -> None:
+        """Keep `answer` for `key` at `version` (until `until`, or for as long as it holds)."""
+        with self._lock:
+            self.computed += 1
+            self._kept[key] = (version, until, answer)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
     def get(
         self,
         key: Hashable,
@@ -62,17 +80,9 @@ class Answers:
     ) -> Any:
         """The answer for `key` at database `version`: kept, or `compute()`d and kept until
         `until()` (computed after the answer; None: no time limit)."""
-        with self._lock:
-            hit = self._kept.get(key)
-            if hit is not None and hit[0] == version and (hit[1] is None or time.time() < hit[1]):
-                self._kept.move_to_end(key)
-                return hit[2]
+        hit = self.peek(key, version)
+        if hit is not None:
+            return hit
         answer = compute()
-        limit = until()
-        with self._lock:
-            self.computed += 1
-            self._kept[key] = (version, limit, answer)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+        self.put(key, version, answer, until())
         return answer

@@ -112,6 +112,40 @@ def points(
     )
 
 
+def by_customer(
+    *, engine: Engine, program: Program, period: Period, limit: int = 10
+) -> dict[str, dict[str, Any]]:
+    """clv, frequency and top_customers from one read of the customers' stats (each exactly as
+    its own function answers it)."""
+    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    with engine.connect() as conn:
+        stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
+    head = _head(program.brand_id, period, cur)
+    return {
+        "clv": head | metrics.clv(stats),
+        "frequency": head | metrics.frequency(stats),
+        "top_customers": head | metrics.top_customers(stats, limit=limit),
+    }
+
+
+def lifecycle(*, engine: Engine, program: Program, period: Period) -> dict[str, dict[str, Any]]:
+    """churn and retention from one read of the members' active months (each exactly as its own
+    function answers it)."""
+    bid = program.brand_id
+    with engine.connect() as conn:
+        before, during = queries.active_before_and_during(conn, brand_id=bid, period=period)
+        active = queries.activity_months(conn, brand_id=bid, period=period)
+        first = queries.first_months(conn, brand_id=bid, period=period)
+    return {
+        "churn": _head(bid, period)
+        | {"previous_period": period.previous().to_json()}
+        | metrics.churn(before, during)
+        | {"monthly": metrics.monthly_churn(active, period.months())},
+        "retention": _head(bid, period)
+        | {"cohorts": metrics.cohorts(active, first, period.months())},
+    }
+
+
 def full_report(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     """Every metric (the CLI report)."""
     fns: dict[str, Callable[..., dict[str, Any]]] = {

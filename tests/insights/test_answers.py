@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import text, update
 
 from api.routers import insights
+from loyalty_ledger.insights import report
 from loyalty_ledger.insights.answers import Answers
+from loyalty_ledger.insights.period import make_period
 from loyalty_ledger.store.models import IndexerState
 from loyalty_ledger.store.reader import offchain_version
 
 from .conftest import Api
+from .fixture_data import ACME
 
 Q = {"from": "2026-01-01", "to": "2026-04-01"}
 PARTS = {
@@ -69,8 +72,14 @@ def test_answers_are_kept_until_the_database_changes(
     # A new indexed block (the checkpoint moves): the points economy (it reads the mirror) is
     # computed again and the answer says its block; the metrics of the earn records are kept.
     churned = []
-    real = insights.REPORTS["churn"]
-    monkeypatch.setitem(insights.REPORTS, "churn", lambda **kw: churned.append(1) or real(**kw))
+    real, names = insights.GROUPS["churn"]
+
+    def counted(**kw: Any) -> Any:
+        churned.append(1)
+        return real(**kw)
+
+    for name in names:
+        monkeypatch.setitem(insights.GROUPS, name, (counted, names))
     with api.engine.begin() as conn:
         conn.execute(update(IndexerState.__table__).values(checkpoint_block=21))  # type: ignore[attr-defined]
     try:
@@ -142,3 +151,18 @@ def test_every_write_to_the_offchain_tables_is_counted(api: Api) -> None:
         conn.execute(text(statements[0]))
         conn.rollback()
     assert offchain_version(api.engine) in seen
+
+
+@pytest.mark.parametrize("q", [Q, {"from": "2025-11-15", "to": "2026-05-01"}, {}])
+def test_metrics_read_together_answer_as_each_alone(api: Api, q: dict[str, str]) -> None:
+    period = make_period(q.get("from"), q.get("to"))
+    kw = {"engine": api.engine, "program": ACME, "period": period}
+    assert report.by_customer(**kw) == {
+        "clv": report.clv(**kw),
+        "frequency": report.frequency(**kw),
+        "top_customers": report.top_customers(**kw),
+    }
+    assert report.lifecycle(**kw) == {
+        "churn": report.churn(**kw),
+        "retention": report.retention(**kw),
+    }
