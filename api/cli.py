@@ -4,27 +4,49 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from loyalty_ledger.config import get_settings
-from loyalty_ledger.errors import LedgerError
-
-if TYPE_CHECKING:
-    pass
+from loyalty_ledger.config import Settings, get_settings
+from loyalty_ledger.errors import LedgerError, LedgerValueError
 
 api_app = typer.Typer(no_args_is_help=True, help="The HTTP API: serve it, manage API keys.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys (stored hashed; shown once).")
 api_app.add_typer(key_app, name="key")
 
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: LOYALTY_DATABASE_URL")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _engine(database_url: str | None):  # type: ignore[no-untyped-def]
+def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
+    """`loyalty`'s settings (its --rpc-url, --deployment) when mounted there, else the env's."""
+    base = getattr(ctx.find_root().obj, "settings", None)
+    if not isinstance(base, Settings):
+        return get_settings(**overrides)
+    return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def _json(ctx: typer.Context, own: bool = False) -> bool:
+    return own or bool(getattr(ctx.find_root().obj, "json", False))
+
+
+def _out(as_json: bool, data: dict[str, Any], human: str) -> None:
+    typer.echo(json.dumps(data) if as_json else human)
+
+
+def _fail(err: LedgerError, as_json: bool) -> NoReturn:
+    """One line on stderr (JSON with --json); exit 2 for invalid input, 1 for a refusal."""
+    if as_json:
+        typer.echo(json.dumps({"error": err.code, "detail": err.message}), err=True)
+    else:
+        typer.echo(f"error: {err.message}", err=True)
+    raise typer.Exit(2 if isinstance(err, LedgerValueError) else 1)
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
     from loyalty_ledger.store import make_engine, migrate
 
-    settings = get_settings(database_url=database_url)
     assert settings.database_url is not None
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -33,6 +55,7 @@ def _engine(database_url: str | None):  # type: ignore[no-untyped-def]
 
 @api_app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="default: LOYALTY_API_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: LOYALTY_API_PORT")] = None,
     workers: Annotated[
@@ -43,14 +66,17 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Serve the API (Ctrl-C stops)."""
-    settings = get_settings(api_host=host, api_port=port)
+    """Serve the API (Ctrl-C stops); with --json its addresses are one JSON line on stdout."""
+    settings = _settings(ctx, api_host=host, api_port=port)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    where = {"api": base, "docs": f"{base}/docs", "health": f"{base}/health", "workers": workers}
     if workers > 1:
         typer.echo(
             f"warning: {workers} workers: chain writes (earn, redeem, relays) may collide on "
             "signer nonces; use 1 worker for write traffic",
             err=True,
         )
+        _out(_json(ctx), where, f"API on {base} (docs at /docs), {workers} workers")
         run_workers(
             "api.cli:_factory", host=settings.api_host, port=settings.api_port, workers=workers
         )
@@ -58,7 +84,7 @@ def serve(
     from .main import serve as serve_thread
 
     stop = threading.Event()
-    typer.echo(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
+    _out(_json(ctx), where, f"API on {base} (docs at /docs)")
     thread = serve_thread(settings, stop)
     try:
         while thread.is_alive():
@@ -91,6 +117,7 @@ def _factory():  # type: ignore[no-untyped-def]
 
 @key_app.command("create")
 def key_create(
+    ctx: typer.Context,
     kind: Annotated[str, typer.Argument(help="brand | operator | auditor")],
     brand: Annotated[str | None, typer.Option(help="the brand of a brand key")] = None,
     role: Annotated[
@@ -99,42 +126,50 @@ def key_create(
     ] = None,
     label: Annotated[str, typer.Option(help="a note: who holds the key")] = "",
     database_url: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a key and print it once (only its hash is stored)."""
+    """Create a key and print it once (only its hash is stored); a brand must be deployed."""
     from loyalty_ledger import auth
+    from loyalty_ledger.chain.deploy import Deployment
 
+    settings = _settings(ctx, database_url=database_url)
+    as_json = _json(ctx, as_json)
     try:
+        if kind == "brand" and brand is not None:  # UnknownProgram names the deployed brands
+            Deployment.load(settings.deployment_file).program(brand)
         key_id, key = auth.create_api_key(
-            engine=_engine(database_url), kind=kind, brand_id=brand, roles=role or [], label=label
+            engine=_engine(settings), kind=kind, brand_id=brand, roles=role or [], label=label
         )
     except LedgerError as err:
-        typer.echo(f"error: {err.message}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"key id: {key_id}")
-    typer.echo(f"key:    {key}")
-    typer.echo("store the key now: it cannot be shown again", err=True)
+        _fail(err, as_json)
+    data = {"key_id": key_id, "key": key, "kind": kind, "brand": brand, "roles": sorted(role or [])}
+    _out(as_json, data, f"key id: {key_id}\nkey:    {key}")
+    if not as_json:
+        typer.echo("store the key now: it cannot be shown again", err=True)
 
 
 @key_app.command("revoke")
-def key_revoke(key_id: str, database_url: DbOpt = None) -> None:
+def key_revoke(
+    ctx: typer.Context, key_id: str, database_url: DbOpt = None, as_json: JsonOpt = False
+) -> None:
     """Revoke a key by its id."""
     from loyalty_ledger import auth
 
-    if not auth.revoke_api_key(engine=_engine(database_url), key_id=key_id):
-        typer.echo(f"error: no active key {key_id}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"revoked {key_id}")
+    as_json = _json(ctx, as_json)
+    if not auth.revoke_api_key(
+        engine=_engine(_settings(ctx, database_url=database_url)), key_id=key_id
+    ):
+        _fail(LedgerError(f"no active key {key_id}"), as_json)
+    _out(as_json, {"key_id": key_id, "revoked": True}, f"revoked {key_id}")
 
 
 @key_app.command("list")
-def key_list(
-    database_url: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
-) -> None:
+def key_list(ctx: typer.Context, database_url: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List keys (ids, kinds, brands, roles; never secrets)."""
     from loyalty_ledger import auth
 
-    keys = auth.list_api_keys(engine=_engine(database_url))
-    if as_json:
+    keys = auth.list_api_keys(engine=_engine(_settings(ctx, database_url=database_url)))
+    if _json(ctx, as_json):
         typer.echo(json.dumps(keys, indent=2))
         return
     for k in keys:

@@ -7,6 +7,7 @@ instead of hopping to the thread pool; those that may block (the caller's key lo
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from loyalty_ledger.chain.rpc import client as rpc_client
 from loyalty_ledger.chain.sender import Sender, connect_settings
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.health import Outages
 from loyalty_ledger.store.reader import SqliteReader
 from loyalty_ledger.store.reader import for_engine as reader_for
 from loyalty_ledger.validate import checksum_address
@@ -68,6 +70,9 @@ class AppState:
     stop: threading.Event = field(default_factory=threading.Event)
     _submitting: set[str] = field(default_factory=set)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    # What this API found down, and since when (for /health); the main job's indexer's own view.
+    outages: Outages = field(default_factory=lambda: Outages("api", logging.getLogger("api")))
+    indexer_outages: Outages | None = None
 
     @property
     def deployment(self) -> Deployment:
@@ -122,6 +127,13 @@ class AppState:
         """The event loop's JSON-RPC client of hot chain reads (after `w3` checked the node)."""
         self.rpc  # noqa: B018 - connects once, and checks the chain id
         return async_rpc_client(self.settings.rpc_url, timeout=self.settings.rpc_timeout)
+
+    def chain_restarted(self) -> None:
+        """The node came back from a saved state (it may have lost its last blocks): every
+        signer asks the node for its nonce again."""
+        with self._lock:
+            for s in self._senders.values():
+                s.reset_nonce()
 
     def chain_id(self) -> int:
         return self.settings.chain_id or self.deployment.chain_id

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loyalty_ledger import errors as e
 from loyalty_ledger.auth import AuthenticationFailed, Forbidden, MalformedSiwe
+from loyalty_ledger.health import Outages
 from loyalty_ledger.programme.perks import (
     IdempotencyConflict,
     LimitReached,
@@ -24,6 +25,7 @@ from loyalty_ledger.programme.perks import (
     PerkNotFound,
     PointsHeld,
 )
+from loyalty_ledger.store import database_unavailable
 
 log = logging.getLogger("api")
 
@@ -86,8 +88,15 @@ def body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "detail": detail, **extra}
 
 
-def _ledger_error(_req: Request, exc: Exception) -> JSONResponse:
+def _outages(req: Request) -> Outages | None:
+    state = getattr(req.app.state, "api", None)
+    return getattr(state, "outages", None)
+
+
+def _ledger_error(req: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, e.LedgerError)
+    if isinstance(exc, e.NodeUnreachable) and (outages := _outages(req)) is not None:
+        outages.down("node", exc.message, action="answering 503 for what needs it")
     extra: dict[str, Any] = {}
     if isinstance(exc, NotEligible):
         extra["reasons"] = [{"code": r.code, "detail": r.detail} for r in exc.reasons]
@@ -131,14 +140,19 @@ def _http(_req: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body(code, detail), exc.status_code, headers=exc.headers)
 
 
-def _node_down(_req: Request, exc: Exception) -> JSONResponse:
+def _node_down(req: Request, exc: Exception) -> JSONResponse:
+    if (outages := _outages(req)) is not None:
+        outages.down("node", type(exc).__name__, action="answering 503 for what needs it")
     return JSONResponse(
         body("node_unreachable", f"the Ethereum node is unreachable: {type(exc).__name__}"), 503
     )
 
 
-def _db_down(_req: Request, exc: Exception) -> JSONResponse:
-    log.warning("database error: %s", exc)
+def _db_down(req: Request, exc: Exception) -> JSONResponse:
+    reason = database_unavailable(exc) or f"{type(exc).__name__}: {str(exc)[:160]}"
+    outages = _outages(req)
+    if outages is None or outages.down("database", reason, action="answering 503 for it"):
+        log.debug("database error: %s", exc)
     return JSONResponse(body("database_unavailable", "the database is unavailable"), 503)
 
 

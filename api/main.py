@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.health import Outages
 from loyalty_ledger.store import make_engine, migrate
 
 from . import errors, openapi
@@ -120,9 +121,14 @@ def default_options(settings: Settings) -> ApiOptions:
 
 
 def create_app(
-    settings: Settings, *, options: ApiOptions | None = None, engine: Engine | None = None
+    settings: Settings,
+    *,
+    options: ApiOptions | None = None,
+    engine: Engine | None = None,
+    indexer_outages: Outages | None = None,
 ) -> FastAPI:
-    """The API for `settings` (database, node, deployment file, keys)."""
+    """The API for `settings` (database, node, deployment file, keys); `indexer_outages`: what
+    the indexer beside it waits for (the main job's), shown by /health."""
     options = options or default_options(settings)
     assert settings.database_url is not None
     if engine is None:
@@ -136,7 +142,9 @@ def create_app(
         docs_url=None,  # served by the pages router from the vendored Swagger UI (offline)
         redoc_url=None,  # ReDoc would load from a CDN: one docs page, served locally
     )
-    app.state.api = state = AppState(settings=settings, engine=engine, options=options)
+    app.state.api = state = AppState(
+        settings=settings, engine=engine, options=options, indexer_outages=indexer_outages
+    )
     for line in state.key_report():
         (log.warning if "read-only" in line else log.info)("signing key of %s", line)
     if settings.outbox and settings.submitter:

@@ -2,8 +2,11 @@
 at 10,000 members and ~200,000 ledger entries, on SQLite and PostgreSQL.
 
 The data set is the demo generator's world (`demo_data.simulate`) written straight into the
-mirror and earn tables (no chain: seeding 200k entries through anvil is not what is measured).
-Run: .venv/bin/python benchmarks/bench_insights.py [--members 10000 --months 16] [--no-browser]
+mirror and earn tables (no chain: seeding 200k entries through anvil is not what is measured);
+like the demo's, every ledger entry was mined an hour ago and each earn record carries the
+transaction of its points.
+Run: .venv/bin/python benchmarks/bench_insights.py [--members 10000 --months 12] [--no-browser]
+     [--from 2026-01-01 --to 2027-01-01]  (default: each endpoint's default period)
 """
 
 from __future__ import annotations
@@ -46,20 +49,8 @@ from tests.insights.conftest import build_app, make_settings
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ENDPOINTS = (
     *("clv", "churn", "retention", "basket", "frequency", "top-customers", "nps", "points"),
-    "dashboard",
+    "dashboard",  # every metric in one answer (issue 17)
 )
-# Issue 17's starting point at 10,000 members x 16 months, median ms, (SQLite, PostgreSQL);
-# the ones it does not name are docs/benchmarks.md's issue-6 figures at the same size.
-BEFORE = {
-    "clv": (213, 88),
-    "churn": (538, 299),
-    "retention": (378, 336),
-    "basket": (249, 193),
-    "frequency": (143, 120),
-    "top-customers": (179, 102),
-    "nps": (14, 9),
-    "points": (280, 164),
-}
 
 
 def deployment() -> Deployment:
@@ -85,18 +76,13 @@ def deployment() -> Deployment:
 
 def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     world = simulate(members=members, months=months, seed=11)
-    _write_sql(world, engine)
     entries, balances = [], defaultdict(int)
     block = 100
-    times = [int(r["created_at"]) for r in world.records]  # type: ignore[call-overload]
-    first, last = min(times), max(times)
-    later = len(world.redemptions) + len(world.gifts) + len(world.forfeits)
+    mined = int(time.time()) - 3600  # like the demo: the whole history issued on chain lately
 
-    def add(kind, token, account, amount, counterparty=None, reason=None, ts=None):  # type: ignore[no-untyped-def]
+    def add(kind, token, account, amount, counterparty=None, reason=None):  # type: ignore[no-untyped-def]
         nonlocal block
         block += 1
-        if ts is None:  # redemptions, gifts, forfeits: spread over the history, in order
-            ts = first + (last - first) * (block - 100 - len(world.records)) // max(1, later)
         entries.append(
             (
                 block,
@@ -108,22 +94,17 @@ def seed(engine, dep: Deployment, members: int, months: int) -> dict[str, int]: 
                 counterparty.lower() if counterparty else None,
                 amount,
                 reason,
-                ts,
+                mined,
             )
         )
 
     for r in world.records:
         if int(r["points"]) > 0:  # type: ignore[call-overload]
             tok = dep.program(str(r["brand_id"])).points.lower()
-            add(
-                "issue",
-                tok,
-                str(r["member"]),
-                int(r["points"]),  # type: ignore[call-overload]
-                reason=str(r["reason"]),
-                ts=int(r["created_at"]),  # type: ignore[call-overload]
-            )
+            add("issue", tok, str(r["member"]), int(r["points"]), reason=str(r["reason"]))  # type: ignore[call-overload]
             balances[(tok, str(r["member"]).lower())] += int(r["points"])  # type: ignore[call-overload]
+            r["tx_hash"], r["block_number"] = entries[-1][2], block  # the earning's transaction
+    _write_sql(world, engine)
     for bid, i, cost, _k in world.redemptions:
         tok, a = dep.program(bid).points.lower(), world.accounts[i].address
         add("redeem", tok, a, cost)
@@ -243,28 +224,33 @@ def new_earning(engine) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def time_endpoints(client: TestClient, engine, key: str, brand: str, runs: int) -> dict:  # type: ignore[no-untyped-def]
-    """Median ms per endpoint: after a new earning (all computed), after a new head (the
-    points economy computed), and again (kept)."""
-    out = {}
+CHANGES = (("after a new earning", new_earning), ("after a new head", new_head), ("kept", None))
+
+
+def time_endpoints(
+    client: TestClient, engine, key: str, brand: str, runs: int, query: str = ""
+) -> dict[str, dict[str, tuple[float, float, float]]]:  # type: ignore[no-untyped-def]
+    """Per case (after a new earning, after a new head, nothing changed) and endpoint: median
+    and minimum wall time, and the median CPU time of this process (the API and SQLite run in
+    it; on a shared machine it moves less than the wall time), in ms."""
+    out: dict[str, dict[str, tuple[float, float, float]]] = {c: {} for c, _ in CHANGES}
     for name in ENDPOINTS:
-        url = f"/brands/{brand}/insights/{name}"
-        client.get(url, headers={"X-API-Key": key}).raise_for_status()  # warm the code
-        samples: list[list[float]] = [[], [], []]
-        for _ in range(runs):
-            for change, got in zip((new_earning, new_head, None), samples, strict=True):
+        url = f"/brands/{brand}/insights/{name}{query}"
+        client.get(url, headers={"X-API-Key": key}).raise_for_status()  # warm
+        for case, change in CHANGES:
+            wall, cpu = [], []
+            for _ in range(runs):
                 if change is not None:
                     change(engine)
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 client.get(url, headers={"X-API-Key": key}).raise_for_status()
-                got.append((time.perf_counter() - t) * 1000)
-        out[name] = tuple(statistics.median(x) for x in samples)
+                wall.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c) * 1000)
+            out[case][name] = (statistics.median(wall), min(wall), statistics.median(cpu))
     return out
 
 
-def time_dashboard(settings, app, key: str, brand: str, before: list) -> list[float]:  # type: ignore[no-untyped-def]
-    """ms from navigation to charts drawn, one fresh page per load, after `before[i]()` (a new
-    head, a new earning, nothing); one uncounted load first warms the browser itself."""
+def time_dashboard(settings, app, key: str, brand: str, runs: int, query: str = "") -> list[float]:  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     stop, ready = threading.Event(), threading.Event()
@@ -290,13 +276,12 @@ def time_dashboard(settings, app, key: str, brand: str, before: list) -> list[fl
                 ],
                 viewport={"width": 1400, "height": 1000},
             )
-            for i, prepare in enumerate([lambda: None, *before]):
-                prepare()
+            for _ in range(runs):
                 page = ctx.new_page()
-                page.goto(f"{base}/dashboard#brand={brand}&key={key}", wait_until="commit")
+                hash_ = f"brand={brand}&key={key}" + (f"&{query}" if query else "")
+                page.goto(f"{base}/dashboard#{hash_}", wait_until="commit")
                 page.wait_for_selector("body[data-ready='1']", timeout=30_000)
-                if i:
-                    loads.append(page.evaluate("performance.now()"))  # ms since navigation
+                loads.append(page.evaluate("performance.now()"))  # ms since navigation start
                 page.close()
             ctx.close()
     finally:
@@ -345,22 +330,27 @@ def run(kind: str, args: argparse.Namespace) -> None:
             1
         ]
         client = TestClient(app)
-        times = time_endpoints(client, engine, key, "coffee", args.runs)
-        col = 0 if kind == "sqlite" else 1
-        for name, (earning, head, kept) in times.items():
-            before = f"before {BEFORE[name][col]:4d} ms" if name in BEFORE else "(new)"
-            print(
-                f"  GET /brands/coffee/insights/{name:<14} new earning {earning:7.1f} ms  "
-                f"new head {head:6.1f} ms  kept {kept:5.1f} ms  | aim < 50 ms  | "
-                f"issue 17 {before}"
-            )
+        query = "&".join(
+            f"{k}={v}" for k, v in (("from", args.start), ("to", args.end)) if v is not None
+        )
+        times = time_endpoints(
+            client, engine, key, "coffee", args.runs, f"?{query}" if query else ""
+        )
+        print(f"  period: {query or 'the default (running: answers are as of now)'}")
+        for case, per in times.items():
+            print(f"  {case}:")
+            for name, (ms, low, cpu) in per.items():
+                print(
+                    f"    GET /brands/coffee/insights/{name:<14} median {ms:7.1f} ms"
+                    f"  (min {low:7.1f}, CPU {cpu:7.1f})  | aim < 50 ms"
+                )
         if not args.no_browser and os.path.exists("/usr/bin/chromium"):
-            steps = [lambda: new_earning(engine), lambda: new_head(engine), lambda: None]
-            loads = time_dashboard(settings, app, key, "coffee", steps)
+            new_earning(engine)
+            loads = time_dashboard(settings, app, key, "coffee", 3, query)
             print(
-                "  dashboard first load to charts drawn (fresh page each): after a new earning "
-                f"{loads[0]:.0f} ms, a new head {loads[1]:.0f} ms, kept {loads[2]:.0f} ms | "
-                "aim < 600 ms | issue 17 before 2000-2600 ms"
+                "  dashboard first load to charts drawn: "
+                f"{', '.join(f'{x:.0f}' for x in loads)} ms (after a new earning with a cold "
+                "browser, then nothing changed) | aim < 600 ms"
             )
     finally:
         engine.dispose()
@@ -372,10 +362,12 @@ def run(kind: str, args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--members", type=int, default=10_000)
-    ap.add_argument("--months", type=int, default=16)
+    ap.add_argument("--months", type=int, default=12)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--from", dest="start", help="period start YYYY-MM-DD (endpoints only)")
+    ap.add_argument("--to", dest="end", help="period end YYYY-MM-DD, exclusive")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     """With the outbox: whether the API process runs submitters (only a key's lease holder
     sends; `loyalty submitter` runs them on their own)."""
     data_dir: Path = Path(".data")
+    chain_state_interval: float = Field(default=5.0, gt=0)  # seconds between saves of the chain
     database_url: str | None = None
     deployment_file: Path = Path("deployments/local.json")
     api_host: str = "127.0.0.1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 
@@ -59,7 +60,9 @@ class ArtifactMissing(LedgerError):
     code = "artifact_missing"
 
     def __init__(self, contract: str, path: str) -> None:
-        super().__init__(f"no compiled artifact for {contract} at {path}; run `forge build`")
+        super().__init__(
+            f"no compiled artifact for {contract} at {path}; run `scripts/forge build`"
+        )
         self.contract, self.path = contract, path
 
 
@@ -84,14 +87,16 @@ class WrongChain(LedgerError):
         self.expected, self.actual = expected, actual
 
 
-class UnknownProgram(LedgerError):
-    """No brand program with this id."""
+class UnknownProgram(LedgerValueError):
+    """No brand program with this id (invalid input: the CLI exits 2, the API answers 404)."""
 
     code = "unknown_program"
 
-    def __init__(self, brand_id: str) -> None:
-        super().__init__(f"no program for brand {brand_id!r}")
-        self.brand_id = brand_id
+    def __init__(self, brand_id: str, known: Iterable[str] | None = None) -> None:
+        names = sorted(known) if known is not None else None
+        hint = "" if names is None else f" (known brands: {', '.join(names) or 'none yet'})"
+        super().__init__(f"no program for brand {brand_id!r}{hint}")
+        self.brand_id, self.known = brand_id, names
 
 
 class ProgramExists(LedgerError):
@@ -259,6 +264,16 @@ class InvalidInput(LedgerValueError):
     """Other malformed input (memo too long, bad batch, bad brand id ...)."""
 
     code = "invalid_input"
+
+
+class AlreadyIssued(LedgerValueError):
+    """A batch issue named refs that were issued before (or are ambiguous)."""
+
+    code = "already_issued"
+
+    def __init__(self, message: str, refs: list[str]) -> None:
+        super().__init__(message)
+        self.refs = refs
 
 
 class ContractRevert(LedgerError):

@@ -63,27 +63,76 @@ def test_customer_commands_are_gasless(cli: Any, w3: Web3, acme: Any) -> None:
     assert ledger.balance_of(w3=w3, program=acme, member=BOB.address) == 11
 
 
-def test_issue_batch_csv(cli: Any, w3: Web3, acme: Any, tmp_path: Path) -> None:
+def test_issue_batch_csv_issues_each_ref_once(
+    cli: Any, w3: Web3, acme: Any, tmp_path: Path, unchanged: Any
+) -> None:
     csv_file = tmp_path / "batch.csv"
     csv_file.write_text(
         f"address,amount,ref\n{BOB.address},10,o-1\n{ALICE.address},5\n{BOB.address},1,o-2\n"
     )
-    r = cli(
-        "--json",
-        "points",
-        "issue-batch",
-        "acme",
-        str(csv_file),
-        "--chunk-size",
-        "2",
-        "--key",
-        ACME_KEY,
-    )
+    args = ("points", "issue-batch", "acme", str(csv_file), "--key", ACME_KEY)
+    r = cli("--json", *args, "--chunk-size", "2")
     data = json.loads(r.stdout)
     assert data["rows"] == 3 and data["total"] == 16 and len(data["transactions"]) == 2
+    assert data["issued"] == 3 and data["failed"] == [] and data["unsettled"] == 0
+    assert "3 mined" in r.stderr  # progress
     assert ledger.balance_of(w3=w3, program=acme, member=BOB.address) == 11
-    r = cli("points", "issue-batch", "acme", str(csv_file), "--key", ACME_KEY)
-    assert "issued 16 points to 3 rows" in r.stdout
+    # The same file again: refused, the refs named, nothing sent (it used to issue twice).
+    with unchanged():
+        r = cli(*args, ok=False)
+    assert r.exit_code == 2 and "o-1" in r.stderr and "o-2" in r.stderr and "(row 2)" in r.stderr
+    assert ledger.balance_of(w3=w3, program=acme, member=BOB.address) == 11
+    # A new file reusing one ref: refused as a whole, naming only that ref.
+    other = tmp_path / "other.csv"
+    other.write_text(f"{ALICE.address},3,o-2\n{ALICE.address},4,o-3\n")
+    with unchanged():
+        r = cli("--json", "points", "issue-batch", "acme", str(other), "--key", ACME_KEY, ok=False)
+    err = json.loads(r.stderr)
+    assert (
+        err["error"] == "already_issued" and "o-2" in err["detail"] and "o-3" not in err["detail"]
+    )
+
+
+def test_issue_batch_refuses_refs_in_the_mirror(
+    cli: Any, w3: Web3, acme: Any, tmp_path: Path, unchanged: Any
+) -> None:
+    """A ref issued outside the outbox (here `points issue`) is found in the indexed mirror."""
+    cli("points", "issue", "acme", BOB.address, "2", "--ref", "till-7", "--key", ACME_KEY)
+    cli("index")
+    csv_file = tmp_path / "b.csv"
+    csv_file.write_text(f"{BOB.address},2,till-7\n{ALICE.address},1,till-8\n")
+    with unchanged():
+        r = cli("points", "issue-batch", "acme", str(csv_file), "--key", ACME_KEY, ok=False)
+    assert r.exit_code == 2 and "till-7" in r.stderr and "till-8" not in r.stderr
+
+
+def test_issue_batch_dry_run_sends_nothing(
+    cli: Any, acme: Any, tmp_path: Path, unchanged: Any
+) -> None:
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text(
+        f"{BOB.address},10,d-1\n{ALICE.address},5,d-2\n{BOB.address},1,d-1\n{CAROL.address},2,d-3\n"
+    )
+    with unchanged():
+        r = cli("--json", "points", "issue-batch", "acme", str(csv_file), "--dry-run")
+        human = cli("points", "issue-batch", "acme", str(csv_file), "--dry-run")
+    data = json.loads(r.stdout)
+    assert data["dry_run"] and data["rows"] == 4 and data["total"] == 18
+    assert data["members"] == 3 and data["refs"] == 4 and data["to_issue"] == 4
+    assert data["problems"] == [
+        "ref d-1 appears more than once",
+        f"member {CAROL.address} is not registered",
+    ]
+    assert "18 points" in human.stdout and "problem: ref d-1" in human.stdout
+    from sqlalchemy import inspect
+
+    from loyalty_ledger.store import make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / '.data' / 'ledger.db'}")
+    try:
+        assert "outbox_intent" not in inspect(eng).get_table_names()  # nothing queued
+    finally:
+        eng.dispose()
 
 
 def test_issue_batch_bad_csv(cli: Any, tmp_path: Path, unchanged) -> None:
@@ -97,7 +146,7 @@ def test_issue_batch_bad_csv(cli: Any, tmp_path: Path, unchanged) -> None:
 def test_pass_commands(cli: Any) -> None:
     r = cli("--json", "pass", "issue", "acme", ALICE.address, "--tier", "Silver", "--key", ACME_KEY)
     token_id = json.loads(r.stdout)["token_id"]
-    cli("pass", "upgrade", "acme", ALICE.address, "Platinum", "--key", ACME_KEY)
+    cli("pass", "upgrade", "acme", ALICE.address, "--tier", "Platinum", "--key", ACME_KEY)
     cli("pass", "renew", "acme", ALICE.address, "4102444800", "--key", ACME_KEY)
     data = json.loads(cli("--json", "pass", "show", "acme", ALICE.address).stdout)["pass"]
     assert data["token_id"] == token_id and data["tier_name"] == "Platinum"
@@ -153,7 +202,7 @@ def test_brand_add_and_deploy(cli: Any, w3: Web3) -> None:
         (["points", "issue", "acme", BOB.address, "1.5", "--key", ACME_KEY], 2, "whole number"),
         (["points", "issue", "acme", "0x1234", "5", "--key", ACME_KEY], 2, "invalid address"),
         (["points", "issue", "acme", BAD_CHECKSUM, "5"], 2, "checksum"),
-        (["points", "issue", "nope", BOB.address, "5"], 1, "no program for brand"),
+        (["points", "issue", "nope", BOB.address, "5"], 2, "no program for brand"),
         (["points", "issue", "beta", BOB.address, "5", "--key", ACME_KEY], 1, "not allowed"),
         (["points", "redeem", "acme", "1000", "--key", ALICE_KEY], 1, "holds 100 points"),
         (["points", "gift", "acme", BOB.address, "1"], 1, "no signing key for customer"),

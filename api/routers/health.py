@@ -1,4 +1,4 @@
-"""Liveness and sync status: chain head, indexer checkpoint, lag.
+"""Liveness and sync status: chain head, indexer checkpoint, lag, and what is down since when.
 
 Load balancers and dashboards ask this many times a second, so it is answered from memory: a
 background thread probes the node's head and the mirror's checkpoint every `REFRESH` seconds
@@ -14,14 +14,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from loyalty_ledger.programme import views
+from loyalty_ledger.store import database_unavailable
 
 from ..deps import AppState
 
 router = APIRouter(tags=["health"])
+PROBE_TIMEOUT = 2.0  # seconds: /health answers promptly even when the node hangs
 REFRESH = 0.25  # seconds between background probes
 MAX_AGE = 1.0  # seconds: an older observation is probed again before it is answered
 IDLE = 30.0  # seconds without a request after which the background probes stop
@@ -37,11 +40,25 @@ class Seen:
     version: int | None = None  # the SQLite reader's data version when read
 
 
+def _node_head(state: AppState) -> int:
+    """The node's head, asked directly with a short timeout (not through web3's retries)."""
+    resp = requests.post(
+        state.settings.rpc_url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
+        timeout=min(PROBE_TIMEOUT, state.settings.rpc_timeout),
+    )
+    resp.raise_for_status()
+    return int(resp.json()["result"], 16)
+
+
 def _chain(state: AppState) -> Seen:
     try:
-        return Seen(int(state.w3.eth.block_number), "ok", time.monotonic())
-    except Exception as exc:  # any failure here means: not serving chain data
+        head = _node_head(state)
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        state.outages.down("node", type(exc).__name__, action="answering 503 for what needs it")
         return Seen(None, f"unreachable: {type(exc).__name__}", time.monotonic())
+    state.outages.up("node")
+    return Seen(head, "ok", time.monotonic())
 
 
 def _database(state: AppState) -> Seen:
@@ -50,9 +67,12 @@ def _database(state: AppState) -> Seen:
         if state.reader is not None:
             version = state.reader.data_version()  # before the read: never older than it
         st = views.mirror_state(engine=state.engine)
-        return Seen(st["checkpoint_block"] if st else None, "ok", now, version)
     except Exception as exc:
+        reason = database_unavailable(exc) or type(exc).__name__
+        state.outages.down("database", reason, action="answering 503 for what needs it")
         return Seen(None, f"unavailable: {type(exc).__name__}", now)
+    state.outages.up("database")
+    return Seen(st["checkpoint_block"] if st else None, "ok", now, version)
 
 
 class HealthCache:
@@ -88,7 +108,7 @@ class HealthCache:
             return None
         if chain.value is not None and db.value is not None and db.value > chain.value:
             return None  # the indexer saw a newer block than the remembered head
-        return answer(chain, db)
+        return answer(self.state, chain, db)
 
     def probe(self) -> tuple[dict[str, Any], int]:
         """Probe what is stale now (blocking), then answer."""
@@ -106,7 +126,7 @@ class HealthCache:
                 chain = _chain(self.state)
             self.chain, self.database = chain, db
         assert chain is not None
-        return answer(chain, db)
+        return answer(self.state, chain, db)
 
     def _follow(self) -> None:
         """Keep a background prober running while the endpoint is being asked."""
@@ -122,10 +142,10 @@ class HealthCache:
                 self.chain, self.database = chain, db
 
 
-def answer(chain: Seen, db: Seen) -> tuple[dict[str, Any], int]:
-    """/health's body and status from one probe of each dependency."""
+def answer(state: AppState, chain: Seen, db: Seen) -> tuple[dict[str, Any], int]:
+    """/health's body and status from one probe of each dependency and what is down now."""
     out: dict[str, Any] = {
-        "status": "ok" if chain.word == "ok" and db.word == "ok" else "degraded",
+        "status": "ok",
         "chain_head": chain.value,
         "indexer_checkpoint": db.value,
         "chain": chain.word,
@@ -133,10 +153,17 @@ def answer(chain: Seen, db: Seen) -> tuple[dict[str, Any], int]:
     }
     head, cp = out["chain_head"], out["indexer_checkpoint"]
     out["lag_blocks"] = head - cp if head is not None and cp is not None else None
-    if out["status"] != "ok":
+    out["down"] = down = state.outages.snapshot()
+    if state.indexer_outages is not None:
+        out["indexer"] = {"waiting_for": state.indexer_outages.snapshot()}
+    if down:
+        out["status"] = "degraded"
         out["error"] = "unavailable"
-        out["detail"] = f"chain: {out['chain']}; database: {out['database']}"
-    return out, 200 if out["status"] == "ok" else 503
+        out["detail"] = "; ".join(
+            f"the {what} is unavailable since {o['since']} ({o['seconds']:g}s): {o['reason']}"
+            for what, o in sorted(down.items())
+        )
+    return out, 503 if down else 200
 
 
 _cache_lock = threading.Lock()
@@ -155,7 +182,7 @@ def cache_of(app: FastAPI) -> HealthCache:
 
 @router.get("/health")
 def health(request: Request) -> JSONResponse:
-    """Chain head, indexer checkpoint and lag; 503 when the node or the database is down."""
+    """Chain head, indexer checkpoint and lag; 503 naming what is down, and since when."""
     cache = cache_of(request.app)
     out, status = cache.cached() or cache.probe()
     return JSONResponse(out, status_code=status)

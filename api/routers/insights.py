@@ -9,33 +9,48 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
+import requests
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Engine
 
 from loyalty_ledger.chain.deploy import Program
+from loyalty_ledger.errors import NodeUnreachable
 from loyalty_ledger.insights import report
 from loyalty_ledger.insights.answers import Answers, next_expiry
-from loyalty_ledger.insights.period import Period, make_period
+from loyalty_ledger.insights.period import Period
+from loyalty_ledger.insights.settings import MAX_CHURN_DAYS, get_settings, set_settings
 from loyalty_ledger.insights.surveys import record_answer
 from loyalty_ledger.programme import earn, views
+from loyalty_ledger.programme.order_time import EARLIEST_ORDER, programme_start
 from loyalty_ledger.store.reader import database_version, offchain_version
 
-from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
+from ..deps import AppState, BrandReader, IssuerDep, ProgramDep, StateDep
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["insights"])
 
 From = Annotated[
-    str | None, Query(alias="from", description="start date YYYY-MM-DD (UTC), inclusive")
+    str | None,
+    Query(
+        alias="from",
+        description="start date YYYY-MM-DD (UTC), inclusive; default: the first day of the "
+        "month three full months ago (or of the programme's first month, if later)",
+    ),
 ]
-To = Annotated[str | None, Query(alias="to", description="end date YYYY-MM-DD (UTC), exclusive")]
+To = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        description="end date YYYY-MM-DD (UTC), exclusive; default: tomorrow (this month to date)",
+    ),
+]
 
 
 @dataclass(frozen=True)
 class Scope:
     """What every metric reads: the brand's program, the mirror and the period, and the app's
-    answers kept while the database is unchanged (`insights.answers`)."""
+    answers kept while nothing they read changed (`insights.answers`)."""
 
     engine: Engine
     program: Program
@@ -48,10 +63,12 @@ class Scope:
 
     def answer(self, metric: str, version: str | None = None, **args: Any) -> dict[str, Any]:
         """A metric's answer, kept from an earlier request while nothing it reads changed: the
-        points economy reads the mirror (any commit changes its version), the others only the
-        earn records, earn rules and survey answers (a new indexed block leaves them be)."""
+        points economy reads the mirror (any commit changes its version), the others the earn
+        records, rules, settings and surveys only (a new indexed block leaves them be). An answer
+        says the time it is as of (a running period's: now, to the second): that is in its key."""
         p = self.period
-        key = (self.program.brand_id, self.program.points, metric, p.start, p.end, *args.items())
+        key = (self.program.brand_id, self.program.points, metric, p.start, p.end, p.as_of)
+        key += tuple(args.items())
         if metric == "points":  # as of now: true until the next lot or pass expires
             now = int(time.time())
             return self.answers.get(  # type: ignore[no-any-return]
@@ -60,20 +77,9 @@ class Scope:
                 lambda: report.points(**self.kw, now=now),
                 lambda: next_expiry(self.engine, self.program, now),
             )
-        version = offchain_version(self.engine)
-        group = GROUPS.get(metric) if not args else None
-        if group is not None:  # one read answers its siblings too: keep them all
-            fn, names = group
-            hit = self.answers.peek(key, version)
-            if hit is not None:
-                return hit  # type: ignore[no-any-return]
-            every = fn(**self.kw)
-            for name in names:
-                self.answers.put((*key[:2], name, *key[3:]), version, every[name])
-            return every[metric]  # type: ignore[no-any-return]
         fn = REPORTS[metric]
         return self.answers.get(  # type: ignore[no-any-return]
-            key, version, lambda: fn(**self.kw, **args)
+            key, offchain_version(self.engine), lambda: fn(**self.kw, **args)
         )
 
 
@@ -86,11 +92,7 @@ REPORTS: dict[str, Callable[..., dict[str, Any]]] = {
     "top_customers": report.top_customers,
     "nps": report.nps,
 }
-# Metrics computed together from one read (the default top-customers limit only).
-GROUPS: dict[str, tuple[Callable[..., dict[str, dict[str, Any]]], tuple[str, ...]]] = {
-    name: (report.by_customer, ("clv", "frequency", "top_customers"))
-    for name in ("clv", "frequency", "top_customers")
-} | {name: (report.lifecycle, ("churn", "retention")) for name in ("churn", "retention")}
+DASHBOARD = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
 _answers_lock = threading.Lock()
 
 
@@ -114,12 +116,8 @@ def insight_scope(
     t: To = None,
 ) -> Scope:
     """A reader of the brand (any of its keys, the operator, an auditor) and a valid period."""
-    return Scope(
-        engine=state.engine,
-        program=program,
-        period=make_period(f, t),
-        answers=answers_of(request),
-    )
+    period = report.period_for(engine=state.engine, program=program, start=f, end=t)
+    return Scope(engine=state.engine, program=program, period=period, answers=answers_of(request))
 
 
 ScopeDep = Annotated[Scope, Depends(insight_scope)]
@@ -127,11 +125,11 @@ ScopeDep = Annotated[Scope, Depends(insight_scope)]
 
 @router.get("/insights/dashboard")
 def dashboard(scope: ScopeDep) -> Response:
-    """Every metric of the dashboard in one answer (each as its own endpoint answers it), kept
-    while nothing it reads changed: the dashboard's first load is one request."""
+    """Every metric of the dashboard in one answer (each as its own endpoint answers it), with
+    the block the mirror is at: the dashboard's first load is one request."""
     version = database_version(scope.engine)
     p = scope.period
-    key = (scope.program.brand_id, scope.program.points, "dashboard", p.start, p.end)
+    key = (scope.program.brand_id, scope.program.points, "dashboard", p.start, p.end, p.as_of)
 
     def body() -> bytes:
         st = views.mirror_state(engine=scope.engine)
@@ -150,30 +148,27 @@ def dashboard(scope: ScopeDep) -> Response:
     return Response(data, media_type="application/json")
 
 
-DASHBOARD = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
-
-
 @router.get("/insights/clv")
 def clv(scope: ScopeDep) -> dict[str, Any]:
-    """Customer lifetime value over the period and its distribution."""
+    """Customer lifetime value to date, predicted value, and spend in the period."""
     return scope.answer("clv")
 
 
 @router.get("/insights/churn")
 def churn(scope: ScopeDep) -> dict[str, Any]:
-    """Churn rate over the period, and month over month."""
+    """Churn as N days without a purchase, month on month, and activity-based."""
     return scope.answer("churn")
 
 
 @router.get("/insights/retention")
 def retention(scope: ScopeDep) -> dict[str, Any]:
-    """Retention by monthly cohort."""
+    """Retention by first-purchase cohort (and by first-activity cohort)."""
     return scope.answer("retention")
 
 
 @router.get("/insights/basket")
 def basket(scope: ScopeDep) -> dict[str, Any]:
-    """Average order value and items per order, with the monthly trend."""
+    """Average order value and items per order, monthly, and the previous period's totals."""
     return scope.answer("basket")
 
 
@@ -188,8 +183,6 @@ def top_customers(
     scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> dict[str, Any]:
     """The top customers by spend and by order count."""
-    if limit == 10:  # the default: shared with the other metrics of the customers' stats
-        return scope.answer("top_customers")
     return scope.answer("top_customers", limit=limit)
 
 
@@ -206,6 +199,26 @@ def points(scope: ScopeDep) -> dict[str, Any]:
     return scope.answer("points")
 
 
+class InsightsSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    churn_days: StrictInt = Field(ge=1, le=MAX_CHURN_DAYS)
+
+
+@router.get("/insights/settings")
+def insights_settings(brand_id: str, _r: BrandReader, _p: ProgramDep, state: StateDep) -> Any:
+    """The brand's insights settings: churn = `churn_days` without a purchase (default 90)."""
+    return get_settings(engine=state.engine, brand_id=brand_id)
+
+
+@router.put("/insights/settings")
+def put_insights_settings(
+    brand_id: str, body: InsightsSettingsIn, _i: IssuerDep, _p: ProgramDep, state: StateDep
+) -> Any:
+    """Set how many days without a purchase make a customer churned."""
+    return set_settings(engine=state.engine, brand_id=brand_id, churn_days=body.churn_days)
+
+
 class SurveyAnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -213,8 +226,19 @@ class SurveyAnswerIn(BaseModel):
     survey_id: StrictStr = Field(min_length=1, max_length=64)
     score: StrictInt = Field(ge=0, le=10)
     comment: StrictStr = Field(default="", max_length=500)
+    # Unix seconds (default: now); at most 5 minutes ahead of the server's clock and not before
+    # the programme began, like an order's time (checked by the domain layer: 422 invalid_input).
     answered_at: StrictInt | None = Field(default=None, ge=0, le=2**62)
     earn_bonus: StrictBool = False
+
+
+def _programme_start(state: AppState, program: Program) -> int:
+    """When the programme began (its deploy block's time); the 2000-01-01 floor when the node
+    does not answer (a survey answer needs no chain otherwise)."""
+    try:
+        return programme_start(state.w3, program)
+    except (NodeUnreachable, requests.RequestException, OSError):
+        return EARLIEST_ORDER
 
 
 @router.post("/surveys/answers", status_code=201)
@@ -230,6 +254,7 @@ def survey_answer(
         score=body.score,
         comment=body.comment,
         answered_at=body.answered_at,
+        earliest=EARLIEST_ORDER if body.answered_at is None else _programme_start(state, program),
     )
     earned = None
     if body.earn_bonus:

@@ -22,6 +22,8 @@ const LL = {
   num(v, d = 2) { return v === null || v === undefined ? "–" : Number(v).toFixed(d); },
   short(a) { return a ? a.slice(0, 6) + "…" + a.slice(-4) : ""; },
   date(ts) { return ts ? new Date(ts * 1000).toISOString().slice(0, 10) : "never"; },
+  // An ISO 8601 UTC time from the API as "2025-06-01 09:30" (UTC); unknown shows as a dash.
+  when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "–"; },
   el(tag, attrs = {}, ...kids) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {

@@ -14,7 +14,10 @@
   }
 
   async function signIn() {
-    if (!window.ethereum) { $("status").textContent = "no Ethereum wallet found in this browser"; return; }
+    if (!window.ethereum) {
+      $("status").textContent = "no Ethereum wallet in this browser: install one (e.g. MetaMask) and import the demo customer's key that scripts/run.sh printed";
+      return;
+    }
     $("status").textContent = "signing in…";
     try {
       const [address] = await window.ethereum.request({ method: "eth_requestAccounts" });
@@ -68,11 +71,13 @@
         LL.el("td", {}, LL.el("span", { class: "pill", text: p.eligible ? "eligible" : (p.reasons[0] || {}).code || "not eligible" })))));
     if (!perks.length) $("perks").append(LL.el("tr", {}, LL.el("td", { class: "muted", text: "no perks yet" })));
     const me = s.address.toLowerCase();
-    $("history").replaceChildren(LL.el("tr", {}, ...["block", "what", "with", "points"].map((h) => LL.el("th", { text: h }))),
+    // Dates rather than blocks, and what happened in words: the gift's memo, the perk, the swap.
+    $("history").replaceChildren(LL.el("tr", {}, ...["when (UTC)", "what", "with", "points"].map((h) => LL.el("th", { text: h }))),
       ...history.entries.map((e) => {
         const out = e.account === me && ["gift", "transfer", "redeem", "forfeit", "recovery", "swap_out"].includes(e.kind);
         const other = e.account === me ? e.counterparty : e.account;
-        return LL.el("tr", {}, LL.el("td", { text: String(e.block_number) }), LL.el("td", { text: `${e.kind}${e.reason ? " · " + e.reason : ""}` }),
+        return LL.el("tr", {}, LL.el("td", { class: "when", title: `block ${e.block_number}`, text: LL.when(e.time) }),
+          LL.el("td", { text: `${e.kind.replace("_", " ")}${e.note ? " · " + e.note : ""}` }),
           LL.el("td", { class: "addr", text: other ? LL.short(other) : "" }), LL.el("td", { text: (out ? "−" : "+") + LL.int(e.amount) }));
       }));
   }

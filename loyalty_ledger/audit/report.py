@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .report_books import text_lines
 from .report_data import AuditReport
@@ -41,11 +42,18 @@ def to_text(report: AuditReport, *, max_findings: int = 50) -> str:
         if len(report.findings) > max_findings:
             lines.append(f"  ... and {len(report.findings) - max_findings} more (see --json)")
     if report.statement:
-        lines.append(f"statement of {report.statement['member']}:")
-        for e in report.statement["entries"]:
-            money = f"{e['delta']:+d} -> {e['balance']}" if e["balance"] is not None else ""
-            detail = json.dumps(e["detail"], default=str) if e["detail"] else ""
-            text = f"  #{e['block']}:{e['log_index']} {e['brand']} {e['kind']:<14} {money}"
-            lines.append(f"{text}  {e['counterparty'] or ''} {detail}".rstrip())
+        lines.append(f"statement of {report.statement['member']} (times UTC):")
+        lines += [statement_line(e) for e in report.statement["entries"]]
     lines.append("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.timings.items()))
     return "\n".join(lines) + "\n"
+
+
+def statement_line(e: dict[str, Any]) -> str:
+    """One statement entry: its date first (the block only where the node gave no time)."""
+    when = e.get("date") or f"block {e['block']}"
+    money = f"{e['delta']:+d} -> {e['balance']}" if e["balance"] is not None else ""
+    d = e["detail"]
+    note = d["swap"] if "swap" in d else (json.dumps(d, default=str) if d else "")
+    parts = [f"{when:<19}", e["brand"], f"{e['kind']:<14}", money, e["counterparty"], note]
+    parts.append(f"(#{e['block']}:{e['log_index']})")
+    return "  " + "  ".join(p for p in parts if p)

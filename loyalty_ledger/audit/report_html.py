@@ -89,9 +89,20 @@ def to_html(report: AuditReport) -> str:
         parts.append(f"<h2>Statement of {e(report.statement['member'])}</h2>")
         parts.append(
             _table(
-                ["block", "log", "brand", "entry", "change", "balance", "counterparty", "detail"],
+                [
+                    "date (UTC)",
+                    "block",
+                    "log",
+                    "brand",
+                    "entry",
+                    "change",
+                    "balance",
+                    "counterparty",
+                    "detail",
+                ],
                 [
                     [
+                        x.get("date") or "",
                         x["block"],
                         x["log_index"],
                         x["brand"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from .decode import ZERO_ADDRESS, Event, Kind, bytes32_text
@@ -20,9 +21,12 @@ class Entry:
     balance: int | None = None  # running points balance (points entries only)
     counterparty: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    time: int | None = None  # the block's timestamp, when known
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "time": self.time,
+            "date": iso_date(self.time),
             "block": self.block,
             "log_index": self.log_index,
             "tx": self.tx,
@@ -67,7 +71,8 @@ class StatementBuilder:
             self._at_epoch = (log.tx_hash, a["epoch"])
             return
         if ev.kind is Kind.EXCHANGE and ev.name == "Swapped":
-            self._swap_sides(ev)
+            self._swap_sides(ev)  # the two sides say it; no line of its own
+            return
         brand = (
             "registry" if ev.kind is Kind.REGISTRY else self._brand.get(log.address, log.address)
         )
@@ -98,6 +103,7 @@ class StatementBuilder:
                     bal,
                     other,
                     {"epoch": at[1]} if at and at[0] == log.tx_hash else {},
+                    log.block_time,
                 )
             )
             return
@@ -109,7 +115,8 @@ class StatementBuilder:
                 if e.contract == log.address and abs(e.delta) == a["amount"] and not e.detail:
                     direction = "-in" if e.delta > 0 else "-out"
                     e.kind = label + (direction if label in ("gift", "recover") else "")
-                    e.detail = {f: _text(f, a[f]) for f in fields} or {"event": ev.name}
+                    said = {f: _text(f, a[f]) for f in fields}
+                    e.detail = {f: v for f, v in said.items() if v != ""} or {"event": ev.name}
                     break
             return
         if ev.name in ("Approval", "RoleGranted", "RoleRevoked", "Transfer"):
@@ -126,6 +133,7 @@ class StatementBuilder:
                         if ZERO_ADDRESS not in (a["from"], a["to"])
                         else None,
                         detail={"tokenId": a["tokenId"]},
+                        time=log.block_time,
                     )
                 )
             return
@@ -138,17 +146,24 @@ class StatementBuilder:
                 log.address,
                 ev.name,
                 detail={k: _text(k, v) for k, v in a.items()},
+                time=log.block_time,
             )
         )
 
     def _swap_sides(self, ev: Event) -> None:
-        """The redeem and issue just before a Swapped (same tx) are its two sides."""
+        """The redeem and issue just before a Swapped (same tx) are its two sides; they say the
+        brands and the rate (the raw ref is only the exchange id)."""
+        a = ev.args
+        terms = (
+            f"{bytes32_text(a['fromBrand'])} → {bytes32_text(a['toBrand'])} "
+            f"at {a['rateFrom']}:{a['rateTo']}"
+        )
         for e in reversed(self.entries):
             if e.tx != ev.log.tx_hash:
                 break
             if e.kind in ("redeem", "issue"):
                 e.kind = "swap-out" if e.kind == "redeem" else "swap-in"
-                e.detail = {**e.detail, "exchange": ev.log.address, "id": ev.args["id"]}
+                e.detail = {"swap": terms, "exchange_id": a["id"], "exchange": ev.log.address}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +174,14 @@ class StatementBuilder:
 
 
 def _text(name: str, value: Any) -> Any:
+    """bytes32 reasons, refs and brand ids as text; an empty (zero) one as ""."""
     if name in ("reason", "ref", "brandId") and isinstance(value, str):
-        return bytes32_text(value)
+        return "" if value.startswith("0x") and not value[2:].strip("0") else bytes32_text(value)
     return value
+
+
+def iso_date(ts: int | None) -> str | None:
+    """A block time as `2026-03-01 10:22:05` (UTC); None when the node did not give it."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,4 +1,5 @@
-"""Compiled contracts from forge's `out/` directory (`out/<File>.sol/<Contract>.json`)."""
+"""Compiled contracts (`<dir>/<File>.sol/<Contract>.json`): the committed `artifacts/` while they
+match the sources (see `compiled`), else forge's `out/`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from loyalty_ledger.chain import compiled
 from loyalty_ledger.chain.anvil import PROJECT_ROOT, foundry_binary
 from loyalty_ledger.chain.revert import ErrorDecoder
 from loyalty_ledger.errors import ArtifactMissing, LedgerError
@@ -34,7 +36,8 @@ class Artifact:
 
 
 def default_out_dir() -> Path:
-    return PROJECT_ROOT / "out"
+    """The committed artifacts when they were compiled from these sources, else forge's out/."""
+    return compiled.ARTIFACTS_DIR if compiled.is_current() else PROJECT_ROOT / "out"
 
 
 def artifact_path(name: str, out_dir: Path | None = None) -> Path:

@@ -59,7 +59,7 @@ class Deployment:
         try:
             return self.programs[brand_id]
         except KeyError:
-            raise UnknownProgram(brand_id) from None
+            raise UnknownProgram(brand_id, self.programs) from None
 
     def to_json(self) -> dict[str, Any]:
         return {

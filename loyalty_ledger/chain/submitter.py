@@ -30,7 +30,7 @@ from loyalty_ledger.validate import reason_bytes, ref_bytes
 
 log = logging.getLogger(__name__)
 FEE_BUMP = 1.25  # a replacement must pay at least 10% more (geth, anvil); 25% to be sure
-MAX_MINED_REVERTS = 3  # an item that keeps reverting after passing pre-flight fails
+MAX_MINED_REVERTS = 3  # an issue mined as a revert this often (though pre-flight passes) fails
 
 
 class Queue(Protocol):
@@ -42,7 +42,9 @@ class Queue(Protocol):
     def record_tx(self, tx: dict[str, Any], intent_ids: Sequence[int]) -> int: ...
     def replace_tx(self, old_id: int, tx: dict[str, Any]) -> int: ...
     def mined(self, tx_id: int, *, block: int, gas_used: int, tx_hash: str) -> None: ...
-    def tx_reverted(self, tx_id: int, *, block: int, requeue: bool) -> list[int]: ...
+    def tx_reverted(
+        self, tx_id: int, *, block: int, requeue_below: int = 0
+    ) -> tuple[list[int], list[int]]: ...
     def tx_lost(self, tx_id: int) -> None: ...
     def fail(self, intent_ids: Sequence[int], code: str, message: str) -> None: ...
 
@@ -58,12 +60,14 @@ class Submitter:
         batch_items: int = 100,
         batch_ms: int = 50,
         stuck_seconds: float = 30.0,
+        max_mined_reverts: int = MAX_MINED_REVERTS,
     ) -> None:
         self.sender, self.queue = sender, queue
         self.w3: Web3 = sender.w3
         self.account: LocalAccount = sender.account
         self.decoder: ErrorDecoder = sender.decoder
         self.batch_items, self.batch_ms, self.stuck_seconds = batch_items, batch_ms, stuck_seconds
+        self.max_mined_reverts = max_mined_reverts
         self._nonce: int | None = None
 
     # --- the loop -----------------------------------------------------------------------
@@ -95,6 +99,8 @@ class Submitter:
         for r in rows:
             if r["kind"] == "call":
                 units.append((r["id"], "call", [r]))
+            elif r["attempts"]:  # its batch reverted once mined: alone, so it reverts alone
+                units.append((r["id"], "issue", [r]))
             else:
                 groups.setdefault((r["to_address"], r["reason"]), []).append(r)
         for items in groups.values():
@@ -259,12 +265,14 @@ class Submitter:
                 tx["id"], block=block, gas_used=int(rcpt["gasUsed"], 16), tx_hash=tx["tx_hash"]
             )
             return
-        # A mined revert: a batch goes back to the queue, where its pre-flight splits it.
-        retry = tx["kind"] == "issue"
-        ids = self.queue.tx_reverted(tx["id"], block=block, requeue=retry)
-        if not retry:
+        # A mined revert: the batch's issues go back to the queue, each to be sent alone, until
+        # one has reverted MAX_MINED_REVERTS times; then it fails with the decoded reason.
+        limit = self.max_mined_reverts if tx["kind"] == "issue" else 0
+        _again, left = self.queue.tx_reverted(tx["id"], block=block, requeue_below=limit)
+        if left:
             err = self.sender._failure(self.w3.eth.get_transaction_receipt(tx["tx_hash"]))
-            self.queue.fail(ids, err.code, err.message)
+            times = f" (reverted on chain {limit} times)" if limit else ""
+            self.queue.fail(left, err.code, err.message + times)
 
     def _unstick(self, tx: dict[str, Any]) -> None:
         """Re-send a transaction the node lost; replace one stuck with a higher fee."""

@@ -9,7 +9,7 @@ import typer
 
 from api.cli import api_app
 from loyalty_ledger.cli.audit import audit_app
-from loyalty_ledger.cli.context import Ctx, _run
+from loyalty_ledger.cli.context import Ctx, _run, job_announce, job_say
 from loyalty_ledger.cli.demo import demo_app
 from loyalty_ledger.cli.exchange import exchange_app
 from loyalty_ledger.cli.index import index
@@ -59,14 +59,29 @@ def main(
 
 
 @app.command("up")
-def up_command(ctx: typer.Context) -> None:
-    """The main job: local chain + demo network + indexer + API, until Ctrl-C."""
-    from rich.console import Console
+def up_command(
+    ctx: typer.Context,
+    json_out: Annotated[bool, typer.Option("--json", help="Links as one JSON line.")] = False,
+    members: Annotated[int, typer.Option(min=10, max=100_000, help="Demo customers.")] = 2000,
+    months: Annotated[int, typer.Option(min=1, max=36, help="Demo months of history.")] = 6,
+    seed: Annotated[int, typer.Option(help="Demo random seed.")] = 7,
+) -> None:
+    """The main job: local chain + demo network + indexer + API, until Ctrl-C.
 
-    from loyalty_ledger.service.up import up
+    The chain is kept in the data dir and reloaded on the next run; the demo (of the given
+    size) is seeded only on a new chain. With --json, progress goes to stderr and the links
+    (dashboards with viewer keys, wallet, the demo customer to sign in as) are one JSON line on
+    stdout."""
+    from loyalty_ledger.service.up import DemoScale, up
 
     def run(c: Ctx) -> None:
-        code = up(c.settings, say=lambda line: Console(soft_wrap=True).print(line, highlight=False))
+        as_json = c.json or json_out  # `scripts/run.sh --json` puts it after `up`
+        code = up(
+            c.settings,
+            scale=DemoScale(members=members, months=months, seed=seed),
+            say=job_say(as_json),
+            announce=job_announce(as_json),
+        )
         if code:
             raise typer.Exit(code)
 

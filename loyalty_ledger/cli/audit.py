@@ -74,6 +74,7 @@ class _Bar:
 
 @audit_app.callback(invoke_without_command=True)
 def audit(
+    ctx: typer.Context,
     rpc_url: Annotated[str | None, Opt("--rpc-url", help="Node (default from settings).")] = None,
     deployment: Annotated[Path | None, Opt("--deployment", help="Deployment file.")] = None,
     registry: Annotated[
@@ -120,9 +121,19 @@ def audit(
     from loyalty_ledger.audit.report import to_json, to_text
     from loyalty_ledger.audit.rpc import Rpc
     from loyalty_ledger.audit.runner import run_audit
+    from loyalty_ledger.cli.context import RPC_HINT, wants_json
 
+    as_json = as_json or wants_json(ctx)
+    root = getattr(ctx.find_root().obj, "settings", None)
     console = Console(stderr=True)
-    net = _network(rpc_url, deployment, registry, from_block, forwarder, exchange)
+    net = _network(
+        rpc_url or getattr(root, "rpc_url", None),
+        deployment or getattr(root, "deployment_file", None),
+        registry,
+        from_block,
+        forwarder,
+        exchange,
+    )
     bar = _Bar(console)
     try:
         with bar.progress:
@@ -140,7 +151,10 @@ def audit(
                 rpc=Rpc(net.rpc_url, give_up_after=give_up_after),
             )
     except (OSError, ValueError, LedgerError) as err:
-        console.print(f"[red]audit failed:[/red] {err}")
+        import requests
+
+        hint = f"; {RPC_HINT}" if isinstance(err, requests.ConnectionError) else ""
+        console.print(f"[red]audit failed:[/red] {err}{hint}", highlight=False)
         raise typer.Exit(2) from err
     _write(report, json_out, html_out, digests_out)
     if as_json:

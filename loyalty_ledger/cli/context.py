@@ -10,7 +10,7 @@ import json
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -91,6 +91,28 @@ def _tx(receipt: Receipt) -> str:
     return f"[dim](tx {receipt.tx_hash[:10]}…, block {receipt.block_number})[/dim]"
 
 
+RPC_HINT = "set LOYALTY_RPC_URL (or --rpc-url) to a node that answers, or run `loyalty chain up`"
+
+
+def wants_json(ctx: typer.Context) -> bool:
+    """Whether `loyalty --json …` was given (commands that also take their own --json OR it)."""
+    return bool(getattr(ctx.find_root().obj, "json", False))
+
+
+def fail(err: LedgerError, *, as_json: bool, code: int | None = None) -> NoReturn:
+    """One line on stderr (JSON with --json); exit `code`, else 2 for invalid input, else 1."""
+    message = err.message
+    if isinstance(err, NodeUnreachable):
+        message = f"{message}; {RPC_HINT}"
+    if as_json:
+        typer.echo(json.dumps({"error": err.code, "detail": message}), err=True)
+    else:
+        typer.echo(f"error: {message}", err=True)
+    if code is None:
+        code = 2 if isinstance(err, LedgerValueError) else 1
+    raise typer.Exit(code) from None
+
+
 def _run(ctx: typer.Context, fn: Callable[[Ctx], None]) -> None:
     """Run a command; a LedgerError becomes one line on stderr and a non-zero exit."""
     import requests
@@ -102,8 +124,17 @@ def _run(ctx: typer.Context, fn: Callable[[Ctx], None]) -> None:
         except requests.ConnectionError:  # the node went away mid-command
             raise NodeUnreachable(c.settings.rpc_url) from None
     except LedgerError as err:
-        if c.json:
-            typer.echo(json.dumps({"error": err.code, "detail": err.message}), err=True)
-        else:
-            typer.echo(f"error: {err.message}", err=True)
-        raise typer.Exit(2 if isinstance(err, LedgerValueError) else 1) from None
+        fail(err, as_json=c.json)
+
+
+def job_say(as_json: bool) -> Callable[[str], None]:
+    """How a long job (`up`, `demo`) reports progress: stdout, or stderr under --json."""
+    console = Console(soft_wrap=True, stderr=as_json)
+    return lambda line: console.print(line, highlight=False, markup=False)
+
+
+def job_announce(as_json: bool) -> Callable[[dict[str, Any]], None] | None:
+    """Under --json, the job's links as one JSON line on stdout."""
+    if not as_json:
+        return None
+    return lambda data: typer.echo(json.dumps(data))

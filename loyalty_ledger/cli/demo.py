@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from loyalty_ledger.config import Settings, get_settings
 from loyalty_ledger.errors import LedgerError
@@ -25,24 +24,26 @@ def demo(
     months: Annotated[int, typer.Option(min=1, max=36, help="Months of history.")] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = 7,
     serve: Annotated[bool, typer.Option(help="Serve the API and follow the chain.")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Links as one JSON line.")] = False,
 ) -> None:
     """Deploy two brands with months of purchases, surveys, gifts and redemptions; index them;
     serve the dashboard until Ctrl-C. Uses the node at the RPC URL (starts anvil if none)."""
     if ctx.invoked_subcommand is not None:
         return
+    from loyalty_ledger.cli.context import fail, job_announce, job_say, wants_json
     from loyalty_ledger.service.up import DemoScale, up
 
-    say = lambda line: Console(soft_wrap=True).print(line, highlight=False)  # noqa: E731
+    as_json = json_out or wants_json(ctx)
     try:
         code = up(
             _settings(ctx),
             scale=DemoScale(members=members, months=months, seed=seed),
             fresh_only=True,
             serve_api=serve,
-            say=say,
+            say=job_say(as_json),
+            announce=job_announce(as_json),
         )
     except LedgerError as err:
-        typer.echo(f"error: {err.message}", err=True)
-        raise typer.Exit(1) from None
+        fail(err, as_json=as_json, code=1)
     if code:
         raise typer.Exit(code)

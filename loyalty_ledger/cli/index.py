@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -16,6 +17,7 @@ index_app = typer.Typer(help="Mirror the network's events into SQL.")
 
 @index_app.command("index")
 def index(
+    ctx: typer.Context,
     follow: Annotated[
         bool, typer.Option("--follow/--no-follow", help="Keep following the head")
     ] = False,
@@ -39,11 +41,13 @@ def index(
     """Backfill the mirror, then follow the head with --follow."""
     import logging
 
+    from loyalty_ledger.cli.context import fail, wants_json
     from loyalty_ledger.config import Settings
     from loyalty_ledger.indexer.runner import run_indexer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings()
+    root = getattr(ctx.find_root().obj, "settings", None)
+    settings = root if isinstance(root, Settings) else Settings()
     updates = {
         k: v
         for k, v in (
@@ -70,14 +74,14 @@ def index(
             derived=not raw_only,
         )
     except LedgerError as exc:  # the indexer's refusals, a node that keeps failing
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(exc, as_json=wants_json(ctx), code=2)
     if not follow and not stats.get("finished"):
-        typer.secho(
-            f"error: stopped before catching up with the node ({stats.get('events', 0)} events "
-            "indexed meanwhile); run it again to go on",
-            fg=typer.colors.RED,
-            err=True,
+        stopped = LedgerError(
+            f"stopped before catching up with the node ({stats.get('events', 0)} events "
+            "indexed meanwhile); run it again to go on"
         )
-        raise typer.Exit(1)
-    typer.echo(f"indexed {stats.get('events', 0)} events")
+        fail(stopped, as_json=wants_json(ctx), code=1)
+    if wants_json(ctx):
+        typer.echo(json.dumps({"events": stats.get("events", 0), **stats}, default=str))
+    else:
+        typer.echo(f"indexed {stats.get('events', 0)} events")

@@ -1,135 +1,35 @@
-"""`loyalty insights report`: every metric of a brand for a period, as tables or JSON."""
+"""`loyalty insights report`: every metric of a brand for a period, as tables or JSON; and
+`loyalty insights settings`: the brand's churn window."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from loyalty_ledger.config import Settings, get_settings
 from loyalty_ledger.errors import LedgerError, LedgerValueError
 
 if TYPE_CHECKING:
-    pass
+    from sqlalchemy import Engine
 
-NA = "-"  # shown for a figure without data (a ratio over zero)
+    from loyalty_ledger.chain.deploy import Program
 
 insights_app = typer.Typer(no_args_is_help=True, help="Loyalty metrics of a brand.")
 
 
 @insights_app.callback()
 def _group() -> None:
-    """Loyalty metrics of a brand: CLV, churn, retention, basket, frequency, NPS, points."""
+    """Loyalty metrics of a brand: CLV, churn, retention, basket, frequency, NPS, points;
+    the brand's churn window."""
 
 
 def _settings(ctx: typer.Context) -> Settings:
     obj = ctx.find_root().obj
     settings = getattr(obj, "settings", None)
     return settings if isinstance(settings, Settings) else get_settings()
-
-
-def _money(v: Any) -> str:
-    return NA if v is None else f"{int(v):,}"
-
-
-def _pct(v: Any) -> str:
-    return NA if v is None else f"{100 * v:.1f}%"
-
-
-def _print(rep: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    con = Console()
-    clv, churn, basket, freq = rep["clv"], rep["churn"], rep["basket"], rep["frequency"]
-    nps, pts = rep["nps"], rep["points"]
-    p = rep["period"]
-    diff = pts["books"]["difference"]
-    con.print(f"[bold]{rep['brand_id']}[/bold]  {p['from'][:10]} → {p['to'][:10]} (exclusive)")
-    head = Table(title=f"Headline ({clv.get('currency', '')}, minor units)", show_header=False)
-    for label, value in (
-        ("customers who bought", _money(clv["customers"])),
-        ("orders", _money(clv["orders"])),
-        ("revenue", _money(clv["revenue"])),
-        ("average order value", _money(basket["average_order_value"])),
-        (
-            "items per order",
-            NA if basket["items_per_order"] is None else f"{basket['items_per_order']:.2f}",
-        ),
-        (
-            "CLV mean / median / p90",
-            f"{_money(clv['clv_mean'])} / {_money(clv['clv_median'])} / {_money(clv['clv_p90'])}",
-        ),
-        (
-            "purchase frequency",
-            NA if freq["purchase_frequency"] is None else f"{freq['purchase_frequency']:.2f}",
-        ),
-        ("repeat-purchase rate", _pct(freq["repeat_purchase_rate"])),
-        (
-            "churn rate",
-            f"{_pct(churn['churn_rate'])} ({churn['churned']} of {churn['active_at_start']})",
-        ),
-        ("NPS", NA if nps["nps"] is None else f"{nps['nps']:.1f} ({nps['answers']} answers)"),
-        (
-            "points issued / redeemed / forfeited",
-            f"{_money(pts['issued'])} / {_money(pts['redeemed'])} / {_money(pts['forfeited'])}",
-        ),
-        ("points outstanding", _money(pts["outstanding_liability"])),
-        ("redemption rate", _pct(pts["redemption_rate"])),
-        (
-            "points expired / breakage rate",
-            f"{_money(pts['expired'])} / {_pct(pts['breakage_rate'])}",
-        ),
-        (
-            "points swapped in / out",
-            f"{_money(pts['swapped_in'])} / {_money(pts['swapped_out'])}",
-        ),
-        ("books balance", "yes" if pts["books"]["balanced"] else f"off by {_money(diff)}"),
-        (
-            "gifts (count / points)",
-            f"{_money(pts['gifts']['count'])} / {_money(pts['gifts']['points'])}",
-        ),
-    ):
-        head.add_row(label, value)
-    con.print(head)
-    trend = Table(title="By month")
-    cols = ("month", "orders", "revenue", "AOV", "items/order", "churn", "NPS")
-    for col in (*cols, "pts issued", "swap in/out", "expired", "breakage"):
-        trend.add_column(col, justify="right")
-    flows = pts["flows"]["trend"]
-    for b, c, n, f in zip(basket["trend"], churn["monthly"], nps["trend"], flows, strict=True):
-        trend.add_row(
-            b["month"],
-            _money(b["orders"]),
-            _money(b["revenue"]),
-            _money(b["average_order_value"]),
-            NA if b["items_per_order"] is None else f"{b['items_per_order']:.2f}",
-            _pct(c["churn_rate"]),
-            NA if n["nps"] is None else f"{n['nps']:.0f}",
-            _money(f["issued"]),
-            f"{_money(f['swapped_in'])} / {_money(f['swapped_out'])}",
-            _money(f["expired"]),
-            _pct(f["breakage_rate"]),
-        )
-    con.print(trend)
-    coh = Table(title="Retention by monthly cohort")
-    coh.add_column("cohort")
-    coh.add_column("size", justify="right")
-    width = max((len(r["retention"]) for r in rep["retention"]["cohorts"]), default=0)
-    for k in range(width):
-        coh.add_column(f"m+{k}", justify="right")
-    for r in rep["retention"]["cohorts"]:
-        coh.add_row(r["cohort"], str(r["size"]), *[_pct(v) for v in r["retention"]])
-    con.print(coh)
-    top = Table(title="Top customers by spend")
-    for col in ("member", "spend", "orders"):
-        top.add_column(col, justify="right")
-    for r in rep["top_customers"]["by_spend"]:
-        top.add_row(r["member"], _money(r["spend"]), str(r["orders"]))
-    con.print(top)
-    tiers = ", ".join(f"{t['name']} {t['active']}/{t['passes']}" for t in pts["tiers"])
-    con.print(f"tiers (active/all passes): {tiers or NA}")
 
 
 @insights_app.command("report")
@@ -142,22 +42,68 @@ def report_command(
     end: Annotated[str | None, typer.Option("--to", help="End date YYYY-MM-DD, exclusive.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Every metric of a brand for a period (default: the last 12 months)."""
+    """Every metric of a brand for a period (default: the last three full months and this
+    month to date)."""
+    from loyalty_ledger.insights.render import print_report
+    from loyalty_ledger.insights.report import full_report, period_for
+
+    def build(engine: Engine, program: Program) -> dict[str, Any]:
+        period = period_for(engine=engine, program=program, start=start, end=end)
+        return full_report(engine=engine, program=program, period=period)
+
+    rep, as_json = _run(ctx, brand, json_out, build)
+    if as_json:
+        typer.echo(json.dumps(rep))
+    else:
+        print_report(rep)
+
+
+@insights_app.command("settings")
+def settings_command(
+    ctx: typer.Context,
+    brand: Annotated[str, typer.Option("--brand", help="Brand id.")],
+    churn_days: Annotated[
+        int | None,
+        typer.Option("--churn-days", help="Days without a purchase that make a customer churned."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show or set a brand's insights settings (the churn window, default 90 days)."""
+    from loyalty_ledger.insights import settings as insights_settings
+
+    def apply(engine: Engine, program: Program) -> dict[str, Any]:
+        if churn_days is None:
+            return insights_settings.get_settings(engine=engine, brand_id=program.brand_id)
+        return insights_settings.set_settings(
+            engine=engine, brand_id=program.brand_id, churn_days=churn_days
+        )
+
+    out, as_json = _run(ctx, brand, json_out, apply)
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(f"{out['brand_id']}: churn = no purchase for {out['churn_days']} days")
+
+
+def _run(
+    ctx: typer.Context,
+    brand: str,
+    json_out: bool,
+    fn: Callable[[Engine, Program], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """Run `fn` on the brand's program and the database; a domain error exits 2 or 1."""
     from loyalty_ledger.chain.deploy import Deployment
-    from loyalty_ledger.insights.period import make_period
-    from loyalty_ledger.insights.report import full_report
     from loyalty_ledger.store import make_engine, migrate
 
     settings = _settings(ctx)
     as_json = json_out or bool(getattr(ctx.find_root().obj, "json", False))
     try:
         program = Deployment.load(settings.deployment_file).program(brand)
-        period = make_period(start, end)
         assert settings.database_url is not None
         engine = make_engine(settings.database_url)
         try:
             migrate(engine)
-            rep = full_report(engine=engine, program=program, period=period)
+            return fn(engine, program), as_json
         finally:
             engine.dispose()
     except LedgerError as err:
@@ -166,7 +112,3 @@ def report_command(
         else:
             typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(2 if isinstance(err, LedgerValueError) else 1) from None
-    if as_json:
-        typer.echo(json.dumps(rep))
-    else:
-        _print(rep)

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from loyalty_ledger.cli.context import Ctx, Key, _emit, _run, _tx
 
 if TYPE_CHECKING:
-    pass
+    from loyalty_ledger.chain.deploy import Program
 
-Tier = Annotated[str, typer.Option(help="Tier number or name.")]
+# `pass issue` and `pass upgrade` take the tier the same way: --tier, a number or a name.
+TIER_HELP = "Tier: its number (0 is the lowest) or its name, e.g. Gold."
+Tier = Annotated[str, typer.Option("--tier", help=TIER_HELP + " Default: the lowest.")]
+NewTier = Annotated[str, typer.Option("--tier", help=TIER_HELP)]
 pass_app = typer.Typer(no_args_is_help=True, help="Membership passes.")
+
+
+def _date(ts: int) -> str:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):  # beyond year 9999
+        return f"at unix time {ts}"
+
+
+def _tier(c: Ctx, program: Program, tier: str) -> dict[str, Any]:
+    """The tier as {"tier": number, "tier_name": name}; InvalidInput names the tiers."""
+    from loyalty_ledger.ledger import passes
+
+    number = passes.resolve_tier(w3=c.w3, program=program, tier=tier)
+    return {"tier": number, "tier_name": passes.tiers(w3=c.w3, program=program)[number]}
 
 
 @pass_app.command("issue")
@@ -29,11 +49,13 @@ def pass_issue(
     from loyalty_ledger.validate import checksum_address
 
     def run(c: Ctx) -> None:
+        program = c.program(brand)
+        level = _tier(c, program, tier)
         token_id, r = passes.issue_pass(
             sender=c.sender(f"brand:{brand}", key),
-            program=c.program(brand),
+            program=program,
             member=member,
-            tier=tier,
+            tier=level["tier"],
             expires_at=expires_at,
         )
         _emit(
@@ -42,31 +64,37 @@ def pass_issue(
                 "brand": brand,
                 "member": checksum_address(member),
                 "token_id": token_id,
+                **level,
                 **r.as_dict(),
             },
-            f"issued pass #{token_id} to {checksum_address(member)} {_tx(r)}",
+            f"issued pass #{token_id} ({level['tier_name']}) to {checksum_address(member)} "
+            f"{_tx(r)}",
         )
 
     _run(ctx, run)
 
 
 @pass_app.command("upgrade")
-def pass_upgrade(ctx: typer.Context, brand: str, member: str, tier: str, key: Key = None) -> None:
+def pass_upgrade(
+    ctx: typer.Context, brand: str, member: str, tier: NewTier, key: Key = None
+) -> None:
     """Move a member's pass to another tier, up or down (brand issuer)."""
     from loyalty_ledger.ledger import passes
     from loyalty_ledger.validate import checksum_address
 
     def run(c: Ctx) -> None:
+        program = c.program(brand)
+        level = _tier(c, program, tier)
         r = passes.set_tier(
             sender=c.sender(f"brand:{brand}", key),
-            program=c.program(brand),
+            program=program,
             member=member,
-            tier=tier,
+            tier=level["tier"],
         )
         _emit(
             c,
-            {"brand": brand, "member": checksum_address(member), "tier": tier, **r.as_dict()},
-            f"moved the pass of {checksum_address(member)} to {tier} {_tx(r)}",
+            {"brand": brand, "member": checksum_address(member), **level, **r.as_dict()},
+            f"moved the pass of {checksum_address(member)} to {level['tier_name']} {_tx(r)}",
         )
 
     _run(ctx, run)
@@ -135,7 +163,7 @@ def pass_show(ctx: typer.Context, brand: str, member: str) -> None:
                 f"{checksum_address(member)} holds no {brand} pass",
             )
             return
-        expiry = "never expires" if info.expires_at == 0 else f"expires at {info.expires_at}"
+        expiry = "never expires" if info.expires_at == 0 else f"expires {_date(info.expires_at)}"
         _emit(
             c,
             {"brand": brand, "member": info.owner, "pass": info.__dict__},

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from loyalty_ledger.cli.context import Ctx, Key, _emit, _run, _tx
-from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.errors import AlreadyIssued, InvalidInput
 
 if TYPE_CHECKING:
     from web3.contract.contract import ContractFunction
@@ -103,43 +102,117 @@ def points_issue_batch(
     csv_file: Annotated[Path, typer.Argument(help="CSV of address,amount[,ref].")],
     reason: Annotated[str, typer.Option(help="Reason code for every row.")] = "purchase",
     chunk_size: Annotated[
-        int, typer.Option(help="Rows per transaction.")
-    ] = 100,  # ledger.DEFAULT_CHUNK
+        int, typer.Option(min=1, max=500, help="Rows per issueBatch transaction.")
+    ] = 100,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show totals, members, refs, problems; send nothing.")
+    ] = False,
+    database: Annotated[str | None, typer.Option("--database", help="Database URL.")] = None,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to follow the rows before giving up.")
+    ] = 600,
     key: Key = None,
 ) -> None:
-    """Issue points to many members from a CSV file (pipelined batches)."""
-    from rich.progress import Progress
+    """Issue points to many members from a CSV file, each ref once (safe to re-run)."""
+    import hashlib
 
-    from loyalty_ledger import ledger
+    from loyalty_ledger.ledger import batch_issue as bi
+    from loyalty_ledger.store import make_engine, migrate
 
     def run(c: Ctx) -> None:
         if not csv_file.is_file():
             raise InvalidInput(f"no such file: {csv_file}")
         items = read_batch_csv(csv_file)
-        sender, program = c.sender(f"brand:{brand}", key), c.program(brand)
-        with Progress(console=Console(stderr=True), disable=c.json, transient=True) as bar:
-            task = bar.add_task("issuing", total=len(items))
-            receipts = ledger.issue_points_batch(
-                sender=sender,
-                program=program,
-                items=items,
-                reason=reason,
-                chunk_size=chunk_size,
-                progress=lambda n: bar.advance(task, n),
+        digest = hashlib.sha256(csv_file.read_bytes()).hexdigest()
+        program = c.program(brand)
+        url = database or c.settings.database_url
+        assert url is not None
+        engine = make_engine(url)
+        try:
+            if not dry_run:
+                migrate(engine)
+            plan = bi.make_plan(engine, program, items, reason=reason, digest=digest)
+            if dry_run:
+                plan.members = bi.member_problems(c.w3, c.deployment(), items)
+            summary = plan.summary()
+            if dry_run:
+                _emit(c, {**summary, "dry_run": True}, _dry_run_text(summary))
+                return
+            refused = plan.refused()
+            if refused:
+                raise AlreadyIssued(
+                    f"refused: {len(refused)} ref(s) already issued or ambiguous, nothing sent: "
+                    + ", ".join(refused[:20])
+                    + (" …" if len(refused) > 20 else ""),
+                    refused,
+                )
+            settings = c.settings.model_copy(
+                update={"outbox_batch_items": chunk_size, "outbox_batch_ms": 0}
             )
-        total = sum(i.amount for i in items)
-        _emit(
-            c,
-            {
-                "brand": brand,
-                "rows": len(items),
-                "total": total,
-                "transactions": [r.as_dict() for r in receipts],
-            },
-            f"issued {total} points to {len(items)} rows in {len(receipts)} transactions",
-        )
+            sender = c.sender(f"brand:{brand}", key)
+            ids = bi.queue(engine, sender, program, plan)
+            rows = bi.follow(
+                engine=engine,
+                url=url,
+                sender=sender,
+                settings=settings,
+                ids=ids,
+                timeout=timeout,
+                progress=lambda states: _progress(c, len(ids), states),
+            )
+        finally:
+            engine.dispose()
+        _batch_result(c, plan, rows)
 
     _run(ctx, run)
+
+
+def _dry_run_text(s: dict[str, Any]) -> str:
+    lines = [
+        f"dry run for {s['brand']}: {s['rows']} rows, {s['total']} points, "
+        f"{s['members']} members, {s['refs']} refs",
+        f"would issue {s['to_issue_total']} points in {s['to_issue']} rows"
+        + (f"; would resume {s['resuming']} rows of an interrupted run" if s["resuming"] else ""),
+    ]
+    lines += [f"problem: {p}" for p in s["problems"]] or ["no problems; nothing sent"]
+    return "\n".join(lines)
+
+
+def _progress(c: Ctx, total: int, states: dict[str, int]) -> None:
+    parts = ", ".join(f"{states.get(k, 0)} {k}" for k in ("queued", "sent", "mined", "failed"))
+    typer.echo(f"issue-batch: {total} rows: {parts}", err=True)
+
+
+def _batch_result(c: Ctx, plan: Any, rows: dict[int, dict[str, Any]]) -> None:
+    """Report the batch; unsettled or failed rows make the exit status non-zero."""
+    mined = [r for r in rows.values() if r["state"] == "mined"]
+    failed = [r for r in rows.values() if r["state"] == "failed"]
+    open_ = [r for r in rows.values() if r["state"] in ("queued", "sent")]
+    data = {
+        "brand": plan.brand,
+        "rows": len(plan.items),
+        "total": sum(i.amount for i in plan.items),
+        "issued": len(mined),
+        "issued_total": sum(int(r["amount"]) for r in mined),
+        "resumed": len(plan.pending),
+        "already_issued": len(plan.done),
+        "transactions": sorted({r["tx_hash"] for r in mined}),
+        "failed": [
+            {"ref": r["ref"], "error": r["error_code"], "detail": r["error"]} for r in failed
+        ],
+        "unsettled": len(open_),
+    }
+    human = (
+        f"issued {data['issued_total']} points to {len(mined)} rows "
+        f"in {len(data['transactions'])} transactions"
+        + (f" ({len(plan.done)} rows issued by the interrupted run)" if plan.done else "")
+    )
+    human += "".join(f"\nfailed: ref {r['ref']}: {r['error']}" for r in failed)
+    if open_:
+        human += f"\n{len(open_)} rows still queued or sent: re-run to follow them"
+    _emit(c, data, human)
+    if failed or open_:
+        raise typer.Exit(1)
 
 
 @points_app.command("redeem")

@@ -22,6 +22,7 @@ from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, add_brand, deploy_network
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.config import Settings
+from loyalty_ledger.demo.access import DemoAccess, DemoCustomer, pick_customer
 from loyalty_ledger.demo.exchange import seed_exchange
 from loyalty_ledger.demo.pipeline import Forwarded, send_pipelined
 from loyalty_ledger.demo.world import BRANDS, World, simulate
@@ -38,6 +39,12 @@ class DemoResult:
     deployment: Deployment
     viewer_keys: dict[str, str]  # brand -> a viewer API key for the dashboard
     figures: dict[str, int]
+    customer: DemoCustomer | None = None  # a member to sign in to the wallet as
+
+    def access(self) -> DemoAccess:
+        """What to print (and keep in the data dir) to get into this demo."""
+        dep = self.deployment
+        return DemoAccess(dep.chain_id, dep.registry, dict(self.viewer_keys), self.customer)
 
 
 def seed_world(
@@ -172,7 +179,7 @@ def seed_world(
         )
     )
     figures["seconds"] = round(time.monotonic() - t0)
-    return DemoResult(dep, keys, figures)
+    return DemoResult(dep, keys, figures, pick_customer(world, w3, dep))
 
 
 def _perks(engine: Engine, dep: Deployment) -> dict[tuple[str, int], int]:

@@ -14,6 +14,11 @@ log = logging.getLogger("loyalty_ledger.indexer")
 PROGRAM_REGISTERED = next(k[0] for k, s in SPECS.items() if s.name == "ProgramRegistered")
 
 
+class ChainShorter(Exception):
+    """The node's head fell below a block being fetched (a reorg to a shorter chain, a reset, a
+    chain reloaded from a state saved before it): the indexer reconciles before going on."""
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
     number: int
@@ -98,6 +103,8 @@ class LogFetcher:
                 logs = self.get(addresses, start, end, retry_timeouts=end == start)
             except (RpcError, RpcTimeout, RpcTooLarge) as exc:
                 if end == start:
+                    if head_number(self.rpc) < start:
+                        raise ChainShorter(f"the node's head is below block {start}") from exc
                     # One block cannot be split further: wait and ask again.
                     log.warning("eth_getLogs refused for block %d: %s; retrying", start, exc)
                     self.rpc.sleep(0.5)

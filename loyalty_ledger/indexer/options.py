@@ -33,6 +33,20 @@ class IndexerOptions:
     stats: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> IndexerOptions:
+        """Options for `settings` (node, database, deployment file); `overrides` win."""
+        kw: dict[str, Any] = {
+            "rpc_url": settings.rpc_url,
+            "database_url": settings.database_url,
+            "confirmations": getattr(settings, "confirmations", 0),
+            "rpc_timeout": getattr(settings, "rpc_timeout", 10.0),
+        }
+        for name in ("poll_interval", "window"):
+            if hasattr(settings, f"index_{name}"):
+                kw[name] = getattr(settings, f"index_{name}")
+        return cls.from_deployment(settings.deployment_file, **(kw | overrides))
+
+    @classmethod
     def from_deployment(cls, path: Path | str, **kw: Any) -> IndexerOptions:
         """Options with the registry, forwarder, exchange and start block of a deployment
         file (`exchange` is optional: networks deployed before the coalition exchange)."""

@@ -13,6 +13,7 @@ from ..store import WriterLock, make_engine, migrate
 from .decode import Decoded, decode_logs
 from .errors import ChainMismatch, IndexerError
 from .fetch import (
+    ChainShorter,
     Header,
     LogFetcher,
     chain_identity,
@@ -22,6 +23,7 @@ from .fetch import (
     headers,
 )
 from .options import DEFAULT_WINDOW, IndexerOptions
+from .outages import Outages, through_outages
 from .progress import Reporter
 from .reorg import Reconciler, Verdict
 from .rpc import Rpc, Stopped
@@ -182,7 +184,10 @@ class Indexer:
                     self.rpc.sleep(self.o.poll_interval)
                     continue
                 rep.set_range(st["start_block"], target)
-                self._step(cp, cp_hash, target, head, rep, backfilling)
+                try:
+                    self._step(cp, cp_hash, target, head, rep, backfilling)
+                except ChainShorter:  # the chain lost blocks under the batch: reconcile first
+                    continue
 
     # ------------------------------------------------------------------ one batch
     def _addresses(self) -> list[str]:
@@ -370,22 +375,21 @@ class Indexer:
 
 
 def run_indexer(
-    settings: Any, follow: bool = True, stop_event: threading.Event | None = None, **overrides: Any
+    settings: Any,
+    follow: bool = True,
+    stop_event: threading.Event | None = None,
+    outages: Outages | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Index the network of `settings.deployment_file` into `settings.database_url`.
 
     Returns the run's figures. Stops when caught up (follow=False) or when `stop_event` is set.
+    A follower outlives database outages (`outages` says since when it waits).
     """
-    kw: dict[str, Any] = {
-        "rpc_url": settings.rpc_url,
-        "database_url": settings.database_url,
-        "confirmations": getattr(settings, "confirmations", 0),
-        "rpc_timeout": getattr(settings, "rpc_timeout", 10.0),
-    }
-    for name in ("poll_interval", "window"):
-        if hasattr(settings, f"index_{name}"):
-            kw[name] = getattr(settings, f"index_{name}")
-    kw.update(overrides)
-    opts = IndexerOptions.from_deployment(settings.deployment_file, **kw)
-    Indexer(opts, stop_event).run(follow=follow)
+    opts = IndexerOptions.from_settings(settings, **overrides)
+    stop = stop_event or threading.Event()
+    if follow:
+        through_outages(lambda: Indexer(opts, stop).run(), opts.database_url, stop, outages)
+    else:
+        Indexer(opts, stop).run(follow=False)
     return opts.stats

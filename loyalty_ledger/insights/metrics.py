@@ -1,13 +1,16 @@
-"""Pure metric functions over aggregated data (the SQL shell in `queries` feeds them).
+"""Pure metric functions over aggregated purchases and answers (the SQL shell in `queries`
+feeds them): spend in a period, basket, frequency, top customers, NPS, and the statistics they
+share. Churn, retention and lifetime value are in `lifecycle`, the points in `economy`.
 
 Money is in integer minor units; averages of money are floored to whole units. Ratios are
-floats (or None when their denominator is zero). Definitions: docs/metrics.md.
+floats (or None when their denominator is zero), always beside their numerator and
+denominator. Definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from .period import month_label
@@ -82,29 +85,37 @@ def histogram(values: Sequence[int], buckets: int = 8) -> list[dict[str, int]]:
     return [{"lo": i * width, "hi": (i + 1) * width, "count": counts[i]} for i in range(last)]
 
 
-def clv(stats: Sequence[CustomerStats], *, buckets: int = 8) -> dict[str, object]:
-    """Customer lifetime value over the period: orders x average order value = spend."""
-    values = sorted(s.spend for s in stats if s.orders > 0)
-    customers = len(values)
-    orders = sum(s.orders for s in stats)
-    revenue = sum(values)
+def spread(values: Sequence[int], *, prefix: str = "", buckets: int = 8) -> dict[str, object]:
+    """Mean (floored), median, quartiles, p90, max and histogram of money values."""
+    v = sorted(values)
     return {
-        "customers": customers,
-        "orders": orders,
-        "revenue": revenue,
-        "average_order_value": floor_div(revenue, orders),
-        "purchase_frequency": ratio(orders, customers),
-        "clv_mean": floor_div(revenue, customers),
-        "clv_median": median(values),
-        "clv_p25": nearest_rank(values, 0.25),
-        "clv_p75": nearest_rank(values, 0.75),
-        "clv_p90": nearest_rank(values, 0.90),
-        "clv_max": values[-1] if values else None,
-        "distribution": histogram(values, buckets),
+        f"{prefix}mean": floor_div(sum(v), len(v)),
+        f"{prefix}median": median(v),
+        f"{prefix}p25": nearest_rank(v, 0.25),
+        f"{prefix}p75": nearest_rank(v, 0.75),
+        f"{prefix}p90": nearest_rank(v, 0.90),
+        f"{prefix}max": v[-1] if v else None,
+        "distribution": histogram(v, buckets),
     }
 
 
-def basket(months: Sequence[MonthStats]) -> dict[str, object]:
+def period_spend(stats: Sequence[CustomerStats], *, buckets: int = 8) -> dict[str, object]:
+    """Spend per customer who bought in the period (orders x average order value): the value
+    a customer brought inside the window, not a lifetime value."""
+    values = [s.spend for s in stats if s.orders > 0]
+    orders = sum(s.orders for s in stats)
+    revenue = sum(values)
+    return {
+        "customers": len(values),
+        "orders": orders,
+        "revenue": revenue,
+        "average_order_value": floor_div(revenue, orders),
+        "purchase_frequency": ratio(orders, len(values)),
+        **spread(values, prefix="clv_", buckets=buckets),
+    }
+
+
+def basket(months: Sequence[MonthStats], partial: Collection[int] = ()) -> dict[str, object]:
     """Average order value and items per order, overall and per month."""
     orders = sum(m.orders for m in months)
     revenue = sum(m.revenue for m in months)
@@ -112,13 +123,16 @@ def basket(months: Sequence[MonthStats]) -> dict[str, object]:
     return {
         "orders": orders,
         "revenue": revenue,
+        "items": items,
         "average_order_value": floor_div(revenue, orders),
         "items_per_order": ratio(items, orders),
         "trend": [
             {
                 "month": month_label(m.month),
+                "partial": m.month in partial,
                 "orders": m.orders,
                 "revenue": m.revenue,
+                "items": m.items,
                 "customers": m.customers,
                 "average_order_value": floor_div(m.revenue, m.orders),
                 "items_per_order": ratio(m.items, m.orders),
@@ -158,72 +172,11 @@ def top_customers(stats: Sequence[CustomerStats], *, limit: int = 10) -> dict[st
     return {"by_spend": [row(s) for s in by_spend], "by_orders": [row(s) for s in by_orders]}
 
 
-def churn(active_before: Iterable[str], active_in: Iterable[str]) -> dict[str, object]:
-    """Churn over a period: of the members active in the previous period of the same length
-    (active at the start), the share with no activity in the period."""
-    start = set(active_before)
-    during = set(active_in)
-    churned = len(start - during)
-    return {
-        "active_at_start": len(start),
-        "churned": churned,
-        "retained": len(start & during),
-        "new_or_returning": len(during - start),
-        "active_in_period": len(during),
-        "churn_rate": ratio(churned, len(start)),
-    }
-
-
-def monthly_churn(
-    activity: Mapping[str, set[int]], months: Sequence[int]
-) -> list[dict[str, object]]:
-    """Month-over-month churn: members active in month m-1 with no activity in month m."""
-    by_month: dict[int, set[str]] = defaultdict(set)
-    for member, ms in activity.items():
-        for m in ms:
-            by_month[m].add(member)
-    out = []
-    for m in months:
-        c = churn(by_month.get(m - 1, set()), by_month.get(m, set()))
-        out.append({"month": month_label(m), **c})
-    return out
-
-
-def cohorts(
-    activity: Mapping[str, set[int]],
-    first_month: Mapping[str, int],
-    months: Sequence[int],
-) -> list[dict[str, object]]:
-    """Retention by monthly cohort (the month of a member's first activity ever).
-
-    For each cohort month in `months`: its size and, for k = 0, 1, ... up to the last month
-    of `months`, the share of the cohort active in month cohort + k.
-    """
-    if not months:
-        return []
-    last = months[-1]
-    members: dict[int, list[str]] = defaultdict(list)
-    for member, first in first_month.items():
-        if months[0] <= first <= last:
-            members[first].append(member)
-    rows = []
-    for c in months:
-        cohort = members.get(c, [])
-        size = len(cohort)
-        retention: list[float | None] = []
-        active: list[int] = []
-        for k in range(last - c + 1):
-            n = sum(1 for m in cohort if c + k in activity.get(m, ()))
-            active.append(n)
-            retention.append(ratio(n, size))
-        rows.append(
-            {"cohort": month_label(c), "size": size, "active": active, "retention": retention}
-        )
-    return rows
-
-
-def nps(scores: Iterable[tuple[int, int]], months: Sequence[int]) -> dict[str, object]:
-    """Net Promoter Score from (month, score 0-10) answers, overall and per month."""
+def nps(
+    scores: Iterable[tuple[int, int]], months: Sequence[int], partial: Collection[int] = ()
+) -> dict[str, object]:
+    """Net Promoter Score from (month, score 0-10) answers, overall and per month; `answers`
+    is its sample size."""
 
     def summary(values: list[int]) -> dict[str, object]:
         n = len(values)
@@ -244,124 +197,8 @@ def nps(scores: Iterable[tuple[int, int]], months: Sequence[int]) -> dict[str, o
         every.append(score)
     return {
         **summary(every),
-        "trend": [{"month": month_label(m), **summary(per.get(m, []))} for m in months],
-    }
-
-
-def points_economy(
-    *,
-    totals: Mapping[str, int],
-    counts: Mapping[str, int],
-    liability: int,
-    gift_senders: int,
-    gift_receivers: int,
-    tiers: Sequence[dict[str, object]],
-    expired: int = 0,
-) -> dict[str, object]:
-    """Issued, redeemed, forfeited, expired, swapped, outstanding, gifts and tiers of a
-    program's points (all time); `liability` is the live points outstanding."""
-    issued = totals.get("issue", 0)
-    redeemed = totals.get("redeem", 0)
-    swapped_in, swapped_out = totals.get("swap_in", 0), totals.get("swap_out", 0)
-    return {
-        "issued": issued,
-        "redeemed": redeemed,
-        "forfeited": totals.get("forfeit", 0),
-        "expired": expired,
-        "swapped_in": swapped_in,
-        "swapped_out": swapped_out,
-        "outstanding_liability": liability,
-        "redemption_rate": ratio(redeemed, issued),
-        "breakage_rate": breakage_rate(expired, issued, swapped_in),
-        "swaps": {"in": counts.get("swap_in", 0), "out": counts.get("swap_out", 0)},
-        "redemptions": counts.get("redeem", 0),
-        "gifts": {
-            "count": counts.get("gift", 0),
-            "points": totals.get("gift", 0),
-            "senders": gift_senders,
-            "receivers": gift_receivers,
-        },
-        "transfers": {"count": counts.get("transfer", 0), "points": totals.get("transfer", 0)},
-        "tiers": list(tiers),
-        "books": books(
-            issued=issued,
-            swapped_in=swapped_in,
-            redeemed=redeemed,
-            swapped_out=swapped_out,
-            forfeited=totals.get("forfeit", 0),
-            expired=expired,
-            outstanding=liability,
-        ),
-    }
-
-
-@dataclass(frozen=True)
-class MonthFlows:
-    """Points that moved in one calendar month: ledger entries by block time, lots by expiry."""
-
-    month: int
-    issued: int = 0
-    swapped_in: int = 0
-    swapped_out: int = 0
-    redeemed: int = 0
-    forfeited: int = 0
-    expired: int = 0
-
-
-def breakage_rate(expired: int, issued: int, swapped_in: int) -> float | None:
-    """Expired ÷ (issued + swapped in) over the same period."""
-    return ratio(expired, issued + swapped_in)
-
-
-def point_flows(months: Sequence[MonthFlows]) -> dict[str, object]:
-    """Issued, swapped in/out, redeemed, forfeited and expired points over a period and per
-    month, with the breakage rate of each."""
-
-    def row(f: MonthFlows) -> dict[str, object]:
-        return {
-            "issued": f.issued,
-            "swapped_in": f.swapped_in,
-            "swapped_out": f.swapped_out,
-            "redeemed": f.redeemed,
-            "forfeited": f.forfeited,
-            "expired": f.expired,
-            "breakage_rate": breakage_rate(f.expired, f.issued, f.swapped_in),
-        }
-
-    total = MonthFlows(
-        month=0,
-        **{
-            k: sum(getattr(f, k) for f in months)
-            for k in ("issued", "swapped_in", "swapped_out", "redeemed", "forfeited", "expired")
-        },
-    )
-    return {**row(total), "trend": [{"month": month_label(f.month), **row(f)} for f in months]}
-
-
-def books(
-    *,
-    issued: int,
-    swapped_in: int,
-    redeemed: int,
-    swapped_out: int,
-    forfeited: int,
-    expired: int,
-    outstanding: int,
-) -> dict[str, object]:
-    """The points identity over a program's whole history:
-    issued + swapped in = redeemed + swapped out + forfeited + expired + outstanding."""
-    credits = issued + swapped_in
-    debits = redeemed + swapped_out + forfeited + expired + outstanding
-    return {
-        "issued": issued,
-        "swapped_in": swapped_in,
-        "redeemed": redeemed,
-        "swapped_out": swapped_out,
-        "forfeited": forfeited,
-        "expired": expired,
-        "outstanding": outstanding,
-        "credits": credits,
-        "debits": debits,
-        "difference": credits - debits,
-        "balanced": credits == debits,
+        "trend": [
+            {"month": month_label(m), "partial": m in partial, **summary(per.get(m, []))}
+            for m in months
+        ],
     }

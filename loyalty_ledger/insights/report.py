@@ -1,4 +1,5 @@
-"""Each metric for one brand and period: a query (queries) fed to a pure function (metrics)."""
+"""Each metric for one brand and period: a query (`queries`, `ledger_queries`) fed to a pure
+function (`metrics`, `lifecycle`, `economy`)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,24 @@ from sqlalchemy import Engine
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.programme.earn import get_rule
 
-from . import metrics, queries
-from .period import Period, make_period
+from . import economy, ledger_queries, lifecycle, metrics, queries
+from .period import Period, iso, make_period
+from .settings import churn_days
 
 METRICS = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
+
+
+def period_for(
+    *, engine: Engine, program: Program, start: str | None, end: str | None, now: int | None = None
+) -> Period:
+    """The period asked for; the default (the last three full months and this month to date)
+    starts no earlier than the month of the programme's first earn record."""
+    first = None
+    if not start:
+        full = make_period(None, end, now=now)
+        with engine.connect() as conn:
+            first = queries.first_activity(conn, brand_id=program.brand_id, before=full.start)
+    return make_period(start, end, now=now, first_activity=first)
 
 
 def _head(brand_id: str, period: Period, currency: str | None = None) -> dict[str, Any]:
@@ -24,15 +39,34 @@ def _head(brand_id: str, period: Period, currency: str | None = None) -> dict[st
     return head
 
 
+def _partial(period: Period) -> set[int]:
+    return {m for m in period.months() if period.month_partial(m)}
+
+
+def _currency(engine: Engine, program: Program) -> str:
+    return get_rule(engine=engine, brand_id=program.brand_id).currency
+
+
 def clv(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
-    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    """Lifetime value to date, predicted value, and spend in the period."""
+    cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
-        stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
-    return _head(program.brand_id, period, cur) | metrics.clv(stats)
+        days = churn_days(conn, brand_id=bid)
+        hist = queries.customer_history(conn, brand_id=bid, currency=cur, period=period, days=days)
+    stats = [
+        metrics.CustomerStats(h.member, h.period_orders, h.period_spend, 0)
+        for h in hist
+        if h.period_orders
+    ]
+    return _head(bid, period, cur) | {
+        "lifetime": {"as_of": iso(period.as_of)} | lifecycle.lifetime_value(hist),
+        "predicted": lifecycle.predicted_value(hist, days=days),
+        "in_period": metrics.period_spend(stats),
+    }
 
 
 def frequency(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
-    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    cur = _currency(engine, program)
     with engine.connect() as conn:
         stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
     return _head(program.brand_id, period, cur) | metrics.frequency(stats)
@@ -41,62 +75,91 @@ def frequency(*, engine: Engine, program: Program, period: Period) -> dict[str, 
 def top_customers(
     *, engine: Engine, program: Program, period: Period, limit: int = 10
 ) -> dict[str, Any]:
-    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    cur = _currency(engine, program)
     with engine.connect() as conn:
         stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
     return _head(program.brand_id, period, cur) | metrics.top_customers(stats, limit=limit)
 
 
 def basket(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
-    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
+    """Basket per month, and the totals of the calendar-aligned previous period."""
+    cur, bid = _currency(engine, program), program.brand_id
+    prev = period.previous()
     with engine.connect() as conn:
-        months = queries.month_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
-    return _head(program.brand_id, period, cur) | metrics.basket(months)
+        months = queries.month_stats(conn, brand_id=bid, currency=cur, period=period)
+        before = queries.period_totals(conn, brand_id=bid, currency=cur, period=prev)
+    previous: dict[str, Any] = {"period": prev.to_json(), **before}
+    previous["average_order_value"] = metrics.floor_div(before["revenue"], before["orders"])
+    return (
+        _head(bid, period, cur) | metrics.basket(months, _partial(period)) | {"previous": previous}
+    )
 
 
 def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
-    bid = program.brand_id
+    """Churn as N days without a purchase (N: the brand's setting), the lapsed share, month
+    on month on purchases, and the activity-based churn against the previous period."""
+    cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
-        before, during = queries.active_before_and_during(conn, brand_id=bid, period=period)
-        active = queries.activity_months(conn, brand_id=bid, period=period)
+        days = churn_days(conn, brand_id=bid)
+        hist = queries.customer_history(
+            conn, brand_id=bid, currency=cur, period=period, days=days, values=False
+        )
+        prev = period.previous()
+        mm = queries.member_months(conn, brand_id=bid, currency=cur, period=period, previous=prev)
+    months, partial = period.months(), _partial(period)
+    activity = (
+        {"previous_period": prev.to_json()}
+        | lifecycle.period_churn(mm.before, mm.during)
+        | {"monthly": lifecycle.monthly_churn(mm.active, months, partial)}
+    )
     return (
         _head(bid, period)
-        | {"previous_period": period.previous().to_json()}
-        | metrics.churn(before, during)
-        | {"monthly": metrics.monthly_churn(active, period.months())}
+        | {"definition": f"no purchase for {days} days"}
+        | lifecycle.lapse_churn(hist, start=period.start, as_of=period.as_of, days=days)
+        | {"lapsed": lifecycle.lapsed(hist, as_of=period.as_of, days=days)}
+        | {"monthly": lifecycle.monthly_churn(mm.buying, months, partial)}
+        | {"activity": activity}
     )
 
 
 def retention(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
-    bid = program.brand_id
+    """Cohorts by first purchase (retained: bought that month), and by first activity."""
+    cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
-        active = queries.activity_months(conn, brand_id=bid, period=period)
-        first = queries.first_months(conn, brand_id=bid, period=period)
-    return _head(bid, period) | {"cohorts": metrics.cohorts(active, first, period.months())}
+        mm = queries.member_months(
+            conn, brand_id=bid, currency=cur, period=period, all_history=True
+        )
+    months, partial = period.months(), _partial(period)
+    return _head(bid, period) | {
+        "cohorts": lifecycle.cohorts(mm.buying, mm.first(mm.buying), months, partial),
+        "activity_cohorts": lifecycle.cohorts(
+            mm.active, mm.first(mm.active), months, partial, buyers=set(mm.buying)
+        ),
+    }
 
 
 def nps(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     with engine.connect() as conn:
         scores = queries.survey_scores(conn, brand_id=program.brand_id, period=period)
-    return _head(program.brand_id, period) | metrics.nps(scores, period.months())
+    return _head(program.brand_id, period) | metrics.nps(scores, period.months(), _partial(period))
 
 
 def points(
     *, engine: Engine, program: Program, period: Period | None = None, now: int | None = None
 ) -> dict[str, Any]:
     """The points economy: totals and books all time, as of the mirror (expiry as of `now`);
-    `flows` per month of the period (default: the last 12 months)."""
+    `flows` per month of the period (default: the default period)."""
     now = int(time.time()) if now is None else now
     period = period or make_period(None, None, now=now)
-    token = program.points
+    token, q = program.points, ledger_queries
     with engine.connect() as conn:
-        totals, counts = queries.ledger_totals(conn, token=token)
-        senders, receivers = queries.gift_parties(conn, token=token)
-        owed = queries.liability(conn, token=token, now=now)
-        expired = queries.expired_total(conn, token=token, now=now)
-        tiers = queries.tier_distribution(conn, pass_address=program.pass_, now=now)
-        flows = queries.month_flows(conn, token=token, period=period, now=now)
-    body = metrics.points_economy(
+        totals, counts = q.ledger_totals(conn, token=token)
+        senders, receivers = q.gift_parties(conn, token=token)
+        owed = q.liability(conn, token=token, now=now)
+        expired = q.expired_total(conn, token=token, now=now)
+        tiers = q.tier_distribution(conn, pass_address=program.pass_, now=now)
+        flows = q.month_flows(conn, token=token, brand_id=program.brand_id, period=period, now=now)
+    body = economy.points_economy(
         totals=totals,
         counts=counts,
         liability=owed,
@@ -108,42 +171,8 @@ def points(
     return (
         {"brand_id": program.brand_id, "scope": "all time, as of the mirror"}
         | body
-        | {"period": period.to_json(), "flows": metrics.point_flows(flows)}
+        | {"period": period.to_json(), "flows": economy.point_flows(flows, _partial(period))}
     )
-
-
-def by_customer(
-    *, engine: Engine, program: Program, period: Period, limit: int = 10
-) -> dict[str, dict[str, Any]]:
-    """clv, frequency and top_customers from one read of the customers' stats (each exactly as
-    its own function answers it)."""
-    cur = get_rule(engine=engine, brand_id=program.brand_id).currency
-    with engine.connect() as conn:
-        stats = queries.customer_stats(conn, brand_id=program.brand_id, currency=cur, period=period)
-    head = _head(program.brand_id, period, cur)
-    return {
-        "clv": head | metrics.clv(stats),
-        "frequency": head | metrics.frequency(stats),
-        "top_customers": head | metrics.top_customers(stats, limit=limit),
-    }
-
-
-def lifecycle(*, engine: Engine, program: Program, period: Period) -> dict[str, dict[str, Any]]:
-    """churn and retention from one read of the members' active months (each exactly as its own
-    function answers it)."""
-    bid = program.brand_id
-    with engine.connect() as conn:
-        before, during = queries.active_before_and_during(conn, brand_id=bid, period=period)
-        active = queries.activity_months(conn, brand_id=bid, period=period)
-        first = queries.first_months(conn, brand_id=bid, period=period)
-    return {
-        "churn": _head(bid, period)
-        | {"previous_period": period.previous().to_json()}
-        | metrics.churn(before, during)
-        | {"monthly": metrics.monthly_churn(active, period.months())},
-        "retention": _head(bid, period)
-        | {"cohorts": metrics.cohorts(active, first, period.months())},
-    }
 
 
 def full_report(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:

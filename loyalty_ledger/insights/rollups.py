@@ -47,18 +47,3 @@ def gift_parties(conn: Connection, *, token: str) -> tuple[int, int]:
         select(func.count()).where(t.c.token == token.lower(), t.c.received > 0)
     ).scalar()
     return int(senders or 0), int(receivers or 0)
-
-
-def month_amounts(
-    conn: Connection, *, token: str, months: list[int], kinds: list[str]
-) -> dict[int, dict[str, int]]:
-    """Points per month (of `months`) and kind (of `kinds`), by the block's UTC month."""
-    per: dict[int, dict[str, int]] = defaultdict(dict)
-    q = select(T_MONTH.c.month, T_MONTH.c.kind, T_MONTH.c.amount).where(
-        T_MONTH.c.token == token.lower(),
-        T_MONTH.c.month.between(months[0], months[-1]),
-        T_MONTH.c.kind.in_(kinds),
-    )
-    for month, kind, amount in conn.execute(q):
-        per[int(month)][kind] = per[int(month)].get(kind, 0) + int(amount)
-    return per

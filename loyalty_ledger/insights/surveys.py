@@ -9,6 +9,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput
+from ..programme.order_time import EARLIEST_ORDER, event_time
 from ..store.insights_tables import T_SURVEY
 from ..validate import checksum_address
 
@@ -22,20 +23,29 @@ def record_answer(
     score: int,
     comment: str = "",
     answered_at: int | None = None,
+    earliest: int = EARLIEST_ORDER,
 ) -> tuple[dict[str, Any], bool]:
-    """Store an answer (0-10); returns (the stored answer, duplicate?). Re-sending is a no-op."""
+    """Store an answer (0-10); returns (the stored answer, duplicate?). Re-sending is a no-op.
+
+    `answered_at` (Unix seconds; default now) is bounded like an order's time: at most five
+    minutes ahead of our clock and not before `earliest`, the programme's start
+    (`programme.order_time.event_time`).
+    """
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
         raise InvalidInput("score must be a whole number from 0 to 10")
     if not survey_id or len(survey_id) > 64:
         raise InvalidInput("survey_id must be text of 1 to 64 characters")
     now = int(time.time())
+    when = now
+    if answered_at is not None:
+        when = event_time(int(answered_at), "answered_at", now=now, earliest=earliest)
     values = {
         "brand_id": brand_id,
         "member": checksum_address(member),
         "survey_id": survey_id,
         "score": score,
         "comment": comment[:500],
-        "answered_at": now if answered_at is None else int(answered_at),
+        "answered_at": when,
         "created_at": now,
     }
     duplicate = False

@@ -1,5 +1,6 @@
 """An order's point-of-sale time (`ordered_at`): timezone-aware, not before the programme began
-(the time of the block that deployed its points contract), at most 5 minutes in the future."""
+(the time of the block that deployed its points contract), at most 5 minutes in the future.
+A survey answer's time (`answered_at`) has the same bounds (`event_time`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ EARLIEST_ORDER = 946_684_800  # 2000-01-01T00:00:00Z, the floor when the start i
 
 
 def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime holds
+        return str(ts)
 
 
 @lru_cache(maxsize=256)
@@ -52,15 +56,20 @@ def order_time(
         raise InvalidInput(
             "ordered_at must be an ISO 8601 time with a timezone, e.g. 2026-11-29T10:15:00Z"
         )
-    ts = math.floor(value.timestamp())
+    return event_time(math.floor(value.timestamp()), "ordered_at", now=now, earliest=earliest)
+
+
+def event_time(
+    ts: int, what: str, *, now: float | None = None, earliest: int = EARLIEST_ORDER
+) -> int:
+    """A business event's time in Unix seconds (an order's, a survey answer's), checked: at
+    most MAX_FUTURE_SECONDS ahead of our clock and not before `earliest`."""
     clock = time.time() if now is None else now
     if ts > clock + MAX_FUTURE_SECONDS:
         raise InvalidInput(
-            f"ordered_at {_iso(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
+            f"{what} {_iso(ts)} is more than {MAX_FUTURE_SECONDS // 60} minutes in the "
             f"future (server time {_iso(int(clock))})"
         )
     if ts < earliest:
-        raise InvalidInput(
-            f"ordered_at {_iso(ts)} is before the programme began ({_iso(earliest)})"
-        )
+        raise InvalidInput(f"{what} {_iso(ts)} is before the programme began ({_iso(earliest)})")
     return ts

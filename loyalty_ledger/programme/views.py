@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from loyalty_ledger.chain.deploy import Deployment
+from loyalty_ledger.programme.history import describe
 from loyalty_ledger.store.models import Balance, IndexerState, LedgerEntry, Member, Pass, Tier
 from loyalty_ledger.validate import checksum_address
 
@@ -90,7 +91,8 @@ def ledger_page(
     limit: int = 50,
     before_id: int | None = None,
 ) -> dict[str, Any]:
-    """Newest-first ledger entries of a token (optionally of one account), keyset-paged."""
+    """Newest-first ledger entries of a token (optionally of one account), keyset-paged; each
+    with its block's `time` (ISO 8601) and a readable `note` (memo, perk, swap terms)."""
     limit = max(1, min(int(limit), MAX_PAGE))
     q = select(T_ENTRY).where(T_ENTRY.c.token == token.lower())
     if account is not None:
@@ -102,8 +104,8 @@ def ledger_page(
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(q).mappings()]
         state = conn.execute(select(T_STATE.c.checkpoint_block).where(T_STATE.c.id == 1)).scalar()
-    more = len(rows) > limit
-    rows = rows[:limit]
+        more = len(rows) > limit
+        rows = describe(conn, rows[:limit])
     return {
         "entries": rows,
         "next_before": rows[-1]["id"] if more and rows else None,

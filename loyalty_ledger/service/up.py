@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-import signal
-import threading
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import inspect
 from web3 import Web3
 
-from api.main import serve
 from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.chainstate import ChainState
 from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.chain.sender import connect_settings
 from loyalty_ledger.config import Settings
+from loyalty_ledger.demo import access
+from loyalty_ledger.demo.access import DemoAccess
 from loyalty_ledger.demo.seed import seed_realistic_demo
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.indexer.runner import run_indexer
-from loyalty_ledger.store.engine import default_database_url
+from loyalty_ledger.programme import views
+from loyalty_ledger.service.supervise import resend_lost, serve_and_watch
+from loyalty_ledger.store.engine import default_database_url, make_engine
+
+Announce = Callable[[dict[str, Any]], None] | None
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,8 @@ def _retire_embedded_db(settings: Settings, say: Callable[[str], None]) -> None:
         say(f"the chain is new: the old mirror was moved to {backup}")
 
 
-def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], None]) -> None:
-    """Seed the realistic demo, save the deployment, print where to look."""
+def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], None]) -> DemoAccess:
+    """Seed the realistic demo, save the deployment and what gets a person in."""
     _retire_embedded_db(settings, say)
     result = seed_realistic_demo(
         w3, settings, members=scale.members, months=scale.months, seed=scale.seed, say=say
@@ -66,10 +73,54 @@ def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], N
     settings.deployment_file.parent.mkdir(parents=True, exist_ok=True)
     result.deployment.save(settings.deployment_file)
     say(f"demo: {result.figures}")
+    access.save(settings.data_dir, result.access())
+    return result.access()
+
+
+def _show(
+    settings: Settings, acc: DemoAccess, say: Callable[[str], None], announce: Announce
+) -> None:
+    """Print the dashboard and wallet links and how to sign in (and the JSON, if asked)."""
     base = f"http://{settings.api_host}:{settings.api_port}"
-    for brand, key in result.viewer_keys.items():
-        say(f"dashboard ({brand}): {base}/dashboard#brand={brand}&key={key}")
-    say(f"wallet: {base}/wallet")
+    for line in access.lines(acc, base=base, rpc_url=settings.rpc_url):
+        say(line)
+    if announce is not None:
+        announce(access.links(acc, base=base, rpc_url=settings.rpc_url))
+
+
+def _node_line(node: Anvil) -> str:
+    if node.reused:
+        return f"chain: reusing the node at {node.url} (its state is its own)"
+    kept = f"kept in {node.state.dir}" if node.state else "in memory only"
+    if node.loaded is None:
+        return f"chain: anvil started at {node.url}: a new chain, {kept}"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(node.loaded.mtime))
+    return (
+        f"chain: anvil started at {node.url} from its saved state (block {node.loaded.head}, "
+        f"saved {when}), {kept}"
+    )
+
+
+def _refuse_reset(w3: Web3, settings: Settings) -> None:
+    """A configured database that mirrors another chain: stop before seeding anything into it."""
+    assert settings.database_url is not None
+    if settings.database_url == default_database_url(settings.data_dir):
+        return  # the embedded mirror of an old chain is moved aside instead
+    engine = make_engine(settings.database_url)
+    try:
+        if not inspect(engine).has_table("indexer_state"):
+            return
+        st = views.mirror_state(engine=engine)
+    finally:
+        engine.dispose()
+    genesis = w3.eth.get_block(0)["hash"].to_0x_hex()
+    if st and (st["chain_id"] != w3.eth.chain_id or st["genesis_hash"] != genesis):
+        raise LedgerError(
+            f"the chain was reset: the node at {settings.rpc_url} serves a new chain (genesis "
+            f"{genesis[:12]}…) but {settings.database_url} mirrors chain {st['chain_id']} "
+            f"(genesis {st['genesis_hash'][:12]}…). Restore the chain's state "
+            f"({settings.data_dir / 'chain'}) or use a new database."
+        )
 
 
 def up(
@@ -79,17 +130,22 @@ def up(
     fresh_only: bool = False,
     serve_api: bool = True,
     say: Callable[[str], None] = print,
+    announce: Announce = None,
 ) -> int:
     """Chain + demo + indexer + API until Ctrl-C or SIGTERM; returns an exit code.
 
-    A live deployment in the deployment file is reused (`fresh_only` refuses it instead);
+    The job's own anvil keeps its chain in the data dir and reloads it on the next start; a
+    live deployment in the deployment file is reused (`fresh_only` refuses it instead);
     otherwise the realistic demo is seeded. With `serve_api=False` the job stops once the
-    mirror has caught up.
+    mirror has caught up. The links (dashboards, wallet, a demo customer) are said every run;
+    `announce` also gets them as data (`--json`).
     """
-    node = Anvil(url=settings.rpc_url).start()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    node = Anvil(url=settings.rpc_url, state=ChainState.of(settings), say=say).start()
     try:
-        say(f"chain: {'reusing the node' if node.reused else 'anvil started'} at {node.url}")
+        say(_node_line(node))
         w3 = connect_settings(settings)
+        _refuse_reset(w3, settings)
         dep = live_deployment(w3, settings.deployment_file)
         if dep is not None and fresh_only:
             raise LedgerError(
@@ -97,48 +153,21 @@ def up(
                 "node (or another LOYALTY_DEPLOYMENT_FILE / LOYALTY_DATA_DIR) for the demo"
             )
         if dep is None:
-            _seed(w3, settings, scale or DemoScale(), say)
+            if node.keeper is not None:
+                node.keeper.paused = True  # saves would slow seeding; a half demo is no use
+            acc = _seed(w3, settings, scale or DemoScale(), say)
+            if node.keeper is not None:
+                node.keeper.paused = False
         else:
             say(f"network: reusing {settings.deployment_file} (brands {', '.join(dep.programs)})")
+            acc = access.for_reuse(settings, dep)
+        _show(settings, acc, say, announce)
+        if node.loaded is not None:  # what the reload lost, the outbox sends again
+            resend_lost(settings, node.loaded.head, say)
         if not serve_api:
             say("indexing the chain into the mirror …")
             run_indexer(settings, follow=False, progress=False)
             return 0
-        return _serve(settings, say)
+        return serve_and_watch(settings, node, say)
     finally:
         node.stop()
-
-
-def _serve(settings: Settings, say: Callable[[str], None]) -> int:
-    """Follow the chain and serve the API until a signal or a failure."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    failure: list[str] = []
-
-    def index() -> None:
-        try:
-            run_indexer(settings, follow=True, stop_event=stop)
-        except BaseException as exc:  # surfaced below, then the job stops
-            failure.append(f"the indexer stopped: {exc}")
-            stop.set()
-
-    indexer = threading.Thread(target=index, name="indexer", daemon=True)
-    indexer.start()
-    say(f"indexer: following the chain into {settings.database_url}")
-    api = serve(settings, stop)
-    base = f"http://{settings.api_host}:{settings.api_port}"
-    say(f"API: {base}  (docs {base}/docs, health {base}/health)")
-    say("Ctrl-C stops everything")
-    try:
-        while not stop.wait(0.5):
-            if not api.is_alive():
-                failure.append(f"the API could not serve on {base}")
-                stop.set()
-    except KeyboardInterrupt:
-        stop.set()
-    indexer.join(timeout=10)
-    api.join(timeout=10)
-    if failure:
-        say(f"error: {failure[0]}")
-        return 1
-    return 0

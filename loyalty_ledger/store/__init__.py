@@ -4,7 +4,14 @@ sessions), the engine with Alembic migrations, and the single-writer lock.
 May import only the base modules (`config`, `errors`, `validate`, `expiry`).
 """
 
-from .engine import WriterLock, default_database_url, make_engine, migrate, normalise_url
+from .engine import (
+    WriterLock,
+    database_unavailable,
+    default_database_url,
+    make_engine,
+    migrate,
+    normalise_url,
+)
 from .models import (
     Balance,
     BlockSeen,
@@ -43,6 +50,7 @@ __all__ = [
     "RoleMember",
     "Tier",
     "WriterLock",
+    "database_unavailable",
     "default_database_url",
     "make_engine",
     "metadata",

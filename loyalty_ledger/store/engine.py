@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,51 @@ def make_engine(url: str, **kw: Any) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
         return engine
+    # Bounded waits on a database that went away: connecting, and a connection gone silent.
+    kw["connect_args"] = PG_CONNECT_ARGS | kw.get("connect_args", {})
     return create_engine(url, pool_pre_ping=True, **kw)
+
+
+PG_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
+def database_unavailable(exc: BaseException) -> str | None:
+    """Why `exc` means the database cannot be reached (a short text), or None when it is
+    another error (a bug, a constraint): connection refused or dropped, a server shutting
+    down, SQLite's file locked past the busy timeout."""
+    if not isinstance(exc, OperationalError | InterfaceError) and not (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [""])[0]
+    if isinstance(orig, sqlite3.Error) and not any(m in first.lower() for m in _SQLITE_AWAY):
+        return None  # SQLite says "no such table" and syntax errors with the same class
+    return f"{type(orig).__name__}: {first[:160]}"
+
+
+_SQLITE_AWAY = ("locked", "busy", "unable to open", "disk i/o", "disk is full", "readonly")
+
+
+def probe(url: str) -> bool:
+    """Whether the database at `url` answers a trivial query now."""
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception as exc:
+        if database_unavailable(exc) is None:
+            raise
+        return False
+    finally:
+        engine.dispose()
 
 
 def alembic_config() -> Any:
@@ -159,6 +205,8 @@ class WriterLock:
         if self._conn is not None:
             try:
                 self._conn.close()  # the session ends, and with it the advisory lock
+            except Exception as exc:  # the database went away: so did the session and the lock
+                log.debug("writer lock: closing a broken connection: %s", exc)
             finally:
                 self._conn = None
         if self._engine is not None:

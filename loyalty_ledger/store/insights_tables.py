@@ -1,4 +1,5 @@
-"""Tables of the insights: NPS survey answers recorded by brands through the API.
+"""Tables of the insights: NPS survey answers recorded by brands through the API, and each
+brand's insights settings (the churn window).
 
 Own metadata (like the API's off-chain tables): the indexer never touches them and a mirror
 rebuild keeps them. Times are Unix seconds.
@@ -36,10 +37,19 @@ class SurveyAnswer(InsightsModel, table=True):
     created_at: int = Field(sa_type=BigInteger)
 
 
+class InsightsSetting(InsightsModel, table=True):
+    """A brand's insights settings: churn is `churn_days` without a purchase."""
+
+    __tablename__ = "insights_setting"
+    brand_id: str = Field(primary_key=True, max_length=32)
+    churn_days: int
+    updated_at: int = Field(sa_type=BigInteger)
+
+
 class ChangeCounter(InsightsModel, table=True):
     """How many writes a group of tables has seen: bumped by database triggers in the writing
-    transaction (migration 0010), so a reader can tell whether anything it read changed.
-    `offchain`: the earn records, earn rules and survey answers the insights read."""
+    transaction (migration 0011), so a reader can tell whether anything it read changed.
+    `offchain`: the earn records, earn rules, survey answers and insights settings."""
 
     __tablename__ = "change_counter"
     name: str = Field(primary_key=True, max_length=32)
@@ -48,5 +58,7 @@ class ChangeCounter(InsightsModel, table=True):
 
 insights_metadata = InsightsModel.metadata
 T_SURVEY: Table = SurveyAnswer.__table__  # type: ignore[attr-defined]
+T_SETTING: Table = InsightsSetting.__table__  # type: ignore[attr-defined]
 T_CHANGES: Table = ChangeCounter.__table__  # type: ignore[attr-defined]
-OFFCHAIN_TABLES = ("earn_record", "earn_rule", "survey_answer")  # what `offchain` counts
+# What `offchain` counts: every table the earn and survey metrics read.
+OFFCHAIN_TABLES = ("earn_record", "earn_rule", "survey_answer", "insights_setting")

@@ -184,23 +184,35 @@ class SqlOutbox:
                     .values(status="confirmed", tx_hash=tx_hash, block_number=block)
                 )
 
-    def tx_reverted(self, tx_id: int, *, block: int, requeue: bool) -> list[int]:
-        """A mined revert: the tx is failed; its intents go back to the queue (to be split
-        and retried) or are left for `fail` by the caller. Returns the intent ids."""
+    def tx_reverted(
+        self, tx_id: int, *, block: int, requeue_below: int = 0
+    ) -> tuple[list[int], list[int]]:
+        """A mined revert: the tx is failed; its intents sent fewer than `requeue_below` times
+        go back to the queue (the submitter then sends each alone), the others are left for
+        `fail` by the caller. Returns (requeued ids, left ids)."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(T_TX).where(T_TX.c.id == tx_id).values(state="failed", block_number=block)
             )
-            ids = _intent_ids(conn, tx_id)
-            if requeue:
-                _requeue(conn, ids)
-        return ids
+            rows = conn.execute(
+                select(T_INTENT.c.id, T_INTENT.c.attempts).where(T_INTENT.c.tx_id == tx_id)
+            ).all()
+            again = [int(i) for i, n in rows if n < requeue_below]
+            _requeue(conn, again)
+        return again, [int(i) for i, n in rows if n >= requeue_below]
 
     def tx_lost(self, tx_id: int) -> None:
-        """The tx's nonce was used by another transaction: it never ran; requeue its intents."""
+        """The tx's nonce was used by another transaction: it never ran; requeue its intents
+        (that send does not count as an attempt)."""
         with self.engine.begin() as conn:
             conn.execute(update(T_TX).where(T_TX.c.id == tx_id).values(state="replaced"))
-            _requeue(conn, _intent_ids(conn, tx_id))
+            ids = _intent_ids(conn, tx_id)
+            _requeue(conn, ids)
+            conn.execute(
+                update(T_INTENT)
+                .where(T_INTENT.c.id.in_(ids), T_INTENT.c.attempts > 0)
+                .values(attempts=T_INTENT.c.attempts - 1)
+            )
 
     def fail(self, intent_ids: Iterable[int], code: str, message: str) -> None:
         """The intents will never land (a decoded revert): say why, and free their keys and
@@ -235,3 +247,35 @@ def _requeue(conn: Connection, ids: list[int]) -> None:
         .where(T_INTENT.c.id.in_(ids))
         .values(state="queued", tx_id=None, tx_hash=None, nonce=None, updated_at=now_ms())
     )
+
+
+def reopen_lost(engine: Engine, head: int) -> int:
+    """The chain was reloaded at `head` (an embedded chain's state saved before a crash): the
+    transactions mined above it are gone. They become `sent` again, so the submitter finds no
+    receipt and broadcasts the same signed bytes once more (same nonce, same intents: never a
+    second issue). Returns how many."""
+    with engine.begin() as conn:
+        q = select(T_TX.c.id).where(T_TX.c.state == "mined", T_TX.c.block_number > head)
+        ids = [int(r[0]) for r in conn.execute(q)]
+        if not ids:
+            return 0
+        conn.execute(
+            update(T_TX)
+            .where(T_TX.c.id.in_(ids))
+            .values(state="sent", block_number=None, gas_used=None, sent_at=0)
+        )
+        intents = [
+            int(r[0]) for r in conn.execute(select(T_INTENT.c.id).where(T_INTENT.c.tx_id.in_(ids)))
+        ]
+        conn.execute(
+            update(T_INTENT)
+            .where(T_INTENT.c.id.in_(intents))
+            .values(state="sent", block_number=None, updated_at=now_ms())
+        )
+        for start in range(0, len(intents), 500):
+            conn.execute(
+                update(T_EARN)
+                .where(T_EARN.c.intent_id.in_(intents[start : start + 500]))
+                .values(status="pending", block_number=None)
+            )
+    return len(ids)

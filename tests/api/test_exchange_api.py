@@ -150,6 +150,9 @@ def test_gasless_swap_end_to_end(env: Env, market: Market) -> None:
             f"/customers/{acct.address}/history", params={"brand": brand}, headers=h
         ).json()
         assert (page["entries"][0]["kind"], page["entries"][0]["amount"]) == (kind, amount)
+        # the swap says its brands and rate, not the 64-character exchange ref
+        terms = f"swap {market.src} → {market.dst} at {RATE_FROM}:{RATE_TO}"
+        assert page["entries"][0]["note"] == f"{terms} (exchange #{market.open})"
     q = env.client.get(f"/exchanges/{market.open}/quote", params={"amount": 300}, headers=h).json()
     assert q["remaining_today"] == CAP - 250 and q["within_cap"] is False
     listed = {e["id"]: e for e in env.client.get("/exchanges").json()["exchanges"]}

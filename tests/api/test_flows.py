@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -13,6 +14,8 @@ from loyalty_ledger.ledger import passes
 from .conftest import Env, sign_typed
 
 pytestmark = pytest.mark.chain
+
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def _perk(env: Env, **fields: object) -> dict:
@@ -102,6 +105,9 @@ def test_redeem_with_forward_request_is_idempotent(env: Env) -> None:
     env.index()
     hist = env.client.get(f"/customers/{alice.address}/history?brand=acme", headers=h).json()
     assert hist["entries"][0]["kind"] == "redeem" and hist["entries"][0]["amount"] == 30
+    # a person reads the perk's name and the date, not "perk:7" and a block number
+    assert hist["entries"][0]["note"] == f"perk: {perk['name']}"
+    assert ISO_TIME.fullmatch(hist["entries"][0]["time"])
     perk_now = env.client.get(f"/perks/{perk['id']}", headers=h).json()
     assert perk_now["redeemed_count"] == 1
     reds = env.client.get("/brands/acme/redemptions", headers=env.h("acme:viewer")).json()
@@ -195,6 +201,14 @@ def test_gift_and_transfer_gasless(env: Env) -> None:
     env.index()
     s = env.client.get(f"/customers/{bob.address}", headers=env.sign_in(bob)).json()
     assert s["programs"][0] == {"brand_id": "acme", "balance": 20, "pass": None}
+    hb = env.sign_in(bob)
+    got = env.client.get(f"/customers/{bob.address}/history?brand=acme", headers=hb).json()
+    assert [(e["kind"], e["note"]) for e in got["entries"][:2]] == [
+        ("transfer", ""),
+        ("gift", "enjoy"),
+    ]
+    led = env.client.get("/brands/acme/ledger?limit=5", headers=env.h("acme:viewer")).json()
+    assert all(ISO_TIME.fullmatch(e["time"]) for e in led["entries"])
 
 
 def test_earn_purchase_once_per_order(env: Env) -> None:

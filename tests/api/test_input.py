@@ -141,7 +141,10 @@ def test_node_down_is_503(env: Env, tmp_path: Path) -> None:
         headers=env.h(ISSUER),
     )
     _err(r, 503, "node_unreachable")
-    assert client.get("/health").status_code == 503
+    h = client.get("/health")
+    assert h.status_code == 503 and h.json()["error"] == "unavailable"
+    assert set(h.json()["down"]) == {"node"} and h.json()["database"] == "ok"
+    assert h.json()["down"]["node"]["since"].endswith("Z") and "node" in h.json()["detail"]
 
 
 def test_database_down_is_503(env: Env, tmp_path: Path) -> None:
@@ -158,4 +161,7 @@ def test_database_down_is_503(env: Env, tmp_path: Path) -> None:
         "database_unavailable",
     )
     _err(client.get("/auth/nonce"), 503, "database_unavailable")
-    assert client.get("/health").status_code == 503
+    h = client.get("/health")
+    assert h.status_code == 503 and set(h.json()["down"]) == {"database"}
+    assert h.json()["chain"] == "ok" and "database is unavailable since" in h.json()["detail"]
+    assert client.get("/wallet").status_code == 200  # a page needs no database

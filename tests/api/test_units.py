@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import api_app
 from loyalty_ledger import auth
+from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.earn import Rule
 from loyalty_ledger.programme.perks import Holding, judge
@@ -113,7 +114,11 @@ def test_perk_crud_checks(env: Env) -> None:
 
 def test_key_cli(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'keys.db'}"
-    runner = CliRunner()
+    # a brand key needs the brand in the deployment file (addresses do not matter here)
+    dep = Deployment(31337, "0x" + "11" * 20, "0x" + "22" * 20, 1)
+    dep.programs["acme"] = Program("acme", "0x" + "33" * 20, "0x" + "44" * 20, "0x" + "55" * 20, 1)
+    dep.save(tmp_path / "deployment.json")
+    runner = CliRunner(env={"LOYALTY_DEPLOYMENT_FILE": str(tmp_path / "deployment.json")})
     r = runner.invoke(
         api_app,
         [

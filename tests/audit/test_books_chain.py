@@ -19,6 +19,7 @@ bolt: swapped in 120 (lot e+4), outstanding 120. Exchange 0: 2 swaps, 150 in, 12
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,20 @@ def test_block_times_fetched_when_logs_lack_them(books: Any, report: Any) -> Non
     assert rep.ok, to_text(rep)
     assert rep.state["programs"] == report.state["programs"]
     assert rep.state["exchanges"] == report.state["exchanges"]
+
+
+def test_member_statement_reads_with_dates_and_swap_terms(report: Any, books: Any) -> None:
+    """A person reads dates, and a swap's brands and rate, not a 64-character exchange ref."""
+    st = report.statement
+    assert all(e["date"] and e["time"] for e in st["entries"])
+    out = next(e for e in st["entries"] if e["kind"] == "swap-out")
+    assert out["detail"]["swap"] == "acme → bolt at 100:80" and out["detail"]["exchange_id"] == 0
+    assert "Swapped" not in {e["kind"] for e in st["entries"]}  # its two sides say it
+    text = to_text(report)
+    lines = text[text.index("statement of") :].splitlines()[1:]
+    entries = [ln for ln in lines if ln.startswith("  ")]
+    assert len(entries) == len(st["entries"])
+    assert all(re.match(r"  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  ", ln) for ln in entries), entries
+    swap = next(ln for ln in entries if "swap-out" in ln)
+    assert "acme → bolt at 100:80" in swap and not re.search(r"0x[0-9a-f]{64}", swap)
+    assert "date (UTC)" in to_html(report)

@@ -7,7 +7,8 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,18 +21,8 @@ from loyalty_ledger.store.offchain import PerkRow, table
 
 from ..insights.conftest import build_app, make_keys, make_settings
 from ..insights.fixture_data import database, seed
+from .chromium import CHROMIUM, chromium_context
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -53,9 +44,9 @@ class Site:
     engine: Engine
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("browser")
+@contextmanager
+def serve_site(tmp: Path, prepare: Callable[[Engine], None] | None = None) -> Iterator[Site]:
+    """The API over the insights fixture (plus a perk, plus `prepare`) on a free port."""
     with database("sqlite", tmp) as (url, engine):
         seed(engine)
         with engine.begin() as conn:
@@ -72,6 +63,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                     created_at=int(time.time()),
                 )
             )
+        if prepare is not None:
+            prepare(engine)
         port = free_port()
         settings = make_settings(url, tmp).model_copy(update={"api_port": port})
         options = ApiOptions(siwe_domain=f"127.0.0.1:{port}", siwe_uri=f"http://127.0.0.1:{port}")
@@ -88,21 +81,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve_site(tmp_path_factory.mktemp("browser")) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A browser context (`.new_page()`); its teardown is bounded and never fails a run."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            args=ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
-        )
-        try:
-            yield ctx
-        finally:
-            ctx.close()
+    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as chromium:
+        yield chromium.context

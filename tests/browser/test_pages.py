@@ -43,7 +43,7 @@ def test_dashboard(site: Site, browser: Any) -> None:
     page.goto(f"{site.url}/dashboard#brand=acme&key={key}&{Q}")
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     page.wait_for_selector("#feed tr:nth-child(2)", timeout=10_000)
-    for cid in ("basket", "tiers", "churn", "nps", "clv", "items", "frequency"):
+    for cid in ("basket", "tiers", "churn", "nps", "clv", "items", "frequency", "points"):
         assert page.evaluate(CANVAS_DRAWN, f"chart-{cid}") > 100, f"chart-{cid} is blank"
     get = lambda name: httpx.get(  # noqa: E731
         f"{site.url}/brands/acme/insights/{name}?{Q}", headers={"X-API-Key": key}
@@ -51,22 +51,65 @@ def test_dashboard(site: Site, browser: Any) -> None:
     clv, freq, churn, nps, pts = (get(n) for n in ("clv", "frequency", "churn", "nps", "points"))
     value = lambda k: page.get_attribute(f"#kpi-{k}", "data-value")  # noqa: E731
     text = lambda k: page.inner_text(f"#kpi-{k} .value").replace(",", "")  # noqa: E731
-    assert value("customers") == str(clv["customers"]) == "3"
-    assert text("revenue") == str(clv["revenue"]) == "1200000"
-    assert text("clv") == str(clv["clv_mean"]) and text("aov") == str(clv["average_order_value"])
-    assert text("churn") == f"{100 * churn['churn_rate']:.1f}%" == "33.3%"
-    assert text("nps") == f"{nps['nps']:.1f}"
-    assert text("repeat") == f"{100 * freq['repeat_purchase_rate']:.1f}%"
+    sub = lambda k: page.inner_text(f"#kpi-{k} .sub").replace(",", "")  # noqa: E731
+    spent, life = clv["in_period"], clv["lifetime"]
+    assert value("customers") == str(spent["customers"]) == "3"
+    assert text("revenue") == str(spent["revenue"]) == "1200000"
+    assert sub("revenue") == "previous period 220000"  # Oct-Dec 2025: 70k + 100k + 50k
+    # The lifetime value to date is the default CLV; the period's spend is kept beside it.
+    assert text("clv") == str(life["mean"]) == "284000"
+    assert text("clv-period") == str(spent["clv_mean"]) == "400000"
+    assert text("clv-predicted") == str(clv["predicted"]["value"])
+    assert text("aov") == str(spent["average_order_value"])
+    # Churn is 90 days without a purchase (B and D of A, B, D), with its numerator and denominator.
+    assert text("churn") == f"{100 * churn['churn_rate']:.1f}%" == "66.7%"
+    assert sub("churn") == "(2 of 3)" and "90 days" in page.inner_text("#kpi-churn .label")
+    assert sub("lapsed") == "(2 of 3)"
+    assert text("nps") == f"{nps['nps']:.1f}" and sub("nps") == "5 answers"
+    assert (
+        text("repeat") == f"{100 * freq['repeat_purchase_rate']:.1f}%"
+        and sub("repeat") == "(2 of 3)"
+    )
     assert text("liability") == str(pts["outstanding_liability"]) == "130"
-    breakage = pts["breakage_rate"]
-    assert text("breakage") == ("\u2013" if breakage is None else f"{100 * breakage:.1f}%")
-    assert "expired" in page.inner_text("#points") and "books balance" in page.inner_text("#points")
-    cohort_rows = page.locator("#cohorts tr").count() - 1
-    assert cohort_rows == 3
+    # Breakage counts acme's forfeits (no expiry policy), over the points credited.
+    assert text("breakage") == f"{100 * pts['breakage_rate']:.1f}%" == "5.6%"
+    assert sub("breakage") == "(10 of 180 credited)" and sub("redemption") == "(40 of 180 credited)"
+    points_table = page.inner_text("#points")
+    assert "expired" in points_table and "books balance" in points_table
+    assert "forfeited" in points_table and "credited" in points_table
+    assert page.locator("#cohorts tr").count() - 1 == 3  # Jan, Feb, Mar first-purchase cohorts
+    # January's cohort (C) bought again in February: its numerator and denominator on hover
+    assert page.get_attribute("#cohorts tr:nth-child(2) td:nth-child(4)", "title") == "1 of 1"
+    assert page.locator("#cohorts td.partial").count() == 0  # a complete period
+    assert "partial" not in page.inner_text("#period-note")
+    assert page.locator("#activity-cohorts tr").count() - 1 == 3
     first_top = page.get_attribute("#top-spend tr:nth-child(2) span.addr", "title")
     assert first_top == get("top-customers")["by_spend"][0]["member"]
     assert page.locator("#feed tr").count() == 1 + 9  # header + the fixture's 9 entries
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_dashboard_default_period(site: Site, browser: Any) -> None:
+    """Without dates: the last three full months and this month to date, the month marked."""
+    key = site.keys["acme:viewer"]
+    page = browser.new_page()
+    errors = _watch(page)
+    page.goto(f"{site.url}/dashboard#brand=acme&key={key}")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    period = httpx.get(f"{site.url}/brands/acme/insights/clv", headers={"X-API-Key": key}).json()[
+        "period"
+    ]
+    assert period["partial"] and len(period["partial_months"]) == 1
+    this_month = period["partial_months"][0]
+    status = page.inner_text("#status")
+    assert period["from"][:10] in status and "to date" in status
+    assert f"partial month: {this_month}" in page.inner_text("#period-note")
+    months = page.evaluate("Chart.getChart('chart-basket').data.labels")
+    assert len(months) == 4 and months[-1] == this_month + "*"
+    # this month's column of every cohort is marked partial (four cohorts: m+3 of the first)
+    assert page.locator("#cohorts td.partial").count() == 4
     assert errors == []
     page.close()
 

@@ -119,13 +119,14 @@ def test_rollups_roll_back_with_a_reorg(net: Net, make_indexer, engine, depth, w
 
 
 def test_migration_fills_the_rollups_from_the_history(net: Net, make_indexer, engine) -> None:  # type: ignore[no-untyped-def]
-    """A mirror indexed before 0009 gets its rollups from the history it holds already."""
+    """A mirror indexed before 0010 gets its rollups from the history it holds already."""
     rnd = _setup(net, 13)
     _months(net, rnd, 2, 8)
     make_indexer().run(follow=False)
     indexed = assert_rollups_match(engine)
     cfg = alembic_config()
-    for fn, rev in ((command.downgrade, "0008_reorg_window"), (command.upgrade, "0009_rollups")):
+    steps = ((command.downgrade, "0009_insights_settings"), (command.upgrade, "0010_rollups"))
+    for fn, rev in steps:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             fn(cfg, rev)

@@ -20,6 +20,7 @@ from loyalty_ledger.config import Settings
 
 from ..pg import pg_available
 from .fixture_data import DEPLOYMENT, database, seed
+from .lifecycle_data import seed_lifecycle
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +37,7 @@ def seeded(
         pytest.skip("PostgreSQL variant skipped: no server at 127.0.0.1:5432")
     with database(request.param, tmp_path_factory.mktemp(request.param)) as (url, engine):
         seed(engine)
+        seed_lifecycle(engine)
         yield url, engine
 
 

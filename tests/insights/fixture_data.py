@@ -52,12 +52,29 @@ BETA = Program(
     block=1,
     name="Beta Points",
 )
+# The lifecycle brands (lifecycle_data.py): textbook cases of the purchase-based definitions.
+GAMMA = Program(
+    brand_id="gamma",
+    points="0x" + "d1" * 20,
+    pass_="0x" + "d2" * 20,
+    admin="0x" + "d3" * 20,
+    block=1,
+    name="Gamma Points",
+)
+YOUNG = Program(
+    brand_id="young",
+    points="0x" + "e1" * 20,
+    pass_="0x" + "e2" * 20,
+    admin="0x" + "e3" * 20,
+    block=1,
+    name="Young Points",
+)
 DEPLOYMENT = Deployment(
     chain_id=31337,
     registry="0x" + "c1" * 20,
     forwarder="0x" + "c2" * 20,
     start_block=0,
-    programs={"acme": ACME, "beta": BETA},
+    programs={"acme": ACME, "beta": BETA, "gamma": GAMMA, "young": YOUNG},
 )
 
 
@@ -311,7 +328,7 @@ def seed(engine: Engine) -> None:
                     genesis_hash="0x" + "00" * 32,
                     registry_address=DEPLOYMENT.registry,
                     start_block=0,
-                    checkpoint_block=20,
+                    checkpoint_block=250,  # past gamma's blocks (lifecycle_data)
                 )
             ],
         )

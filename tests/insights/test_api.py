@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import select
 
 from loyalty_ledger.insights import report
 from loyalty_ledger.insights.period import make_period
+from loyalty_ledger.store.insights_tables import T_SURVEY
 
 from .conftest import Api
 from .fixture_data import ACME, A, C
@@ -25,9 +30,10 @@ def test_endpoint_equals_report(api: Api, name: str) -> None:
 def test_figures(api: Api) -> None:
     h = api.h("acme:viewer")
     clv = api.client.get("/brands/acme/insights/clv", params=Q, headers=h).json()
-    assert clv["clv_mean"] == 400_000 and clv["period"]["from"] == "2026-01-01T00:00:00Z"
+    assert clv["in_period"]["clv_mean"] == 400_000
+    assert clv["period"]["from"] == "2026-01-01T00:00:00Z"
     churn = api.client.get("/brands/acme/insights/churn", params=Q, headers=h).json()
-    assert churn["churn_rate"] == pytest.approx(1 / 3)
+    assert churn["activity"]["churn_rate"] == pytest.approx(1 / 3)
     top = api.client.get(
         "/brands/acme/insights/top-customers", params=Q | {"limit": 1}, headers=h
     ).json()
@@ -52,8 +58,13 @@ def test_bad_periods(api: Api) -> None:
         assert r.status_code == 422 and "error" in r.json(), (q, r.text)
 
 
+def _day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
 def test_survey_answer(api: Api) -> None:
-    body = {"member": A.lower(), "survey_id": "api-q1", "score": 9, "answered_at": 1_900_000_000}
+    when = int(time.time()) - 3 * 86_400  # three days ago: no other answer that day
+    body = {"member": A.lower(), "survey_id": "api-q1", "score": 9, "answered_at": when}
     r = api.client.post("/brands/acme/surveys/answers", json=body, headers=api.h("acme:issuer"))
     assert r.status_code == 201, r.text
     out = r.json()
@@ -64,10 +75,68 @@ def test_survey_answer(api: Api) -> None:
     assert again.json()["duplicate"] is True and again.json()["answer"]["score"] == 9
     nps = api.client.get(
         "/brands/acme/insights/nps",
-        params={"from": "2030-03-01", "to": "2030-04-01"},
+        params={"from": _day(when), "to": _day(when + 86_400)},
         headers=api.h("acme:viewer"),
     ).json()
     assert nps["answers"] == 1 and nps["nps"] == 100.0
+
+
+def test_survey_answer_time_is_bounded_like_an_order(api: Api) -> None:
+    """A future-dated answer would count in this month's NPS at once: refused, like an order
+    time, beyond 5 minutes ahead; and before 2000 (the floor when the node cannot say when the
+    programme began: this API has no node). Nothing is stored."""
+    url, h = "/brands/acme/surveys/answers", api.h("acme:issuer")
+    now = int(time.time())
+    for sid, when, word in (
+        ("api-future", now + 21 * 86_400, "future"),  # three weeks ahead
+        ("api-skew", now + 600, "future"),
+        ("api-old", 946_684_799, "before the programme began"),  # 1999-12-31T23:59:59Z
+        ("api-far", 2**62, "future"),
+    ):
+        body = {"member": A, "survey_id": sid, "score": 10, "answered_at": when}
+        r = api.client.post(url, json=body, headers=h)
+        assert r.status_code == 422, r.text
+        err = r.json()
+        assert err["error"] == "invalid_input" and "answered_at" in err["detail"], err
+        assert word in err["detail"], err
+        with api.engine.connect() as conn:
+            stored = conn.execute(select(T_SURVEY).where(T_SURVEY.c.survey_id == sid)).first()
+        assert stored is None
+    # within the clock-skew allowance, and a month back: accepted
+    for sid, when in (("api-soon", now + 240), ("api-month", now - 30 * 86_400)):
+        body = {"member": A, "survey_id": sid, "score": 8, "answered_at": when}
+        r = api.client.post(url, json=body, headers=h)
+        assert r.status_code == 201 and r.json()["answer"]["answered_at"] == when, r.text
+
+
+def test_insights_settings(api: Api) -> None:
+    url = "/brands/acme/insights/settings"
+    assert api.client.get(url, headers=api.h("acme:viewer")).json() == {
+        "brand_id": "acme",
+        "churn_days": 90,
+    }
+    assert (
+        api.client.put(url, json={"churn_days": 60}, headers=api.h("acme:viewer")).status_code
+        == 403
+    )
+    assert (
+        api.client.put(url, json={"churn_days": 60}, headers=api.h("beta:issuer")).status_code
+        == 403
+    )
+    for bad in ({"churn_days": 0}, {"churn_days": 731}, {"churn_days": "60"}, {"days": 60}):
+        r = api.client.put(url, json=bad, headers=api.h("acme:issuer"))
+        assert r.status_code == 422 and set(r.json()) == {"error", "detail"}, (bad, r.text)
+    try:
+        r = api.client.put(url, json={"churn_days": 60}, headers=api.h("acme:issuer"))
+        assert r.status_code == 200 and r.json()["churn_days"] == 60, r.text
+        churn = api.client.get("/brands/acme/insights/churn", params=Q, headers=api.h("auditor"))
+        assert (
+            churn.json()["days"] == 60 and churn.json()["definition"] == "no purchase for 60 days"
+        )
+        other = api.client.get("/brands/beta/insights/settings", headers=api.h("beta:viewer"))
+        assert other.json()["churn_days"] == 90  # per brand
+    finally:
+        api.client.put(url, json={"churn_days": 90}, headers=api.h("acme:issuer"))
 
 
 def test_survey_rules(api: Api) -> None:

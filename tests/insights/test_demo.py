@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
 from loyalty_ledger.demo.seed import seed_realistic_demo
 from loyalty_ledger.demo.world import BRANDS, simulate
 from loyalty_ledger.indexer import run_indexer
-from loyalty_ledger.insights import full_report, make_period
+from loyalty_ledger.insights import full_report, period_for
 from loyalty_ledger.insights.queries import T_EARN
 from loyalty_ledger.store import make_engine
 
@@ -52,10 +53,10 @@ def test_demo_on_chain(node: Anvil, tmp_path: Path) -> None:
     run_indexer(settings, follow=False, progress=False)
     assert settings.database_url is not None
     engine = make_engine(settings.database_url)
-    period = make_period(None, None)
     swaps: dict[str, tuple[int, int]] = {}
     for spec in BRANDS:
         program = result.deployment.program(spec.brand_id)
+        period = period_for(engine=engine, program=program, start=None, end=None)
         rep = full_report(engine=engine, program=program, period=period)
         with engine.connect() as conn:
             earned = conn.execute(
@@ -74,10 +75,35 @@ def test_demo_on_chain(node: Anvil, tmp_path: Path) -> None:
             - pts["expired"]
         )
         swaps[spec.brand_id] = (pts["swapped_in"], pts["swapped_out"])
-        assert rep["clv"]["customers"] > 10 and rep["basket"]["orders"] > 0
+        assert rep["clv"]["in_period"]["customers"] > 10 and rep["basket"]["orders"] > 0
         assert sum(t["passes"] for t in pts["tiers"]) > 0
+        _check_defaults(rep, earned)
     # the demo's partner exchange: coffee points swapped into fashion points
     assert swaps["fashion"] == (result.figures["swapped_in"], 0) and swaps["coffee"][0] == 0
     assert swaps["coffee"][1] > swaps["fashion"][0] > 0
     assert set(result.viewer_keys) == {s.brand_id for s in BRANDS}
     engine.dispose()
+
+
+def _check_defaults(rep: dict[str, Any], earned: int) -> None:
+    """The demo's four months of history, all issued on chain today: its points land in their
+    orders' months; the purchase-based defaults have figures; cohorts leave out the members
+    who only signed up; the current month is marked partial."""
+    period, flows = rep["period"], rep["points"]["flows"]
+    assert len(rep["basket"]["trend"]) == 4 and period["partial"]
+    assert [t["partial"] for t in flows["trend"]] == [False, False, False, True]
+    # every earn record's points are placed at its own time, inside the demo's four months
+    assert flows["issued_by_event_time"] == earned
+    assert all(t["issued_by_event_time"] > 0 for t in flows["trend"])
+    assert flows["trend"][-1]["issued"] < flows["issued"] / 2  # not all in the current month
+    churn, clv = rep["churn"], rep["clv"]
+    # 97 days of history and a 90-day window: only the first week's customers can lapse yet
+    assert 0 <= churn["churned"] <= churn["at_risk"] == churn["new_customers"]
+    assert (churn["churn_rate"] is None) == (churn["at_risk"] == 0) == (churn["note"] is not None)
+    assert all(m["active_at_start"] > 0 for m in churn["monthly"][1:])  # month on month
+    assert clv["lifetime"]["customers"] >= clv["in_period"]["customers"] > 0
+    cohorts, activity = rep["retention"]["cohorts"], rep["retention"]["activity_cohorts"]
+    assert sum(c["size"] for c in cohorts) < sum(c["size"] for c in activity)
+    assert sum(c["never_bought"] for c in activity) > 0
+    for c in cohorts:
+        assert c["size"] == 0 or c["retention"][0] == 1.0

@@ -1,5 +1,6 @@
-"""Expired points per period, breakage rate, swaps and the points identity, on beta's
-hand-computed fixture (fixture_data.BETA_*) and in the pure functions."""
+"""Expired points per period, breakage (expired and forfeited), swaps and the points identity,
+on beta's hand-computed fixture (fixture_data.BETA_*) and in the pure functions. Beta has no
+earn records: its flows are all placed by block time."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from loyalty_ledger.insights import metrics as m
+from loyalty_ledger.insights import economy as m
 from loyalty_ledger.insights import report
 from loyalty_ledger.insights.period import make_period
 
@@ -47,11 +48,18 @@ def test_flows_per_month(engine: Engine) -> None:
         ("2026-02", 40, 0, 20, 0, 0, 15),
         ("2026-03", 0, 30, 0, 10, 5, 25),
     ]
-    assert [t["breakage_rate"] for t in r["flows"]["trend"]] == [70 / 110, 15 / 40, 25 / 30]
+    trend = r["flows"]["trend"]
+    assert [t["expiry_breakage_rate"] for t in trend] == [70 / 110, 15 / 40, 25 / 30]
+    # breakage counts March's forfeit too; redemption has the same denominator
+    assert [t["breakage_rate"] for t in trend] == [70 / 110, 15 / 40, 30 / 30]
+    assert [t["redemption_rate"] for t in trend] == [0 / 110, 0 / 40, 10 / 30]
+    assert [t["credited"] for t in trend] == [110, 40, 30]
     f = r["flows"]
     # Dec's and Apr's issues and the untimed row fall outside the period.
     assert (f["issued"], f["swapped_in"], f["swapped_out"], f["expired"]) == (100, 80, 20, 110)
-    assert f["breakage_rate"] == 110 / 180
+    assert (f["issued_by_block_time"], f["issued_by_event_time"]) == (100, 0)
+    assert f["expiry_breakage_rate"] == 110 / 180
+    assert f["breakage"] == 115 and f["breakage_rate"] == 115 / 180
 
 
 def test_all_time_and_books(engine: Engine) -> None:
@@ -61,7 +69,9 @@ def test_all_time_and_books(engine: Engine) -> None:
     assert r["swaps"] == {"in": 2, "out": 1}
     # 190 held in the mirror, less C's lot expired by the clock but not swept yet.
     assert r["outstanding_liability"] == 165
-    assert r["breakage_rate"] == 110 / 310
+    assert r["credited"] == 310 and r["expiry_breakage_rate"] == 110 / 310
+    assert r["breakage_rate"] == (110 + 5) / 310 and r["forfeit_breakage_rate"] == 5 / 310
+    assert r["redemption_rate"] == 10 / 310
     assert r["books"] == {
         "issued": 230,
         "swapped_in": 80,
@@ -111,12 +121,21 @@ def test_points_endpoint_takes_a_period(api: Api) -> None:
 
 def test_point_flows_pure() -> None:
     F = m.MonthFlows
-    r = m.point_flows([F(1, issued=80, swapped_in=20, expired=25), F(2)])
-    assert r["breakage_rate"] == 0.25 and r["expired"] == 25
+    r = m.point_flows(
+        [
+            F(1, issued_by_event=50, issued_by_block=30, swapped_in=20, expired=25, forfeited=5),
+            F(2),
+        ],
+        partial={2},
+    )
+    assert r["issued"] == 80 and r["credited"] == 100 and r["expired"] == 25
+    assert r["breakage_rate"] == 0.30 and r["expiry_breakage_rate"] == 0.25
     trend: Any = r["trend"]
     assert trend[1]["breakage_rate"] is None  # nothing credited that month
+    assert [t["partial"] for t in trend] == [False, True]
     assert m.point_flows([])["breakage_rate"] is None
-    assert m.breakage_rate(5, 0, 10) == 0.5
+    rates = m.rates(issued=0, swapped_in=10, redeemed=2, forfeited=4, expired=1)
+    assert (rates["breakage_rate"], rates["redemption_rate"]) == (0.5, 0.2)
 
 
 def test_books_pure() -> None:

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from web3 import Web3
 
 from loyalty_ledger import ledger
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.chain.sender import Sender
-from loyalty_ledger.chain.submitter import Submitter
+from loyalty_ledger.chain.submitter import MAX_MINED_REVERTS, Submitter
 from loyalty_ledger.config import Settings
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.store import make_engine, migrate
@@ -200,3 +200,37 @@ def test_two_submitters_one_sends_then_the_other_takes_over(net: Any, db: Any) -
         ev.set()
     for t in threads.values():
         t.join(10)
+
+
+def test_an_item_that_keeps_reverting_once_mined_fails_alone(
+    net: Any, db: Any, monkeypatch: Any
+) -> None:
+    """Pre-flight passes (here: skipped) but the batch reverts once mined: its items are sent
+    alone, the good ones land once, the bad one fails after MAX_MINED_REVERTS mined reverts
+    with its decoded reason (it used to be re-queued for ever)."""
+    w3, dep, _ = net
+    eng, _url = db
+    sender = Sender(w3, BRAND_KEY, decoder=error_decoder())
+    before = _balances(w3, dep)
+    tag = eng.dialect.name
+    stranger = Account.create().address  # not a member: the whole batch reverts on chain
+    items = [(m.address, 20 + i, f"{tag}-mr{i}") for i, m in enumerate(MEMBERS[10:14])]
+    items.insert(2, (stranger, 9, f"{tag}-mr-bad"))
+    ids = _queue(eng, sender, dep, items)
+    monkeypatch.setattr(Submitter, "_estimate", lambda self, to, data, value=0: 2_000_000)
+    sub = Submitter(sender, sql.SqlOutbox(eng, sender.address), batch_items=50, batch_ms=0)
+    sub.start()
+    _drain(sub, eng, timeout=30)
+    bad = sql.intent(eng, ids[2])
+    assert bad is not None and bad["state"] == "failed" and bad["error_code"] == "not_a_member"
+    assert bad["attempts"] == MAX_MINED_REVERTS and "reverted on chain 3 times" in bad["error"]
+    good = [sql.intent(eng, i) for i in ids[:2] + ids[3:]]
+    assert all(r and r["state"] == "mined" for r in good)
+    after = _balances(w3, dep)
+    for i, m in enumerate(MEMBERS[10:14]):
+        assert after[m.address] - before[m.address] == 20 + i  # once
+    with eng.connect() as conn:
+        reverted = conn.execute(
+            select(func.count()).select_from(sql.T_TX).where(sql.T_TX.c.state == "failed")
+        ).scalar()
+    assert reverted == MAX_MINED_REVERTS  # the batch once, then the bad item alone twice

@@ -1,8 +1,8 @@
 """change_counter: writes to the off-chain tables the insights read (earn_record, earn_rule,
-survey_answer), counted by triggers in the writing transaction
+survey_answer, insights_setting), counted by triggers in the writing transaction
 
-Revision ID: 0010_change_counter
-Revises: 0009_rollups
+Revision ID: 0011_change_counter
+Revises: 0010_rollups
 """
 
 from collections.abc import Sequence
@@ -10,12 +10,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_change_counter"
-down_revision: str | None = "0009_rollups"
+revision: str = "0011_change_counter"
+down_revision: str | None = "0010_rollups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("earn_record", "earn_rule", "survey_answer")
+TABLES = ("earn_record", "earn_rule", "survey_answer", "insights_setting")
 BUMP = "UPDATE change_counter SET n = n + 1 WHERE name = 'offchain'"
 
 

@@ -2,8 +2,8 @@
 program, kind and month) and gift_party (gifts sent and received per program and member), filled
 from the history already mirrored
 
-Revision ID: 0009_rollups
-Revises: 0008_reorg_window
+Revision ID: 0010_rollups
+Revises: 0009_insights_settings
 """
 
 from collections import defaultdict
@@ -15,8 +15,8 @@ from alembic import op
 
 import loyalty_ledger.store.types
 
-revision: str = "0009_rollups"
-down_revision: str | None = "0008_reorg_window"
+revision: str = "0010_rollups"
+down_revision: str | None = "0009_insights_settings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
