@@ -198,6 +198,9 @@ def test_a_chain_reset_under_the_running_job_stops_it(stack: ExitStack, tmp_path
     job = MainJob(tmp_path, rpc_url=f"http://127.0.0.1:{proxy.port}")
     stack.callback(job.cleanup)
     job.start().wait_ready()
+    # the mirror holds the chain first: before its first checkpoint a new chain below the
+    # deployment's start block looks like a node that lags, not like a reset
+    wait_for("the mirror caught up", lambda: job.health().json().get("lag_blocks") == 0, 90)
     other = stack.enter_context(Anvil(port=0))
     proxy.cut()
     proxy.upstream = other.port
