@@ -4,10 +4,6 @@ models match, down and up again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -16,36 +12,16 @@ from sqlalchemy import Engine, inspect, text
 
 from loyalty_ledger.errors import IdempotencyConflict
 from loyalty_ledger.programme.idempotency import check_same, request_hash
-from loyalty_ledger.store import make_engine
-from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.offchain import offchain_metadata
 
-from ..pg import fresh_schema
+from ..migrations import alembic_run, migration_engine
 
 REVISION, PREVIOUS = "0006_request_hash", "0005_expiry_exchange"
 TABLES = ("earn_record", "redemption")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
-        yield eng
-        eng.dispose()
-        return
-    with fresh_schema("mig6") as url:
-        eng = make_engine(url)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
-
-
-def _alembic(engine: Engine, fn: Any, rev: str) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        fn(cfg, rev)
+engine = migration_engine("mig6")
+_alembic = alembic_run
 
 
 def _cols(engine: Engine, name: str) -> set[str]:

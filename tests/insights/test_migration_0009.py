@@ -3,10 +3,6 @@ intact, the settings work, and it downgrades and upgrades again; SQLite and Post
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from alembic import command
 from alembic.runtime.migration import MigrationContext
@@ -14,34 +10,15 @@ from sqlalchemy import Engine, inspect, text
 
 from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.insights.settings import get_settings, set_settings
-from loyalty_ledger.store import make_engine, migrate
-from loyalty_ledger.store.engine import alembic_config
+from loyalty_ledger.store import migrate
 
-from ..pg import fresh_schema
+from ..migrations import alembic_run, migration_engine
 
 REV, PREVIOUS = "0009_insights_settings", "0008_reorg_window"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
-        yield eng
-        eng.dispose()
-        return
-    with fresh_schema("mig6") as url:
-        eng = make_engine(url)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
-
-
-def _alembic(engine: Engine, fn: Any, rev: str) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        fn(cfg, rev)
+engine = migration_engine("mig9")
+_alembic = alembic_run
 
 
 def _revision(engine: Engine) -> str | None:

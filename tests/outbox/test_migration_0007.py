@@ -3,46 +3,21 @@ PostgreSQL schema: up from 0006 with an earn row kept, the models match, down an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from loyalty_ledger.store import make_engine
-from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.models import metadata
 from loyalty_ledger.store.offchain import offchain_metadata
 
-from ..pg import fresh_schema
+from ..migrations import alembic_run, migration_engine
 
 REVISION, PREVIOUS = "0007_outbox", "0006_request_hash"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
-        yield eng
-        eng.dispose()
-        return
-    with fresh_schema("mig7") as url:
-        eng = make_engine(url)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
-
-
-def _alembic(engine: Engine, fn: Any, rev: str) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        fn(cfg, rev)
+engine = migration_engine("mig7")
+_alembic = alembic_run
 
 
 def test_outbox_migration_up_down_up(engine: Engine) -> None:
