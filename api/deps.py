@@ -27,6 +27,7 @@ from loyalty_ledger.auth import (
     cached_key,
     verify_session,
 )
+from loyalty_ledger.auth.custody import Kek
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.chain.keys import KeyRing
@@ -66,6 +67,7 @@ class AppState:
     # What this API found down, and since when (for /health); the main job's indexer's own view.
     outages: Outages = field(default_factory=lambda: Outages("api", logging.getLogger("api")))
     indexer_outages: Outages | None = None
+    kek: Kek | None = None  # seals members' managed keys (loaded and checked at start)
 
     @property
     def deployment(self) -> Deployment:
@@ -326,3 +328,8 @@ async def member_actor(customer: CustomerDep, address: str) -> str:
 
 
 MemberActorDep = Annotated[str, Depends(member_actor)]
+
+
+def client_of(request: Request) -> str:
+    """Who is asking, for per-client limits: the peer address."""
+    return request.client.host if request.client else "unknown"

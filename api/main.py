@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from loyalty_ledger.auth import custody
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.health import Outages
@@ -29,9 +30,12 @@ from .routers import (
     health,
     insights,
     ledger,
+    members,
     operations,
     pages,
     perks,
+    signin,
+    vouchers,
 )
 
 log = logging.getLogger("api")
@@ -144,6 +148,7 @@ def create_app(
     app.state.api = state = AppState(
         settings=settings, engine=engine, options=options, indexer_outages=indexer_outages
     )
+    state.kek = custody.load_kek(settings, engine)  # ConfigError: missing or wrong, at start
     for line in state.key_report():
         (log.warning if "read-only" in line else log.info)("signing key of %s", line)
     if settings.outbox and settings.submitter:
@@ -155,6 +160,7 @@ def create_app(
     routers = (
         *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
         operations,
+        *(signin, members, vouchers),
     )
     for r in (*routers, pages):
         app.include_router(r.router)

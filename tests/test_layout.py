@@ -20,6 +20,7 @@ MAX_LINES = 400
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors"}),
     frozenset({"config", "validate", "expiry", "retry", "health"}),
+    frozenset({"mail"}),  # sends with the settings: above config, below everything that mails
     frozenset({"chain", "store"}),
     frozenset({"ledger", "indexer"}),
     frozenset({"programme", "auth"}),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header
 
 from loyalty_ledger import ledger
 from loyalty_ledger.ledger import passes
+from loyalty_ledger.auth.accounts import member_address
 from loyalty_ledger.programme import earn
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
@@ -69,7 +70,7 @@ def earn_purchase(
             engine=state.engine,
             sender=_queued(state, brand_id),
             program=program,
-            member=body.member,
+            member=member_address(state.engine, body.member),
             order_id=body.order_id,
             amount=body.amount,
             currency=body.currency,
