@@ -28,7 +28,8 @@ MAX_TRIES = 5  # wrong codes before the cool-down
 COOL_DOWN = 900  # seconds an address is locked after MAX_TRIES wrong codes
 SEND_WINDOW = 3600  # seconds of the per-address sending budget
 SENDS_PER_ADDRESS = 5  # codes one address may be sent per window
-SENDS_PER_CLIENT = 20  # codes one client may ask for per window (any addresses)
+SENDS_PER_CLIENT = 30  # codes one client may ask for per CLIENT_WINDOW (any addresses)
+CLIENT_WINDOW = 600  # seconds
 _EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,188}\.[A-Za-z]{2,24}")
 
 _clients: dict[str, deque[float]] = {}
@@ -43,14 +44,14 @@ def normalise_email(email: str) -> str:
     return text
 
 
-def _digest(engine: Engine, email: str, code: str) -> str:
-    return hmac.new(_secret(engine), f"{email}:{code}".encode(), hashlib.sha256).hexdigest()
+def _digest(key: bytes, email: str, code: str) -> str:
+    return hmac.new(key, f"{email}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def _client_allowed(client: str, now: float) -> None:
     with _clients_lock:
         seen = _clients.setdefault(client, deque())
-        while seen and seen[0] < now - SEND_WINDOW:
+        while seen and seen[0] < now - CLIENT_WINDOW:
             seen.popleft()
         if len(seen) >= SENDS_PER_CLIENT:
             raise RateLimited(
@@ -65,7 +66,7 @@ def issue_code(*, engine: Engine, email: str, client: str) -> str:
     """A fresh code for `email` (replacing an open one); RateLimited when over a budget or
     in a cool-down. The caller mails it."""
     email, now = normalise_email(email), int(time.time())
-    t = table(EmailCode)
+    t, key = table(EmailCode), _secret(engine)  # before the write transaction (SQLite locks)
     with engine.begin() as conn:
         found = conn.execute(select(t).where(t.c.email == email)).mappings().first()
         row: dict[str, Any] = dict(found) if found is not None else {}
@@ -85,7 +86,7 @@ def issue_code(*, engine: Engine, email: str, client: str) -> str:
             update(t)
             .where(t.c.email == email)
             .values(
-                code_hash=_digest(engine, email, code),
+                code_hash=_digest(key, email, code),
                 expires_at=now + CODE_TTL,
                 tries=0,
                 window_start=start,
@@ -101,14 +102,14 @@ def check_code(*, engine: Engine, email: str, code: str) -> str:
     email, now = normalise_email(email), int(time.time())
     if not isinstance(code, str) or not re.fullmatch(r"\d{6}", code.strip()):
         raise InvalidInput("the code is 6 digits")
-    t = table(EmailCode)
+    t, key = table(EmailCode), _secret(engine)
     with engine.begin() as conn:
         row = conn.execute(select(t).where(t.c.email == email)).mappings().first()
         if row is not None and row["locked_until"] > now:
             raise RateLimited("too many wrong codes", row["locked_until"] - now)
         if row is None or row["code_hash"] is None or row["expires_at"] <= now:
             raise AuthenticationFailed("no open code for this address (expired or used): ask again")
-        if hmac.compare_digest(row["code_hash"], _digest(engine, email, code.strip())):
+        if hmac.compare_digest(row["code_hash"], _digest(key, email, code.strip())):
             conn.execute(update(t).where(t.c.email == email).values(code_hash=None, tries=0))
             return email
         tries = row["tries"] + 1

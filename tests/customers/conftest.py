@@ -1,0 +1,171 @@
+"""Fixtures for members without a wallet: an in-process SMTP server (aiosmtpd), and the API
+over the shared test chain with the outbox on, mail going to that server, on SQLite and on
+PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from web3 import Web3
+
+from api.deps import ApiOptions, AppState
+from api.main import create_app
+from loyalty_ledger import auth
+from loyalty_ledger.auth import email_codes
+from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.config import Settings
+from loyalty_ledger.indexer import run_indexer
+
+from ..api.conftest import (  # noqa: F401  (fixtures)
+    BRAND_KEY,
+    DOMAIN,
+    OPERATOR_KEY,
+    RELAYER_KEY,
+    ROLES,
+    URI,
+    Env,
+    api_network,
+    api_node,
+)
+from ..pg import fresh_schema
+
+ROLES_ALL = (*ROLES, "cashier")
+
+
+@pytest.fixture(autouse=True)
+def _chain_isolation() -> Iterator[None]:
+    """No snapshots (the mirror cannot be rewound); each test starts with no client counted
+    by the per-client sending limit (the test client is one client)."""
+    email_codes._clients.clear()
+    yield
+
+
+class Inbox:
+    """What the SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def last_code(self, to: str, timeout: float = 10.0) -> str:
+        """The 6-digit code in the newest mail to `to`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in reversed(self.messages):
+                if m["To"] == to:
+                    found = re.search(r"\b(\d{6})\b", m.get_payload(decode=True).decode())
+                    assert found, m
+                    return found.group(1)
+            time.sleep(0.05)
+        raise AssertionError(f"no mail to {to}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def member_settings(
+    db_url: str, dep: Path, node: Anvil, tmp: Path, smtp_port: int, **over: object
+) -> Settings:
+    values: dict[str, object] = dict(
+        rpc_url=node.url,
+        database_url=db_url,
+        deployment_file=dep,
+        data_dir=tmp,
+        operator_key=OPERATOR_KEY,
+        brand_key=BRAND_KEY,
+        relayer_key=RELAYER_KEY,
+        receipt_timeout=60,
+        outbox=True,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_tls="none",
+        mail_from="Loyalty <no-reply@example.test>",
+    )
+    values.update(over)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def make_env(settings: Settings, w3: Web3) -> Env:
+    run_indexer(settings, follow=False, progress=False)  # migrates, then backfills
+    app = create_app(settings, options=ApiOptions(siwe_domain=DOMAIN, siwe_uri=URI))
+    state: AppState = app.state.api
+    env = Env(settings=settings, client=TestClient(app), state=state, w3=w3)
+    eng = state.engine
+    env.keys["operator"] = auth.create_api_key(engine=eng, kind="operator")[1]
+    for bid in ("acme", "beta"):
+        for role in ROLES_ALL:
+            env.keys[f"{bid}:{role}"] = auth.create_api_key(
+                engine=eng, kind="brand", brand_id=bid, roles=[role]
+            )[1]
+    return env
+
+
+@pytest.fixture(scope="session")
+def m_env(
+    api_network: tuple[Path, Web3],  # noqa: F811
+    api_node: Anvil,  # noqa: F811
+    smtp: tuple[Inbox, int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Env:
+    tmp = tmp_path_factory.mktemp("members-sqlite")
+    s = member_settings(f"sqlite:///{tmp / 'api.db'}", api_network[0], api_node, tmp, smtp[1])
+    return make_env(s, api_network[1])
+
+
+@pytest.fixture(scope="session")
+def m_pg_env(
+    api_network: tuple[Path, Web3],  # noqa: F811
+    api_node: Anvil,  # noqa: F811
+    smtp: tuple[Inbox, int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Env]:
+    with fresh_schema("members") as url:
+        tmp = tmp_path_factory.mktemp("members-pg")
+        env = make_env(member_settings(url, api_network[0], api_node, tmp, smtp[1]), api_network[1])
+        yield env
+        env.state.stop.set()  # the submitters, before the schema goes
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_m_env(request: pytest.FixtureRequest) -> Env:
+    return request.getfixturevalue("m_env" if request.param == "sqlite" else "m_pg_env")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def email_sign_in(env: Env, inbox: Inbox, email: str) -> dict[str, object]:
+    """The whole email journey: ask for a code, read it from the SMTP server, sign in."""
+    r = env.client.post("/auth/email/start", json={"email": email})
+    assert r.status_code == 202, r.text
+    code = inbox.last_code(email.strip().lower())
+    r = env.client.post("/auth/email/verify", json={"email": email, "code": code})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
