@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 
 from loyalty_ledger import ledger
-from loyalty_ledger.ledger import passes
 from loyalty_ledger.auth.accounts import member_address
+from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme import earn
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep

@@ -15,7 +15,8 @@ from loyalty_ledger import ledger
 from loyalty_ledger.auth import accounts, managed
 from loyalty_ledger.auth.principal import FRESH_AUTH, Principal, StepUpRequired
 from loyalty_ledger.chain import contracts
-from loyalty_ledger.ledger import consent
+from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.ledger import consent, outbox
 from loyalty_ledger.ledger.outbox import enqueue_call
 from loyalty_ledger.programme import perks, vouchers
 
@@ -211,10 +212,23 @@ def move(body: MoveIn, customer: CustomerDep, state: StateDep, prefer: PreferHea
     call = reg.functions.recover(account["address"], new)
     out = {"from": account["address"], "to": new}
     if not state.settings.outbox:
+        if not reg.functions.isMember(new).call():
+            ledger.register_member(sender=operator, deployment=state.deployment, member=new)
         operator.transact(call)
         accounts.moved(engine=state.engine, address=account["address"], new_address=new)
         return {**out, "status": "confirmed"}
     state.submit_for(operator)
+    if not reg.functions.isMember(new).call():  # recovery moves to a registered wallet
+        with state.engine.begin() as conn:
+            first = enqueue_call(
+                conn,
+                sender=operator,
+                call=reg.functions.register(new),
+                idem_key=f"register:{new}:{uuid.uuid4().hex[:8]}",
+            )
+        row = outbox.wait(state.engine, first, 30.0)
+        if row is None or row["state"] != "mined":
+            raise LedgerError(f"registering {new} did not complete: {row and row['error']}")
     with state.engine.begin() as conn:
         intent = enqueue_call(
             conn, sender=operator, call=call, idem_key=f"move:{account['address']}:{new}"

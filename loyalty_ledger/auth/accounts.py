@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from loyalty_ledger.auth import custody
 from loyalty_ledger.auth.principal import Forbidden
 from loyalty_ledger.errors import InvalidInput, LedgerError
-from loyalty_ledger.store.customers import MemberAccount
+from loyalty_ledger.store.customers import MemberAccount, MemberSession
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.validate import checksum_address
 
@@ -114,10 +114,16 @@ def signer(*, engine: Engine, kek: custody.Kek, address: str) -> LocalAccount:
 
 
 def moved(*, engine: Engine, address: str, new_address: str) -> None:
-    """After the registry's recovery: the account follows the member's own wallet, and the
-    managed key is destroyed."""
-    t = table(MemberAccount)
+    """After the registry's recovery: the account follows the member's own wallet, the managed
+    key is destroyed, and the sessions of the old address end (sign in with the wallet)."""
+    t, sessions = table(MemberAccount), table(MemberSession)
+    now = int(time.time())
     with engine.begin() as conn:
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.address == checksum_address(address), sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
         conn.execute(
             update(t)
             .where(t.c.address == checksum_address(address))
@@ -125,6 +131,6 @@ def moved(*, engine: Engine, address: str, new_address: str) -> None:
                 address=checksum_address(new_address),
                 sealed_key=None,
                 kek_id=None,
-                moved_at=int(time.time()),
+                moved_at=now,
             )
         )

@@ -4,6 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import time
@@ -22,10 +23,14 @@ from api.main import create_app
 from loyalty_ledger import auth
 from loyalty_ledger.auth import email_codes
 from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.artifacts import error_decoder
+from loyalty_ledger.chain.deploy import add_brand, deploy_network
+from loyalty_ledger.chain.sender import Sender, connect
 from loyalty_ledger.config import Settings
 from loyalty_ledger.indexer import run_indexer
 
 from ..api.conftest import (  # noqa: F401  (fixtures)
+    BRAND,
     BRAND_KEY,
     DOMAIN,
     OPERATOR_KEY,
@@ -169,3 +174,44 @@ def email_sign_in(env: Env, inbox: Inbox, email: str) -> dict[str, object]:
     r = env.client.post("/auth/email/verify", json={"email": email, "code": code})
     assert r.status_code == 200, r.text
     return dict(r.json())
+
+
+def deploy_acme_beta(node: Anvil, folder: Path) -> tuple[Path, Web3]:
+    """A network on `node`: brands acme and beta administered by the API's brand key."""
+    w3 = connect(node.url)
+    op = Sender(w3, OPERATOR_KEY, decoder=error_decoder())
+    dep = deploy_network(w3, op)
+    for bid in ("acme", "beta"):
+        add_brand(
+            w3,
+            op,
+            dep,
+            brand_id=bid,
+            name=f"{bid} points",
+            symbol=bid.upper(),
+            admin=BRAND.address,
+            tiers=["Basic"],
+        )
+    path = folder / "deployment.json"
+    dep.save(path)
+    return path, w3
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def chain_env(
+    request: pytest.FixtureRequest, smtp: tuple[Inbox, int], tmp_path: Path
+) -> Iterator[Env]:
+    """The API on a chain of its own (its submitters are the only senders of its keys)."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'api.db'}"
+        else:
+            url = stack.enter_context(fresh_schema("memberchain"))
+        node = stack.enter_context(Anvil(port=0))
+        dep, w3 = deploy_acme_beta(node, tmp_path)
+        env = make_env(member_settings(url, dep, node, tmp_path, smtp[1]), w3)
+        try:
+            yield env
+        finally:
+            env.state.stop.set()
+            time.sleep(0.3)  # the submitters see the stop before the node and schema go
