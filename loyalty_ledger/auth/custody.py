@@ -143,3 +143,32 @@ def reseal_all(engine: Engine, old: Kek, new: Kek) -> int:
             )
             done += 1
     return done
+
+
+def rotate(settings: Settings, engine: Engine, new_key: bytes | None = None) -> tuple[int, Kek]:
+    """Re-seal every managed key under a new KEK; (how many, the new KEK).
+
+    With the KEK in a file, a random new one is written beside it first (`kek.new`, 0600),
+    the keys are re-sealed in one transaction, then the file is replaced. With the KEK in the
+    environment, pass the new key; set LOYALTY_KEY_ENCRYPTION_KEY to it afterwards.
+    """
+    old = load_kek(settings, engine)
+    path = kek_path(settings)
+    from_env = settings.key_encryption_key is not None
+    if new_key is None and from_env:
+        raise ConfigError(
+            "the KEK comes from LOYALTY_KEY_ENCRYPTION_KEY: pass the new key (--new-key-file), "
+            "then set the variable to it"
+        )
+    fresh = new_key if new_key is not None else secrets.token_bytes(32)
+    new = kek_from_bytes(fresh, "the new key")
+    staged = path.with_name("kek.new")
+    if not from_env:
+        staged.unlink(missing_ok=True)
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(fresh.hex() + "\n")
+    count = reseal_all(engine, old, new)
+    if not from_env:
+        os.replace(staged, path)
+    return count, new
