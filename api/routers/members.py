@@ -49,7 +49,13 @@ def qr_svg(text: str) -> str:
 def me(customer: CustomerDep, state: StateDep) -> dict[str, Any]:
     """The member's account and member card (a QR of the member id that a till scans)."""
     account = _me(state, customer)
-    return {**accounts.public(account), "card_qr": qr_svg(account["member_id"])}
+    reg = contracts.registry(state.w3, state.deployment)
+    registered = bool(reg.functions.isMember(account["address"]).call())
+    return {
+        **accounts.public(account),
+        "registered": registered,
+        "card_qr": qr_svg(account["member_id"]),
+    }
 
 
 def welcome_hook(state: AppState, brand_id: str, address: str) -> None:

@@ -1,8 +1,8 @@
 // Shared helpers of the dashboard and the wallet page (no framework, no network but our API).
 "use strict";
 const LL = {
-  async api(path, { key, token, method = "GET", body } = {}) {
-    const headers = { Accept: "application/json" };
+  async api(path, { key, token, method = "GET", body, headers: extra } = {}) {
+    const headers = { Accept: "application/json", ...(extra || {}) };
     if (key) headers["X-API-Key"] = key;
     if (token) headers["Authorization"] = "Bearer " + token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
