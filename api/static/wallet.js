@@ -201,7 +201,7 @@
       ...sessions.map((x) => {
         const b = x.current ? LL.el("span", { class: "muted", text: "this one" }) : LL.el("button", { text: "sign out" });
         if (!x.current) b.addEventListener("click", async () => { await LL.api(`/auth/sessions/${x.session_id}`, { ...auth, method: "DELETE" }); showSecurity(); });
-        return LL.el("tr", {}, LL.el("td", { text: LL.date(x.created_at) }), LL.el("td", { text: x.method }), LL.el("td", { text: (x.client || "").slice(0, 40) }), LL.el("td", {}, b));
+        return LL.el("tr", {}, LL.el("td", { text: LL.date(x.created_at) }), LL.el("td", { text: x.method }), LL.el("td", { text: (x.client || "").slice(0, 24) }), LL.el("td", {}, b));
       }));
     $("pk-add").hidden = !s.member;
     if (!s.member) { $("passkeys").replaceChildren(); return; }

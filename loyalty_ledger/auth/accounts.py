@@ -105,6 +105,28 @@ def create_account(
     return {**row, "moved_at": None}
 
 
+def adopt(*, engine: Engine, kek: custody.Kek, email: str, private_key: str) -> dict[str, Any]:
+    """An account for an existing key (the demo's simulated member), sealed like any managed
+    key; the existing account when the email or the address has one."""
+    from eth_account import Account
+
+    acct: LocalAccount = Account.from_key(private_key)
+    found = by_email(engine, email) or by_address(engine, acct.address)
+    if found is not None:
+        return found
+    row = {
+        "member_id": new_member_id(),
+        "email": email,
+        "address": acct.address,
+        "sealed_key": custody.seal(kek, acct.address, bytes(acct.key)),
+        "kek_id": kek.kek_id,
+        "created_at": int(time.time()),
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(table(MemberAccount)).values(**row))
+    return {**row, "moved_at": None}
+
+
 def signer(*, engine: Engine, kek: custody.Kek, address: str) -> LocalAccount:
     """The managed key of `address` (only ever inside a request authenticated as them)."""
     row = by_address(engine, address)
