@@ -12,7 +12,6 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from loyalty_ledger.auth import custody
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.health import Outages
@@ -148,7 +147,7 @@ def create_app(
     app.state.api = state = AppState(
         settings=settings, engine=engine, options=options, indexer_outages=indexer_outages
     )
-    state.kek = custody.load_kek(settings, engine)  # ConfigError: missing or wrong, at start
+    state.check_kek()  # ConfigError: sealed member keys, but the KEK is missing or wrong
     for line in state.key_report():
         (log.warning if "read-only" in line else log.info)("signing key of %s", line)
     if settings.outbox and settings.submitter:

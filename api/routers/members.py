@@ -124,7 +124,6 @@ def gift(body: GiftIn, customer: CustomerDep, state: StateDep, prefer: PreferHea
     limit = vouchers.settings_of(state.engine, body.brand_id, state.settings.gift_step_up_above)
     if body.amount > limit["step_up_above"]:
         _fresh(customer, f"a gift above {limit['step_up_above']} points")
-    assert state.kek is not None
     acct = accounts.signer(engine=state.engine, kek=state.kek, address=customer.address or "")
     to = _to_address(state, body.to)
     call = ledger.gift_call(w3=state.w3, program=program, to=to, amount=body.amount, memo=body.memo)
@@ -145,7 +144,6 @@ def redeem(
     """Redeem a perk with your managed key's consent: the points burn, and you get a voucher
     (a short code and its QR) to show at the brand's till."""
     perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
-    assert state.kek is not None
     acct = accounts.signer(engine=state.engine, kek=state.kek, address=customer.address or "")
     program = state.deployment.program(perk["brand_id"])
     forward = None
@@ -198,7 +196,6 @@ def export_key(customer: CustomerDep, state: StateDep) -> Any:
     """Your managed key, to import into a wallet of your own (needs a fresh passkey or email
     code; the key stays managed until you move)."""
     _fresh(customer, "exporting your key")
-    assert state.kek is not None
     acct = accounts.signer(engine=state.engine, kek=state.kek, address=customer.address or "")
     body = {"address": acct.address, "private_key": "0x" + bytes(acct.key).hex()}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

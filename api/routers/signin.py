@@ -45,12 +45,6 @@ def _session(
     )
 
 
-def _kek(state: AppState) -> Any:
-    if state.kek is None:
-        raise Forbidden("managed keys are not set up on this server")
-    return state.kek
-
-
 def mail_code(state: AppState, email: str, code: str, why: str) -> None:
     text = (
         f"Your Loyalty Ledger code: {code}\n\nIt is valid for 10 minutes and works once, "
@@ -75,7 +69,7 @@ def email_verify(body: EmailVerifyIn, state: StateDep, request: Request) -> Memb
     account = accounts.by_email(state.engine, email)
     created = account is None
     if account is None:
-        account = accounts.create_account(engine=state.engine, kek=_kek(state), email=email)
+        account = accounts.create_account(engine=state.engine, kek=state.kek, email=email)
     return _session(state, account, "email", request, created)
 
 
@@ -115,7 +109,7 @@ def passkey_register(body: CredentialIn, state: StateDep, request: Request) -> M
     account = accounts.by_id(state.engine, member_id)
     created = account is None
     if account is None:
-        account = accounts.create_account(engine=state.engine, kek=_kek(state), member_id=member_id)
+        account = accounts.create_account(engine=state.engine, kek=state.kek, member_id=member_id)
     return _session(state, account, "passkey", request, created)
 
 

@@ -67,6 +67,15 @@ def _sealed_ids(engine: Engine) -> dict[str, int]:
         return {str(k): int(n) for k, n in conn.execute(q).all()}
 
 
+def sealed_keys(engine: Engine) -> int:
+    """How many managed keys are sealed (0 before the tables exist)."""
+    from sqlalchemy import inspect
+
+    if not inspect(engine).has_table(MemberAccount.__tablename__):
+        return 0
+    return sum(_sealed_ids(engine).values())
+
+
 def load_kek(settings: Settings, engine: Engine) -> Kek:
     """The KEK, checked against every sealed key; ConfigError when missing or wrong."""
     sealed = _sealed_ids(engine)

@@ -183,7 +183,6 @@ def test_member_journey_with_a_managed_key(
 def _key_of(env: Env, member: dict[str, Any]) -> str:
     from loyalty_ledger.auth import accounts
 
-    assert env.state.kek is not None
     acct = accounts.signer(
         engine=env.state.engine, kek=env.state.kek, address=str(member["address"])
     )
