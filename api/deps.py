@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from web3 import Web3
 
@@ -113,8 +114,13 @@ class AppState:
         return self._kek
 
     def check_kek(self) -> None:
-        """At start: with sealed keys in the database, a missing or wrong KEK is a ConfigError."""
-        if sealed_keys(self.engine):
+        """At start: with sealed keys in the database, a missing or wrong KEK is a ConfigError
+        (a database that is down now is checked on first use instead)."""
+        try:
+            sealed = sealed_keys(self.engine)
+        except (OperationalError, InterfaceError):
+            return
+        if sealed:
             self._kek = load_kek(self.settings, self.engine)
 
     def chain_restarted(self) -> None:
