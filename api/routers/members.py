@@ -25,6 +25,9 @@ from ..member_schemas import GiftIn, MoveIn
 from . import operations
 
 router = APIRouter(prefix="/members/me", tags=["members"])
+E404: dict[int | str, dict[str, str]] = {
+    404: {"description": "No member account, or no such member"}
+}
 PreferHeader = Annotated[str | None, Header(description="RFC 7240, e.g. wait=10 (seconds)")]
 
 
@@ -45,7 +48,7 @@ def qr_svg(text: str) -> str:
     return str(segno.make(text, error="m").svg_data_uri(scale=6, border=2))
 
 
-@router.get("")
+@router.get("", responses=E404)
 def me(customer: CustomerDep, state: StateDep) -> dict[str, Any]:
     """The member's account and member card (a QR of the member id that a till scans)."""
     account = _me(state, customer)
@@ -116,7 +119,7 @@ def _relay(
     return operations.accepted(state, body, intent, prefer)
 
 
-@router.post("/gifts", responses={202: {"description": "Queued."}})
+@router.post("/gifts", responses={202: {"description": "Queued."}, **E404})
 def gift(body: GiftIn, customer: CustomerDep, state: StateDep, prefer: PreferHeader = None) -> Any:
     """Gift points to a friend (an address or a member id), signed with your managed key;
     above the brand's amount it needs a fresh passkey or email code."""
@@ -201,7 +204,7 @@ def export_key(customer: CustomerDep, state: StateDep) -> Any:
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/key/move", responses={202: {"description": "Queued."}})
+@router.post("/key/move", responses={202: {"description": "Queued."}, **E404})
 def move(body: MoveIn, customer: CustomerDep, state: StateDep, prefer: PreferHeader = None) -> Any:
     """Move to your own wallet: the registry's recovery carries your points and passes across
     every programme to `new_address`, and the managed key is destroyed (fresh proof needed)."""

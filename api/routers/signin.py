@@ -24,6 +24,11 @@ from ..member_schemas import (
 )
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+E401: dict[int | str, dict[str, str]] = {401: {"description": "Wrong or used code or passkey"}}
+E403: dict[int | str, dict[str, str]] = {403: {"description": "Not a member's session"}}
+E429: dict[int | str, dict[str, str]] = {
+    429: {"description": "Too many codes or tries: wait Retry-After seconds"}
+}
 
 
 def _session(
@@ -53,7 +58,7 @@ def mail_code(state: AppState, email: str, code: str, why: str) -> None:
     send_mail(state.settings, email, f"Your code: {code}", text)
 
 
-@router.post("/email/start", status_code=202)
+@router.post("/email/start", status_code=202, responses=E429)
 def email_start(body: EmailStartIn, state: StateDep, request: Request) -> dict[str, Any]:
     """Mail a 6-digit sign-in code (valid 10 minutes, once); joins a new member on first use."""
     email = email_codes.normalise_email(body.email)
@@ -62,7 +67,7 @@ def email_start(body: EmailStartIn, state: StateDep, request: Request) -> dict[s
     return {"sent": True, "expires_in": email_codes.CODE_TTL}
 
 
-@router.post("/email/verify", response_model=MemberSessionOut)
+@router.post("/email/verify", response_model=MemberSessionOut, responses={**E401, **E429})
 def email_verify(body: EmailVerifyIn, state: StateDep, request: Request) -> MemberSessionOut:
     """Sign in with the mailed code; a new address gets an account with a managed key."""
     email = email_codes.check_code(engine=state.engine, email=body.email, code=body.code)
@@ -73,7 +78,7 @@ def email_verify(body: EmailVerifyIn, state: StateDep, request: Request) -> Memb
     return _session(state, account, "email", request, created)
 
 
-@router.post("/passkey/register/options")
+@router.post("/passkey/register/options", responses=E403)
 def passkey_register_options(state: StateDep, principal: MaybePrincipalDep) -> dict[str, Any]:
     """Options for navigator.credentials.create(): a new member, or one more passkey for the
     signed-in member."""
@@ -100,7 +105,7 @@ def passkey_register_options(state: StateDep, principal: MaybePrincipalDep) -> d
     )
 
 
-@router.post("/passkey/register", response_model=MemberSessionOut)
+@router.post("/passkey/register", response_model=MemberSessionOut, responses=E401)
 def passkey_register(body: CredentialIn, state: StateDep, request: Request) -> MemberSessionOut:
     """Store a new passkey; for a new member, create the account (and its managed key)."""
     member_id = passkeys.register(
@@ -119,7 +124,7 @@ def passkey_login_options(state: StateDep) -> dict[str, Any]:
     return passkeys.authentication_options(engine=state.engine, settings=state.settings)
 
 
-@router.post("/passkey/login", response_model=MemberSessionOut)
+@router.post("/passkey/login", response_model=MemberSessionOut, responses=E401)
 def passkey_login(body: CredentialIn, state: StateDep, request: Request) -> MemberSessionOut:
     """Sign in with a passkey assertion (its challenge works once)."""
     member_id = passkeys.authenticate(
@@ -138,7 +143,7 @@ def _account(state: AppState, address: str | None) -> dict[str, Any]:
     return account
 
 
-@router.post("/step-up/options")
+@router.post("/step-up/options", responses=E429)
 def step_up_options(customer: CustomerDep, state: StateDep) -> dict[str, Any]:
     """Options for a fresh passkey assertion by the signed-in member; mails a code instead
     (answer {"email": true}) when they have no passkey."""
@@ -159,7 +164,7 @@ def step_up_options(customer: CustomerDep, state: StateDep) -> dict[str, Any]:
     return {"email": True}
 
 
-@router.post("/step-up")
+@router.post("/step-up", responses=E429)
 def step_up(body: StepUpIn, customer: CustomerDep, state: StateDep) -> dict[str, Any]:
     """Prove presence again (passkey assertion or mailed code): large gifts and key export
     need it within the last 5 minutes."""

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/brands/{brand_id}", tags=["vouchers"])
 CashierDep = Annotated[Principal, Depends(brand_role("cashier"))]
 
 
-@router.get("/vouchers/{code}")
+@router.get(
+    "/vouchers/{code}", responses={409: {"description": "Used, expired, or another brand's"}}
+)
 def check_voucher(brand_id: str, code: str, _c: CashierDep, state: StateDep) -> dict[str, Any]:
     """Is this voucher good here now: the perk, the member, until when (or why not)."""
     state.deployment.program(brand_id)
