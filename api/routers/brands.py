@@ -112,7 +112,9 @@ def earn_batch(
     brand_id: str, body: BatchIn, _p: IssuerDep, program: ProgramDep, state: StateDep
 ) -> list[dict[str, Any]]:
     """Many purchases at once (each order id earns once)."""
-    orders = [o.model_dump() for o in body.orders]
+    orders = [
+        {**o.model_dump(), "member": member_address(state.engine, o.member)} for o in body.orders
+    ]
     return [
         _earned(e)
         for e in earn.earn_purchases(

@@ -66,6 +66,20 @@ def welcome_hook(state: AppState, brand_id: str, address: str) -> None:
     welcome bonus (the rules engine plugs in here; nothing is issued by default)."""
 
 
+def _queue_registration(state: AppState, address: str) -> int:
+    """The operator's registration of `address`, queued in the outbox; the intent id."""
+    operator = state.sender("operator")
+    state.submit_for(operator)
+    reg = contracts.registry(state.w3, state.deployment)
+    with state.engine.begin() as conn:
+        return enqueue_call(
+            conn,
+            sender=operator,
+            call=reg.functions.register(address),
+            idem_key=f"register:{address}:{uuid.uuid4().hex[:8]}",
+        )
+
+
 @router.post("/join/{brand_id}", responses={202: {"description": "Queued."}})
 def join(brand_id: str, customer: CustomerDep, state: StateDep, prefer: PreferHeader = None) -> Any:
     """Join a brand: registered on the network by the operator (through the outbox), then the
@@ -82,14 +96,7 @@ def join(brand_id: str, customer: CustomerDep, state: StateDep, prefer: PreferHe
         ledger.register_member(sender=operator, deployment=state.deployment, member=address)
         welcome_hook(state, brand_id, address)
         return {**body, "status": "confirmed"}
-    state.submit_for(operator)
-    with state.engine.begin() as conn:
-        intent = enqueue_call(
-            conn,
-            sender=operator,
-            call=reg.functions.register(address),
-            idem_key=f"register:{address}:{uuid.uuid4().hex[:8]}",
-        )
+    intent = _queue_registration(state, address)
     out = operations.accepted(state, body, intent, prefer)
     if isinstance(out, dict) and out.get("status") == "confirmed":
         welcome_hook(state, brand_id, address)
@@ -223,18 +230,12 @@ def move(body: MoveIn, customer: CustomerDep, state: StateDep, prefer: PreferHea
         operator.transact(call)
         accounts.moved(engine=state.engine, address=account["address"], new_address=new)
         return {**out, "status": "confirmed"}
-    state.submit_for(operator)
     if not reg.functions.isMember(new).call():  # recovery moves to a registered wallet
-        with state.engine.begin() as conn:
-            first = enqueue_call(
-                conn,
-                sender=operator,
-                call=reg.functions.register(new),
-                idem_key=f"register:{new}:{uuid.uuid4().hex[:8]}",
-            )
+        first = _queue_registration(state, new)
         row = outbox.wait(state.engine, first, 30.0)
         if row is None or row["state"] != "mined":
             raise LedgerError(f"registering {new} did not complete: {row and row['error']}")
+    state.submit_for(operator)
     with state.engine.begin() as conn:
         intent = enqueue_call(
             conn, sender=operator, call=call, idem_key=f"move:{account['address']}:{new}"

@@ -224,6 +224,12 @@ def list_passkeys(customer: CustomerDep, state: StateDep) -> list[dict[str, Any]
 def remove_passkey(credential_id: str, customer: CustomerDep, state: StateDep) -> dict[str, Any]:
     """Remove one of your passkeys (the others keep working)."""
     account = _account(state, customer.address)
+    keys = passkeys.list_passkeys(engine=state.engine, member_id=account["member_id"])
+    if not account["email"] and [k["credential_id"] for k in keys] == [credential_id]:
+        return JSONResponse(  # type: ignore[return-value]
+            {"error": "last_sign_in", "detail": "your only way to sign in: add another first"},
+            status_code=409,
+        )
     if not passkeys.remove_passkey(
         engine=state.engine, member_id=account["member_id"], credential_id=credential_id
     ):

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from api.main import serve
-from loyalty_ledger.chain import contracts
 from loyalty_ledger.chain.anvil import Anvil
 
 from ..api.conftest import Env
@@ -27,6 +26,7 @@ from ..customers.conftest import (  # noqa: F401  (the smtp fixture)
     free_port,
     make_env,
     member_settings,
+    points_of,
     smtp,
 )
 from .conftest import ARTIFACTS
@@ -76,12 +76,6 @@ def _authenticator(page: Any) -> Any:
     }
     cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
     return cdp
-
-
-def _balance(env: Env, address: str) -> int:
-    return int(
-        contracts.points(env.w3, env.deployment.program("acme")).functions.balanceOf(address).call()
-    )
 
 
 def test_passkey_member_journey(
@@ -148,7 +142,7 @@ def test_passkey_member_journey(
         "document.getElementById('gift-status').textContent.includes('sent in block')",
         timeout=40_000,
     )
-    assert _balance(env, str(friend["address"])) == 10
+    assert points_of(env, str(friend["address"])) == 10
     # Redeem to a voucher.
     env.index()
     page.reload()

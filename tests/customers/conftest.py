@@ -20,8 +20,8 @@ from web3 import Web3
 
 from api.deps import ApiOptions, AppState
 from api.main import create_app
-from loyalty_ledger import auth
 from loyalty_ledger.auth import email_codes
+from loyalty_ledger.chain import contracts
 from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import add_brand, deploy_network
@@ -38,6 +38,7 @@ from ..api.conftest import (  # noqa: F401  (fixtures)
     ROLES,
     URI,
     Env,
+    add_keys,
     api_network,
     api_node,
 )
@@ -121,14 +122,14 @@ def make_env(settings: Settings, w3: Web3) -> Env:
     app = create_app(settings, options=ApiOptions(siwe_domain=DOMAIN, siwe_uri=URI))
     state: AppState = app.state.api
     env = Env(settings=settings, client=TestClient(app), state=state, w3=w3)
-    eng = state.engine
-    env.keys["operator"] = auth.create_api_key(engine=eng, kind="operator")[1]
-    for bid in ("acme", "beta"):
-        for role in ROLES_ALL:
-            env.keys[f"{bid}:{role}"] = auth.create_api_key(
-                engine=eng, kind="brand", brand_id=bid, roles=[role]
-            )[1]
+    add_keys(env, ROLES_ALL)
     return env
+
+
+def points_of(env: Env, address: str, brand: str = "acme") -> int:
+    """A member's balance, read from the chain."""
+    token = contracts.points(env.w3, env.deployment.program(brand))
+    return int(token.functions.balanceOf(address).call())
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,29 +16,23 @@ from sqlalchemy import Engine, select
 from loyalty_ledger.auth import accounts, custody
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import ConfigError
-from loyalty_ledger.store import make_engine, migrate
+from loyalty_ledger.store import migrate
 from loyalty_ledger.store.customers import MemberAccount
 from loyalty_ledger.store.offchain import table
 
-from ..pg import fresh_schema
+from ..migrations import migration_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'k.db'}"
-        eng = make_engine(url)
-        migrate(eng)
-        yield url, eng
-        eng.dispose()
-        return
-    with fresh_schema("custody") as url:
-        eng = make_engine(url)
-        migrate(eng)
-        yield url, eng
-        eng.dispose()
+engine = migration_engine("custody")
+
+
+@pytest.fixture
+def db(engine: Engine) -> tuple[str, Engine]:
+    """(URL, engine) of a migrated database, SQLite and PostgreSQL."""
+    migrate(engine)
+    return engine.url.render_as_string(hide_password=False), engine
 
 
 def _rows(engine: Engine) -> list[tuple[str, str, str]]:

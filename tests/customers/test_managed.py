@@ -15,23 +15,17 @@ import pytest
 from eth_account import Account
 from sqlalchemy import text, update
 
-from loyalty_ledger.chain import contracts
 from loyalty_ledger.store.customers import MemberSession, Voucher
 from loyalty_ledger.store.offchain import table
 
 from ..api.conftest import Env
-from .conftest import Inbox, bearer, email_sign_in
+from .conftest import Inbox, bearer, email_sign_in, points_of
 
 WAIT = {"Prefer": "wait=30"}
 
 
 def _email() -> str:
     return f"m{uuid.uuid4().hex[:10]}@example.test"
-
-
-def _balance(env: Env, address: str, brand: str = "acme") -> int:
-    token = contracts.points(env.w3, env.deployment.program(brand))
-    return int(token.functions.balanceOf(address).call())
 
 
 def _age_session(env: Env, token_holder: dict[str, Any], seconds: int = 3600) -> None:
@@ -94,12 +88,12 @@ def test_member_journey_with_a_managed_key(
         "/brands/acme/earn/purchase", json=order, headers={**env.h("acme:issuer"), **WAIT}
     )
     assert r.status_code == 200 and r.json()["member"] == a["address"], r.text
-    assert _balance(env, str(a["address"])) == 100
+    assert points_of(env, str(a["address"])) == 100
     # A gifts 10 to B by B's member id (signed by A's managed key, relayed through the outbox).
     gift = {"brand_id": "acme", "to": b["member_id"], "amount": 10, "memo": "enjoy"}
     r = env.client.post("/members/me/gifts", json=gift, headers={**ha, **WAIT})
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
-    assert (_balance(env, str(a["address"])), _balance(env, str(b["address"]))) == (90, 10)
+    assert (points_of(env, str(a["address"])), points_of(env, str(b["address"]))) == (90, 10)
     # Above the brand's amount, a session that is not fresh needs a step-up.
     r = env.client.put(
         "/brands/acme/member-settings",
@@ -110,11 +104,11 @@ def test_member_journey_with_a_managed_key(
     _age_session(env, a)
     r = env.client.post("/members/me/gifts", json={**gift, "amount": 6}, headers={**ha, **WAIT})
     assert r.status_code == 403 and r.json()["error"] == "step_up_required", r.text
-    assert _balance(env, str(b["address"])) == 10
+    assert points_of(env, str(b["address"])) == 10
     _step_up_by_email(env, inbox, a_mail, ha)
     r = env.client.post("/members/me/gifts", json={**gift, "amount": 6}, headers={**ha, **WAIT})
     assert r.status_code == 200, r.text
-    assert _balance(env, str(b["address"])) == 16
+    assert points_of(env, str(b["address"])) == 16
     # A gift the member cannot afford is refused before anything is queued.
     r = env.client.post("/members/me/gifts", json={**gift, "amount": 5000}, headers={**ha, **WAIT})
     assert r.status_code == 409 and r.json()["error"] == "insufficient_points", r.text
@@ -126,7 +120,7 @@ def test_member_journey_with_a_managed_key(
         and v["perk_name"].startswith("Latte")
         and v["qr"].startswith("data:image/svg")
     )
-    assert _balance(env, str(a["address"])) == 64
+    assert points_of(env, str(a["address"])) == 64
     cashier, code = env.h("acme:cashier"), v["code"]
     r = env.client.get(f"/brands/acme/vouchers/{code.lower()}", headers=cashier)
     assert r.status_code == 200 and r.json()["state"] == "open"
@@ -171,7 +165,7 @@ def test_member_journey_with_a_managed_key(
         "/members/me/key/move", json={"new_address": own.address}, headers={**ha, **WAIT}
     )
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
-    assert _balance(env, own.address) == 44 and _balance(env, str(a["address"])) == 0
+    assert points_of(env, own.address) == 44 and points_of(env, str(a["address"])) == 0
     assert env.client.get("/members/me", headers=ha).status_code == 401  # moved: signed out
     from loyalty_ledger.auth import accounts
 
