@@ -34,6 +34,7 @@
   function started(session) {
     s.token = session.token; s.address = session.address;
     sessionStorage.setItem("ll.session", s.token); sessionStorage.setItem("ll.address", s.address);
+    sessionStorage.setItem("ll.member", "1");
     return refresh();
   }
   async function passkeyJoin() {
@@ -80,7 +81,7 @@
   }
   async function signOut() {
     try { await LL.api("/auth/sign-out", { token: s.token, method: "POST" }); } catch (_) { /* already gone */ }
-    sessionStorage.removeItem("ll.session"); sessionStorage.removeItem("ll.address");
+    for (const k of ["ll.session", "ll.address", "ll.member"]) sessionStorage.removeItem(k);
     location.reload();
   }
 
@@ -108,6 +109,7 @@
       const session = await LL.api("/auth/verify", { method: "POST", body: { message, signature } });
       s.token = session.token; s.address = session.address;
       sessionStorage.setItem("ll.session", s.token); sessionStorage.setItem("ll.address", s.address);
+      sessionStorage.removeItem("ll.member");
       await refresh();
     } catch (e) {
       $("status").replaceChildren(LL.el("span", { class: "error", text: `sign-in failed: ${e.message}` }));
@@ -139,7 +141,8 @@
     $("as-of").textContent = s.summary.as_of_block !== undefined ? `as of block ${s.summary.as_of_block}` : "";
     for (const id of ["account", "lots-card", "perks-card", "gift-card", "history-card", "security-card", "sign-out"]) $(id).hidden = false;
     $("signin").hidden = true;
-    try { s.member = await LL.api("/members/me", auth); } catch (_) { s.member = null; }
+    s.member = null;
+    if (sessionStorage.getItem("ll.member")) try { s.member = await LL.api("/members/me", auth); } catch (_) { /* a wallet without an account */ }
     showMember(brand);
     showSecurity();
     const [perks, history, expiry] = await Promise.all([
