@@ -38,12 +38,14 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from api.deps import ApiOptions  # noqa: E402
 from api.main import create_app, serve  # noqa: E402
 from loyalty_ledger import ledger  # noqa: E402
+from loyalty_ledger.auth import email_codes  # noqa: E402
 from loyalty_ledger.chain.anvil import Anvil, free_port  # noqa: E402
 from loyalty_ledger.chain.artifacts import error_decoder  # noqa: E402
 from loyalty_ledger.chain.deploy import add_brand, deploy_network  # noqa: E402
 from loyalty_ledger.chain.sender import Sender, connect  # noqa: E402
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings  # noqa: E402
 from tests.customers.conftest import Inbox  # noqa: E402
+from tests.customers.softauthn import SoftPasskey  # noqa: E402
 
 WAIT = {"Prefer": "wait=30"}
 
@@ -54,6 +56,7 @@ def _median(xs: list[float]) -> str:
 
 
 def _sign_in(c: httpx.Client, inbox: Inbox, email: str) -> dict[str, str]:
+    email_codes._clients.clear()  # every request comes from one client here: no per-client cap
     assert c.post("/auth/email/start", json={"email": email}).status_code == 202
     r = c.post("/auth/email/verify", json={"email": email, "code": inbox.last_code(email)})
     r.raise_for_status()
@@ -144,6 +147,16 @@ def _bench(c, inbox, app, op, dep, w3, args) -> None:  # type: ignore[no-untyped
     print(f"sign-up to first balance shown: median {_median(signups)}")
     print(f"  floor (a register tx + 1 request): {_median(floors)}")
     print(f"sign-in by email code: median {_median(signins)}")
+    pk = SoftPasskey(origin=str(c.base_url).replace("127.0.0.1", "localhost").rstrip("/"))
+    opts = c.post("/auth/passkey/register/options").json()
+    c.post("/auth/passkey/register", json={"credential": pk.create(opts)}).raise_for_status()
+    passkey = []
+    for _ in range(args.signups):
+        t = time.perf_counter()
+        opts = c.post("/auth/passkey/login/options").json()
+        c.post("/auth/passkey/login", json={"credential": pk.get(opts)}).raise_for_status()
+        passkey.append(time.perf_counter() - t)
+    print(f"sign-in with a passkey (server side): median {_median(passkey)}")
     print(f"  floor (GET /auth/nonce): {_median(nonce)}")
     # gifts through managed keys
     members = []
