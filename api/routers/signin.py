@@ -170,12 +170,14 @@ def step_up(body: StepUpIn, customer: CustomerDep, state: StateDep) -> dict[str,
     need it within the last 5 minutes."""
     account = _account(state, customer.address)
     if body.credential is not None:
-        passkeys.authenticate(
+        who = passkeys.authenticate(
             engine=state.engine,
             settings=state.settings,
             credential=body.credential,
             purpose="step-up",
         )
+        if who != account["member_id"]:
+            raise AuthenticationFailed("this passkey is not yours")
     elif body.code is not None and account["email"]:
         email_codes.check_code(engine=state.engine, email=account["email"], code=body.code)
     else:

@@ -91,7 +91,10 @@ def test_step_up_with_a_passkey(any_m_env: Env) -> None:
     env = any_m_env
     pk, other = SoftPasskey(), SoftPasskey()
     h = bearer(_join(env, pk)["token"])
-    _join(env, other)  # another member's passkey
+    h_other = bearer(_join(env, other)["token"])  # another member and their passkey
+    theirs = env.client.post("/auth/step-up/options", headers=h_other).json()
+    r = env.client.post("/auth/step-up", json={"credential": other.get(theirs)}, headers=h)
+    assert r.status_code == 401  # B's own step-up does not make A's session fresh
     opts = env.client.post("/auth/step-up/options", headers=h).json()
     assert [c["id"] for c in opts["allowCredentials"]] == [_id(pk)]
     r = env.client.post("/auth/step-up", json={"credential": other.get(opts)}, headers=h)
