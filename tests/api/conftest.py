@@ -180,8 +180,9 @@ def siwe_body(
     return {"message": message, "signature": "0x" + bytes(sig).hex()}
 
 
-def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> Env:
-    settings = Settings(
+def api_settings(db_url: str, dep_path: Path, node: Anvil, tmp: Path, **over: Any) -> Settings:
+    """The tests' settings: this node, database and deployment, the test keys; `over` wins."""
+    values: dict[str, Any] = dict(
         rpc_url=node.url,
         database_url=db_url,
         deployment_file=dep_path,
@@ -191,6 +192,11 @@ def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> 
         relayer_key=RELAYER_KEY,
         receipt_timeout=60,
     )
+    return Settings(**{**values, **over})
+
+
+def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> Env:
+    settings = api_settings(db_url, dep_path, node, tmp)
     run_indexer(settings, follow=False, progress=False)  # migrates, then backfills
     app = create_app(settings, options=ApiOptions(siwe_domain=DOMAIN, siwe_uri=URI))
     state: AppState = app.state.api

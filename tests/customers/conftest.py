@@ -41,6 +41,7 @@ from ..api.conftest import (  # noqa: F401  (fixtures)
     add_keys,
     api_network,
     api_node,
+    api_settings,
 )
 from ..pg import fresh_schema
 
@@ -98,23 +99,17 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def member_settings(
     db_url: str, dep: Path, node: Anvil, tmp: Path, smtp_port: int, **over: object
 ) -> Settings:
-    values: dict[str, object] = dict(
-        rpc_url=node.url,
-        database_url=db_url,
-        deployment_file=dep,
-        data_dir=tmp,
-        operator_key=OPERATOR_KEY,
-        brand_key=BRAND_KEY,
-        relayer_key=RELAYER_KEY,
-        receipt_timeout=60,
+    """The API tests' settings with the outbox on and mail to the test's SMTP server."""
+    mail = dict(smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_tls="none")
+    return api_settings(
+        db_url,
+        dep,
+        node,
+        tmp,
         outbox=True,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        smtp_tls="none",
         mail_from="Loyalty <no-reply@example.test>",
+        **{**mail, **over},
     )
-    values.update(over)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 def make_env(settings: Settings, w3: Web3) -> Env:
