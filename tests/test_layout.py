@@ -19,7 +19,7 @@ MAX_LINES = 400
 # Lower layers first; a unit may import only from strictly lower layers (and within itself).
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors"}),
-    frozenset({"config", "validate", "expiry", "retry", "health"}),
+    frozenset({"config", "validate", "expiry", "retry", "health", "mail"}),
     frozenset({"chain", "store"}),
     frozenset({"ledger", "indexer"}),
     frozenset({"programme", "auth"}),
