@@ -77,9 +77,7 @@ def _every_value(db: Engine) -> list[tuple[str, str, str]]:
 def test_erase_leaves_no_personal_value_anywhere(db: Engine) -> None:
     now = int(time.time())
     for who in (ANN, BOB):
-        profiles.save_profile(
-            engine=db, brand_id="acme", member=who, fields=PERSONAL, consent=True
-        )
+        profiles.save_profile(engine=db, brand_id="acme", member=who, fields=PERSONAL, consent=True)
     ann = profiles.get_profile(engine=db, brand_id="acme", member=ANN)
     assert ann is not None
     with db.begin() as c:  # a notification rendered with her data, and one purchase
