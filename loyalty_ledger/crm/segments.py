@@ -33,7 +33,6 @@ from ..errors import InvalidInput, NotFound
 from ..store.crm_tables import T_SEGMENT
 from .facts import Facts, member_facts
 
-
 NUMERIC = {
     "tier",
     "balance",
