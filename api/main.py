@@ -23,6 +23,7 @@ from .routers import (
     admin,
     auth,
     brands,
+    crm,
     customers,
     exchanges,
     expiry,
@@ -32,6 +33,7 @@ from .routers import (
     operations,
     pages,
     perks,
+    profiles,
 )
 
 log = logging.getLogger("api")
@@ -155,6 +157,8 @@ def create_app(
     routers = (
         *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
         operations,
+        crm,
+        profiles,
     )
     for r in (*routers, pages):
         app.include_router(r.router)

@@ -19,7 +19,8 @@ MAX_LINES = 400
 # Lower layers first; a unit may import only from strictly lower layers (and within itself).
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors"}),
-    frozenset({"config", "validate", "expiry", "retry", "health", "mail"}),
+    frozenset({"config", "validate", "expiry", "retry", "health"}),
+    frozenset({"mail"}),  # sends with the settings of config
     frozenset({"chain", "store"}),
     frozenset({"ledger", "indexer"}),
     frozenset({"programme", "auth"}),

@@ -157,7 +157,7 @@ def save_segment(*, engine: Engine, brand_id: str, name: str, rules: Any) -> dic
                 insert(T_SEGMENT).values(
                     brand_id=brand_id, name=name, rules=checked, created_at=int(time.time())
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
     except IntegrityError:
         raise InvalidInput(f"brand {brand_id} already has a segment named {name!r}") from None
     return get_segment(engine=engine, brand_id=brand_id, segment_id=int(sid))

@@ -58,7 +58,7 @@ def add_endpoint(*, engine: Engine, brand_id: str, url: str) -> dict[str, Any]:
             insert(T_WEBHOOK).values(
                 brand_id=brand_id, url=url, active=True, created_at=int(time.time())
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
     return {
         "id": int(eid),
         "url": url,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from eth_utils import to_checksum_address
 from sqlalchemy import Engine, insert
 
 from loyalty_ledger.chain.deploy import Program
@@ -75,7 +76,7 @@ def seed(db: Engine) -> None:
                     {
                         "brand_id": "acme",
                         "idem_key": f"{who}-{i}",
-                        "member": who,
+                        "member": to_checksum_address(who),
                         "reason": "purchase",
                         "points": 5,
                         "order_id": f"{who}-{i}",
@@ -94,6 +95,7 @@ def seed(db: Engine) -> None:
         consent=True,
         fields={
             "name": "Ann",
+            "email": "ann@example.org",
             "birthday": f"1990-{MONTH:02d}-03",
             "region": "Hanoi",
             "channel": "email",

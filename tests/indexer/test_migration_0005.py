@@ -13,8 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from loyalty_ledger.store import metadata, migrate
-from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.crm_tables import crm_metadata
+from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.offchain import offchain_metadata
 

@@ -10,8 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from loyalty_ledger.store import metadata
-from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.crm_tables import crm_metadata
+from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.offchain import offchain_metadata
 
