@@ -47,6 +47,18 @@ class WebhookIn(Strict):
     url: StrictStr = Field(min_length=1, max_length=500)
 
 
+@router.get("/access")
+def access(principal: BrandReader, program: ProgramDep) -> dict[str, Any]:
+    """What this key may do with the brand (the console hides what it may not)."""
+    return {
+        "brand_id": program.brand_id,
+        "name": program.name,
+        "kind": principal.kind,
+        "roles": sorted(principal.roles),
+        "manage": principal.has_brand_role(program.brand_id, "perk_manager"),
+    }
+
+
 @router.get("/members")
 def find(
     _r: BrandReader,
