@@ -107,7 +107,7 @@
       .map(([l, v]) => LL.el("div", { class: "kpi" }, LL.el("div", { class: "label", text: l }), LL.el("div", { class: "value", text: v }))));
     const p = m.profile;
     fill("m-profile", ["field", "value"], p ? Object.entries(p).filter(([k]) => !["brand_id", "member"].includes(k))
-      .map(([k, v]) => [k, k.endsWith("_at") && v ? LL.date(v) : String(v)]) : [], "no profile");
+      .map(([k, v]) => [k, v === null ? "–" : k.endsWith("_at") ? LL.date(v) : String(v)]) : [], "no profile");
     fill("m-lots", ["expires on", "points"], m.lots.map((l) => [LL.date(l.expires_at), LL.int(l.amount)]), "no expiring points");
     fill("m-pass", ["event", "block", "tier"], m.pass_history.map((h) => [h.event, String(h.block), String(h.toTier ?? h.tier ?? "")]), "no pass");
     fill("m-orders", ["date", "reason", "order", "amount", "points", "status"], m.orders.map((o) => [LL.date(o.ordered_at), o.reason,

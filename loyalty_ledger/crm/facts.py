@@ -27,7 +27,8 @@ T_LOT = m.PointLot.__table__  # type: ignore[attr-defined]
 class Facts:
     """One member's standing with a brand (key: the lower-case address)."""
 
-    member: str  # checksummed
+    key: str  # the lower-case address
+    known: str | None = None  # the checksummed form, when a table had it
     balance: int = 0
     tier: int | None = None  # None: no pass
     lots: list[tuple[int, int]] = field(default_factory=list)  # (expires_at, amount), live
@@ -37,6 +38,13 @@ class Facts:
     rfm: tuple[int, int, int] | None = None
     churn: churn.Risk | None = None
     profile: dict[str, Any] | None = None
+
+    @property
+    def member(self) -> str:
+        """The checksummed address (computed only when needed: it costs a keccak)."""
+        if self.known is None:
+            self.known = to_checksum_address(self.key)
+        return self.known
 
     def expiring(self, days: int, now: int) -> int:
         """Points whose lot expires within `days` days of now."""
@@ -48,7 +56,9 @@ def _get(out: dict[str, Facts], addr: str) -> Facts:
     key = addr.lower()
     f = out.get(key)
     if f is None:
-        f = out[key] = Facts(member=to_checksum_address(key))
+        f = out[key] = Facts(key=key)
+    if f.known is None and addr != key:
+        f.known = addr  # earn records and profiles store checksummed addresses
     return f
 
 
@@ -88,6 +98,6 @@ def member_facts(*, engine: Engine, program: Program, now: int | None = None) ->
             _get(out, row.member).profile = dict(row._mapping)
     scores, rfm = churn.risks(buyers, as_of=now), churn.rfm(buyers, as_of=now)
     for b in buyers:
-        f = out[b.member.lower()]
+        f = out[b.member.lower()]  # Buyer.member is the form the earn records store
         f.churn, f.rfm = scores[b.member], rfm[b.member]
     return out
