@@ -14,6 +14,7 @@ from pydantic import Field, StrictInt, StrictStr
 
 from loyalty_ledger.crm import deliver, export, member360, notify, profiles, segments, webhooks
 from loyalty_ledger.crm.facts import member_facts
+from loyalty_ledger.crm.triggers import run_triggers
 from loyalty_ledger.errors import InvalidInput
 
 from ..delivery import ensure_delivery
@@ -148,6 +149,15 @@ def send(body: SendIn, _m: PerkManagerDep, program: ProgramDep, state: StateDep)
     )
     ensure_delivery(state)
     return {"matched": len(found), **counts}
+
+
+@router.post("/notifications/triggers", status_code=202)
+def triggers(_m: PerkManagerDep, program: ProgramDep, state: StateDep) -> dict[str, Any]:
+    """Run the brand's triggers now (points expiring, perk within reach, new tier, birthday);
+    the API also runs them every few minutes once it sends notifications."""
+    queued = run_triggers(engine=state.engine, settings=state.settings, program=program)
+    ensure_delivery(state)
+    return {"queued": queued}
 
 
 @router.get("/notifications")

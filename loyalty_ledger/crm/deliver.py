@@ -155,16 +155,31 @@ def recover(engine: Engine, *, now: int | None = None, stale: int = STALE_SECOND
 
 def counts_by_state(engine: Engine, brand_id: str) -> dict[str, int]:
     with engine.connect() as conn:
-        q = select(N.c.state, func.count()).where(N.c.brand_id == brand_id).group_by(N.c.state)
+        q = (
+            select(N.c.state, func.count())
+            .where(N.c.brand_id == brand_id, N.c.state != "skipped")  # a trigger's baseline
+            .group_by(N.c.state)
+        )
         return {s: int(c) for s, c in conn.execute(q)}
 
 
 def deliver_forever(
-    engine: Engine, settings: Settings, stop: threading.Event, *, poll: float = 1.0
+    engine: Engine,
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    poll: float = 1.0,
+    periodic: Callable[[], object] | None = None,
+    period: float = 300.0,
 ) -> None:
-    """Send due rows until `stop` is set (a daemon thread of the API or the main job)."""
+    """Send due rows until `stop` is set (a daemon thread of the API or the main job); run
+    `periodic` (the triggers) every `period` seconds."""
+    last = float("-inf")
     while not stop.is_set():
         try:
+            if periodic is not None and time.monotonic() - last >= period:
+                last = time.monotonic()
+                periodic()
             recover(engine)
             sent = deliver_due(engine, settings)
         except Exception:  # the database away: try again next round

@@ -132,9 +132,11 @@ def enqueue(
     subject: str,
     text: str,
     now: int | None = None,
+    state: str = "queued",
 ) -> dict[str, int]:
     """Queue one message per consenting, reachable member; `key` + member is each row's dedupe
-    key, so enqueueing the same send again (a retry, a trigger's next run) adds nothing."""
+    key, so enqueueing the same send again (a retry, a trigger's next run) adds nothing.
+    `state="skipped"` records the rows without sending them (a trigger's first baseline)."""
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
     subject = check_template(subject, "subject", 200)
@@ -151,7 +153,7 @@ def enqueue(
         if row is None:
             skipped += 1
         else:
-            rows.append(row)
+            rows.append(row | {"state": state})
     with engine.begin() as conn:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         queued = 0
@@ -168,6 +170,7 @@ def member_notifications(*, engine: Engine, brand_id: str, member: str) -> list[
     q = (
         select(n)
         .where(n.c.brand_id == brand_id, n.c.member == checksum_address(member))
+        .where(n.c.state != "skipped")  # a trigger's silent baseline
         .order_by(n.c.id.desc())
         .limit(200)
     )

@@ -125,4 +125,22 @@ def test_send_to_a_segment_then_unsubscribe(api: Api, tmp_path: Path) -> None:
     assert listed[0]["url"] == "http://127.0.0.1:9/h" and "secret" not in listed[0]
     assert c.delete(f"/brands/acme/webhooks/{hook['id']}", headers=pm).status_code == 204
     erased = c.delete(f"/brands/acme/members/{A}/profile", headers=pm).json()["erased"]
-    assert erased == {"profiles": 1, "notifications": 1}
+    # Her message, and the tier trigger's silent baseline row that the sender's first run wrote.
+    assert erased == {"profiles": 1, "notifications": 2}
+
+
+def test_triggers_endpoint(api: Api) -> None:
+    seed(api.engine)
+    c = api.client
+    assert (
+        c.post("/brands/acme/notifications/triggers", headers=api.h("acme:viewer")).status_code
+        == 403
+    )
+    r = c.post("/brands/acme/notifications/triggers", headers=api.h("acme:perk_manager"))
+    assert r.status_code == 202
+    assert set(r.json()["queued"]) == {
+        "points_expiring",
+        "perk_available",
+        "tier_changed",
+        "birthday",
+    }
