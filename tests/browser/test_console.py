@@ -125,6 +125,22 @@ def test_create_a_perk_and_see_it_in_the_wallet(console: Console, browser: Any) 
     wallet.goto(f"{console.url}/wallet")
     wallet.click("#connect")
     wallet.wait_for_selector("#perks td:text('Console cake')", timeout=15_000)
+    # The member's own profile in the wallet: what the till recorded, then edited by them.
+    wallet.wait_for_function("document.querySelector('#p-email').value !== ''")
+    assert wallet.input_value("#p-email") == f"{A[2:8].lower()}@example.org"
+    assert wallet.is_checked("#p-consent")
+    wallet.fill("#p-name", "Ann Edited")
+    wallet.fill("#p-birthday", "1990-05-17")
+    wallet.click("#profile button[type=submit]")
+    wallet.wait_for_function(
+        "document.querySelector('#profile-status').textContent.includes('saved')"
+    )
+    seen = httpx.get(
+        f"{console.url}/customers/{A}/profile?brand=acme",
+        headers={"X-API-Key": console.keys["acme:viewer"]},
+    ).json()["profile"]
+    assert seen["name"] == "Ann Edited" and seen["birthday"] == "1990-05-17"
+    wallet.screenshot(path=str(SHOTS / "wallet-profile.png"), full_page=True)
     page.locator("#perks tr", has_text="Console cake").locator(
         "button", has_text="Switch off"
     ).click()
@@ -141,7 +157,7 @@ def test_find_a_member_and_open_the_360_page(console: Console, browser: Any) -> 
     page.click("#member-search button")
     page.wait_for_selector("#member-360:not([hidden])")
     assert page.inner_text("#m-address") == A
-    assert "Member" in page.inner_text("#m-profile") and "+84901234567" in page.inner_text(
+    assert "Ann Edited" in page.inner_text("#m-profile") and "+84901234567" in page.inner_text(
         "#m-profile"
     )
     assert page.locator("#m-orders tr").count() > 1
@@ -182,7 +198,7 @@ def test_segment_notification_to_smtp_and_webhook(console: Console, browser: Any
         time.sleep(0.1)
     (mail,) = console.inbox.messages
     assert (
-        mail["Subject"] == f"Hello Member {A[:6]}" and mail["To"] == f"{A[2:8].lower()}@example.org"
+        mail["Subject"] == "Hello Ann Edited" and mail["To"] == f"{A[2:8].lower()}@example.org"
     )
     (hook,) = console.hooks.received
     assert hook["member"] == B and hook["subject"] == f"Hello Member {B[:6]}"
@@ -241,3 +257,31 @@ def test_viewer_sees_no_edit_controls_and_is_refused(console: Console, browser: 
     assert r.status_code == 403
     assert errors == []
     page.close()
+
+
+def test_member_erases_their_profile_in_the_wallet(console: Console, browser: Any) -> None:
+    acct = ACCT["B"]
+    wallet = browser.new_page()
+    errors = _watch(wallet)
+    wallet.on("dialog", lambda d: d.accept())
+
+    def sign(message_hex: str) -> str:
+        text = bytes.fromhex(message_hex[2:]).decode()
+        return "0x" + bytes(acct.sign_message(encode_defunct(text=text)).signature).hex()
+
+    wallet.expose_function("llSign", sign)
+    wallet.expose_function("llAddress", lambda: acct.address)
+    wallet.add_init_script(INJECT)
+    wallet.goto(f"{console.url}/wallet")
+    wallet.click("#connect")
+    wallet.wait_for_function("document.querySelector('#p-email').value !== ''", timeout=15_000)
+    wallet.click("#p-erase")
+    wallet.wait_for_function(
+        "document.querySelector('#profile-status').textContent.includes('erased')"
+    )
+    assert wallet.input_value("#p-email") == "" and not wallet.is_checked("#p-consent")
+    h = {"X-API-Key": console.keys["acme:viewer"]}
+    gone = httpx.get(f"{console.url}/customers/{B}/profile?brand=acme", headers=h).json()
+    assert gone == {"profile": None}
+    assert errors == []
+    wallet.close()
