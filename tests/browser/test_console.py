@@ -197,9 +197,7 @@ def test_segment_notification_to_smtp_and_webhook(console: Console, browser: Any
     while time.monotonic() < deadline and not (console.inbox.messages and console.hooks.received):
         time.sleep(0.1)
     (mail,) = console.inbox.messages
-    assert (
-        mail["Subject"] == "Hello Ann Edited" and mail["To"] == f"{A[2:8].lower()}@example.org"
-    )
+    assert mail["Subject"] == "Hello Ann Edited" and mail["To"] == f"{A[2:8].lower()}@example.org"
     (hook,) = console.hooks.received
     assert hook["member"] == B and hook["subject"] == f"Hello Member {B[:6]}"
     assert console.hooks.bad_signatures == 0
