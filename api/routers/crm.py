@@ -37,7 +37,7 @@ class SegmentIn(Strict):
 class SendIn(Strict):
     """A message to a saved segment or to rules; `send_id` makes a retried send queue once."""
 
-    segment_id: StrictInt | None = None
+    segment_id: StrictInt | None = Field(default=None, ge=1, le=2**62)
     rules: dict[str, Any] | None = None
     subject: StrictStr = Field(min_length=1, max_length=200)
     text: StrictStr = Field(min_length=1, max_length=5000)

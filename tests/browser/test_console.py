@@ -51,6 +51,24 @@ class Console:
         return page, errors
 
 
+def signed_in_wallet(console: Console, browser: Any, who: str) -> tuple[Any, list[str]]:
+    """The wallet page, signed in (SIWE) as the fixture's member `who`."""
+    acct = ACCT[who]
+    wallet = browser.new_page()
+    errors = _watch(wallet)
+
+    def sign(message_hex: str) -> str:
+        text = bytes.fromhex(message_hex[2:]).decode()
+        return "0x" + bytes(acct.sign_message(encode_defunct(text=text)).signature).hex()
+
+    wallet.expose_function("llSign", sign)
+    wallet.expose_function("llAddress", lambda: acct.address)
+    wallet.add_init_script(INJECT)
+    wallet.goto(f"{console.url}/wallet")
+    wallet.click("#connect")
+    return wallet, errors
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     tmp = tmp_path_factory.mktemp("console")
@@ -111,19 +129,7 @@ def test_create_a_perk_and_see_it_in_the_wallet(console: Console, browser: Any) 
     row.locator("button", has_text="Save stock").click()
     page.wait_for_function(ROW_HAS, arg=["Console cake", "\t7\t"])
     page.screenshot(path=str(SHOTS / "console-perks.png"), full_page=True)
-    wallet = browser.new_page()
-    acct = ACCT["A"]
-
-    def sign(message_hex: str) -> str:
-        text = bytes.fromhex(message_hex[2:]).decode()
-        return "0x" + bytes(acct.sign_message(encode_defunct(text=text)).signature).hex()
-
-    wallet.expose_function("llSign", sign)
-    wallet.expose_function("llAddress", lambda: acct.address)
-    wallet.add_init_script(INJECT)
-    wallet_errors = _watch(wallet)
-    wallet.goto(f"{console.url}/wallet")
-    wallet.click("#connect")
+    wallet, wallet_errors = signed_in_wallet(console, browser, "A")
     wallet.wait_for_selector("#perks td:text('Console cake')", timeout=15_000)
     # The member's own profile in the wallet: what the till recorded, then edited by them.
     wallet.wait_for_function("document.querySelector('#p-email').value !== ''")
@@ -258,20 +264,8 @@ def test_viewer_sees_no_edit_controls_and_is_refused(console: Console, browser: 
 
 
 def test_member_erases_their_profile_in_the_wallet(console: Console, browser: Any) -> None:
-    acct = ACCT["B"]
-    wallet = browser.new_page()
-    errors = _watch(wallet)
+    wallet, errors = signed_in_wallet(console, browser, "B")
     wallet.on("dialog", lambda d: d.accept())
-
-    def sign(message_hex: str) -> str:
-        text = bytes.fromhex(message_hex[2:]).decode()
-        return "0x" + bytes(acct.sign_message(encode_defunct(text=text)).signature).hex()
-
-    wallet.expose_function("llSign", sign)
-    wallet.expose_function("llAddress", lambda: acct.address)
-    wallet.add_init_script(INJECT)
-    wallet.goto(f"{console.url}/wallet")
-    wallet.click("#connect")
     wallet.wait_for_function("document.querySelector('#p-email').value !== ''", timeout=15_000)
     wallet.click("#p-erase")
     wallet.wait_for_function(
