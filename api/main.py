@@ -29,6 +29,7 @@ from .routers import (
     expiry,
     health,
     insights,
+    keys,
     ledger,
     operations,
     pages,
@@ -159,6 +160,7 @@ def create_app(
         operations,
         crm,
         profiles,
+        keys,
     )
     for r in (*routers, pages):
         app.include_router(r.router)

@@ -4,7 +4,7 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const S = { brand: "", key: "", manage: false, segments: [] };
+  const S = { brand: "", key: "", manage: false, operator: false, segments: [] };
   const FIELDS = {
     tier: "number", balance: "number", expiring_points: "number", days_since_purchase: "number",
     rfm: "number", rfm_r: "number", rfm_f: "number", rfm_m: "number", churn_risk: "number",
@@ -14,7 +14,6 @@
   const SOON = {
     rules: ["Earn rules & campaigns", "Earn rules, campaigns with simulate and earnings explained come with the rules API (issue 15)."],
     tiers: ["Tier rules", "Tier rules come with the rules API (issue 15)."],
-    keys: ["API keys", "Keys are created, scoped and revoked with `loyalty api key create|revoke|list` until the API has a route for them."],
   };
 
   const api = (path, opts = {}) => LL.api(path, { key: S.key, ...opts });
@@ -72,6 +71,15 @@
       fill("exchanges", ["id", "from", "to", "rate", "approved (from / to)", "paused", "budget left"], ex.map((e) => [String(e.id), e.from_brand, e.to_brand,
         `${e.rate_from} → ${e.rate_to}`, `${e.approved_from ? "yes" : "no"} / ${e.approved_to ? "yes" : "no"}`,
         e.paused_from || e.paused_to || e.paused_operator ? "paused" : "no", LL.int(e.remaining_budget)]), "no exchange with this brand");
+    },
+    async keys() {
+      const keys = (await api("/keys")).keys.filter((k) => k.brand_id === S.brand);
+      fill("keys", ["key id", "roles", "label", "created", "status", ""], keys.map((k) => [k.key_id, k.roles, k.label,
+        LL.date(k.created_at), k.revoked_at ? `revoked ${LL.date(k.revoked_at)}` : "active",
+        S.operator && !k.revoked_at ? button("Revoke", () => guarded(async () => {
+          await api(`/keys/${k.key_id}`, { method: "DELETE" }); status(`key ${k.key_id} revoked`); await views.keys();
+        }), "danger") : ""]), "no keys");
+      $("key-note").textContent = S.operator ? "" : "Only the operator's key creates and revokes keys.";
     },
     async export() {
       $("exports").replaceChildren(...EXPORTS.map((name) => LL.el("li", {}, button(`${name}.csv`, () => guarded(() => download(name)), "link"))));
@@ -180,6 +188,15 @@
     status(`perk ${body.name} created`); $("perk-form").reset(); await views.perks();
   }
 
+  async function createKey(ev) {
+    ev.preventDefault();
+    const roles = [...document.querySelectorAll("#key-form input[type=checkbox]:checked")].map((c) => c.value);
+    const k = await api("/keys", { method: "POST", body: { kind: "brand", brand_id: S.brand, roles, label: $("key-label").value.trim() } });
+    $("key-new").hidden = false;
+    $("key-new").textContent = `New key ${k.key_id} (shown once, keep it): ${k.key}`;
+    await views.keys();
+  }
+
   async function addHook(ev) {
     ev.preventDefault();
     const h = await api(`${b()}/webhooks`, { method: "POST", body: { url: $("hook-url").value.trim() } });
@@ -206,7 +223,9 @@
     const who = await api(`${b()}/access`);
     S.manage = who.manage;
     document.body.classList.toggle("read-only", !S.manage);
+    S.operator = who.kind === "operator";
     for (const e of document.querySelectorAll(".edit")) e.hidden = !S.manage;
+    for (const e of document.querySelectorAll(".operator")) e.hidden = !S.operator;
     $("welcome") && ($("welcome").hidden = true);
     $("view-welcome").hidden = true; $("nav").hidden = false;
     $("metrics-link").href = `/dashboard#brand=${encodeURIComponent(S.brand)}&key=${encodeURIComponent(S.key)}`;
@@ -226,6 +245,7 @@
   $("send-form").onsubmit = (ev) => guarded(() => send(ev));
   $("perk-form").onsubmit = (ev) => guarded(() => createPerk(ev));
   $("hook-form").onsubmit = (ev) => guarded(() => addHook(ev));
+  $("key-form").onsubmit = (ev) => guarded(() => createKey(ev));
   const params = LL.hashParams();
   if (params.get("brand")) $("brand").value = params.get("brand");
   if (params.get("key")) $("key").value = params.get("key");

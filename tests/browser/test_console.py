@@ -247,6 +247,7 @@ def test_viewer_sees_no_edit_controls_and_is_refused(console: Console, browser: 
         visible = [e for e in page.locator(".edit").all() if e.is_visible()]
         assert visible == [], view
         assert page.locator("button:text('Switch off'), button:text('Delete')").count() == 0
+        assert page.locator("button:text('Revoke'), #key-form").first.is_hidden()
     page.screenshot(path=str(SHOTS / "console-viewer.png"), full_page=True)
     h = {"X-API-Key": console.keys["acme:viewer"]}
     r = httpx.post(
@@ -277,3 +278,24 @@ def test_member_erases_their_profile_in_the_wallet(console: Console, browser: An
     assert gone == {"profile": None}
     assert errors == []
     wallet.close()
+
+
+def test_operator_creates_and_revokes_a_key(console: Console, browser: Any) -> None:
+    page, errors = console.page(browser, "operator")
+    page.click("#nav a[data-view=keys]")
+    page.check("#key-form input[value=perk_manager]")
+    page.fill("#key-label", "console test")
+    page.click("#key-form button")
+    page.wait_for_selector("#key-new:not([hidden])")
+    key = page.inner_text("#key-new").rsplit(": ", 1)[1].strip()
+    r = httpx.get(f"{console.url}/brands/acme/access", headers={"X-API-Key": key})
+    assert r.json()["roles"] == ["perk_manager", "viewer"]
+    key_id = key.split("_")[1]
+    page.locator("#keys tr", has_text=key_id).locator("button", has_text="Revoke").click()
+    page.wait_for_selector(f"#keys tr:has-text('{key_id}') td:text('revoked')")
+    page.screenshot(path=str(SHOTS / "console-keys.png"), full_page=True)
+    time.sleep(2.1)  # the API trusts a verified key from memory this long
+    r = httpx.get(f"{console.url}/brands/acme/access", headers={"X-API-Key": key})
+    assert r.status_code == 401
+    assert errors == []
+    page.close()

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from api import errors
 from api.deps import ApiOptions, AppState
 from api.routers import crm, pages, perks
+from api.routers import keys as keys_router
 from api.routers import profiles as profiles_router
 from loyalty_ledger import auth
 from loyalty_ledger.chain.deploy import Deployment, Program
@@ -88,7 +89,7 @@ def api(db: Engine, tmp_path: Path) -> Iterator[Api]:
     )
     app.state.api = state
     errors.install(app)
-    for r in (crm, profiles_router, perks, pages):
+    for r in (crm, keys_router, profiles_router, perks, pages):
         app.include_router(r.router)
     keys = {"operator": auth.create_api_key(engine=db, kind="operator")[1]}
     for bid in ("acme", "beta"):

@@ -144,3 +144,25 @@ def test_triggers_endpoint(api: Api) -> None:
         "tier_changed",
         "birthday",
     }
+
+
+def test_keys_by_the_operator(api: Api) -> None:
+    c, op = api.client, api.h("operator")
+    body = {"brand_id": "acme", "roles": ["viewer"], "label": "till 3"}
+    assert c.post("/keys", json=body, headers=api.h("acme:perk_manager")).status_code == 403
+    assert c.post("/keys", json={**body, "brand_id": "nope"}, headers=op).status_code == 404
+    assert c.post("/keys", json={**body, "roles": ["god"]}, headers=op).status_code == 422
+    made = c.post("/keys", json=body, headers=op).json()
+    assert made["key"].startswith(f"llk_{made['key_id']}_")
+    fresh = {"X-API-Key": made["key"]}
+    assert c.get("/brands/acme/access", headers=fresh).json()["roles"] == ["viewer"]
+    mine = c.get("/keys", headers=api.h("acme:viewer")).json()["keys"]
+    assert {k["brand_id"] for k in mine} == {"acme"} and "secret_hash" not in mine[0]
+    assert (
+        c.delete(f"/keys/{made['key_id']}", headers=api.h("acme:perk_manager")).status_code == 403
+    )
+    assert c.delete(f"/keys/{made['key_id']}", headers=op).status_code == 204
+    assert c.delete(f"/keys/{made['key_id']}", headers=op).status_code == 404
+    assert c.delete("/keys/not-hex!", headers=op).status_code == 422
+    time.sleep(2.1)  # verified keys are trusted from memory for KEY_CACHE_TTL seconds
+    assert c.get("/brands/acme/access", headers=fresh).status_code == 401
