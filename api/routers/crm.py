@@ -14,6 +14,7 @@ from pydantic import Field, StrictInt, StrictStr
 
 from loyalty_ledger.crm import deliver, export, member360, notify, profiles, segments, webhooks
 from loyalty_ledger.crm.facts import member_facts
+from loyalty_ledger.crm.perk_results import results_by_tier
 from loyalty_ledger.crm.triggers import run_triggers
 from loyalty_ledger.errors import InvalidInput
 
@@ -58,6 +59,12 @@ def access(principal: BrandReader, program: ProgramDep) -> dict[str, Any]:
         "roles": sorted(principal.roles),
         "manage": principal.has_brand_role(program.brand_id, "perk_manager"),
     }
+
+
+@router.get("/perk-results")
+def perk_results(_r: BrandReader, program: ProgramDep, state: StateDep) -> dict[str, Any]:
+    """Per perk and tier: confirmed redemptions, points spent, distinct members."""
+    return {"results": results_by_tier(engine=state.engine, program=program)}
 
 
 @router.get("/members")

@@ -72,6 +72,21 @@
         `${e.rate_from} → ${e.rate_to}`, `${e.approved_from ? "yes" : "no"} / ${e.approved_to ? "yes" : "no"}`,
         e.paused_from || e.paused_to || e.paused_operator ? "paused" : "no", LL.int(e.remaining_budget)]), "no exchange with this brand");
     },
+    async metrics() {
+      const day = (d) => d.toISOString().slice(0, 10);
+      const now = new Date(), y = now.getUTCFullYear(), mo = now.getUTCMonth();
+      const m = (k) => new Date(Date.UTC(y, mo + k, 1));
+      const tomorrow = new Date(Date.UTC(y, mo, now.getUTCDate() + 1));
+      const presets = [["This month", m(0), tomorrow], ["Last month", m(-1), m(0)], ["Last 3 months", m(-3), m(0)],
+        ["Last 12 months", m(-12), m(0)], ["Year to date", new Date(Date.UTC(y, 0, 1)), tomorrow]];
+      const base = `/dashboard#brand=${encodeURIComponent(S.brand)}&key=${encodeURIComponent(S.key)}`;
+      $("presets").replaceChildren(...presets.map(([label, from, to]) =>
+        LL.el("a", { class: "preset", href: `${base}&from=${day(from)}&to=${day(to)}`, target: "_blank", text: label })));
+      const res = (await api(`${b()}/perk-results`)).results;
+      fill("perk-results", ["perk", "tier", "redemptions", "points", "members", "stock", "status"], res.map((r) => [r.perk,
+        r.tier === null ? (r.redemptions ? "no pass" : "–") : (r.tier_name || `tier ${r.tier}`), LL.int(r.redemptions), LL.int(r.points),
+        LL.int(r.members), r.stock === null ? "unlimited" : `${LL.int(r.redeemed_count)} / ${LL.int(r.stock)}`, r.active ? "on" : "off"]), "no perks yet");
+    },
     async keys() {
       const keys = (await api("/keys")).keys.filter((k) => k.brand_id === S.brand);
       fill("keys", ["key id", "roles", "label", "created", "status", ""], keys.map((k) => [k.key_id, k.roles, k.label,
@@ -228,7 +243,6 @@
     for (const e of document.querySelectorAll(".operator")) e.hidden = !S.operator;
     $("welcome") && ($("welcome").hidden = true);
     $("view-welcome").hidden = true; $("nav").hidden = false;
-    $("metrics-link").href = `/dashboard#brand=${encodeURIComponent(S.brand)}&key=${encodeURIComponent(S.key)}`;
     status(`${who.name || who.brand_id}: ${S.manage ? "manager" : "read only"} (${who.kind}${who.roles.length ? ": " + who.roles.join(", ") : ""})`);
     const view = (location.hash.match(/view=(\w+)/) || [])[1] || "perks";
     await show(view);

@@ -27,6 +27,8 @@ from ..insights.fixture_data import ACCT, database, seed
 from .conftest import free_port
 from .test_pages import INJECT, _watch
 
+VIEWS = ("perks", "members", "segments", "metrics", "webhooks", "exchanges", "keys", "export")
+VIEWS += ("rules", "tiers")
 ROW_HAS = """([name, text]) => [...document.querySelectorAll('#perks tr')]
   .some((r) => r.innerText.includes(name) && r.innerText.includes(text))"""
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -231,23 +233,17 @@ def test_export_csv(console: Console, browser: Any, tmp_path: Path) -> None:
 def test_viewer_sees_no_edit_controls_and_is_refused(console: Console, browser: Any) -> None:
     page, errors = console.page(browser, "acme:viewer")
     assert "read only" in page.inner_text("#status")
-    for view in (
-        "perks",
-        "members",
-        "segments",
-        "webhooks",
-        "exchanges",
-        "export",
-        "rules",
-        "tiers",
-        "keys",
-    ):
+    for view in VIEWS:
         page.click(f"#nav a[data-view={view}]")
         page.wait_for_timeout(150)
         visible = [e for e in page.locator(".edit").all() if e.is_visible()]
         assert visible == [], view
         assert page.locator("button:text('Switch off'), button:text('Delete')").count() == 0
         assert page.locator("button:text('Revoke'), #key-form").first.is_hidden()
+    page.click("#nav a[data-view=metrics]")
+    page.wait_for_selector("#perk-results td:text('Console cake')")
+    presets = page.locator("#presets a")
+    assert presets.count() == 5 and "from=" in (presets.first.get_attribute("href") or "")
     page.screenshot(path=str(SHOTS / "console-viewer.png"), full_page=True)
     h = {"X-API-Key": console.keys["acme:viewer"]}
     r = httpx.post(

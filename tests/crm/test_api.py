@@ -12,6 +12,9 @@ from email import policy
 from pathlib import Path
 
 from eth_utils import to_checksum_address
+from sqlalchemy import insert
+
+from loyalty_ledger.store.offchain import PerkRow, Redemption, table
 
 from .conftest import Api
 from .test_segments import A, B, C, seed
@@ -166,3 +169,32 @@ def test_keys_by_the_operator(api: Api) -> None:
     assert c.delete("/keys/not-hex!", headers=op).status_code == 422
     time.sleep(2.1)  # verified keys are trusted from memory for KEY_CACHE_TTL seconds
     assert c.get("/brands/acme/access", headers=fresh).status_code == 401
+
+
+def test_perk_results_by_tier(api: Api) -> None:
+    seed(api.engine)
+    now = int(time.time())
+    perk, red = table(PerkRow), table(Redemption)
+    with api.engine.begin() as conn:
+        pid = conn.execute(
+            insert(perk).values(brand_id="acme", name="Cake", point_cost=30, created_at=now)
+        ).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(insert(perk).values(brand_id="acme", name="Idle", created_at=now))
+        rows = [(A, "confirmed"), (A, "confirmed"), (B, "confirmed"), (B, "failed")]
+        for i, (who, status) in enumerate(rows):
+            conn.execute(
+                insert(red).values(
+                    perk_id=pid, brand_id="acme", member=to_checksum_address(who), idem_key=f"k{i}",
+                    points=30, method="forward", status=status, created_at=now,
+                )
+            )  # fmt: skip
+    got = api.client.get("/brands/acme/perk-results", headers=api.h("acme:viewer")).json()
+    slim = [
+        (r["perk"], r["tier"], r["redemptions"], r["points"], r["members"]) for r in got["results"]
+    ]
+    assert sorted(slim, key=str) == sorted(
+        [("Cake", None, 1, 30, 1), ("Cake", 2, 2, 60, 1), ("Idle", None, 0, 0, 0)], key=str
+    )
+    assert (
+        api.client.get("/brands/acme/perk-results", headers=api.h("beta:viewer")).status_code == 403
+    )
