@@ -42,7 +42,7 @@ def results_by_tier(*, engine: Engine, program: Program) -> list[dict[str, Any]]
         .order_by(p.c.id, tiers_sq.c.tier)
     )
     with engine.connect() as conn:
-        names = dict(
+        names: dict[int, str] = dict(
             conn.execute(
                 select(T_TIER.c.tier, T_TIER.c.name).where(
                     T_TIER.c.contract == program.pass_.lower()
