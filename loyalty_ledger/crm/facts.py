@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from ..chain.deploy import Program
 from ..store import models as m
@@ -62,20 +62,27 @@ def _get(out: dict[str, Facts], addr: str) -> Facts:
     return f
 
 
+def brand_buyers(conn: Connection, brand_id: str, now: int) -> list[churn.Buyer]:
+    """Every customer of the brand with a purchase before `now`, aggregated in SQL."""
+    e = T_EARN
+    q = (
+        select(e.c.member, func.count(), func.sum(e.c.order_amount))
+        .add_columns(func.min(e.c.ordered_at), func.max(e.c.ordered_at))
+        .where(e.c.brand_id == brand_id, e.c.reason == "purchase")
+        .where(e.c.order_amount.is_not(None), e.c.ordered_at <= now)
+        .group_by(e.c.member)
+    )
+    return [
+        churn.Buyer(m, int(n), int(spend or 0), int(first), int(last))
+        for m, n, spend, first, last in conn.execute(q)
+    ]
+
+
 def member_facts(*, engine: Engine, program: Program, now: int | None = None) -> dict[str, Facts]:
     """Every member who holds points, a pass, bought or has a profile with the brand."""
     now = int(time.time()) if now is None else now
     out: dict[str, Facts] = {}
     token, pass_ = program.points.lower(), program.pass_.lower()
-    e = T_EARN
-    purchases = (
-        select(e.c.member, func.count(), func.sum(e.c.order_amount))
-        .add_columns(func.min(e.c.ordered_at), func.max(e.c.ordered_at))
-        .where(e.c.brand_id == program.brand_id, e.c.reason == "purchase")
-        .where(e.c.order_amount.is_not(None), e.c.ordered_at <= now)
-        .group_by(e.c.member)
-    )
-    buyers = []
     with engine.connect() as conn:
         for holder, amount in conn.execute(
             select(T_BAL.c.holder, T_BAL.c.amount).where(T_BAL.c.token == token, T_BAL.c.amount > 0)
@@ -90,10 +97,10 @@ def member_facts(*, engine: Engine, program: Program, now: int | None = None) ->
         )
         for holder, expires_at, amount in conn.execute(lots):
             _get(out, holder).lots.append((int(expires_at), int(amount)))
-        for member, orders, spend, first, last in conn.execute(purchases):
-            f = _get(out, member)
-            f.orders, f.spend, f.last_purchase = int(orders), int(spend or 0), int(last)
-            buyers.append(churn.Buyer(f.member, f.orders, f.spend, int(first), int(last)))
+        buyers = brand_buyers(conn, program.brand_id, now)
+        for b in buyers:
+            f = _get(out, b.member)
+            f.orders, f.spend, f.last_purchase = b.orders, b.spend, b.last
         for row in conn.execute(select(T_PROFILE).where(T_PROFILE.c.brand_id == program.brand_id)):
             _get(out, row.member).profile = dict(row._mapping)
     scores, rfm = churn.risks(buyers, as_of=now), churn.rfm(buyers, as_of=now)

@@ -8,7 +8,7 @@ import re
 import time
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, or_, select
 
 from ..chain.deploy import Program
 from ..store import models as m
@@ -17,6 +17,7 @@ from ..store.crm_tables import T_PROFILE
 from ..store.offchain import EarnRecord, Redemption, table
 from ..validate import checksum_address
 from . import churn, notify, profiles
+from .facts import brand_buyers
 
 T_EARN, T_REDEEM = table(EarnRecord), table(Redemption)
 T_BAL = m.Balance.__table__  # type: ignore[attr-defined]
@@ -42,35 +43,6 @@ def search(*, engine: Engine, program: Program, query: str, limit: int = 20) -> 
             ).scalars()
             return [checksum_address(a) for a in rows]
     return profiles.find_members(engine=engine, brand_id=program.brand_id, query=q, limit=limit)
-
-
-def _buyer(conn: Any, brand_id: str, member: str) -> churn.Buyer | None:
-    e = T_EARN
-    rows = conn.execute(
-        select(e.c.order_amount, e.c.ordered_at).where(
-            e.c.brand_id == brand_id,
-            e.c.member == member,
-            e.c.reason == "purchase",
-            e.c.order_amount.is_not(None),
-        )
-    ).all()
-    if not rows:
-        return None
-    times = [int(r[1]) for r in rows]
-    return churn.Buyer(member, len(rows), sum(int(r[0]) for r in rows), min(times), max(times))
-
-
-def _brand_buyers(conn: Any, brand_id: str) -> list[churn.Buyer]:
-    e = T_EARN
-    q = (
-        select(e.c.member, func.count(), func.sum(e.c.order_amount))
-        .add_columns(func.min(e.c.ordered_at), func.max(e.c.ordered_at))
-        .where(e.c.brand_id == brand_id, e.c.reason == "purchase", e.c.order_amount.is_not(None))
-        .group_by(e.c.member)
-    )
-    return [
-        churn.Buyer(r[0], int(r[1]), int(r[2] or 0), int(r[3]), int(r[4])) for r in conn.execute(q)
-    ]
 
 
 def _pass_history(conn: Any, program: Program, token_id: int) -> list[dict[str, Any]]:
@@ -122,15 +94,15 @@ def member_360(*, engine: Engine, program: Program, address: str) -> dict[str, A
             .mappings()
             .all()
         )
-        buyer = _buyer(conn, bid, addr)
+        buyers = brand_buyers(conn, bid, now)
+        buyer = next((b for b in buyers if b.member.lower() == low), None)
         scores = None
         if buyer is not None:
-            buyers = _brand_buyers(conn, bid)
             gap = churn.typical_gap(buyers)
             r = churn.risk(
                 buyer, as_of=now, brand_gap=gap, hazard=churn.monthly_hazard(buyers, now, gap)
             )
-            scores = {"churn": r.__dict__, "rfm": churn.rfm(buyers, as_of=now).get(addr)}
+            scores = {"churn": r.__dict__, "rfm": churn.rfm(buyers, as_of=now).get(buyer.member)}
     consent = bool(profile and profile.get("consent"))
     notes = [
         {k: n[k] for k in ("id", "kind", "channel", "state", "attempts", "created_at", "sent_at")}
