@@ -14,9 +14,10 @@ from pathlib import Path
 from eth_utils import to_checksum_address
 from sqlalchemy import insert
 
+from loyalty_ledger.store import models as m
 from loyalty_ledger.store.offchain import PerkRow, Redemption, table
 
-from .conftest import Api
+from .conftest import PROGRAM, Api
 from .test_segments import A, B, C, seed
 
 CHECK_A = to_checksum_address(A)
@@ -198,3 +199,28 @@ def test_perk_results_by_tier(api: Api) -> None:
     assert (
         api.client.get("/brands/acme/perk-results", headers=api.h("beta:viewer")).status_code == 403
     )
+
+
+def test_360_pass_and_tier_history(api: Api) -> None:
+    seed(api.engine)  # A holds pass 1 of PROGRAM at tier 2
+    ev = m.Event.__table__  # type: ignore[attr-defined]
+    rows = [
+        ("PassIssued", {"tokenId": 1, "member": A, "tier": 0, "expiresAt": 0}),
+        ("PassTierChanged", {"tokenId": 1, "fromTier": 0, "toTier": 2}),
+        ("PassTierChanged", {"tokenId": 2, "fromTier": 0, "toTier": 1}),  # someone else's pass
+    ]
+    with api.engine.begin() as conn:
+        for i, (name, args) in enumerate(rows):
+            conn.execute(
+                insert(ev).values(
+                    chain_id=31337, block_number=10 + i, block_hash="0x" + "0" * 64,
+                    tx_hash="0x" + f"{i:064x}", tx_index=0, log_index=0,
+                    contract=PROGRAM.pass_, event=name, args=args,
+                )
+            )  # fmt: skip
+    page = api.client.get(f"/brands/acme/members/{A}", headers=api.h("acme:viewer")).json()
+    assert page["pass"] == {"token_id": 1, "tier": 2, "expires_at": 0}
+    history = [
+        (h["event"], h["block"], h.get("tier", h.get("toTier"))) for h in page["pass_history"]
+    ]
+    assert history == [("PassIssued", 10, 0), ("PassTierChanged", 11, 2)]
