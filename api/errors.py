@@ -45,6 +45,7 @@ STATUS: dict[type[BaseException], int] = {
     e.LedgerValueError: 422,
     e.UnknownProgram: 404,
     e.UnknownOperation: 404,
+    e.NotFound: 404,
     e.KeyMisuse: 403,
     PerkNotFound: 404,
     e.NoPass: 409,

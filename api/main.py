@@ -23,16 +23,19 @@ from .routers import (
     admin,
     auth,
     brands,
+    crm,
     customers,
     exchanges,
     expiry,
     health,
     insights,
+    keys,
     ledger,
     members,
     operations,
     pages,
     perks,
+    profiles,
     signin,
     vouchers,
 )
@@ -160,6 +163,7 @@ def create_app(
         *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
         operations,
         *(signin, members, vouchers),
+        *(crm, profiles, keys),
     )
     for r in (*routers, pages):
         app.include_router(r.router)

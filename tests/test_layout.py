@@ -25,6 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"ledger", "indexer"}),
     frozenset({"programme", "auth"}),
     frozenset({"insights", "audit"}),
+    frozenset({"crm"}),
     frozenset({"demo"}),
     frozenset({"api"}),
     frozenset({"service"}),

@@ -60,6 +60,12 @@ def _secret(engine: Engine) -> bytes:
         return _secret_cache[key]
 
 
+def server_secret(engine: Engine) -> bytes:
+    """The server's secret of this database, for keys derived from it (unsubscribe links,
+    webhook signing): never stored anywhere else, never shown."""
+    return _secret(engine)
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
