@@ -384,3 +384,15 @@ class IdempotencyConflict(LedgerError):
     """An idempotency key (Idempotency-Key, order id, action id) reused for another request."""
 
     code = "idempotency_conflict"
+
+
+class UnknownRule(LedgerError):
+    """No such earn rule, rule version, campaign or earning in this brand."""
+
+    code = "unknown_rule"
+
+
+class ReferralRefused(LedgerValueError):
+    """A referral that cannot be: self-referral, a loop, an unknown code, already referred."""
+
+    code = "referral_refused"

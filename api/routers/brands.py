@@ -75,6 +75,9 @@ def earn_purchase(
             currency=body.currency,
             items=body.items,
             ordered_at=body.ordered_at,
+            channel=body.channel,
+            store_id=body.store_id,
+            tags=body.tags,
             queued=state.settings.outbox,
         ),
         prefer,
@@ -90,7 +93,8 @@ def earn_action(
     state: StateDep,
     prefer: PreferHeader = None,
 ) -> Any:
-    """A bonus for signup, review, referral (action id: the new member), survey or visit."""
+    """A bonus for an action: signup, review, referral (action id: the new member), survey,
+    visit, or any action a rule of the brand names (e.g. social_share)."""
     return _reply(
         state,
         earn.earn_action(

@@ -1,0 +1,158 @@
+"""Live earning through the rules, inside the earning's own SQL transaction: the member's facts
+(n-th order, tier, birth month, referrer), a gate that reserves per-member limits and campaign
+budgets with conditional UPDATEs (so concurrent earnings never overspend), and the lines
+written (`store.rules_tables.release_lines` gives their reservations back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from loyalty_ledger.store.models import Pass
+from loyalty_ledger.store.offchain import EarnRecord, table
+from loyalty_ledger.store.rules_tables import MemberProfile, RuleUsage
+
+from .evaluate import Outcome, evaluate, period_key
+from .model import Event, Line, Rule
+from .store import T_CAMP, T_LINE, active_rules
+
+T_EARN, T_USAGE, T_PROFILE, T_PASS = (
+    table(EarnRecord),
+    table(RuleUsage),
+    table(MemberProfile),
+    table(Pass),
+)
+
+
+def _insert_ignore(conn: Connection, t: Any, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(t).values(**values).on_conflict_do_nothing())
+
+
+class SqlGate:
+    """Reserves a rule's per-member use and its campaign's budget in the open transaction."""
+
+    def __init__(self, conn: Connection, brand_id: str, member: str, at: int) -> None:
+        self.conn, self.brand_id, self.member, self.at = conn, brand_id, member, at
+
+    def _use(self, rule: Rule, step: int) -> bool:
+        key = {
+            "brand_id": self.brand_id,
+            "rule_id": rule.rule_id,
+            "member": self.member,
+            "period": period_key(rule.limit_period, self.at),
+        }
+        if step > 0:
+            _insert_ignore(self.conn, T_USAGE, key | {"used": 0})
+        where = and_(*(T_USAGE.c[k] == v for k, v in key.items()))
+        if step > 0:
+            where = and_(where, T_USAGE.c.used < rule.limit_count)
+        res = self.conn.execute(update(T_USAGE).where(where).values(used=T_USAGE.c.used + step))
+        return res.rowcount == 1
+
+    def __call__(self, rule: Rule, points: int) -> str | None:
+        if rule.limit_count is not None and not self._use(rule, 1):
+            return f"limit of {rule.limit_count} per {rule.limit_period} reached"
+        if rule.campaign_id is not None and points > 0:
+            c = T_CAMP.c
+            res = self.conn.execute(
+                update(T_CAMP)
+                .where(c.brand_id == self.brand_id, c.campaign_id == rule.campaign_id)
+                .where(c.budget.is_(None) | (c.spent + points <= c.budget))
+                .values(spent=c.spent + points)
+            )
+            if res.rowcount != 1:
+                if rule.limit_count is not None:
+                    self._use(rule, -1)
+                return f"budget of campaign {rule.campaign_id} spent"
+        return None
+
+
+def profile(conn: Connection, brand_id: str, member: str) -> dict[str, Any] | None:
+    q = select(T_PROFILE).where(T_PROFILE.c.brand_id == brand_id, T_PROFILE.c.member == member)
+    row = conn.execute(q).mappings().first()
+    return None if row is None else dict(row)
+
+
+def member_tier(conn: Connection, pass_contract: str, member: str) -> int | None:
+    q = select(T_PASS.c.tier).where(T_PASS.c.contract == pass_contract, T_PASS.c.owner == member)
+    tier = conn.execute(q).scalar()
+    return None if tier is None else int(tier)
+
+
+@dataclass
+class Plan:
+    """How one brand's earning is evaluated: its rules, base rate and pass contract."""
+
+    brand_id: str
+    pass_contract: str
+    base_rate: int
+
+    def event(self, conn: Connection, values: dict[str, Any]) -> tuple[Event, str | None]:
+        """The event the rules see for a claimed record (the claim itself already counted)."""
+        member, purchase = values["member"], values["reason"] == "purchase"
+        order_n = 0
+        if purchase:
+            q = select(func.count()).where(
+                T_EARN.c.brand_id == self.brand_id,
+                T_EARN.c.member == member,
+                T_EARN.c.reason == "purchase",
+            )
+            order_n = int(conn.execute(q).scalar() or 0)
+        prof = profile(conn, self.brand_id, member) or {}
+        tags = values.get("tags")
+        ev = Event(
+            trigger="purchase" if purchase else f"action:{values['reason']}",
+            at=int(values["ordered_at"]),
+            amount=int(values.get("order_amount") or 0),
+            order_n=order_n,
+            channel=values.get("channel"),
+            store_id=values.get("store_id"),
+            tags=frozenset(tags.split(",")) if tags else frozenset(),
+            tier=member_tier(conn, self.pass_contract, member),
+            birth_month=prof.get("birth_month"),
+            referred=prof.get("referred_by") is not None,
+        )
+        return ev, prof.get("referred_by")
+
+    def apply(self, conn: Connection, earn_id: int, values: dict[str, Any]) -> Outcome:
+        """Evaluate the brand's rules for a claimed record and write the member's lines."""
+        ev, referrer = self.event(conn, values)
+        rules = active_rules(conn, self.brand_id)
+        if referrer is None:  # nobody to pay: referrer rules do not use limits or budgets
+            rules = [r for r in rules if r.beneficiary != "referrer"]
+        gate = SqlGate(conn, self.brand_id, values["member"], ev.at)
+        out = evaluate(rules, ev, base_rate=self.base_rate, gate=gate)
+        mine = [x for x in out.lines if x.beneficiary == "member"]
+        write_lines(conn, self.brand_id, earn_id, mine, values["member"])
+        out.referrer = referrer
+        return out
+
+
+def write_lines(
+    conn: Connection, brand_id: str, earn_id: int, lines: list[Line], user: str
+) -> None:
+    """The lines of one earning record (`user`: the member whose per-member limits they used)."""
+    if lines:
+        conn.execute(
+            insert(T_LINE),
+            [
+                {
+                    "earn_id": earn_id,
+                    "brand_id": brand_id,
+                    "rule_id": x.rule_id,
+                    "version": x.version,
+                    "campaign_id": x.campaign_id,
+                    "points": x.points,
+                    "perk_id": x.perk_id,
+                    "why": x.why[:500],
+                    "usage_member": user if x.usage_period is not None else None,
+                    "usage_period": x.usage_period,
+                }
+                for x in lines
+            ],
+        )
