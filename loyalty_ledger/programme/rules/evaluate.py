@@ -163,3 +163,15 @@ def evaluate(
         if r.rule_id in chosen or (r.stacking == "stack" and granted(r, pts)):
             out.lines.append(_line(r, pts, ev.at))
     return out
+
+
+def price(
+    rules: Sequence[Rule], ev: Event, *, base_rate: int, gate: Gate, referrer: str | None
+) -> Outcome:
+    """What one earning pays, live or simulated alike: the rules evaluated for the event (rules
+    paying a referrer take part only when the member has one)."""
+    if referrer is None:
+        rules = [r for r in rules if r.beneficiary != "referrer"]
+    out = evaluate(rules, ev, base_rate=base_rate, gate=gate)
+    out.referrer = referrer
+    return out

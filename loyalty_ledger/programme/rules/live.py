@@ -15,7 +15,7 @@ from loyalty_ledger.store.models import Pass
 from loyalty_ledger.store.offchain import EarnRecord, table
 from loyalty_ledger.store.rules_tables import MemberProfile, RuleUsage
 
-from .evaluate import Outcome, evaluate, period_key
+from .evaluate import Outcome, period_key, price
 from .model import Event, Line, Rule
 from .store import T_CAMP, T_LINE, active_rules
 
@@ -84,6 +84,24 @@ def member_tier(conn: Connection, pass_contract: str, member: str) -> int | None
     return None if tier is None else int(tier)
 
 
+def event_of(values: dict[str, Any], order_n: int, tier: int | None, prof: dict[str, Any]) -> Event:
+    """The event the rules see for an earn record's values (live) or a past order (simulate)."""
+    tags = values.get("tags")
+    purchase = values["reason"] == "purchase"
+    return Event(
+        trigger="purchase" if purchase else f"action:{values['reason']}",
+        at=int(values["ordered_at"]),
+        amount=int(values.get("order_amount") or 0),
+        order_n=order_n,
+        channel=values.get("channel"),
+        store_id=values.get("store_id"),
+        tags=frozenset(tags.split(",")) if tags else frozenset(),
+        tier=tier,
+        birth_month=prof.get("birth_month"),
+        referred=prof.get("referred_by") is not None,
+    )
+
+
 @dataclass
 class Plan:
     """How one brand's earning is evaluated: its rules, base rate and pass contract."""
@@ -104,32 +122,18 @@ class Plan:
             )
             order_n = int(conn.execute(q).scalar() or 0)
         prof = profile(conn, self.brand_id, member) or {}
-        tags = values.get("tags")
-        ev = Event(
-            trigger="purchase" if purchase else f"action:{values['reason']}",
-            at=int(values["ordered_at"]),
-            amount=int(values.get("order_amount") or 0),
-            order_n=order_n,
-            channel=values.get("channel"),
-            store_id=values.get("store_id"),
-            tags=frozenset(tags.split(",")) if tags else frozenset(),
-            tier=member_tier(conn, self.pass_contract, member),
-            birth_month=prof.get("birth_month"),
-            referred=prof.get("referred_by") is not None,
-        )
+        tier = member_tier(conn, self.pass_contract, member)
+        ev = event_of(values, order_n, tier, prof)
         return ev, prof.get("referred_by")
 
     def apply(self, conn: Connection, earn_id: int, values: dict[str, Any]) -> Outcome:
         """Evaluate the brand's rules for a claimed record and write the member's lines."""
         ev, referrer = self.event(conn, values)
         rules = active_rules(conn, self.brand_id)
-        if referrer is None:  # nobody to pay: referrer rules do not use limits or budgets
-            rules = [r for r in rules if r.beneficiary != "referrer"]
         gate = SqlGate(conn, self.brand_id, values["member"], ev.at)
-        out = evaluate(rules, ev, base_rate=self.base_rate, gate=gate)
+        out = price(rules, ev, base_rate=self.base_rate, gate=gate, referrer=referrer)
         mine = [x for x in out.lines if x.beneficiary == "member"]
         write_lines(conn, self.brand_id, earn_id, mine, values["member"])
-        out.referrer = referrer
         return out
 
 
