@@ -32,6 +32,7 @@ from .routers import (
     operations,
     pages,
     perks,
+    rules,
 )
 
 log = logging.getLogger("api")
@@ -155,6 +156,7 @@ def create_app(
     routers = (
         *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
         operations,
+        rules,
     )
     for r in (*routers, pages):
         app.include_router(r.router)

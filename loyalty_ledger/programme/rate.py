@@ -86,18 +86,23 @@ def set_rule(
 _seeded: set[tuple[str, str]] = set()
 
 
+def ensure_defaults(*, engine: Engine, brand_id: str) -> None:
+    """A brand whose rules lack `base-rate` gets its earn rule (rate and bonuses; the defaults
+    when never set) as version 1 of `base-rate` and `bonus-<action>`."""
+    key = (str(engine.url), brand_id)
+    if key in _seeded:
+        return
+    rule = get_rule(engine=engine, brand_id=brand_id)
+    try:
+        with engine.begin() as conn:
+            if not rule_store.has_rule(conn, brand_id, rule_store.BASE_RULE):
+                rule_store.sync_defaults(conn, brand_id, rule.amount_per_point, rule.bonuses)
+    except IntegrityError:  # another request seeded them at the same moment
+        pass
+    _seeded.add(key)
+
+
 def plan_for(*, engine: Engine, program: Program, rule: Rule) -> Plan:
-    """How the brand's earnings are evaluated; a brand that never set rules gets the defaults
-    (its earn rule's rate and bonuses) as version 1 of `base-rate` and `bonus-<action>`."""
-    key = (str(engine.url), program.brand_id)
-    if key not in _seeded:
-        try:
-            with engine.begin() as conn:
-                if not rule_store.has_rules(conn, program.brand_id):
-                    rule_store.sync_defaults(
-                        conn, program.brand_id, rule.amount_per_point, rule.bonuses
-                    )
-        except IntegrityError:  # another request seeded them at the same moment
-            pass
-        _seeded.add(key)
+    """How the brand's earnings are evaluated (its default rules seeded on first use)."""
+    ensure_defaults(engine=engine, brand_id=program.brand_id)
     return Plan(program.brand_id, program.pass_, rule.amount_per_point)

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func, select
 from loyalty_ledger.programme.claims import release_claims
 from loyalty_ledger.programme.rules import campaigns, store
 from loyalty_ledger.programme.rules.store import T_CAMP, T_LINE
-from loyalty_ledger.store.rules_tables import RuleUsage
 from loyalty_ledger.store.offchain import table
+from loyalty_ledger.store.rules_tables import RuleUsage
 
 from .conftest import at, earn_order, member, order, setup_brand
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from loyalty_ledger.errors import InvalidInput, ReferralRefused
 from loyalty_ledger.programme import earn

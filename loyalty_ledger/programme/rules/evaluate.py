@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from .model import DAYS, Event, Line, Rule
 
@@ -49,33 +50,33 @@ def period_key(period: str | None, at: int) -> str:
     return "all"
 
 
-def _holds(key: str, want: object, ev: Event) -> bool:
+def _holds(key: str, want: Any, ev: Event) -> bool:
     d = datetime.fromtimestamp(ev.at, UTC)
     if key == "min_amount":
-        return ev.amount >= want  # type: ignore[operator]
+        return ev.amount >= want
     if key == "nth_order":
         return ev.order_n == want
     if key == "first_order":
         return (ev.order_n == 1) is want
     if key == "channels":
-        return ev.channel in want  # type: ignore[operator]
+        return ev.channel in want
     if key == "store_ids":
-        return ev.store_id in want  # type: ignore[operator]
+        return ev.store_id in want
     if key == "tags_any":
-        return bool(ev.tags & set(want))  # type: ignore[call-overload]
+        return bool(ev.tags & set(want))
     if key == "starts_at":
-        return ev.at >= want  # type: ignore[operator]
+        return ev.at >= want
     if key == "ends_at":
-        return ev.at < want  # type: ignore[operator]
+        return ev.at < want
     if key == "hours":
-        lo, hi = want  # type: ignore[misc]
+        lo, hi = int(want[0]), int(want[1])
         return bool(lo <= d.hour < hi)
     if key == "days":
-        return DAYS[d.weekday()] in want  # type: ignore[operator]
+        return DAYS[d.weekday()] in want
     if key == "tiers":
-        return ev.tier in want  # type: ignore[operator]
+        return ev.tier in want
     if key == "min_tier":
-        return ev.tier is not None and ev.tier >= want  # type: ignore[operator]
+        return ev.tier is not None and ev.tier >= want
     if key == "birthday_month":
         return (ev.birth_month == d.month) is want
     if key == "referral_converted":

@@ -41,8 +41,8 @@ def explain_earning(*, engine: Engine, brand_id: str, earn_id: int) -> dict[str,
         if row is None:
             raise UnknownRule(f"no earning {earn_id} in brand {brand_id}")
         got = [dict(x) for x in conn.execute(lines).mappings()]
-    keep = ("rule_id", "version", "name", "campaign_id", "points", "perk_id", "why")
-    keep += ("trigger", "conditions", "effect", "stacking", "priority")
+    keep: tuple[str, ...] = ("rule_id", "version", "name", "campaign_id", "points", "perk_id")
+    keep += ("why", "trigger", "conditions", "effect", "stacking", "priority")
     out = [{k: x[k] for k in keep} for x in got]
     total = sum(x["points"] for x in out)
     if not out and row["points"]:

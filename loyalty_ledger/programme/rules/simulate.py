@@ -91,20 +91,20 @@ def simulate(
     purchases = (e.brand_id == brand_id) & (e.reason == "purchase")
     with engine.connect() as conn:
         rules, budgets = _rules(conn, brand_id, drafts, only_drafts)
-        before = dict(
+        before: dict[str, int] = dict(
             conn.execute(
                 select(e.member, func.count())
                 .where(purchases, (e.ordered_at < start))
                 .group_by(e.member)
             ).all()
         )
-        orders = conn.execute(
+        rows = conn.execute(
             select(T_EARN)
             .where(purchases, e.ordered_at >= start, e.ordered_at < end)
             .order_by(e.ordered_at, e.id)
             .limit(MAX_ORDERS + 1)
         ).mappings()
-        orders = [dict(o) for o in orders]
+        orders = [dict(o) for o in rows]
         tiers = dict(
             conn.execute(
                 select(T_PASS.c.owner, T_PASS.c.tier).where(T_PASS.c.contract == pass_contract)

@@ -206,6 +206,6 @@ def _campaign(conn: Connection, brand_id: str, campaign_id: str) -> dict[str, An
     return dict(row)
 
 
-def has_rules(conn: Connection, brand_id: str) -> bool:
-    q = select(T_RULE.c.id).where(T_RULE.c.brand_id == brand_id)
+def has_rule(conn: Connection, brand_id: str, rule_id: str) -> bool:
+    q = select(T_RULE.c.id).where(T_RULE.c.brand_id == brand_id, T_RULE.c.rule_id == rule_id)
     return conn.execute(q.limit(1)).first() is not None
