@@ -132,3 +132,44 @@ def release_lines(conn: Connection, earn_ids: list[int]) -> None:
             )
             conn.execute(update(t_use).where(key).values(used=u.used - 1))
     conn.execute(delete(t_line).where(t_line.c.earn_id.in_(earn_ids)))
+
+
+class TierRule(OffchainModel, table=True):
+    """How a brand's members qualify for tiers: points earned or amount spent over a rolling
+    window, thresholds per tier, and a grace period before a downgrade."""
+
+    __tablename__ = "tier_rule"
+    brand_id: str = Field(primary_key=True, max_length=32)
+    metric: str = Field(max_length=8)  # points | amount
+    window_days: int
+    grace_days: int
+    thresholds: list[dict[str, int]] = Field(sa_column=Column(JSONDoc, nullable=False))
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class TierState(OffchainModel, table=True):
+    """The tier the job last set for a member (ahead of the mirror until the change is mined)
+    and since when the member has qualified only for a lower one (the grace clock)."""
+
+    __tablename__ = "tier_state"
+    brand_id: str = Field(primary_key=True, max_length=32)
+    member: str = Field(primary_key=True, max_length=42)
+    tier: int
+    below_since: int | None = Field(default=None, sa_type=BigInteger)
+    evaluated_at: int = Field(sa_type=BigInteger)
+    since: int = Field(sa_type=BigInteger)  # the member's first evaluation
+
+
+class TierChange(OffchainModel, table=True):
+    """One tier change the job made (queued in the outbox with `intent_id`)."""
+
+    __tablename__ = "tier_change"
+    __table_args__ = (UniqueConstraint("idem_key"), Index(None, "brand_id", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: str = Field(max_length=32)
+    member: str = Field(max_length=42)
+    from_tier: int
+    to_tier: int
+    at: int = Field(sa_type=BigInteger)
+    idem_key: str = Field(max_length=200)
+    intent_id: int | None = Field(default=None, sa_type=BigInteger)

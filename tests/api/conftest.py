@@ -242,7 +242,13 @@ def sign_typed(acct: LocalAccount, typed: dict[str, Any]) -> str:
     return "0x" + bytes(signed.signature).hex()
 
 
-def onboard_brand(env: Env, brand_id: str, *, epoch_length: int = DEFAULT_EPOCH_SECONDS) -> None:
+def onboard_brand(
+    env: Env,
+    brand_id: str,
+    *,
+    epoch_length: int = DEFAULT_EPOCH_SECONDS,
+    tiers: list[str] | None = None,
+) -> None:
     """A fresh brand on the shared chain, administered by the API's brand key, with API keys
     `{brand_id}:{role}` and `{brand_id}:all` (tests that change a brand's policy or exchanges
     use their own brands, so they leave acme and beta as the other tests expect them)."""
@@ -255,7 +261,7 @@ def onboard_brand(env: Env, brand_id: str, *, epoch_length: int = DEFAULT_EPOCH_
         name=f"{brand_id} points",
         symbol=brand_id.upper()[:16],
         admin=BRAND.address,
-        tiers=["Basic"],
+        tiers=tiers or ["Basic"],
         epoch_length=epoch_length,
     )
     env.state.save_deployment(dep)

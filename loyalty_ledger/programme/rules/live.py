@@ -79,7 +79,10 @@ def profile(conn: Connection, brand_id: str, member: str) -> dict[str, Any] | No
 
 
 def member_tier(conn: Connection, pass_contract: str, member: str) -> int | None:
-    q = select(T_PASS.c.tier).where(T_PASS.c.contract == pass_contract, T_PASS.c.owner == member)
+    """The member's tier in the mirror (which keeps addresses in lower case); None: no pass."""
+    q = select(T_PASS.c.tier).where(
+        T_PASS.c.contract == pass_contract.lower(), T_PASS.c.owner == member.lower()
+    )
     tier = conn.execute(q).scalar()
     return None if tier is None else int(tier)
 

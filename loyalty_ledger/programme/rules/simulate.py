@@ -107,7 +107,9 @@ def simulate(
         orders = [dict(o) for o in rows]
         tiers = dict(
             conn.execute(
-                select(T_PASS.c.owner, T_PASS.c.tier).where(T_PASS.c.contract == pass_contract)
+                select(T_PASS.c.owner, T_PASS.c.tier).where(
+                    T_PASS.c.contract == pass_contract.lower()
+                )
             ).all()
         )
         profiles = {
@@ -143,7 +145,7 @@ def _run(
         member = o["member"]
         count[member] += 1
         prof = profiles.get(member, {})
-        ev = event_of(o, count[member], tiers.get(member), prof)
+        ev = event_of(o, count[member], tiers.get(member.lower()), prof)
         gate.member, gate.at = member, ev.at
         out = price(rules, ev, base_rate=base_rate, gate=gate, referrer=prof.get("referred_by"))
         for x in out.lines:
