@@ -73,3 +73,15 @@ class RegistrationIn(Strict):
     member: Address
     referral_code: StrictStr | None = Field(default=None, min_length=1, max_length=16)
     birth_month: StrictInt | None = Field(default=None, ge=1, le=12)
+
+
+class Threshold(Strict):
+    tier: StrictInt = Field(ge=0, le=255)
+    min: StrictInt = Field(ge=0, le=2**62)
+
+
+class TierRuleIn(Strict):
+    metric: Literal["points", "amount"]  # points earned, or amount spent (purchases)
+    window_days: StrictInt = Field(ge=1, le=3660, examples=[365])
+    grace_days: StrictInt = Field(default=0, ge=0, le=3660, examples=[30])
+    thresholds: list[Threshold] = Field(min_length=1, max_length=32)

@@ -10,15 +10,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme import earn
-from loyalty_ledger.programme.rules import campaigns, referrals, store
+from loyalty_ledger.programme.rules import campaigns, referrals, store, tier_job, tiers
 from loyalty_ledger.programme.rules.explain import explain_earning
 from loyalty_ledger.programme.rules.registration import on_registration
 from loyalty_ledger.programme.rules.simulate import simulate
 from loyalty_ledger.validate import checksum_address
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, ProgrammeManagerDep, StateDep
-from ..rule_schemas import CampaignIn, ProfileIn, RegistrationIn, RuleActiveIn, RuleIn, SimulateIn
+from ..rule_schemas import (
+    CampaignIn,
+    ProfileIn,
+    RegistrationIn,
+    RuleActiveIn,
+    RuleIn,
+    SimulateIn,
+    TierRuleIn,
+)
 from ..schemas import EarnOut
 from .brands import _queued, _reply
 
@@ -195,3 +204,39 @@ def register(
         ),
         None,
     )
+
+
+@router.get("/tier-rule")
+def get_tier_rule(brand_id: str, _r: BrandReader, _p: ProgramDep, state: StateDep) -> Any:
+    """The brand's tier rule (null: none)."""
+    policy = tiers.get_tier_rule(engine=state.engine, brand_id=brand_id)
+    return None if policy is None else tiers.policy_json(policy)
+
+
+@router.put("/tier-rule")
+def put_tier_rule(
+    brand_id: str,
+    body: TierRuleIn,
+    _m: ProgrammeManagerDep,
+    program: ProgramDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Set how members qualify for tiers: points earned or amount spent over a rolling window,
+    a minimum per tier (tier numbers of the brand's pass) and the grace before a downgrade."""
+    return tiers.put_tier_rule(
+        engine=state.engine,
+        brand_id=brand_id,
+        tier_count=len(passes.tiers(w3=state.w3, program=program)),
+        **body.model_dump(),
+    )
+
+
+@router.post("/tiers/evaluate")
+def evaluate_tiers(
+    brand_id: str, _m: ProgrammeManagerDep, program: ProgramDep, state: StateDep
+) -> dict[str, Any]:
+    """Evaluate every pass holder now and queue their tier changes in the outbox (a re-run the
+    same day changes nothing twice); the intents' states are at GET /operations/{id}."""
+    sender = state.brand_sender(brand_id)
+    state.submit_for(sender)
+    return tier_job.evaluate_tiers(engine=state.engine, sender=sender, program=program)

@@ -208,3 +208,47 @@ def test_campaign_budget_under_concurrent_requests_and_simulate(served) -> None:
             h.post(f"/brands/{bid}/simulate", json={"from": 1, "to": 5}, headers=iss).status_code
             == 403
         )
+
+
+def test_earnings_split_and_tier_rule_api(any_env: Env) -> None:
+    env = any_env
+    bid, pm, iss = _brand(env)
+    c = env.client
+    rule = {
+        "trigger": "purchase",
+        "conditions": {"store_ids": ["s1"]},
+        "effect": {"type": "fixed", "points": 9},
+    }
+    assert c.put(f"/brands/{bid}/rules/s1", json=rule, headers=pm).status_code == 200
+    [m] = _members(env, 1)
+    base = {"member": m, "amount": 20_000, "currency": "VND", "items": 1}
+    for i, (ch, st) in enumerate([("app", "s1"), ("app", None), ("in_store", "s1")]):
+        body = {**base, "order_id": f"o{i}", "channel": ch} | ({"store_id": st} if st else {})
+        assert c.post(f"/brands/{bid}/earn/purchase", json=body, headers=iss).status_code == 200
+    v = env.h(f"{bid}:viewer")
+    by_rule = c.get(f"/brands/{bid}/insights/earnings-split?by=rule", headers=v).json()
+    assert {(r["rule"], r["points"], r["earnings"]) for r in by_rule} == {
+        ("base-rate", 6, 3),
+        ("s1", 18, 2),
+    }
+    by_channel = c.get(f"/brands/{bid}/insights/earnings-split?by=channel", headers=v).json()
+    assert [(r["channel"], r["points"]) for r in by_channel] == [("app", 13), ("in_store", 11)]
+    by_store = c.get(f"/brands/{bid}/insights/earnings-split?by=store", headers=v).json()
+    assert {(r["store"], r["points"]) for r in by_store} == {(None, 2), ("s1", 22)}
+    assert c.get(f"/brands/{bid}/insights/earnings-split?by=colour", headers=v).status_code == 422
+    # tier rule: the brand's pass has one tier (Basic = 0)
+    tr = {
+        "metric": "amount",
+        "window_days": 365,
+        "grace_days": 30,
+        "thresholds": [{"tier": 1, "min": 10}],
+    }
+    r = c.put(f"/brands/{bid}/tier-rule", json=tr, headers=pm)
+    assert r.status_code == 422 and "tiers 0 to 0" in r.json()["detail"]
+    assert c.get(f"/brands/{bid}/tier-rule", headers=v).json() is None
+    tr["thresholds"] = [{"tier": 0, "min": 0}]
+    assert c.put(f"/brands/{bid}/tier-rule", json=tr, headers=iss).status_code == 403
+    assert c.put(f"/brands/{bid}/tier-rule", json=tr, headers=pm).status_code == 200
+    assert c.get(f"/brands/{bid}/tier-rule", headers=v).json()["metric"] == "amount"
+    moves = c.get(f"/brands/{bid}/insights/tier-migration", headers=v).json()
+    assert moves == {"up": 0, "down": 0, "stayed": 0}
