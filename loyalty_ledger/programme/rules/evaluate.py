@@ -114,7 +114,7 @@ def explain(rule: Rule, points: int) -> str:
         "multiplier": f"{e.get('percent')}% of the base rate (+{points})",
         "perk": f"perk {e.get('perk_id')} granted",
     }[e["type"]]
-    conds = ", ".join(f"{k}={v}" for k, v in sorted(rule.conditions.items()))
+    conds = rule.conditions_text
     side = " to the referrer" if rule.beneficiary == "referrer" else ""
     return f"{rule.trigger}: {what}{side}" + (f" when {conds}" if conds else "")
 

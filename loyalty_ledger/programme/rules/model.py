@@ -51,10 +51,13 @@ class Rule:
     campaign_id: str | None = None
     window: tuple[int, int] | None = None  # the campaign's [start, end), Unix seconds
     name: str = ""
+    beneficiary: str = field(init=False, compare=False)  # member | referrer
+    conditions_text: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def beneficiary(self) -> str:
-        return str(self.effect.get("beneficiary", "member"))
+    def __post_init__(self) -> None:  # computed once: evaluation explains many earnings
+        object.__setattr__(self, "beneficiary", str(self.effect.get("beneficiary", "member")))
+        text = ", ".join(f"{k}={v}" for k, v in sorted(self.conditions.items()))
+        object.__setattr__(self, "conditions_text", text)
 
 
 @dataclass(frozen=True)
