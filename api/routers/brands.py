@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header
 from loyalty_ledger import ledger
 from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme import earn
+from loyalty_ledger.programme.rules import tier_job
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
 from ..schemas import (
@@ -47,7 +48,16 @@ def _queued(state: StateDep, brand_id: str) -> Any:
 
 
 def _reply(state: StateDep, e: earn.Earned, prefer: str | None) -> Any:
-    """As before without the outbox; with it 202 Accepted (or 200 once settled)."""
+    """As before without the outbox; with it 202 Accepted (or 200 once settled). With the
+    outbox, a new earning also re-evaluates the member's tier (when the brand has tier rules)."""
+    if state.settings.outbox and not e.duplicate:
+        bid = e.record["brand_id"]
+        tier_job.on_activity(
+            engine=state.engine,
+            sender=state.brand_sender(bid),
+            program=state.deployment.program(bid),
+            member=e.record["member"],
+        )
     if not state.settings.outbox or e.record.get("status") == "confirmed":
         return _earned(e)
     return operations.accepted(state, _earned(e), e.record.get("intent_id"), prefer)

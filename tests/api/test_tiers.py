@@ -133,6 +133,11 @@ def test_tier_job_up_down_grace_kill_and_rerun(
     assert tier_job.tier_migration(
         engine=eng, brand_id=bid, start=now - DAY, end=now + 12 * DAY
     ) == {"up": 2, "down": 1, "stayed": 1}
+    # new activity re-evaluates just that member (the API does it after an earning)
+    _points(env, bid, b, 400, int(time.time()) - 60)
+    tier_job.on_activity(engine=eng, sender=sender, program=program, member=b)
+    _drain(env, sender)
+    assert [tier_of(m) for m in (a, b, c, d)] == [2, 2, 0, 0]
     # tier multipliers are rule conditions: the mirror's tier (a: Gold) decides
     env.index()
     pm = env.h(f"{bid}:perk_manager")
@@ -149,6 +154,6 @@ def test_tier_job_up_down_grace_kill_and_rerun(
     )
     assert r.json()["points"] == 15, r.text  # 5 base + 2 x 5
     r = env.client.post(
-        f"/brands/{bid}/earn/purchase", json={**order, "member": b, "order_id": "g2"}, headers=iss
+        f"/brands/{bid}/earn/purchase", json={**order, "member": c, "order_id": "g2"}, headers=iss
     )
     assert r.json()["points"] == 5

@@ -2,23 +2,25 @@
 passes up or down on chain through the outbox (`enqueue_call`).
 
 Each member's change is one SQL transaction: the `setTier` intent (idempotency key
-`tier:<brand>:<member>:<evaluation>`), the member's tier state and the change record. So a
+`tier:<brand>:<member>:<evaluation>:<tier>`), the member's tier state and the change record. So a
 run killed half-way leaves every member either changed or not, and a re-run (same evaluation
 or a later one) finds the changed members at their new tier and changes nothing twice."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from loyalty_ledger.chain import contracts
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
-from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger.outbox import enqueue_call
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.store.rules_tables import TierChange, TierState
@@ -28,6 +30,7 @@ from .live import T_EARN, T_PASS
 from .tiers import DAY, TierPolicy, decide, get_tier_rule
 
 T_STATE, T_CHANGE = table(TierState), table(TierChange)
+log = logging.getLogger(__name__)
 
 
 def _values(
@@ -98,7 +101,7 @@ def evaluate_tiers(
                 report["stayed"] += 1
                 report["in_grace"] += int(below_now is not None)
                 continue
-            idem = f"tier:{brand_id}:{member}:{evaluation}"
+            idem = f"tier:{brand_id}:{member}:{evaluation}:{tier}"
             call = pass_c.functions.setTier(member, tier)
             intent = enqueue_call(conn, sender=sender, call=call, idem_key=idem)
             conn.execute(
@@ -132,3 +135,14 @@ def tier_migration(*, engine: Engine, brand_id: str, start: int, end: int) -> di
     up = sum(1 for m in last if last[m] > first[m])
     down = sum(1 for m in last if last[m] < first[m])
     return {"up": up, "down": down, "stayed": int(known or 0) - up - down}
+
+
+def on_activity(*, engine: Engine, sender: Sender, program: Program, member: str) -> None:
+    """Evaluate one member after new activity (an earning), when the brand has a tier rule;
+    a failure is logged, not raised: the daily run catches up."""
+    if get_tier_rule(engine=engine, brand_id=program.brand_id) is None:
+        return
+    try:
+        evaluate_tiers(engine=engine, sender=sender, program=program, members=[member])
+    except (LedgerError, SQLAlchemyError) as exc:
+        log.warning("tier evaluation of %s in %s failed: %s", member, program.brand_id, exc)
