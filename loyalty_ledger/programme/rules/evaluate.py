@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from .model import DAYS, Event, Line, Rule
@@ -50,8 +51,14 @@ def period_key(period: str | None, at: int) -> str:
     return "all"
 
 
+@lru_cache(maxsize=4096)
+def _clock(at: int) -> tuple[int, int, int]:
+    """(UTC hour, weekday Monday=0, month) of a time."""
+    d = datetime.fromtimestamp(at, UTC)
+    return d.hour, d.weekday(), d.month
+
+
 def _holds(key: str, want: Any, ev: Event) -> bool:
-    d = datetime.fromtimestamp(ev.at, UTC)
     if key == "min_amount":
         return ev.amount >= want
     if key == "nth_order":
@@ -69,16 +76,15 @@ def _holds(key: str, want: Any, ev: Event) -> bool:
     if key == "ends_at":
         return ev.at < want
     if key == "hours":
-        lo, hi = int(want[0]), int(want[1])
-        return bool(lo <= d.hour < hi)
+        return bool(int(want[0]) <= _clock(ev.at)[0] < int(want[1]))
     if key == "days":
-        return DAYS[d.weekday()] in want
+        return DAYS[_clock(ev.at)[1]] in want
     if key == "tiers":
         return ev.tier in want
     if key == "min_tier":
         return ev.tier is not None and ev.tier >= want
     if key == "birthday_month":
-        return (ev.birth_month == d.month) is want
+        return (ev.birth_month == _clock(ev.at)[2]) is want
     if key == "referral_converted":
         return (ev.referred and ev.order_n == 1) is want
     raise KeyError(key)
