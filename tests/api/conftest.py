@@ -3,6 +3,7 @@ concurrency test), an indexer backfill after each chain action, API keys for eve
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,9 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from api.deps import ApiOptions, AppState
-from api.main import create_app
+from api.main import create_app, serve
 from loyalty_ledger import auth, ledger
-from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil, free_port
 from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path, error_decoder
 from loyalty_ledger.chain.deploy import DEFAULT_EPOCH_SECONDS, Deployment, add_brand, deploy_network
 from loyalty_ledger.chain.sender import Sender, connect
@@ -273,3 +274,19 @@ def onboard_brand(
         env.keys[f"{brand_id}:{role}"] = auth.create_api_key(
             engine=eng, kind="brand", brand_id=brand_id, roles=[role]
         )[1]
+
+
+@pytest.fixture
+def served(any_env: Env):  # type: ignore[no-untyped-def]
+    """The env's app behind uvicorn on a free port; yields (env, base url)."""
+    port = free_port()
+    settings = any_env.settings.model_copy(update={"api_port": port})
+    stop, ready = threading.Event(), threading.Event()
+    thread = serve(settings, stop, app=any_env.client.app, ready=ready)  # type: ignore[arg-type]
+    assert ready.wait(15), "the API did not start"
+    try:
+        yield any_env, f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive(), "serve() did not stop on its stop event"

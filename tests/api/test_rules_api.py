@@ -4,7 +4,6 @@ budgets under concurrent requests to the served app, and simulate."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,9 +12,7 @@ import httpx
 import pytest
 from eth_account import Account
 
-from api.main import serve
 from loyalty_ledger import auth, ledger
-from loyalty_ledger.chain.anvil import free_port
 
 from .conftest import Env, onboard_brand
 
@@ -142,20 +139,6 @@ def test_named_action_registration_and_referral(any_env: Env) -> None:
     bal = ledger.balance_of(w3=env.w3, program=env.deployment.program(bid), member=alice)
     assert bal == 15 + 300 + 500  # share, welcome, and bob's first order converted
     assert ledger.balance_of(w3=env.w3, program=env.deployment.program(bid), member=bob) == 300
-
-
-@pytest.fixture
-def served(any_env: Env):  # type: ignore[no-untyped-def]
-    port = free_port()
-    settings = any_env.settings.model_copy(update={"api_port": port})
-    stop, ready = threading.Event(), threading.Event()
-    thread = serve(settings, stop, app=any_env.client.app, ready=ready)  # type: ignore[arg-type]
-    assert ready.wait(15), "the API did not start"
-    try:
-        yield any_env, f"http://127.0.0.1:{port}"
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 def test_campaign_budget_under_concurrent_requests_and_simulate(served) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ moved on chain through the outbox, and tier migration per period."""
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 
@@ -63,26 +64,13 @@ def test_tier_job_up_down_grace_kill_and_rerun(
     passes.issue_pass(sender=sender, program=program, member=d, tier=2)
     env.index()
     eng = env.state.engine
+    kw = {"engine": eng, "brand_id": bid, "metric": "points", "window_days": 30, "grace_days": 10}
+    rule = functools.partial(tiers.put_tier_rule, **kw)
     with pytest.raises(InvalidInput, match="no tier rule"):
         tier_job.evaluate_tiers(engine=eng, sender=sender, program=program)
     with pytest.raises(InvalidInput, match="higher minimum"):
-        tiers.put_tier_rule(
-            engine=eng,
-            brand_id=bid,
-            metric="points",
-            window_days=30,
-            grace_days=10,
-            thresholds=[{"tier": 1, "min": 500}, {"tier": 2, "min": 100}],
-        )
-    tiers.put_tier_rule(
-        engine=eng,
-        brand_id=bid,
-        metric="points",
-        window_days=30,
-        grace_days=10,
-        thresholds=[{"tier": 1, "min": 100}, {"tier": 2, "min": 500}],
-        tier_count=3,
-    )
+        rule(thresholds=[{"tier": 1, "min": 500}, {"tier": 2, "min": 100}])
+    rule(thresholds=[{"tier": 1, "min": 100}, {"tier": 2, "min": 500}], tier_count=3)
     now = int(time.time())
     _points(env, bid, a, 600, now - 5 * DAY)
     _points(env, bid, b, 150, now - 2 * DAY)
