@@ -137,10 +137,25 @@ def tier_migration(*, engine: Engine, brand_id: str, start: int, end: int) -> di
     return {"up": up, "down": down, "stayed": int(known or 0) - up - down}
 
 
+_KNOWN: dict[tuple[str, str], tuple[float, bool]] = {}
+KNOWN_TTL = 5.0  # seconds a brand's "has a tier rule" is trusted in this process
+
+
+def has_tier_rule(engine: Engine, brand_id: str) -> bool:
+    """Whether the brand has a tier rule (asked at most every KNOWN_TTL seconds: every
+    earning asks, and a rule set meanwhile waits at most that long, or for the daily run)."""
+    key, now = (str(engine.url), brand_id), time.monotonic()
+    hit = _KNOWN.get(key)
+    if hit is None or now - hit[0] > KNOWN_TTL:
+        hit = (now, get_tier_rule(engine=engine, brand_id=brand_id) is not None)
+        _KNOWN[key] = hit
+    return hit[1]
+
+
 def on_activity(*, engine: Engine, sender: Sender, program: Program, member: str) -> None:
     """Evaluate one member after new activity (an earning), when the brand has a tier rule;
     a failure is logged, not raised: the daily run catches up."""
-    if get_tier_rule(engine=engine, brand_id=program.brand_id) is None:
+    if not has_tier_rule(engine, program.brand_id):
         return
     try:
         evaluate_tiers(engine=engine, sender=sender, program=program, members=[member])
