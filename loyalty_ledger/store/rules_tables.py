@@ -161,7 +161,7 @@ class TierState(OffchainModel, table=True):
 
 
 class TierChange(OffchainModel, table=True):
-    """One tier change the job made (queued in the outbox with `intent_id`)."""
+    """One tier change the job made (queued in the outbox: `operation_id`)."""
 
     __tablename__ = "tier_change"
     __table_args__ = (UniqueConstraint("idem_key"), Index(None, "brand_id", "at"))
@@ -172,4 +172,4 @@ class TierChange(OffchainModel, table=True):
     to_tier: int
     at: int = Field(sa_type=BigInteger)
     idem_key: str = Field(max_length=200)
-    intent_id: int | None = Field(default=None, sa_type=BigInteger)
+    operation_id: int | None = Field(default=None, sa_type=BigInteger)  # the outbox intent

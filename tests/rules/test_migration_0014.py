@@ -1,4 +1,4 @@
-"""Migration 0014 on SQLite and a fresh PostgreSQL schema: each brand's earn rule becomes
+"""Migrations 0014 (and 0015, tiers) on SQLite and a fresh PostgreSQL schema: each brand's earn rule becomes
 version 1 of its default rules (the earnings it pays stay the same), the models match, down
 and up again."""
 
@@ -19,6 +19,7 @@ from loyalty_ledger.store.offchain import offchain_metadata
 from ..migrations import alembic_run, migration_engine
 
 REVISION, PREVIOUS = "0014_earning_rules", "0009_insights_settings"
+TIERS = ("tier_rule", "tier_state", "tier_change")
 NEW = ("rule_version", "campaign", "rule_usage", "earn_line", "member_profile")
 
 engine = migration_engine("mig14")
@@ -61,5 +62,11 @@ def test_earn_rules_become_default_rules(engine: Engine) -> None:
     alembic_run(engine, command.downgrade, PREVIOUS)
     assert not set(NEW) & set(inspect(engine).get_table_names())
     assert "channel" not in {c["name"] for c in inspect(engine).get_columns("earn_record")}
-    alembic_run(engine, command.upgrade, "head")
-    assert set(NEW) <= set(inspect(engine).get_table_names())
+    alembic_run(engine, command.upgrade, "head")  # through 0015_tiers
+    assert set(NEW) | set(TIERS) <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, [metadata, offchain_metadata])
+    assert [d for d in diff if any(n in repr(d) for n in (*NEW, *TIERS))] == []
+    alembic_run(engine, command.downgrade, REVISION)
+    assert not set(TIERS) & set(inspect(engine).get_table_names())

@@ -106,7 +106,12 @@ def evaluate_tiers(
             intent = enqueue_call(conn, sender=sender, call=call, idem_key=idem)
             conn.execute(
                 insert(T_CHANGE).values(
-                    **key, from_tier=current, to_tier=tier, at=now, idem_key=idem, intent_id=intent
+                    **key,
+                    from_tier=current,
+                    to_tier=tier,
+                    at=now,
+                    idem_key=idem,
+                    operation_id=intent,
                 )
             )
         report["up" if tier > current else "down"] += 1

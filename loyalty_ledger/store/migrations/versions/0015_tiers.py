@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("to_tier", sa.Integer(), nullable=False),
         sa.Column("at", sa.BigInteger(), nullable=False),
         sa.Column("idem_key", sa.String(length=200), nullable=False),
-        sa.Column("intent_id", sa.BigInteger(), nullable=True),
+        sa.Column("operation_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tier_change")),
         sa.UniqueConstraint("idem_key", name=op.f("uq_tier_change_idem_key")),
     )
