@@ -163,19 +163,19 @@ def bench_eval(n: int) -> None:
     )
 
 
-def setup_brand(engine: Engine, with_rules: bool) -> None:
-    earn.set_rule(engine=engine, brand_id="b", currency="VND", amount_per_point=RATE, bonuses={})
-    if with_rules:
-        campaigns.put_campaign(
-            engine=engine,
-            brand_id="b",
-            campaign_id="launch",
-            starts_at=T0,
-            ends_at=T0 + 10**8,
-            budget=10**12,
-        )
-        for rid, spec in twenty_rules():
-            store.put_rule(engine=engine, brand_id="b", rule_id=rid, spec=spec)
+def setup_brand(engine: Engine, brand: str = "b") -> None:
+    """The brand's base rate, the launch campaign and the 20 rules."""
+    earn.set_rule(engine=engine, brand_id=brand, currency="VND", amount_per_point=RATE, bonuses={})
+    campaigns.put_campaign(
+        engine=engine,
+        brand_id=brand,
+        campaign_id="launch",
+        starts_at=T0,
+        ends_at=T0 + 10**8,
+        budget=10**12,
+    )
+    for rid, spec in twenty_rules():
+        store.put_rule(engine=engine, brand_id=brand, rule_id=rid, spec=spec)
 
 
 def bench_claims(engine: Engine, name: str, n: int) -> None:
@@ -203,7 +203,7 @@ def bench_claims(engine: Engine, name: str, n: int) -> None:
             n, lambda: [claim(engine, {"brand_id": brand, **r}, plan=plan) for r in rows]
         )
 
-    setup_brand(engine, True)
+    setup_brand(engine)
     floor = run("plain", None)  # the claim priced by the linear rate, no rules, no lines
     got = run("b", Plan("b", PASS, RATE))
     print(
@@ -240,17 +240,7 @@ def bench_simulate(engine: Engine, name: str, n: int) -> None:
     with engine.begin() as conn:
         for k in range(0, n, 5_000):
             conn.execute(insert(t), rows[k : k + 5_000])
-    earn.set_rule(engine=engine, brand_id="s", currency="VND", amount_per_point=RATE, bonuses={})
-    campaigns.put_campaign(
-        engine=engine,
-        brand_id="s",
-        campaign_id="launch",
-        starts_at=T0,
-        ends_at=T0 + 10**8,
-        budget=10**12,
-    )
-    for rid, spec in twenty_rules():
-        store.put_rule(engine=engine, brand_id="s", rule_id=rid, spec=spec)
+    setup_brand(engine, "s")
     t0 = time.perf_counter()
     with engine.connect() as conn:
         got = (
