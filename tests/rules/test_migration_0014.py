@@ -1,6 +1,6 @@
-"""Migrations 0014 (and 0015, tiers) on SQLite and a fresh PostgreSQL schema: each brand's earn rule becomes
-version 1 of its default rules (the earnings it pays stay the same), the models match, down
-and up again."""
+"""Migrations 0014 (and 0015, tiers) on SQLite and a fresh PostgreSQL schema: each brand's
+earn rule becomes version 1 of its default rules (the earnings it pays stay the same), the
+models match, down and up again."""
 
 from __future__ import annotations
 
