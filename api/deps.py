@@ -328,6 +328,19 @@ IssuerDep = Annotated[Principal, Depends(brand_role("issuer"))]
 PerkManagerDep = Annotated[Principal, Depends(brand_role("perk_manager"))]
 
 
+async def programme_manager(principal: PrincipalDep, brand_id: str) -> Principal:
+    """The caller may change the brand's earning rules, campaigns and tiers: a key with the
+    programme_manager or perk_manager role, or the operator."""
+    if not any(
+        principal.has_brand_role(brand_id, r) for r in ("programme_manager", "perk_manager")
+    ):
+        raise Forbidden(f"needs the programme_manager (or perk_manager) role of brand {brand_id}")
+    return principal
+
+
+ProgrammeManagerDep = Annotated[Principal, Depends(programme_manager)]
+
+
 async def member_reader(principal: PrincipalDep, address: str) -> str:
     """The path's address, checksummed; customers may only read their own."""
     addr = checksum_address(address)

@@ -64,6 +64,7 @@ STATUS: dict[type[BaseException], int] = {
     e.ContractRevert: 409,
     e.PointsExpired: 409,
     e.UnknownExchange: 404,
+    e.UnknownRule: 404,
     e.ExchangeNotApproved: 409,
     e.ExchangeAlreadyApproved: 409,
     e.ExchangeDailyCapExceeded: 409,

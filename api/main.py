@@ -36,6 +36,7 @@ from .routers import (
     pages,
     perks,
     profiles,
+    rules,
     signin,
     vouchers,
 )
@@ -164,6 +165,7 @@ def create_app(
         operations,
         *(signin, members, vouchers),
         *(crm, profiles, keys),
+        rules,
     )
     for r in (*routers, pages):
         app.include_router(r.router)

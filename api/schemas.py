@@ -310,11 +310,15 @@ class PurchaseIn(Strict):
     # The order's point-of-sale time: ISO 8601 with a timezone (default: now); at most 5 minutes
     # ahead of the server's clock (checked by the domain layer: 422 invalid_input).
     ordered_at: IsoTime | None = None
+    channel: Literal["in_store", "online", "app"] | None = None
+    store_id: StrictStr | None = Field(default=None, min_length=1, max_length=64)
+    tags: list[StrictStr] | None = Field(default=None, max_length=50)  # product tags
 
 
 class ActionIn(Strict):
     member: Address
-    action: Literal["signup", "review", "referral", "survey", "visit"]
+    # signup, review, referral, survey, visit, or any action an earn rule of the brand names
+    action: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     action_id: StrictStr = Field(min_length=1, max_length=128)
 
 
@@ -338,6 +342,9 @@ class EarnOut(BaseModel):
     tx_hash: str | None
     block_number: int | None
     ordered_at: int  # Unix seconds, like every other time the API returns
+    channel: str | None = None
+    store_id: str | None = None
+    tags: str | None = None  # comma-separated
     duplicate: bool = False
 
 

@@ -390,3 +390,15 @@ class NotFound(LedgerError):
     """No such record (a profile, a segment, a notification, a webhook endpoint)."""
 
     code = "not_found"
+
+
+class UnknownRule(LedgerError):
+    """No such earn rule, rule version, campaign or earning in this brand."""
+
+    code = "unknown_rule"
+
+
+class ReferralRefused(LedgerValueError):
+    """A referral that cannot be: self-referral, a loop, an unknown code, already referred."""
+
+    code = "referral_refused"

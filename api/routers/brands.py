@@ -10,6 +10,7 @@ from loyalty_ledger import ledger
 from loyalty_ledger.auth.accounts import member_address
 from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme import earn
+from loyalty_ledger.programme.rules import tier_job
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
 from ..schemas import (
@@ -48,7 +49,16 @@ def _queued(state: StateDep, brand_id: str) -> Any:
 
 
 def _reply(state: StateDep, e: earn.Earned, prefer: str | None) -> Any:
-    """As before without the outbox; with it 202 Accepted (or 200 once settled)."""
+    """As before without the outbox; with it 202 Accepted (or 200 once settled). With the
+    outbox, a new earning also re-evaluates the member's tier (when the brand has tier rules)."""
+    if state.settings.outbox and not e.duplicate:
+        bid = e.record["brand_id"]
+        tier_job.on_activity(
+            engine=state.engine,
+            sender=state.brand_sender(bid),
+            program=state.deployment.program(bid),
+            member=e.record["member"],
+        )
     if not state.settings.outbox or e.record.get("status") == "confirmed":
         return _earned(e)
     return operations.accepted(state, _earned(e), e.record.get("intent_id"), prefer)
@@ -76,6 +86,9 @@ def earn_purchase(
             currency=body.currency,
             items=body.items,
             ordered_at=body.ordered_at,
+            channel=body.channel,
+            store_id=body.store_id,
+            tags=body.tags,
             queued=state.settings.outbox,
         ),
         prefer,
@@ -91,7 +104,8 @@ def earn_action(
     state: StateDep,
     prefer: PreferHeader = None,
 ) -> Any:
-    """A bonus for signup, review, referral (action id: the new member), survey or visit."""
+    """A bonus for an action: signup, review, referral (action id: the new member), survey,
+    visit, or any action a rule of the brand names (e.g. social_share)."""
     return _reply(
         state,
         earn.earn_action(

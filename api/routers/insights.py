@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import requests
 from fastapi import APIRouter, Depends, Query
@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.errors import NodeUnreachable
-from loyalty_ledger.insights import report
+from loyalty_ledger.insights import earning_split, report
 from loyalty_ledger.insights.period import Period
 from loyalty_ledger.insights.settings import MAX_CHURN_DAYS, get_settings, set_settings
 from loyalty_ledger.insights.surveys import record_answer
@@ -188,3 +188,22 @@ def survey_answer(
         )
         earned = {**e.record, "duplicate": e.duplicate}
     return {"answer": answer, "duplicate": duplicate, "earned": earned}
+
+
+@router.get("/insights/earnings-split")
+def earnings_split(
+    scope: ScopeDep,
+    by: Annotated[Literal["rule", "channel", "store"], Query(description="split by")] = "rule",
+) -> list[dict[str, Any]]:
+    """Points, earnings and members in the period per earn rule, channel or store."""
+    return earning_split.earnings_split(
+        engine=scope.engine, brand_id=scope.program.brand_id, period=scope.period, by=by
+    )
+
+
+@router.get("/insights/tier-migration")
+def tier_migration(scope: ScopeDep) -> dict[str, int]:
+    """Members whose tier went up, down or stayed in the period (the tier job's changes)."""
+    return earning_split.tier_moves(
+        engine=scope.engine, brand_id=scope.program.brand_id, period=scope.period
+    )

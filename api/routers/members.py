@@ -3,6 +3,7 @@ redemptions signed with their managed key, vouchers, and leaving custody (export
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Annotated, Any
@@ -19,16 +20,20 @@ from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.ledger import consent, outbox
 from loyalty_ledger.ledger.outbox import enqueue_call
 from loyalty_ledger.programme import perks, vouchers
+from loyalty_ledger.programme.rules.registration import on_registration
 
 from ..deps import AppState, CustomerDep, StateDep
 from ..member_schemas import GiftIn, MoveIn
 from . import operations
+from .brands import _queued
 
 router = APIRouter(prefix="/members/me", tags=["members"])
 E404: dict[int | str, dict[str, str]] = {
     404: {"description": "No member account, or no such member"}
 }
 PreferHeader = Annotated[str | None, Header(description="RFC 7240, e.g. wait=10 (seconds)")]
+
+log = logging.getLogger(__name__)
 
 
 def _me(state: AppState, customer: Principal) -> dict[str, Any]:
@@ -62,8 +67,20 @@ def me(customer: CustomerDep, state: StateDep) -> dict[str, Any]:
 
 
 def welcome_hook(state: AppState, brand_id: str, address: str) -> None:
-    """Called once a member joins `brand_id` on the wallet page: the place for the brand's
-    welcome bonus (the rules engine plugs in here; nothing is issued by default)."""
+    """A member joined `brand_id` on the wallet page (registration mined): the brand's welcome
+    bonus (its `action:signup` rules), paid once whatever the number of calls."""
+    if state.deployment is None or brand_id not in state.deployment.programs:
+        return
+    try:
+        on_registration(
+            engine=state.engine,
+            sender=_queued(state, brand_id),
+            program=state.deployment.program(brand_id),
+            member=address,
+            queued=state.settings.outbox,
+        )
+    except LedgerError as exc:  # the member is in; the bonus is retried on their next join
+        log.warning("welcome bonus of %s at %s not paid: %s", address, brand_id, exc)
 
 
 def _queue_registration(state: AppState, address: str) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from loyalty_ledger.errors import LedgerError
 
-BRAND_ROLES = ("issuer", "redeemer", "perk_manager", "viewer", "cashier")
+BRAND_ROLES = ("issuer", "redeemer", "perk_manager", "programme_manager", "viewer", "cashier")
 KEY_KINDS = ("brand", "operator", "auditor")
 NONCE_TTL = 600  # seconds a sign-in nonce may wait for its signature
 SESSION_TTL = 900  # seconds a customer session lives

@@ -19,6 +19,7 @@ from loyalty_ledger.cli.lots import points_app
 from loyalty_ledger.cli.members import member_app
 from loyalty_ledger.cli.network import brand_app, chain_app, deploy
 from loyalty_ledger.cli.passes import pass_app
+from loyalty_ledger.cli.rules import campaign_app, rule_app, tier_app
 from loyalty_ledger.config import get_settings
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
@@ -29,6 +30,9 @@ for sub, name in (
     (points_app, "points"),
     (pass_app, "pass"),
     (keys_app, "keys"),
+    (rule_app, "rule"),
+    (campaign_app, "campaign"),
+    (tier_app, "tier"),
 ):
     app.add_typer(sub, name=name)
 app.command("deploy")(deploy)

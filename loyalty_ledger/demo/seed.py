@@ -31,6 +31,8 @@ from loyalty_ledger.store.insights_tables import T_SURVEY
 from loyalty_ledger.store.offchain import EarnRecord, table
 from loyalty_ledger.validate import reason_bytes, ref_bytes
 
+from .programme import set_up_programme
+
 CHUNK = 300  # issueBatch items per transaction (gas stays under the 2**24 per-tx cap)
 
 
@@ -77,6 +79,7 @@ def seed_world(
             amount_per_point=spec.amount_per_point,
             bonuses=dict(earn.DEFAULT_BONUSES),
         )
+        set_up_programme(engine=engine, brand_id=spec.brand_id, tier_count=len(spec.tiers))
     addresses = [a.address for a in world.accounts]
     say(f"registering {len(addresses)} members …")
     for start in range(0, len(addresses), 400):

@@ -14,24 +14,27 @@ contract) nor more than 5 minutes ahead of our clock.
 Each record keeps a hash of its canonical request: a retry with the same order (or action) id
 and the same details replays the first record (`duplicate`); the same id with other details is
 an `IdempotencyConflict` (409), as for the IETF Idempotency-Key draft.
+
+How many points an earning pays is decided by the brand's earn rules (`programme.rules`),
+evaluated in the claim's own transaction; the rate and bonuses set here are kept as the default
+rules `base-rate` and `bonus-<action>`, and the rate is the base a multiplier rule multiplies.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, select
 
 from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
+from loyalty_ledger.programme.claims import claim, confirm, record, release_claims
 from loyalty_ledger.programme.idempotency import check_same, request_hash
 from loyalty_ledger.programme.order_time import (
     EARLIEST_ORDER,
@@ -39,70 +42,25 @@ from loyalty_ledger.programme.order_time import (
     order_time,
     programme_start,
 )
-from loyalty_ledger.store.offchain import EarnRecord, EarnRule, table
+from loyalty_ledger.programme.rate import (
+    ACTIONS,
+    DEFAULT_AMOUNT_PER_POINT,
+    DEFAULT_BONUSES,
+    DEFAULT_CURRENCY,
+    Rule,
+    ensure_defaults,
+    get_rule,
+    plan_for,
+    set_rule,
+)
+from loyalty_ledger.programme.rules import model as rule_model
+from loyalty_ledger.programme.rules import store as rule_store
+from loyalty_ledger.programme.rules.live import Plan
+from loyalty_ledger.store.offchain import EarnRecord, table
 from loyalty_ledger.validate import checksum_address
 
-ACTIONS = ("signup", "review", "referral", "survey", "visit")
-DEFAULT_BONUSES = {"signup": 100, "review": 20, "referral": 50, "survey": 10, "visit": 5}
-DEFAULT_CURRENCY = "VND"
-DEFAULT_AMOUNT_PER_POINT = 10_000  # 1 point per 10,000 VND
 MAX_BATCH = 500
-
-T_RULE, T_EARN = table(EarnRule), table(EarnRecord)
-
-
-@dataclass(frozen=True)
-class Rule:
-    brand_id: str
-    currency: str
-    amount_per_point: int
-    bonuses: dict[str, int]
-
-    def purchase_points(self, amount: int, currency: str) -> int:
-        """Whole points for an order: floor(amount / amount_per_point); integers only."""
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise InvalidInput("the order amount must be a whole number >= 0")
-        if currency.upper() != self.currency:
-            raise InvalidInput(f"brand {self.brand_id} earns on {self.currency}, not {currency}")
-        return amount // self.amount_per_point
-
-    def action_points(self, action: str) -> int:
-        if action not in ACTIONS:
-            raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
-        return int(self.bonuses.get(action, 0))
-
-
-def get_rule(*, engine: Engine, brand_id: str) -> Rule:
-    with engine.connect() as conn:
-        row = conn.execute(select(T_RULE).where(T_RULE.c.brand_id == brand_id)).mappings().first()
-    if row is None:
-        return Rule(brand_id, DEFAULT_CURRENCY, DEFAULT_AMOUNT_PER_POINT, dict(DEFAULT_BONUSES))
-    return Rule(brand_id, row["currency"], int(row["amount_per_point"]), dict(row["bonuses"] or {}))
-
-
-def set_rule(
-    *,
-    engine: Engine,
-    brand_id: str,
-    currency: str,
-    amount_per_point: int,
-    bonuses: dict[str, int],
-) -> Rule:
-    if amount_per_point < 1:
-        raise InvalidInput("amount_per_point must be at least 1")
-    if any(a not in ACTIONS or not isinstance(v, int) or v < 0 for a, v in bonuses.items()):
-        raise InvalidInput(f"bonuses are whole numbers >= 0 for {', '.join(ACTIONS)}")
-    values = {
-        "currency": currency.upper(),
-        "amount_per_point": amount_per_point,
-        "bonuses": bonuses,
-        "updated_at": int(time.time()),
-    }
-    with engine.begin() as conn:
-        res = conn.execute(update(T_RULE).where(T_RULE.c.brand_id == brand_id).values(**values))
-        if res.rowcount == 0:
-            conn.execute(insert(T_RULE).values(brand_id=brand_id, **values))
-    return get_rule(engine=engine, brand_id=brand_id)
+T_EARN = table(EarnRecord)
 
 
 @dataclass
@@ -111,47 +69,30 @@ class Earned:
     duplicate: bool  # the key was claimed before: nothing was earned by this request
 
 
-def _record(engine: Engine, brand_id: str, key: str) -> dict[str, Any]:
-    with engine.connect() as conn:
-        row = (
-            conn.execute(
-                select(T_EARN).where(T_EARN.c.brand_id == brand_id, T_EARN.c.idem_key == key)
+def _send(
+    engine: Engine, sender: Sender, program: Program, claimed: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """Issue each paying record in the request; a failure releases those not yet mined."""
+    free = [rid for rid, v in claimed if v["points"] == 0]
+    if free:
+        confirm(engine, free, None, None)
+    todo = [(rid, v) for rid, v in claimed if v["points"] > 0]
+    while todo:
+        rid, v = todo[0]
+        try:
+            receipt = ledger.issue_points(
+                sender=sender,
+                program=program,
+                member=v["member"],
+                amount=v["points"],
+                reason=v["reason"],
+                ref=v["order_id"] or v["action_id"] or "",
             )
-            .mappings()
-            .one()
-        )
-    return dict(row)
-
-
-def _claim(
-    engine: Engine, values: dict[str, Any], queue: outbox.Issuer | None = None
-) -> int | None:
-    """Claim the key; with `queue`, the issue is queued in the outbox in the same transaction."""
-    now = int(time.time())
-    if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
-        values = {**values, "ordered_at": now}
-    try:
-        with engine.begin() as conn:
-            if queue is not None and values["points"] > 0:
-                values = {**values, "intent_id": queue.enqueue(conn, values)}
-            res = conn.execute(insert(T_EARN).values(status="pending", created_at=now, **values))
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
-    except IntegrityError:
-        return None
-
-
-def _release(engine: Engine, ids: Sequence[int]) -> None:
-    with engine.begin() as conn:
-        conn.execute(delete(T_EARN).where(T_EARN.c.id.in_(list(ids))))
-
-
-def _confirm(engine: Engine, ids: Sequence[int], tx_hash: str | None, block: int | None) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            update(T_EARN)
-            .where(T_EARN.c.id.in_(list(ids)))
-            .values(status="confirmed", tx_hash=tx_hash, block_number=block)
-        )
+        except BaseException:
+            release_claims(engine, [r for r, _ in todo])
+            raise
+        confirm(engine, [rid], receipt.tx_hash, receipt.block_number)
+        todo.pop(0)
 
 
 def _earn_one(
@@ -160,37 +101,24 @@ def _earn_one(
     sender: Sender,
     program: Program,
     values: dict[str, Any],
+    plan: Plan | None,
     queued: bool = False,
 ) -> Earned:
     brand_id = program.brand_id
     queue = outbox.Issuer(sender, program) if queued else None
-    rid = _claim(engine, {"brand_id": brand_id, **values}, queue)
-    if rid is None:
+    claimed = claim(engine, {"brand_id": brand_id, **values}, queue, plan)
+    if claimed is None:
         return _duplicate(engine, brand_id, values)
-    if queue is not None and values["points"] > 0:
-        return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
-    if values["points"] == 0:
-        _confirm(engine, [rid], None, None)
-        return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
-    try:
-        receipt = ledger.issue_points(
-            sender=sender,
-            program=program,
-            member=values["member"],
-            amount=values["points"],
-            reason=values["reason"],
-            ref=values["order_id"] or values["action_id"] or "",
-        )
-    except BaseException:
-        _release(engine, [rid])
-        raise
-    _confirm(engine, [rid], receipt.tx_hash, receipt.block_number)
-    return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
+    if queue is None:
+        _send(engine, sender, program, claimed)
+    elif any(v["points"] == 0 for _, v in claimed):
+        confirm(engine, [rid for rid, v in claimed if v["points"] == 0], None, None)
+    return Earned(record(engine, brand_id, values["idem_key"]), duplicate=False)
 
 
 def _duplicate(engine: Engine, brand_id: str, values: dict[str, Any]) -> Earned:
     """The first record of a claimed key, when this request is the same one again."""
-    first = _record(engine, brand_id, values["idem_key"])
+    first = record(engine, brand_id, values["idem_key"])
     what = f"order id {values['order_id']!r}" if values["order_id"] else "this action id"
     check_same(first.get("request_hash"), values["request_hash"], what)
     return Earned(first, duplicate=True)
@@ -200,6 +128,24 @@ def _text(value: Any, what: str, limit: int = 128) -> str:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidInput(f"{what} must be text of 1 to {limit} characters")
     return value
+
+
+def _order_extras(
+    channel: str | None, store_id: str | None, tags: Sequence[str] | None
+) -> dict[str, Any]:
+    """An order's optional channel, store id and product tags, checked."""
+    if channel is not None and channel not in rule_model.CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(rule_model.CHANNELS)}")
+    if store_id is not None:
+        store_id = _text(store_id, "store id", 64)
+    tag_text = None
+    if tags:
+        if any(not isinstance(t, str) or not t or "," in t or len(t) > 64 for t in tags):
+            raise InvalidInput("tags are text of 1 to 64 characters without commas")
+        tag_text = ",".join(sorted(set(tags)))
+        if len(tag_text) > 500:
+            raise InvalidInput("tags: at most 500 characters in all")
+    return {"channel": channel, "store_id": store_id, "tags": tag_text}
 
 
 def purchase_values(
@@ -212,7 +158,11 @@ def purchase_values(
     items: int,
     ordered_at: datetime | str | None = None,
     earliest: int = EARLIEST_ORDER,
+    channel: str | None = None,
+    store_id: str | None = None,
+    tags: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    """A purchase's record before the rules price it (`points`: the base rate's, a preview)."""
     if isinstance(items, bool) or not isinstance(items, int) or items < 0:
         raise InvalidInput("items must be a whole number >= 0")
     order_id = _text(order_id, "order id")
@@ -227,8 +177,9 @@ def purchase_values(
         "items_count": items,
         "action_id": None,
         "ordered_at": order_time(ordered_at, earliest=earliest),
-    }
-    keys = ("member", "order_id", "order_amount", "currency", "items_count", "ordered_at")
+    } | _order_extras(channel, store_id, tags)
+    keys = ["member", "order_id", "order_amount", "currency", "items_count", "ordered_at"]
+    keys += [k for k in ("channel", "store_id", "tags") if values[k] is not None]
     return values | {"request_hash": request_hash({k: values[k] for k in keys})}
 
 
@@ -243,9 +194,12 @@ def earn_purchase(
     currency: str,
     items: int,
     ordered_at: datetime | str | None = None,
+    channel: str | None = None,
+    store_id: str | None = None,
+    tags: Sequence[str] | None = None,
     queued: bool = False,
 ) -> Earned:
-    """Points for an order, once per order id (the brand's earn rule decides how many).
+    """Points for an order, once per order id (the brand's earn rules decide how many).
 
     `queued`: the issue is queued in the outbox with the claim, not sent and awaited here.
 
@@ -262,8 +216,13 @@ def earn_purchase(
         items=items,
         ordered_at=ordered_at,
         earliest=programme_start(sender.w3, program),
+        channel=channel,
+        store_id=store_id,
+        tags=tags,
     )
-    return _earn_one(engine=engine, sender=sender, program=program, values=values, queued=queued)
+    plan = plan_for(engine=engine, program=program, rule=rule)
+    kw = {"engine": engine, "sender": sender, "program": program, "queued": queued}
+    return _earn_one(**kw, values=values, plan=plan)  # type: ignore[arg-type]
 
 
 def earn_action(
@@ -277,12 +236,24 @@ def earn_action(
     points: int | None = None,
     queued: bool = False,
 ) -> Earned:
-    """A bonus for an action (signup, review, referral, survey, visit), once per action id.
+    """A bonus for an action, once per action id: the five built-in actions (signup, review,
+    referral, survey, visit) or any action a rule of the brand names (`action:<name>`).
 
     For a referral, `member` is the referrer and `action_id` the new member's address.
+    `points` given: exactly that many, without rules.
     """
     rule = get_rule(engine=engine, brand_id=program.brand_id)
-    amount = rule.action_points(action) if points is None else points
+    if not isinstance(action, str) or not rule_model.NAME.match(action):
+        raise InvalidInput("action: a name of lowercase letters, digits and _ (e.g. review)")
+    plan = None if points is not None else plan_for(engine=engine, program=program, rule=rule)
+    if action not in ACTIONS:
+        with engine.connect() as conn:
+            if not rule_store.has_trigger(conn, program.brand_id, f"action:{action}"):
+                raise InvalidInput(
+                    f"no earn rule of brand {program.brand_id} has the trigger action:{action}; "
+                    "define one (PUT /brands/{brand}/rules/{rule_id})"
+                )
+    amount = 0 if points is None else points
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
         raise InvalidInput("points must be a whole number >= 0")
     action_id = _text(action_id, "action id")
@@ -299,9 +270,10 @@ def earn_action(
         "items_count": None,
         "action_id": action_id,
     }
-    # The points come from the rule (which may change between retries): not part of the request.
+    # The points come from the rules (which may change between retries): not part of the request.
     values["request_hash"] = request_hash({k: values[k] for k in ("member", "reason", "action_id")})
-    return _earn_one(engine=engine, sender=sender, program=program, values=values, queued=queued)
+    kw = {"engine": engine, "sender": sender, "program": program, "queued": queued}
+    return _earn_one(**kw, values=values, plan=plan)  # type: ignore[arg-type]
 
 
 def earn_purchases(
@@ -312,8 +284,8 @@ def earn_purchases(
     orders: Sequence[dict[str, Any]],
     queued: bool = False,
 ) -> list[Earned]:
-    """Many orders at once: claim each, then one issueBatch per chunk for the new claims
-    (`queued`: each claim queues its issue; the submitter batches them).
+    """Many orders at once: claim each (the rules price it), then one issueBatch per chunk for
+    the new claims (`queued`: each claim queues its issue; the submitter batches them).
 
     Each order is the keyword arguments of `purchase_values` (`ordered_at` optional).
     """
@@ -324,19 +296,20 @@ def earn_purchases(
     rows = [purchase_values(rule, **o, earliest=start) for o in orders]
     if len({r["idem_key"] for r in rows}) != len(rows):
         raise InvalidInput("an order id appears twice in the batch")
+    plan = plan_for(engine=engine, program=program, rule=rule)
     if queued:
         kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
-        return [_earn_one(**kw, values=r) for r in rows]  # type: ignore[arg-type]
+        return [_earn_one(**kw, values=r, plan=plan) for r in rows]  # type: ignore[arg-type]
     claimed: list[tuple[int, dict[str, Any]]] = []
     results: dict[str, Earned] = {}
     try:
         for r in rows:
-            rid = _claim(engine, {"brand_id": program.brand_id, **r})
-            if rid is None:
+            got = claim(engine, {"brand_id": program.brand_id, **r}, plan=plan)
+            if got is None:
                 results[r["idem_key"]] = _duplicate(engine, program.brand_id, r)
             else:
-                claimed.append((rid, r))
-        paying = [(rid, r) for rid, r in claimed if r["points"] > 0]
+                claimed += got
+        paying = [(rid, r) for rid, r in claimed if r["points"] > 0 and r["reason"] == "purchase"]
         receipts = []
         if paying:
             items = [
@@ -347,19 +320,19 @@ def earn_purchases(
                 sender=sender, program=program, items=items, reason="purchase"
             )
     except BaseException:
-        _release(engine, [rid for rid, _ in claimed])
+        release_claims(engine, [rid for rid, _ in claimed])
         raise
     # Chunks of DEFAULT_CHUNK items map to receipts in order.
     for i, (rid, _r) in enumerate(paying):
         rc = receipts[i // ledger.DEFAULT_CHUNK]
-        _confirm(engine, [rid], rc.tx_hash, rc.block_number)
-    free = [rid for rid, r in claimed if r["points"] == 0]
-    if free:
-        _confirm(engine, free, None, None)
-    for _rid, r in claimed:
-        results[r["idem_key"]] = Earned(
-            _record(engine, program.brand_id, r["idem_key"]), duplicate=False
-        )
+        confirm(engine, [rid], rc.tx_hash, rc.block_number)
+    rest = [(rid, r) for rid, r in claimed if r["points"] == 0 or r["reason"] != "purchase"]
+    _send(engine, sender, program, rest)  # free ones, and referrers' rewards
+    for r in rows:
+        if r["idem_key"] not in results:
+            results[r["idem_key"]] = Earned(
+                record(engine, program.brand_id, r["idem_key"]), duplicate=False
+            )
     return [results[r["idem_key"]] for r in rows]
 
 
@@ -377,12 +350,18 @@ def brand_earnings(
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_AMOUNT_PER_POINT",
+    "DEFAULT_BONUSES",
+    "DEFAULT_CURRENCY",
     "MAX_FUTURE_SECONDS",
     "Earned",
     "LedgerError",
     "Rule",
     "earn_action",
     "earn_purchase",
+    "ensure_defaults",
+    "get_rule",
     "order_time",
     "programme_start",
+    "set_rule",
 ]

@@ -169,6 +169,11 @@ class EarnRecord(OffchainModel, table=True):
     request_hash: str | None = Field(default=None, max_length=64)
     intent_id: int | None = Field(default=None, sa_type=BigInteger)
     """The outbox intent that issues it (NULL: earned in the request, before the outbox)."""
+    channel: str | None = Field(default=None, max_length=16)  # in_store | online | app
+    store_id: str | None = Field(default=None, max_length=64)
+    tags: str | None = Field(
+        default=None, max_length=500
+    )  # the order's product tags, comma-separated
 
 
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: a rowid, so it autoincrements

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from .offchain import EarnRecord, OutboxIntent, OutboxTx, table
+from .rules_tables import release_lines
 
 T_INTENT, T_TX, T_EARN = table(OutboxIntent), table(OutboxTx), table(EarnRecord)
 OPEN = ("queued", "sent")
@@ -231,6 +232,8 @@ class SqlOutbox:
                         updated_at=now_ms(),
                     )
                 )
+            earn_ids = select(T_EARN.c.id).where(T_EARN.c.intent_id.in_(ids))
+            release_lines(conn, list(conn.execute(earn_ids).scalars()))
             conn.execute(delete(T_EARN).where(T_EARN.c.intent_id.in_(ids)))
 
 

@@ -3,6 +3,7 @@ concurrency test), an indexer backfill after each chain action, API keys for eve
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,10 +18,10 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from api.deps import ApiOptions, AppState
-from api.main import create_app
+from api.main import create_app, serve
 from loyalty_ledger import auth, ledger
 from loyalty_ledger.auth.managed import sign_typed as sign_typed  # tests sign as wallets do
-from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.chain.anvil import Anvil, free_port
 from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path, error_decoder
 from loyalty_ledger.chain.deploy import DEFAULT_EPOCH_SECONDS, Deployment, add_brand, deploy_network
 from loyalty_ledger.chain.sender import Sender, connect
@@ -243,7 +244,13 @@ def any_env(request: pytest.FixtureRequest) -> Env:
     return request.getfixturevalue("env" if request.param == "sqlite" else "pg_env")
 
 
-def onboard_brand(env: Env, brand_id: str, *, epoch_length: int = DEFAULT_EPOCH_SECONDS) -> None:
+def onboard_brand(
+    env: Env,
+    brand_id: str,
+    *,
+    epoch_length: int = DEFAULT_EPOCH_SECONDS,
+    tiers: list[str] | None = None,
+) -> None:
     """A fresh brand on the shared chain, administered by the API's brand key, with API keys
     `{brand_id}:{role}` and `{brand_id}:all` (tests that change a brand's policy or exchanges
     use their own brands, so they leave acme and beta as the other tests expect them)."""
@@ -256,7 +263,7 @@ def onboard_brand(env: Env, brand_id: str, *, epoch_length: int = DEFAULT_EPOCH_
         name=f"{brand_id} points",
         symbol=brand_id.upper()[:16],
         admin=BRAND.address,
-        tiers=["Basic"],
+        tiers=tiers or ["Basic"],
         epoch_length=epoch_length,
     )
     env.state.save_deployment(dep)
@@ -268,3 +275,19 @@ def onboard_brand(env: Env, brand_id: str, *, epoch_length: int = DEFAULT_EPOCH_
         env.keys[f"{brand_id}:{role}"] = auth.create_api_key(
             engine=eng, kind="brand", brand_id=brand_id, roles=[role]
         )[1]
+
+
+@pytest.fixture
+def served(any_env: Env):  # type: ignore[no-untyped-def]
+    """The env's app behind uvicorn on a free port; yields (env, base url)."""
+    port = free_port()
+    settings = any_env.settings.model_copy(update={"api_port": port})
+    stop, ready = threading.Event(), threading.Event()
+    thread = serve(settings, stop, app=any_env.client.app, ready=ready)  # type: ignore[arg-type]
+    assert ready.wait(15), "the API did not start"
+    try:
+        yield any_env, f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive(), "serve() did not stop on its stop event"

@@ -13,31 +13,13 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from api.main import serve
 from loyalty_ledger import ledger
-from loyalty_ledger.chain.anvil import free_port
 from loyalty_ledger.ledger import consent
 from loyalty_ledger.programme import perks
 
 from .conftest import Env, sign_typed
 
 pytestmark = pytest.mark.chain
-
-
-@pytest.fixture
-def served(any_env: Env):  # type: ignore[no-untyped-def]
-    """The env's app behind uvicorn on a free port; yields (env, base url)."""
-    port = free_port()
-    settings = any_env.settings.model_copy(update={"api_port": port})
-    stop, ready = threading.Event(), threading.Event()
-    thread = serve(settings, stop, app=any_env.client.app, ready=ready)  # type: ignore[arg-type]
-    assert ready.wait(15), "the API did not start"
-    try:
-        yield any_env, f"http://127.0.0.1:{port}"
-    finally:
-        stop.set()
-        thread.join(10)
-        assert not thread.is_alive(), "serve() did not stop on its stop event"
 
 
 def _members(env: Env, n: int, points: int) -> list[LocalAccount]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from loyalty_ledger.store import rules_tables  # noqa: F401  (registers its tables)
 from loyalty_ledger.store.crm_tables import crm_metadata
 from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.models import metadata

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017_customers"
-down_revision: str | None = "0009_insights_settings"
+down_revision: str | None = "0015_tiers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 TABLES = (
