@@ -7,6 +7,7 @@ is written; the submitter (`chain.submitter`) pre-flights and sends.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -133,6 +134,8 @@ def run_submitter(
                 stuck_seconds=settings.outbox_stuck_seconds,
             )
             _drive(sub, lease, stop, idle)
+            if on_lease is not None and not stop.is_set():
+                on_lease(False)
     finally:
         lease.release()
 
@@ -165,14 +168,23 @@ def _drive(sub: Submitter, lease: Lease, stop: threading.Event, idle: float) -> 
 
 
 def start_submitters(
-    *, engine: Engine, url: str, senders: list[Sender], settings: Settings, stop: threading.Event
+    *,
+    engine: Engine,
+    url: str,
+    senders: list[Sender],
+    settings: Settings,
+    stop: threading.Event,
+    on_lease: Callable[[str, bool], None] | None = None,
 ) -> list[threading.Thread]:
-    """One daemon thread per signing address; only the lease holder of a key sends."""
+    """One daemon thread per signing address; only the lease holder of a key sends.
+    `on_lease(address, held)` is told when a thread takes or loses its key's lease."""
     threads = []
     for s in {s.address: s for s in senders}.values():
+        told = None if on_lease is None else functools.partial(on_lease, s.address)
+        kw = {"engine": engine, "url": url, "sender": s, "settings": settings, "stop": stop}
         t = threading.Thread(
             target=run_submitter,
-            kwargs={"engine": engine, "url": url, "sender": s, "settings": settings, "stop": stop},
+            kwargs={**kw, "on_lease": told},
             name=f"submitter-{s.address[:10]}",
             daemon=True,
         )
