@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 
 from loyalty_ledger import ledger
-from loyalty_ledger.ledger import passes
+from loyalty_ledger.ledger import outbox, passes
 from loyalty_ledger.programme import earn
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
@@ -50,7 +50,11 @@ def _reply(state: StateDep, e: earn.Earned, prefer: str | None) -> Any:
     """As before without the outbox; with it 202 Accepted (or 200 once settled)."""
     if not state.settings.outbox or e.record.get("status") == "confirmed":
         return _earned(e)
-    return operations.accepted(state, _earned(e), e.record.get("intent_id"), prefer)
+    iid = e.record.get("intent_id")
+    fresh = (
+        None if e.duplicate or iid is None else outbox.queued_earn(e.record["brand_id"], e.record)
+    )
+    return operations.accepted(state, _earned(e), iid, prefer, queued=fresh)
 
 
 @router.post("/earn/purchase", response_model=EarnOut, responses={202: {"description": "Queued."}})

@@ -39,14 +39,14 @@ class Issuer:
 
     def enqueue(self, conn: Connection, values: dict[str, Any]) -> int:
         """An `issue` intent for an earn claim's values (member, points, reason, ref)."""
-        ref = values.get("order_id") or values.get("action_id") or values.get("ref") or ""
+        f = earn_intent(self.program.brand_id, values)
         return self.issue(
             conn,
-            idem_key=f"earn:{self.program.brand_id}:{values['idem_key']}",
-            member=values["member"],
-            amount=values["points"],
-            reason=values["reason"],
-            ref=ref,
+            idem_key=f["idem_key"],
+            member=f["member"],
+            amount=f["amount"],
+            reason=f["reason"],
+            ref=f["ref"],
         )
 
     def issue(
@@ -64,6 +64,25 @@ class Issuer:
             reason=reason,
             ref=ref,
         )
+
+
+def earn_intent(brand_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The `issue` intent's fields for an earn claim's values (or its record)."""
+    return {
+        "idem_key": f"earn:{brand_id}:{values['idem_key']}",
+        "member": values["member"],
+        "amount": values["points"],
+        "reason": values["reason"],
+        "ref": values.get("order_id") or values.get("action_id") or values.get("ref") or "",
+    }
+
+
+def queued_earn(brand_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The intent of a just-claimed earn record as it was queued (no read needed)."""
+    empty = dict.fromkeys(("tx_hash", "nonce", "block_number", "error_code", "error"))
+    return {"id": record["intent_id"], "state": "queued", "kind": "issue", **empty} | earn_intent(
+        brand_id, record
+    )
 
 
 def enqueue_call(

@@ -72,6 +72,21 @@ class Rule:
         return int(self.bonuses.get(action, 0))
 
 
+RULE_TTL = 1.0  # seconds a brand's rule is reused by the accept path (a change shows after it)
+_rules: dict[tuple[int, str], tuple[float, Rule]] = {}
+
+
+def cached_rule(*, engine: Engine, brand_id: str) -> Rule:
+    """`get_rule`, reused for RULE_TTL seconds (the earn path reads it on every request)."""
+    now = time.monotonic()
+    hit = _rules.get((id(engine), brand_id))
+    if hit is not None and now - hit[0] < RULE_TTL:
+        return hit[1]
+    rule = get_rule(engine=engine, brand_id=brand_id)
+    _rules[(id(engine), brand_id)] = (now, rule)
+    return rule
+
+
 def get_rule(*, engine: Engine, brand_id: str) -> Rule:
     with engine.connect() as conn:
         row = conn.execute(select(T_RULE).where(T_RULE.c.brand_id == brand_id)).mappings().first()
@@ -102,6 +117,7 @@ def set_rule(
         res = conn.execute(update(T_RULE).where(T_RULE.c.brand_id == brand_id).values(**values))
         if res.rowcount == 0:
             conn.execute(insert(T_RULE).values(brand_id=brand_id, **values))
+    _rules.pop((id(engine), brand_id), None)
     return get_rule(engine=engine, brand_id=brand_id)
 
 
@@ -123,21 +139,34 @@ def _record(engine: Engine, brand_id: str, key: str) -> dict[str, Any]:
     return dict(row)
 
 
+_INSERT_EARN = insert(T_EARN).returning(*T_EARN.c)
+
+
+def _claim_row(
+    engine: Engine, values: dict[str, Any], queue: outbox.Issuer | None = None
+) -> dict[str, Any] | None:
+    """Claim the key and return the new record (None: claimed before); with `queue`, the issue
+    is queued in the outbox in the same short transaction."""
+    now = int(time.time())
+    if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
+        values = {**values, "ordered_at": now}
+    row = {c.name: None for c in T_EARN.c if c.name != "id"}
+    row |= {**values, "status": "pending", "created_at": now}
+    try:
+        with engine.begin() as conn:
+            if queue is not None and values["points"] > 0:
+                row["intent_id"] = queue.enqueue(conn, values)
+            return dict(conn.execute(_INSERT_EARN, row).mappings().one())
+    except IntegrityError:
+        return None
+
+
 def _claim(
     engine: Engine, values: dict[str, Any], queue: outbox.Issuer | None = None
 ) -> int | None:
     """Claim the key; with `queue`, the issue is queued in the outbox in the same transaction."""
-    now = int(time.time())
-    if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
-        values = {**values, "ordered_at": now}
-    try:
-        with engine.begin() as conn:
-            if queue is not None and values["points"] > 0:
-                values = {**values, "intent_id": queue.enqueue(conn, values)}
-            res = conn.execute(insert(T_EARN).values(status="pending", created_at=now, **values))
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
-    except IntegrityError:
-        return None
+    row = _claim_row(engine, values, queue)
+    return None if row is None else int(row["id"])
 
 
 def _release(engine: Engine, ids: Sequence[int]) -> None:
@@ -164,11 +193,12 @@ def _earn_one(
 ) -> Earned:
     brand_id = program.brand_id
     queue = outbox.Issuer(sender, program) if queued else None
-    rid = _claim(engine, {"brand_id": brand_id, **values}, queue)
-    if rid is None:
+    claimed = _claim_row(engine, {"brand_id": brand_id, **values}, queue)
+    if claimed is None:
         return _duplicate(engine, brand_id, values)
     if queue is not None and values["points"] > 0:
-        return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
+        return Earned(claimed, duplicate=False)  # the record as inserted: no second read
+    rid = int(claimed["id"])
     if values["points"] == 0:
         _confirm(engine, [rid], None, None)
         return Earned(_record(engine, brand_id, values["idem_key"]), duplicate=False)
@@ -252,7 +282,7 @@ def earn_purchase(
     `ordered_at` is the order's point-of-sale time (timezone-aware; default: now). A retry
     with the same order id returns the first record, whatever time it carries.
     """
-    rule = get_rule(engine=engine, brand_id=program.brand_id)
+    rule = cached_rule(engine=engine, brand_id=program.brand_id)
     values = purchase_values(
         rule,
         member=member,
