@@ -25,13 +25,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
+from loyalty_ledger.programme.claims import TtlCache, claim_row
 from loyalty_ledger.programme.idempotency import check_same, request_hash
 from loyalty_ledger.programme.order_time import (
     EARLIEST_ORDER,
@@ -72,19 +72,12 @@ class Rule:
         return int(self.bonuses.get(action, 0))
 
 
-RULE_TTL = 1.0  # seconds a brand's rule is reused by the accept path (a change shows after it)
-_rules: dict[tuple[int, str], tuple[float, Rule]] = {}
+_rules = TtlCache(1.0)  # the earn path reads the rule on every request; a change shows in 1 s
 
 
 def cached_rule(*, engine: Engine, brand_id: str) -> Rule:
-    """`get_rule`, reused for RULE_TTL seconds (the earn path reads it on every request)."""
-    now = time.monotonic()
-    hit = _rules.get((id(engine), brand_id))
-    if hit is not None and now - hit[0] < RULE_TTL:
-        return hit[1]
-    rule = get_rule(engine=engine, brand_id=brand_id)
-    _rules[(id(engine), brand_id)] = (now, rule)
-    return rule
+    """`get_rule`, reused for a second per process (forgotten at once by `set_rule` here)."""
+    return _rules.get((id(engine), brand_id), lambda: get_rule(engine=engine, brand_id=brand_id))
 
 
 def get_rule(*, engine: Engine, brand_id: str) -> Rule:
@@ -117,7 +110,7 @@ def set_rule(
         res = conn.execute(update(T_RULE).where(T_RULE.c.brand_id == brand_id).values(**values))
         if res.rowcount == 0:
             conn.execute(insert(T_RULE).values(brand_id=brand_id, **values))
-    _rules.pop((id(engine), brand_id), None)
+    _rules.forget((id(engine), brand_id))
     return get_rule(engine=engine, brand_id=brand_id)
 
 
@@ -139,33 +132,11 @@ def _record(engine: Engine, brand_id: str, key: str) -> dict[str, Any]:
     return dict(row)
 
 
-_INSERT_EARN = insert(T_EARN).returning(*T_EARN.c)
-
-
-def _claim_row(
-    engine: Engine, values: dict[str, Any], queue: outbox.Issuer | None = None
-) -> dict[str, Any] | None:
-    """Claim the key and return the new record (None: claimed before); with `queue`, the issue
-    is queued in the outbox in the same short transaction."""
-    now = int(time.time())
-    if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
-        values = {**values, "ordered_at": now}
-    row = {c.name: None for c in T_EARN.c if c.name != "id"}
-    row |= {**values, "status": "pending", "created_at": now}
-    try:
-        with engine.begin() as conn:
-            if queue is not None and values["points"] > 0:
-                row["intent_id"] = queue.enqueue(conn, values)
-            return dict(conn.execute(_INSERT_EARN, row).mappings().one())
-    except IntegrityError:
-        return None
-
-
 def _claim(
     engine: Engine, values: dict[str, Any], queue: outbox.Issuer | None = None
 ) -> int | None:
     """Claim the key; with `queue`, the issue is queued in the outbox in the same transaction."""
-    row = _claim_row(engine, values, queue)
+    row = claim_row(engine, values, queue)
     return None if row is None else int(row["id"])
 
 
@@ -193,7 +164,7 @@ def _earn_one(
 ) -> Earned:
     brand_id = program.brand_id
     queue = outbox.Issuer(sender, program) if queued else None
-    claimed = _claim_row(engine, {"brand_id": brand_id, **values}, queue)
+    claimed = claim_row(engine, {"brand_id": brand_id, **values}, queue)
     if claimed is None:
         return _duplicate(engine, brand_id, values)
     if queue is not None and values["points"] > 0:
