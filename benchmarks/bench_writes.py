@@ -238,7 +238,7 @@ def main() -> None:
     ap.add_argument("--max-requests", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--members", type=int, default=200)
-    ap.add_argument("--batch-items", type=int, default=100)
+    ap.add_argument("--batch-items", type=int, default=500)
     ap.add_argument("--block-time-items", type=int, default=5000)
     ap.add_argument("--drain-timeout", type=float, default=300)
     args = ap.parse_args()
