@@ -8,6 +8,7 @@ it dies. Runs until SIGTERM or Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from typing import Annotated, Any
@@ -52,6 +53,8 @@ def submitter(ctx: typer.Context, database: DatabaseOpt = None, brand: BrandOpt 
             ),
         )
         say(f"submitter: {len(senders)} key(s), waiting for their leases; Ctrl-C stops")
+        if c.json:  # like the other long-running commands: one JSON line on stdout
+            typer.echo(json.dumps({"submitter": [s.address for s in senders]}))
         while not stop.wait(0.5):
             pass
         engine.dispose()

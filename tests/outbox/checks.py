@@ -19,7 +19,7 @@ from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.validate import text32
 
-from .fleet import POINT, ROOT, Till, earn_rows
+from .fleet import POINT, ROOT, Till, drained, earn_rows
 
 ISSUED = "0x" + keccak(text="PointsIssued(address,uint256,bytes32,bytes32)").hex()
 
@@ -81,8 +81,12 @@ def assert_earned_once(
     program: Program,
     till: Till,
     before: dict[str, int],
+    timeout: float = 120,
 ) -> dict[str, Any]:
-    """Every order of `till` credited exactly once on chain and in SQL; returns a summary."""
+    """Once the outbox drained (every intent mined), every order of `till` credited exactly
+    once on chain and in SQL; returns a summary."""
+    counts = drained(engine, timeout=timeout)
+    assert set(counts) == {"mined"}, counts
     want = expected_issues(till)
     got = chain_issues(w3, program, till.prefix)
     twice = [k for k, n in got.items() if n > 1]

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,17 @@ class Fleet:
         else:
             self.start_api(i)
         return what
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Fleet]:
+        """Kills everything afterwards; on a failure, prints the processes' last log lines."""
+        try:
+            yield self
+        except BaseException:
+            print(self.logs("submitter")[-4000:], self.logs("api")[-4000:])
+            raise
+        finally:
+            self.cleanup()
 
     def logs(self, name: str) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.dir.glob(f"{name}-*"))
