@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     """Whether anvil's public development keys are the defaults for a node on this machine."""
     keystore_password: SecretStr | None = None
     """Unlocks the encrypted keystore files in <data_dir>/keys (Web3 Secret Storage)."""
-    outbox_batch_items: int = Field(default=100, ge=1, le=500)
+    outbox_batch_items: int = Field(default=500, ge=1, le=500)
     """Earns and plain issues of one brand coalesce into issueBatch txs of at most this many."""
     outbox_batch_ms: int = Field(default=50, ge=0)
     """...or whatever has waited this long (milliseconds)."""

@@ -20,6 +20,11 @@ def checksum_address(value: Any) -> ChecksumAddress:
     """A valid address in checksum form; mixed case must be a correct EIP-55 checksum."""
     if not isinstance(value, str) or not _HEX_ADDRESS.match(value):
         raise InvalidAddress(value)
+    return _checksummed(value)
+
+
+@lru_cache(maxsize=65536)  # members repeat (every earn names one): each hashed once
+def _checksummed(value: str) -> ChecksumAddress:
     body = value[2:]
     checksummed = to_checksum_address(value)
     # All-lower or all-upper hex carries no checksum; mixed case must match EIP-55 exactly.

@@ -213,7 +213,8 @@ def test_every_command_answers_json(cli: Any, tmp_path: Path, monkeypatch: Any) 
     monkeypatch.setenv("LOYALTY_KEYSTORE_PASSWORD", "correct horse battery staple")
     runs = _runs(cli, tmp_path)
     beta_approve = ["exchange", "approve", "0", "--key", BETA_KEY]
-    long_running = {"up", "api serve"}  # tested in their own processes (test_up.py)
+    # tested in their own processes (test_up.py; the submitter: tests/outbox/test_faults.py)
+    long_running = {"up", "api serve", "submitter"}
     assert set(runs) | long_running == leaf_commands(), "a new command needs a --json check here"
     for name, args in runs.items():
         before = [beta_approve] if name == "exchange pause" else []

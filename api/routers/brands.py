@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header
 
 from loyalty_ledger import ledger
 from loyalty_ledger.auth.accounts import member_address
-from loyalty_ledger.ledger import passes
+from loyalty_ledger.ledger import outbox, passes
 from loyalty_ledger.programme import earn
 from loyalty_ledger.programme.rules import tier_job
 
@@ -61,7 +61,11 @@ def _reply(state: StateDep, e: earn.Earned, prefer: str | None) -> Any:
         )
     if not state.settings.outbox or e.record.get("status") == "confirmed":
         return _earned(e)
-    return operations.accepted(state, _earned(e), e.record.get("intent_id"), prefer)
+    iid = e.record.get("intent_id")
+    fresh = (
+        None if e.duplicate or iid is None else outbox.queued_earn(e.record["brand_id"], e.record)
+    )
+    return operations.accepted(state, _earned(e), iid, prefer, queued=fresh)
 
 
 @router.post("/earn/purchase", response_model=EarnOut, responses={202: {"description": "Queued."}})

@@ -26,12 +26,22 @@ def prefer_wait(prefer: str | None) -> float:
     return min(float(m.group(1)), MAX_WAIT) if m else 0.0
 
 
-def accepted(state: AppState, body: dict[str, Any], intent_id: int | None, prefer: str | None):  # type: ignore[no-untyped-def]
+def accepted(  # type: ignore[no-untyped-def]
+    state: AppState,
+    body: dict[str, Any],
+    intent_id: int | None,
+    prefer: str | None,
+    *,
+    queued: dict[str, Any] | None = None,
+):
     """200 with `body` when the write is settled (after waiting as the caller prefers),
-    else 202 Accepted with the operation to poll."""
+    else 202 Accepted with the operation to poll. `queued`: the intent as just queued, answered
+    as it is when the caller does not wait (no read in the request)."""
     if intent_id is None:
         return body
-    row = outbox.wait(state.engine, intent_id, prefer_wait(prefer))
+    wait_s = prefer_wait(prefer)
+    row = queued if queued is not None and not wait_s else None
+    row = row or outbox.wait(state.engine, intent_id, wait_s)
     assert row is not None
     op = outbox.operation(row)
     if row["state"] == "mined":

@@ -16,19 +16,22 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.types import Nonce, RPCEndpoint, TxParams
 
-from loyalty_ledger.chain import contracts
 from loyalty_ledger.chain.revert import ErrorDecoder
 from loyalty_ledger.chain.sender import Sender, reverts_decoded
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.validate import reason_bytes, ref_bytes
 
 log = logging.getLogger(__name__)
+ISSUE_BATCH_TYPES = ("address[]", "uint256[]", "bytes32", "bytes32[]")
+ISSUE_BATCH = keccak(text=f"issueBatch({','.join(ISSUE_BATCH_TYPES)})")[:4]
 FEE_BUMP = 1.25  # a replacement must pay at least 10% more (geth, anvil); 25% to be sure
 MAX_MINED_REVERTS = 3  # an issue mined as a revert this often (though pre-flight passes) fails
 
@@ -118,14 +121,15 @@ class Submitter:
         return sent
 
     def _issue_data(self, items: Sequence[dict[str, Any]]) -> str:
-        token = contracts.at(self.w3, items[0]["to_address"], "LoyaltyPoints")
-        fn = token.functions.issueBatch(
-            [Web3.to_checksum_address(i["member"]) for i in items],
+        """issueBatch's calldata, encoded by eth_abi directly (web3's contract call formatting
+        costs ~10x more per item, and a batch is encoded once per pre-flight and send)."""
+        args = (
+            [i["member"] for i in items],
             [int(i["amount"]) for i in items],
             reason_bytes(items[0]["reason"]),
             [ref_bytes(i["ref"] or "") for i in items],
         )
-        return str(fn._encode_transaction_data())
+        return "0x" + (ISSUE_BATCH + abi_encode(ISSUE_BATCH_TYPES, args)).hex()
 
     def _estimate(self, to: str, data: str, value: int = 0) -> int:
         """Gas with headroom; raises the decoded revert (a LedgerError)."""

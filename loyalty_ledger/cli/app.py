@@ -20,6 +20,7 @@ from loyalty_ledger.cli.members import member_app
 from loyalty_ledger.cli.network import brand_app, chain_app, deploy
 from loyalty_ledger.cli.passes import pass_app
 from loyalty_ledger.cli.rules import campaign_app, rule_app, tier_app
+from loyalty_ledger.cli.submitter import submitter
 from loyalty_ledger.config import get_settings
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
@@ -37,6 +38,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 app.command("deploy")(deploy)
 app.command("index")(index)
+app.command("submitter")(submitter)
 app.add_typer(api_app, name="api")
 app.add_typer(insights_app, name="insights")
 app.add_typer(demo_app, name="demo")

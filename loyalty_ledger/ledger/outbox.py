@@ -7,6 +7,7 @@ is written; the submitter (`chain.submitter`) pre-flights and sends.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -38,14 +39,14 @@ class Issuer:
 
     def enqueue(self, conn: Connection, values: dict[str, Any]) -> int:
         """An `issue` intent for an earn claim's values (member, points, reason, ref)."""
-        ref = values.get("order_id") or values.get("action_id") or values.get("ref") or ""
+        f = earn_intent(self.program.brand_id, values)
         return self.issue(
             conn,
-            idem_key=f"earn:{self.program.brand_id}:{values['idem_key']}",
-            member=values["member"],
-            amount=values["points"],
-            reason=values["reason"],
-            ref=ref,
+            idem_key=f["idem_key"],
+            member=f["member"],
+            amount=f["amount"],
+            reason=f["reason"],
+            ref=f["ref"],
         )
 
     def issue(
@@ -63,6 +64,25 @@ class Issuer:
             reason=reason,
             ref=ref,
         )
+
+
+def earn_intent(brand_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The `issue` intent's fields for an earn claim's values (or its record)."""
+    return {
+        "idem_key": f"earn:{brand_id}:{values['idem_key']}",
+        "member": values["member"],
+        "amount": values["points"],
+        "reason": values["reason"],
+        "ref": values.get("order_id") or values.get("action_id") or values.get("ref") or "",
+    }
+
+
+def queued_earn(brand_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The intent of a just-claimed earn record as it was queued (no read needed)."""
+    empty = dict.fromkeys(("tx_hash", "nonce", "block_number", "error_code", "error"))
+    return {"id": record["intent_id"], "state": "queued", "kind": "issue", **empty} | earn_intent(
+        brand_id, record
+    )
 
 
 def enqueue_call(
@@ -133,6 +153,8 @@ def run_submitter(
                 stuck_seconds=settings.outbox_stuck_seconds,
             )
             _drive(sub, lease, stop, idle)
+            if on_lease is not None and not stop.is_set():
+                on_lease(False)
     finally:
         lease.release()
 
@@ -165,14 +187,23 @@ def _drive(sub: Submitter, lease: Lease, stop: threading.Event, idle: float) -> 
 
 
 def start_submitters(
-    *, engine: Engine, url: str, senders: list[Sender], settings: Settings, stop: threading.Event
+    *,
+    engine: Engine,
+    url: str,
+    senders: list[Sender],
+    settings: Settings,
+    stop: threading.Event,
+    on_lease: Callable[[str, bool], None] | None = None,
 ) -> list[threading.Thread]:
-    """One daemon thread per signing address; only the lease holder of a key sends."""
+    """One daemon thread per signing address; only the lease holder of a key sends.
+    `on_lease(address, held)` is told when a thread takes or loses its key's lease."""
     threads = []
     for s in {s.address: s for s in senders}.values():
+        told = None if on_lease is None else functools.partial(on_lease, s.address)
+        kw = {"engine": engine, "url": url, "sender": s, "settings": settings, "stop": stop}
         t = threading.Thread(
             target=run_submitter,
-            kwargs={"engine": engine, "url": url, "sender": s, "settings": settings, "stop": stop},
+            kwargs={**kw, "on_lease": told},
             name=f"submitter-{s.address[:10]}",
             daemon=True,
         )

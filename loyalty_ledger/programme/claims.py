@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.store.offchain import EarnRecord, table
 from loyalty_ledger.store.rules_tables import release_lines
+from loyalty_ledger.store.writer_lock import sqlite_writer
 
 from .rules.evaluate import Outcome
 from .rules.live import Plan, write_lines
@@ -71,7 +72,7 @@ def claim(
     if values.get("ordered_at") is None:  # actions, and purchases sent without a POS time
         values = {**values, "ordered_at": now}
     try:
-        with engine.begin() as conn:
+        with sqlite_writer(engine), engine.begin() as conn:
             res = conn.execute(insert(T_EARN).values(status="pending", created_at=now, **values))
             rid = int(res.inserted_primary_key[0])  # type: ignore[index]
             out: Claimed = [(rid, values)]

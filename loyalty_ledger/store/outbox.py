@@ -19,6 +19,7 @@ from .rules_tables import release_lines
 
 T_INTENT, T_TX, T_EARN = table(OutboxIntent), table(OutboxTx), table(EarnRecord)
 OPEN = ("queued", "sent")
+_INSERT_INTENT = insert(T_INTENT).returning(T_INTENT.c.id)
 MAX_ERROR = 500
 
 
@@ -45,25 +46,24 @@ def enqueue(
     A second intent with the same `idem_key` raises IntegrityError (the caller's rollback).
     """
     t = now_ms()
-    res = conn.execute(
-        insert(T_INTENT).values(
-            signer=signer,
-            idem_key=idem_key,
-            kind=kind,
-            to_address=to,
-            data=data,
-            value=value,
-            member=member,
-            amount=amount,
-            reason=reason,
-            ref=ref,
-            state="queued",
-            attempts=0,
-            created_at=t,
-            updated_at=t,
-        )
-    )
-    return int(res.inserted_primary_key[0])  # type: ignore[index]
+    row = {
+        "signer": signer,
+        "idem_key": idem_key,
+        "kind": kind,
+        "to_address": to,
+        "data": data,
+        "value": value,
+        "member": member,
+        "amount": amount,
+        "reason": reason,
+        "ref": ref,
+        "state": "queued",
+        "attempts": 0,
+        "created_at": t,
+        "updated_at": t,
+    }
+    # One constant statement with parameters: compiled once, not rebuilt per request.
+    return int(conn.execute(_INSERT_INTENT, row).scalar_one())
 
 
 def intent(engine: Engine, intent_id: int) -> dict[str, Any] | None:
