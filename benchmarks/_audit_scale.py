@@ -129,10 +129,12 @@ def measure(state: Path, build_args: dict[str, Any], extra: int) -> None:
         new = add_events(node, info, extra)
         wall, rss, rc, out = run_child(audit_cmd(node.url, info, checkpoint), env)
         report = json.loads(out) if out.startswith("{") else {}
+        replay = report.get("checks", {}).get("replay", {})
+        mode = report.get("checks", {}).get("checkpoint", {})
         print(
             f"incremental audit after {new} new events: {wall:.1f}s, peak RSS {rss} MB, "
-            f"exit {rc}; replayed {report.get('events_replayed')} events from block "
-            f"{report.get('resumed_from')}; "
+            f"exit {rc}; replayed {replay.get('events_replayed')} events from block "
+            f"{mode.get('from_block')} ({mode.get('mode')}); "
             + ", ".join(f"{k} {v:.1f}s" for k, v in report.get("timings", {}).items())
         )
 

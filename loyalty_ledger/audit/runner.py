@@ -44,11 +44,15 @@ def run_audit(
     rpc: Rpc | None = None,
     checkpoint: str | Path | None = None,
     full: bool = False,
-    keep_digests: bool = True,
+    keep_digests: bool | None = None,
 ) -> AuditReport:
     """Audit `network` as of `at_block` (default: the mirror's checkpoint with `database`,
     else the head). With `checkpoint` (a file), start from the checkpoint there when it is
-    sound (not with `full`), and write the new one at the audited block."""
+    sound (not with `full`), and write the new one at the audited block. `keep_digests`
+    (default: without a checkpoint) keeps every block's digest in the report, which needs
+    the replay from genesis."""
+    if keep_digests is None:
+        keep_digests = checkpoint is None
     rpc = rpc or Rpc(network.rpc_url)
     db = None
     if database is not None:
@@ -104,6 +108,7 @@ def _run(
             at_block = db.checkpoint_block
         check_same_chain(rpc, db, at_block)
     t = time.perf_counter()
+    rpc.chain_id()  # the first request: a node that does not answer fails here, plainly
     block = rpc.block_number() if at_block is None else at_block
     why = _needs_history(member, bisect_file, bisect_database, keep_digests)
     pl = incremental.plan(
@@ -133,7 +138,7 @@ def _run(
         exchange=network.exchange,
         progress=progress,
         on_page=history.page if history is not None else None,
-        keep_digests=keep_digests and pl.resume is None,
+        keep_digests=bool(keep_digests or bisect_file or bisect_database) and pl.resume is None,
         resume=pl.resume,
         snapshot=pl.path is not None,
         kinds=pl.kinds,
