@@ -149,6 +149,7 @@ def main() -> None:
     ap.add_argument("--state", type=Path, help="with --scale: anvil state file (built once)")
     ap.add_argument("--extra", type=int, default=10_000, help="with --scale: new events")
     ap.add_argument("--build-only", action="store_true", help="with --scale: build the state")
+    ap.add_argument("--mirror", action="store_true", help="with --scale: verify a SQLite mirror")
     a = ap.parse_args()
     if a.epochs < 1:
         ap.error("--epochs must be at least 1")
@@ -167,7 +168,7 @@ def main() -> None:
         if a.build_only:
             ensure_state(a.state, args)
         else:
-            measure(a.state, args, a.extra)
+            measure(a.state, args, a.extra, a.mirror)
         return
     with Anvil(
         port=0, extra_args=["--gas-limit", "2000000000", "--code-size-limit", "100000"]

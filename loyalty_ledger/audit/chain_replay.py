@@ -201,7 +201,8 @@ def replay_chain(
             t1 = time.perf_counter()
             t_core += t1 - t2
             if progress:
-                progress("replay", last - first + 1, total)
+                progress("fetch + replay (blocks)", last - first + 1, total)
+                progress("events replayed", n, 0)
     finally:
         if gc_was_on:
             gc.enable()

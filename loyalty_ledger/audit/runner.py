@@ -178,11 +178,7 @@ def _run(
         from .verify_mirror import verify_mirror
 
         t = time.perf_counter()
-        if progress:
-            progress("mirror", 0, 1)
-        info, mirror_findings = verify_mirror(rpc, db, rep, history)
-        if progress:
-            progress("mirror", 1, 1)
+        info, mirror_findings = verify_mirror(rpc, db, rep, history, progress)
         findings.extend(mirror_findings)
         checks["mirror"] = info
         timings["mirror"] = time.perf_counter() - t

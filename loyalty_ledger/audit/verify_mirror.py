@@ -8,7 +8,7 @@ with its key and both values (`expected` = the audit's, `actual` = the mirror's)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -100,7 +100,11 @@ def _diff(
 
 
 def verify_mirror(
-    rpc: Rpc, db: MirrorDb, rep: Replay, history: HistoryCheck
+    rpc: Rpc,
+    db: MirrorDb,
+    rep: Replay,
+    history: HistoryCheck,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[dict[str, Any], list[Finding]]:
     """Every check of the mirror against the replay `rep` (run to the mirror's checkpoint);
     `history` has compared the `event` and `ledger_entry` rows already, range by range."""
@@ -182,11 +186,13 @@ def verify_mirror(
     if cp == rep.block:
         derived, defaults = derived_rows(rep.state, exchange)
         n = 0
-        for table in _DERIVED:
+        for i, table in enumerate(_DERIVED):
             found, count = _diff_stream(table, derived[table], db.table(table), defaults.get(table))
             f.extend(found)
             n += count
             del derived[table]
+            if progress:
+                progress("mirror tables", i + 1, len(_DERIVED))
         info["derived_rows"] = n
         info["ledger_rows"] = history.ledger_rows
     else:
