@@ -182,7 +182,7 @@ def replay_chain(
     gc_was_on = gc.isenabled()
     gc.disable()  # hundreds of thousands of small objects, no cycles: collections only cost
     try:
-        for page_first, last, raws in iter_log_ranges(rpc, addresses, first, block, span=200):
+        for page_first, last, raws in iter_log_ranges(rpc, addresses, first, block, span=8):
             logs = [Log.from_rpc(raw) for raw in raws]
             del raws
             _fill_times(rpc, logs)
@@ -198,6 +198,7 @@ def replay_chain(
                 on_page(page_first, last, events)
             n += len(logs)
             del logs, events
+            gc.collect(1)  # the page's cycles (HTTP, SQL results): young objects only, cheap
             t1 = time.perf_counter()
             t_core += t1 - t2
             if progress:

@@ -106,7 +106,7 @@ class HistoryCheck:
             self.rows -= r.rows  # counted again by the row-by-row comparison
             self.ledger_rows -= r.ledger
             self.rechecked += 1
-            for first, end, raws in iter_log_ranges(self.rpc, list(kinds), r.first, r.last):
+            for first, end, raws in iter_log_ranges(self.rpc, list(kinds), r.first, r.last, span=8):
                 from .chain_replay import _fill_times
 
                 logs = [Log.from_rpc(x) for x in raws]
