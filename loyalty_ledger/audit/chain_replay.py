@@ -182,7 +182,9 @@ def replay_chain(
     gc_was_on = gc.isenabled()
     gc.disable()  # hundreds of thousands of small objects, no cycles: collections only cost
     try:
-        for page_first, last, raws in iter_log_ranges(rpc, addresses, first, block, span=8):
+        for page_first, last, raws in iter_log_ranges(
+            rpc, addresses, first, block, span=8, target_logs=10_000
+        ):
             logs = [Log.from_rpc(raw) for raw in raws]
             del raws
             _fill_times(rpc, logs)

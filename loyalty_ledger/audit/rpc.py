@@ -251,12 +251,12 @@ def iter_log_ranges(
             del fut
             yield first, last, logs
             del logs
-            # Aim the next ranges at `target_logs` from this one's density (at most 8x wider
-            # at a time), so a page never holds much more than that: memory stays bounded.
+            # Aim the next ranges at `target_logs` from this one's density, widening at most 2x
+            # at a time (a sparse stretch may be followed by dense blocks): a page holds about
+            # `target_logs` logs, so memory stays bounded whatever the history's length.
             if n > target_logs:
                 span = max(1, width * target_logs // n)
             elif n < target_logs // 2:
-                span = min(max(span, width * 8 if n == 0 else width * target_logs // n), span * 8)
-                span = min(span, 1_000_000)
+                span = min(2 * width, 1_000_000)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
