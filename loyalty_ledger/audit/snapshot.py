@@ -19,36 +19,12 @@ from eth_hash.auto import keccak
 from loyalty_ledger.errors import LedgerValueError
 from loyalty_ledger.expiry import Book, Clock, Holding
 
-from .state import (
-    ExchangeBook,
-    Finding,
-    LedgerState,
-    PassBook,
-    PassRecord,
-    PointsBook,
-    Policy,
-    Program,
-    Recovery,
-    RegistryState,
-)
+from . import state as st
 
-_CLASSES: dict[str, type] = {
-    c.__name__: c
-    for c in (
-        Book,
-        Clock,
-        ExchangeBook,
-        Finding,
-        Holding,
-        LedgerState,
-        PassBook,
-        PassRecord,
-        PointsBook,
-        Policy,
-        Program,
-        Recovery,
-        RegistryState,
-    )
+_STATE = "ExchangeBook Finding LedgerState PassBook PassRecord PointsBook Policy Program Recovery"
+_STATE += " RegistryState"
+_CLASSES: dict[str, type] = {c.__name__: c for c in (Book, Clock, Holding)} | {
+    name: getattr(st, name) for name in _STATE.split()
 }
 
 
@@ -109,20 +85,20 @@ def _dec(v: Any) -> Any:
     return {k: _dec(x) for k, x in v.items()}
 
 
-def dump_state(state: LedgerState, last_time: int | None) -> str:
+def dump_state(state: st.LedgerState, last_time: int | None) -> str:
     """The replay's state (before `finish`) and its last event time, as canonical JSON text."""
     return json.dumps(
         {"state": _enc(state), "last_time": last_time}, separators=(",", ":"), sort_keys=False
     )
 
 
-def load_state(text: str) -> tuple[LedgerState, int | None]:
+def load_state(text: str) -> tuple[st.LedgerState, int | None]:
     try:
         raw = json.loads(text)
         state = _dec(raw["state"])
     except (ValueError, KeyError, TypeError) as err:
         raise SnapshotUnreadable(f"the snapshot's state does not decode: {err}") from err
-    if not isinstance(state, LedgerState):
+    if not isinstance(state, st.LedgerState):
         raise SnapshotUnreadable("the snapshot holds no ledger state")
     last = raw.get("last_time")
     return state, int(last) if last is not None else None

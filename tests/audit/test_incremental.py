@@ -41,6 +41,17 @@ def _same(a: AuditReport, b: AuditReport) -> None:
     assert sorted(map(key, a.findings)) == sorted(map(key, b.findings))
 
 
+def _cli(net: Network) -> list[str]:
+    return [
+        "--rpc-url",
+        net.rpc_url,
+        "--registry",
+        net.registry,
+        "--from-block",
+        str(net.start_block),
+    ]
+
+
 def _mode(rep: AuditReport) -> dict[str, Any]:
     info = rep.checks["checkpoint"]
     assert isinstance(info, dict)
@@ -175,18 +186,7 @@ def test_altered_checkpoint_refused(scenario: Any, tmp_path: Path) -> None:
     _edit(cp, 1, old, forged)
     res = CliRunner().invoke(
         audit_app,
-        [
-            "--rpc-url",
-            net.rpc_url,
-            "--registry",
-            net.registry,
-            "--from-block",
-            str(net.start_block),
-            "--checkpoint",
-            str(cp),
-            "--no-code",
-            "--no-chain",
-        ],
+        [*_cli(net), "--checkpoint", str(cp), "--no-code", "--no-chain"],
     )
     assert res.exit_code == 2, res.output
     said = " ".join(res.output.split())
@@ -234,17 +234,7 @@ def test_reorg_below_the_checkpoint_replays_from_genesis(snapshot: Any, tmp_path
 
 def test_cli_writes_and_resumes_from_the_default_checkpoint(scenario: Any, tmp_path: Path) -> None:
     net = scenario.network
-    args = [
-        "--rpc-url",
-        net.rpc_url,
-        "--registry",
-        net.registry,
-        "--from-block",
-        str(net.start_block),
-        "--no-code",
-        "--no-chain",
-        "--json",
-    ]
+    args = [*_cli(net), "--no-code", "--no-chain", "--json"]
     runner = CliRunner()
     obj = type("Root", (), {"settings": type("S", (), {"data_dir": tmp_path})()})()
     res = runner.invoke(audit_app, [*args, "--at-block", str(scenario.marks["mid"])], obj=obj)
