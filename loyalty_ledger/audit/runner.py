@@ -114,6 +114,7 @@ def _run(
     pl = incremental.plan(
         rpc, network, block, checkpoint, full=full, needs_history=why, mirror=db is not None
     )
+    timings["plan"] = time.perf_counter() - t
     history = None
     if db is not None:
         from .mirror_history import HistoryCheck
