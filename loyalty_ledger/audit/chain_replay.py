@@ -183,7 +183,7 @@ def replay_chain(
     gc.disable()  # hundreds of thousands of small objects, no cycles: collections only cost
     try:
         for page_first, last, raws in iter_log_ranges(
-            rpc, addresses, first, block, span=8, target_logs=10_000
+            rpc, addresses, first, block, span=8, target_logs=5_000
         ):
             logs = [Log.from_rpc(raw) for raw in raws]
             del raws
