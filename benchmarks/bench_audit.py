@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import time
+from pathlib import Path
 
 from web3 import Web3
 
@@ -144,9 +145,31 @@ def main() -> None:
     )
     ap.add_argument("--epochs", type=int, default=20, help="with --validity/--mixed")
     ap.add_argument("--mixed", action="store_true", help="the --validity ledger, no policy")
+    ap.add_argument("--scale", action="store_true", help="full + incremental audit (_audit_scale)")
+    ap.add_argument("--state", type=Path, help="with --scale: anvil state file (built once)")
+    ap.add_argument("--extra", type=int, default=10_000, help="with --scale: new events")
+    ap.add_argument("--build-only", action="store_true", help="with --scale: build the state")
+    ap.add_argument("--mirror", action="store_true", help="with --scale: verify a SQLite mirror")
     a = ap.parse_args()
     if a.epochs < 1:
         ap.error("--epochs must be at least 1")
+    if a.scale:
+        from _audit_scale import ensure_state, measure
+
+        if a.state is None:
+            ap.error("--scale needs --state FILE")
+        args = {
+            "issues": a.issues,
+            "members": a.members,
+            "chunk": a.chunk,
+            "validity": a.validity,
+            "epochs": a.epochs,
+        }
+        if a.build_only:
+            ensure_state(a.state, args)
+        else:
+            measure(a.state, args, a.extra, a.mirror)
+        return
     with Anvil(
         port=0, extra_args=["--gas-limit", "2000000000", "--code-size-limit", "100000"]
     ) as node:

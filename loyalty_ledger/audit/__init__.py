@@ -4,12 +4,18 @@ The replay keeps each program's expiry lots (`loyalty_ledger.expiry`'s model, at
 block time) and pairs each coalition swap's two sides; the books per program are
 issued + swapped in = redeemed + swapped out + forfeited + expired + outstanding.
 
+Bounded memory: the replay streams the logs in pages (fetch, apply, drop) and the mirror is
+read range by range (`mirror_read`, `mirror_history`) and table by table, so memory follows the
+state, not the history. Incremental: `checkpoint` keeps the replayed state at block N sealed
+into the digest chain; the next audit checks it (`incremental.plan`) and replays N+1 … head,
+checking the mirror's rows below N against the checkpoint's range digests (`mirror_range`).
+
 Independent of the indexer on purpose: it shares no code with it (its own RPC client, ABI
 decoding and replay), so a bug in the indexer cannot hide in the audit. May import `store` (to
 read a mirror under audit), `expiry` (the pure rules) and the base modules only.
 
 Public API:
-    run_audit(network, ...) -> AuditReport        full audit (runner)
+    run_audit(network, ..., checkpoint=PATH) -> AuditReport   audit, incremental (runner)
     replay_chain(rpc, registry, start, at) -> Replay   fetch + pure replay (chain_replay)
     Replayer / check_invariants                   the pure core over decoded events
     verify_code / verify_chain / verify_mirror    the three comparisons

@@ -58,9 +58,24 @@ class Replay:
     digests: list[BlockDigest]
     kinds: dict[str, Kind]
     statement: StatementBuilder | None = None
-    events: list[Event] | None = None  # kept only when asked (mirror comparison)
     timings: dict[str, float] = field(default_factory=dict)
     log_count: int = 0
+    digest: str = ""  # the head digest (of the last block <= `block` with network events)
+    digest_blocks: int = 0
+    snapshot: str | None = None  # the state before `finish`, for a checkpoint (`snapshot`)
+    resumed_from: int | None = None  # the checkpoint's block, on an incremental replay
+
+
+@dataclass(slots=True)
+class Resume:
+    """Where an incremental replay starts: a verified checkpoint's state after `block`."""
+
+    block: int
+    state: LedgerState
+    last_time: int | None
+    digest: str
+    digest_blocks: int
+    log_count: int
 
 
 def discover_programs(
@@ -130,10 +145,17 @@ def replay_chain(
     member: str | None = None,
     forwarder: str | None = None,
     exchange: str | None = None,
-    keep_events: bool = False,
     progress: Progress | None = None,
+    on_page: Callable[[int, int, list[Event]], None] | None = None,
+    keep_digests: bool = True,
+    resume: Resume | None = None,
+    snapshot: bool = False,
+    kinds: dict[str, Kind] | None = None,
 ) -> Replay:
-    """Fetch every network log from `start_block` to `at_block` (default head) and replay it."""
+    """Fetch every network log from `start_block` (or after `resume.block`) to `at_block`
+    (default head) and replay it, page by page: each page of logs is decoded, applied, folded
+    into the digest, handed to `on_page` (first block, last block, events) and dropped, so
+    memory holds the state, not the history. `snapshot` keeps the state before closing it."""
     registry = registry.lower()
     chain_id = rpc.chain_id()
     head = rpc.block_number()
@@ -142,54 +164,70 @@ def replay_chain(
         raise ValueError(f"block {block} is beyond the head {head}")
     header = rpc.call("eth_getBlockByNumber", [hex(block), False])
     t0 = time.perf_counter()
-    kinds = discover_programs(rpc, registry, start_block, block, forwarder, exchange)
+    if kinds is None:
+        kinds = discover_programs(rpc, registry, start_block, block, forwarder, exchange)
     t_disc = time.perf_counter() - t0
     replayer = Replayer(registry)
-    digests = DigestChain(chain_id, registry)
+    digests = DigestChain(chain_id, registry, keep=keep_digests)
     stmt = StatementBuilder(member) if member else None
-    kept: list[Event] | None = [] if keep_events else None
     t_fetch = t_core = 0.0
-    n = 0
+    n, first, pages = 0, start_block, 0
+    if resume is not None:
+        replayer.resume(resume.state, resume.last_time)
+        digests.resume(resume.digest, resume.digest_blocks)
+        n, first = resume.log_count, resume.block + 1
     addresses = list(kinds)
-    total = max(1, block - start_block + 1)
+    total = max(1, block - first + 1)
     t1 = time.perf_counter()
     gc_was_on = gc.isenabled()
     gc.disable()  # hundreds of thousands of small objects, no cycles: collections only cost
     try:
-        for _first, last, raws in iter_log_ranges(rpc, addresses, start_block, block, span=200):
+        for page_first, last, raws in iter_log_ranges(
+            rpc, addresses, first, block, span=8, target_logs=5_000
+        ):
             logs = [Log.from_rpc(raw) for raw in raws]
+            del raws
             _fill_times(rpc, logs)
             t2 = time.perf_counter()
             t_fetch += t2 - t1
-            for log in logs:
-                ev = decode(log, kinds[log.address])
+            events = [decode(log, kinds[log.address]) for log in logs]
+            for ev in events:
                 replayer.apply(ev)
-                digests.add(log)
+                digests.add(ev.log)
                 if stmt is not None:
                     stmt.add(ev)
-                if kept is not None:
-                    kept.append(ev)
+            if on_page is not None:
+                on_page(page_first, last, events)
             n += len(logs)
+            del logs, events
+            pages += 1  # the pages' cycles (HTTP, SQL results): young objects each page, all
+            gc.collect(2 if pages % 16 == 0 else 1)  # now and then (what outlived two pages)
             t1 = time.perf_counter()
             t_core += t1 - t2
             if progress:
-                progress("replay", last - start_block + 1, total)
+                progress("fetch + replay (blocks)", last - first + 1, total)
+                progress("events replayed", n, 0)
     finally:
         if gc_was_on:
             gc.enable()
+    kept = replayer.snapshot() if snapshot else None
     state = replayer.finish(block, int(header["timestamp"], 16))
     state.findings.extend(check_invariants(state))
+    blocks = digests.finish()
     return Replay(
         chain_id,
         block,
         header["hash"].lower(),
         state,
-        digests.finish(),
+        blocks,
         kinds,
         stmt,
-        kept,
         {"discover": t_disc, "fetch": t_fetch, "replay": t_core},
         n,
+        digests.head,
+        digests.count,
+        kept,
+        None if resume is None else resume.block,
     )
 
 

@@ -68,11 +68,15 @@ def enc_hex(address: str, log_index: int, tx_hash: str, topics: Sequence[str], d
 
 
 class DigestChain:
-    """Folds logs (in chain order) into per-block digests."""
+    """Folds logs (in chain order) into per-block digests; keeps the list of them only with
+    `keep` (else just the head and the count, so memory does not grow with the chain)."""
 
-    def __init__(self, chain_id: int, registry: str) -> None:
+    def __init__(self, chain_id: int, registry: str, *, keep: bool = True) -> None:
         self.prev = genesis(chain_id, registry.lower())
         self.blocks: list[BlockDigest] = []
+        self.keep = keep
+        self.count = 0
+        self.last: BlockDigest | None = None
         self._block = -1
         self._hash = ""
         self._leaves: list[str] = []
@@ -91,8 +95,15 @@ class DigestChain:
         self.prev = keccak(
             self.prev + self._block.to_bytes(8, "big") + bytes.fromhex(self._hash[2:]) + events
         )
-        self.blocks.append(BlockDigest(self._block, self._hash, "0x" + self.prev.hex()))
+        self.last = BlockDigest(self._block, self._hash, "0x" + self.prev.hex())
+        self.count += 1
+        if self.keep:
+            self.blocks.append(self.last)
         self._leaves = []
+
+    def resume(self, head: str, count: int) -> None:
+        """Continue a chain whose head digest (after `count` blocks) a checkpoint kept."""
+        self.prev, self.count = bytes.fromhex(head[2:]), count
 
     def finish(self) -> list[BlockDigest]:
         self._close()

@@ -1,12 +1,10 @@
-"""The mirror's rows, loaded read-only; the replayed state in their shape; value normalisation."""
+"""The replayed state in the shape of the mirror's rows, and value normalisation (the rows are
+read by `mirror_read`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import select
 
 from loyalty_ledger.expiry import PERMANENT
 
@@ -168,62 +166,3 @@ def derived_rows(
         "contract_state": state_defaults,
     }
     return t, defaults
-
-
-@dataclass(slots=True)
-class Mirror:
-    """The mirror's rows, loaded once (keys and values normalised)."""
-
-    url: str
-    state: dict[str, Any] | None
-    blocks: dict[int, tuple[str, str]]  # number -> (hash, parent hash)
-    events: dict[Key, dict[str, Any]]  # (block, log index) -> row
-    tables: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=dict)
-    ledger: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def checkpoint_block(self) -> int | None:
-        return None if self.state is None else int(self.state["checkpoint_block"])
-
-    @classmethod
-    def load(cls, url: str) -> Mirror:
-        from loyalty_ledger.store import make_engine, metadata
-
-        engine = make_engine(url)
-        t = metadata.tables
-        try:
-            with engine.connect() as c:
-                st = c.execute(select(t["indexer_state"])).mappings().first()
-                blocks = {
-                    int(r.number): (r.hash.lower(), r.parent_hash.lower())
-                    for r in c.execute(select(t["block"]))
-                }
-                events = {
-                    (int(r["block_number"]), int(r["log_index"])): dict(r)
-                    for r in c.execute(select(t["event"])).mappings()
-                }
-                spec = {
-                    "program": ("brand_id",),
-                    "contract_state": ("address",),
-                    "balance": ("token", "holder"),
-                    "pass": ("contract", "token_id"),
-                    "tier": ("contract", "tier"),
-                    "member": ("address",),
-                    "role": ("contract", "role", "account"),
-                    "role_admin": ("contract", "role"),
-                    "point_lot": ("token", "holder", "expiry_epoch"),
-                    "exchange": ("id",),
-                }
-                tables: dict[str, dict[Key, dict[str, Any]]] = {}
-                for name, keys in spec.items():
-                    rows = c.execute(select(t[name])).mappings()
-                    tables[name] = {
-                        tuple(norm(r[k]) for k in keys): {
-                            k: norm_column(k, v) for k, v in r.items() if k not in keys
-                        }
-                        for r in rows
-                    }
-                ledger = [dict(r) for r in c.execute(select(t["ledger_entry"])).mappings()]
-        finally:
-            engine.dispose()
-        return cls(url, dict(st) if st else None, blocks, events, tables, ledger)

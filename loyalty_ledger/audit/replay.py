@@ -91,6 +91,18 @@ class Replayer(PassRules, ExpiryRules, ExchangeRules):
                 )
             )
 
+    def snapshot(self) -> str:
+        """The state so far (transactions closed), as a checkpoint's canonical text."""
+        from .snapshot import dump_state
+
+        self._flush()
+        self._tx = ""
+        return dump_state(self.state, self._last_time)
+
+    def resume(self, state: LedgerState, last_time: int | None) -> None:
+        """Continue from a checkpoint's state (`snapshot.load_state`)."""
+        self.state, self._last_time = state, last_time
+
     def finish(self, block: int | None = None, timestamp: int | None = None) -> LedgerState:
         """Close the replay as of `block` at `timestamp` (default: the last event's time):
         balances become what `balanceOf` answers then, expired lots are totalled."""

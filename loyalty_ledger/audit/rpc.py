@@ -206,7 +206,8 @@ def iter_log_ranges(
     """Yield (first, last, logs) for consecutive block ranges covering [from_block, to_block].
 
     Ranges adapt to the log density (halving on a node's "too many results" error, aiming at
-    about `target_logs` per request) and a few requests are kept in flight, yielded in order.
+    about `target_logs` per request) and a few requests are kept in flight, yielded in order;
+    a caller that starts with a small `span` never holds a page much above `target_logs`.
     """
     if to_block < from_block:
         return
@@ -246,11 +247,16 @@ def iter_log_ranges(
                     )
                 nxt, span = last + 1, half
                 continue
+            n, width = len(logs), last - first + 1
+            del fut
             yield first, last, logs
-            n = len(logs)
-            if n > target_logs and span > 1:
-                span = max(1, span // 2)
-            elif n < target_logs // 4:
-                span = min(span * 2, 1_000_000)
+            del logs
+            # Aim the next ranges at `target_logs` from this one's density, widening at most 2x
+            # at a time (a sparse stretch may be followed by dense blocks): a page holds about
+            # `target_logs` logs, so memory stays bounded whatever the history's length.
+            if n > target_logs:
+                span = max(1, width * target_logs // n)
+            elif n < target_logs // 2:
+                span = min(2 * width, 1_000_000)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import digest as dg
+from . import incremental
 from .chain_replay import Network, Progress, Replay, replay_chain
 from .decode import Kind
 from .report import AuditReport
@@ -15,6 +16,9 @@ from .state import Finding
 from .summary import member_lots, summarise_state
 from .verify_chain import verify_chain
 from .verify_code import verify_code
+
+if TYPE_CHECKING:
+    from .mirror_read import MirrorDb
 
 _CODE_NAME = {
     Kind.REGISTRY: "MemberRegistry",
@@ -38,23 +42,93 @@ def run_audit(
     workers: int = 4,
     progress: Progress | None = None,
     rpc: Rpc | None = None,
+    checkpoint: str | Path | None = None,
+    full: bool = False,
+    keep_digests: bool | None = None,
 ) -> AuditReport:
     """Audit `network` as of `at_block` (default: the mirror's checkpoint with `database`,
-    else the head)."""
+    else the head). With `checkpoint` (a file), start from the checkpoint there when it is
+    sound (not with `full`), and write the new one at the audited block. `keep_digests`
+    (default: without a checkpoint) keeps every block's digest in the report, which needs
+    the replay from genesis."""
+    if keep_digests is None:
+        keep_digests = checkpoint is None
     rpc = rpc or Rpc(network.rpc_url)
+    db = None
+    if database is not None:
+        from .mirror_read import MirrorDb
+
+        db = MirrorDb(database)
+    try:
+        return _run(
+            network,
+            rpc,
+            db,
+            at_block,
+            check_code=check_code,
+            check_chain=check_chain,
+            member=member,
+            bisect_file=bisect_file,
+            bisect_database=bisect_database,
+            workers=workers,
+            progress=progress,
+            checkpoint=checkpoint,
+            full=full,
+            keep_digests=keep_digests,
+        )
+    finally:
+        if db is not None:
+            db.close()
+
+
+def _run(
+    network: Network,
+    rpc: Rpc,
+    db: MirrorDb | None,
+    at_block: int | None,
+    *,
+    check_code: bool,
+    check_chain: bool,
+    member: str | None,
+    bisect_file: str | None,
+    bisect_database: str | None,
+    workers: int,
+    progress: Progress | None,
+    checkpoint: str | Path | None,
+    full: bool,
+    keep_digests: bool,
+) -> AuditReport:
     timings: dict[str, float] = {}
     checks: dict[str, object] = {}
     findings: list[Finding] = []
-    mirror = None
-    if database is not None:
-        from .mirror_rows import Mirror
+    if db is not None:
         from .verify_mirror import check_same_chain
 
-        mirror = Mirror.load(database)
         if at_block is None:
-            at_block = mirror.checkpoint_block
-        check_same_chain(rpc, mirror, at_block)
+            at_block = db.checkpoint_block
+        check_same_chain(rpc, db, at_block)
     t = time.perf_counter()
+    rpc.chain_id()  # the first request: a node that does not answer fails here, plainly
+    block = rpc.block_number() if at_block is None else at_block
+    why = _needs_history(member, bisect_file, bisect_database, keep_digests)
+    pl = incremental.plan(
+        rpc, network, block, checkpoint, full=full, needs_history=why, mirror=db is not None
+    )
+    timings["plan"] = time.perf_counter() - t
+    history = None
+    if db is not None:
+        from .mirror_history import HistoryCheck
+        from .verify_mirror import _diff
+
+        xs = incremental.exchanges(pl.kinds)
+        first = None if pl.resume is None else pl.resume.block + 1
+        history = HistoryCheck(
+            rpc, db, network.start_block, _diff, lambda: xs, first=first, stored=pl.ranges
+        )
+        if pl.resume is not None:
+            t_m = time.perf_counter()
+            history.below(pl.kinds, progress)
+            timings["mirror_below_checkpoint"] = time.perf_counter() - t_m
     rep = replay_chain(
         rpc,
         network.registry,
@@ -63,18 +137,25 @@ def run_audit(
         member=member,
         forwarder=network.forwarder,
         exchange=network.exchange,
-        keep_events=mirror is not None,
         progress=progress,
+        on_page=history.page if history is not None else None,
+        keep_digests=bool(keep_digests or bisect_file or bisect_database) and pl.resume is None,
+        resume=pl.resume,
+        snapshot=pl.path is not None,
+        kinds=pl.kinds,
     )
     timings["replay_total"] = time.perf_counter() - t
     timings.update({f"replay_{k}": v for k, v in rep.timings.items()})
     findings.extend(rep.state.findings)
     checks["replay"] = {
         "events": rep.log_count,
-        "blocks_with_events": len(rep.digests),
+        "events_replayed": rep.log_count - (pl.resume.log_count if pl.resume else 0),
+        "blocks_with_events": rep.digest_blocks,
         "contracts": len(rep.kinds),
         "invariant_errors": sum(1 for f in rep.state.findings if f.severity == "error"),
     }
+    if pl.path is not None:
+        checks["checkpoint"] = pl.describe()
     if check_code:
         t = time.perf_counter()
         contracts = {addr: _CODE_NAME[kind] for addr, kind in rep.kinds.items()}
@@ -87,23 +168,28 @@ def run_audit(
         timings["code"] = time.perf_counter() - t
     if check_chain:
         t = time.perf_counter()
+        tick = _Tick(progress, "views")
         n, chain_findings = verify_chain(
-            rpc, rep.state, rep.block, workers=workers, on_done=_tick(progress, "views")
+            rpc, rep.state, rep.block, workers=workers, on_done=tick, on_plan=tick.plan
         )
         findings.extend(chain_findings)
         checks["chain"] = {"view_calls": n, "mismatches": len(chain_findings)}
         timings["chain"] = time.perf_counter() - t
-    if mirror is not None:
+    if db is not None and history is not None:
         from .verify_mirror import verify_mirror
 
         t = time.perf_counter()
-        info, mirror_findings = verify_mirror(rpc, mirror, rep)
+        info, mirror_findings = verify_mirror(rpc, db, rep, history, progress)
         findings.extend(mirror_findings)
         checks["mirror"] = info
         timings["mirror"] = time.perf_counter() - t
+    if pl.path is not None:
+        t = time.perf_counter()
+        incremental.write(pl, network, rep, history.digests if history is not None else None)
+        timings["checkpoint_write"] = time.perf_counter() - t
     bisect = None
     if bisect_file is not None or bisect_database is not None:
-        bisect = _bisect(rep, bisect_file, bisect_database)
+        bisect = _bisect(rep, bisect_file, bisect_database, db)
         if bisect["differing_entries"]:
             findings.append(
                 Finding(
@@ -116,19 +202,14 @@ def run_audit(
                     bisect.get("theirs"),
                 )
             )
-    head = (
-        rep.digests[-1].digest
-        if rep.digests
-        else "0x" + dg.genesis(rep.chain_id, network.registry).hex()
-    )
     return AuditReport(
         chain_id=rep.chain_id,
         registry=network.registry,
         start_block=network.start_block,
         block=rep.block,
         block_hash=rep.block_hash,
-        digest=head,
-        digest_blocks=len(rep.digests),
+        digest=rep.digest,
+        digest_blocks=rep.digest_blocks,
         events=rep.log_count,
         state=summarise_state(rep.state),
         findings=findings,
@@ -140,19 +221,39 @@ def run_audit(
     )
 
 
-def _bisect(rep: Replay, path: str | None, database: str | None) -> dict[str, object]:
+def _needs_history(
+    member: str | None, bisect_file: str | None, bisect_db: str | None, digests: bool
+) -> str | None:
+    """Which option needs the replay from genesis (a statement, a digest list), if any."""
+    if member:
+        return "--member (a statement from the first event)"
+    if bisect_file or bisect_db:
+        return "--bisect (every digest of the chain)"
+    if digests:
+        return "the digest list"
+    return None
+
+
+def _bisect(
+    rep: Replay, path: str | None, database: str | None, db: MirrorDb | None
+) -> dict[str, object]:
     """Check a published digest list (or a second mirror's chain) entry by entry."""
     if path is not None:
         header, published = dg.load_list(path)
         theirs = [d for d in published if d.block <= rep.block]
         against = path
     else:
-        from .mirror_rows import Mirror
+        from .mirror_read import MirrorDb
         from .verify_mirror import mirror_digests
 
         assert database is not None
         header = {}
-        theirs = [d for d in mirror_digests(Mirror.load(database), rep) if d.block <= rep.block]
+        other = db if db is not None and db.url == database else MirrorDb(database)
+        try:
+            theirs = [d for d in mirror_digests(other, rep) if d.block <= rep.block]
+        finally:
+            if other is not db:
+                other.close()
         against = database
     diffs = dg.differences(rep.digests, theirs)
     wrong = dg.header_differences(header, rep.chain_id, rep.state.registry)
@@ -178,13 +279,19 @@ def _statement(rep: Replay) -> dict[str, Any] | None:
     return {**rep.statement.as_dict(), "lots": member_lots(rep.state, rep.statement.member)}
 
 
-def _tick(progress: Progress | None, phase: str) -> Callable[[int], None] | None:
-    if progress is None:
-        return None
-    done = [0]
+class _Tick:
+    """Progress of the chain views: the planned number of calls, then calls answered."""
 
-    def tick(n: int) -> None:
-        done[0] += n
-        progress(phase, done[0], 0)
+    def __init__(self, progress: Progress | None, phase: str) -> None:
+        self.progress, self.phase = progress, phase
+        self.done = self.total = 0
 
-    return tick
+    def plan(self, total: int) -> None:
+        self.total = total
+        if self.progress:
+            self.progress(self.phase, 0, total)
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.progress:
+            self.progress(self.phase, self.done, self.total)

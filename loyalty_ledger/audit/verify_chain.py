@@ -138,9 +138,12 @@ def verify_chain(
     *,
     workers: int = 4,
     on_done: Callable[[int], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
 ) -> tuple[int, list[Finding]]:
     """Run every planned view at `block`; return (number of calls, findings)."""
     calls = plan_calls(state)
+    if on_plan is not None:
+        on_plan(len(calls))
     tag = hex(block)
     answers = rpc.batch_many(
         [("eth_call", [{"to": c.to, "data": "0x" + c.data}, tag]) for c in calls],

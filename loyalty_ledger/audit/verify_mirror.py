@@ -8,6 +8,7 @@ with its key and both values (`expected` = the audit's, `actual` = the mirror's)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -17,8 +18,9 @@ from loyalty_ledger.errors import LedgerValueError
 from .chain_replay import Replay
 from .decode import Kind, Log, encode
 from .digest import BlockDigest, DigestChain
-from .mirror_ledger import LEDGER_FIELDS, ledger_rows
-from .mirror_rows import TABLES, Key, Mirror, derived_rows, event_row, norm, norm_column
+from .mirror_history import HistoryCheck
+from .mirror_read import MirrorDb
+from .mirror_rows import TABLES, Key, derived_rows, norm, norm_column
 from .replay_exchange import EXCHANGE_ROLE
 from .rpc import Rpc
 from .state import Finding
@@ -32,7 +34,7 @@ class MirrorNotOfThisChain(LedgerValueError):
     code = "mirror_not_of_this_chain"
 
 
-def check_same_chain(rpc: Rpc, mirror: Mirror, at_block: int | None) -> None:
+def check_same_chain(rpc: Rpc, mirror: MirrorDb, at_block: int | None) -> None:
     """Refuse to audit a mirror against a node whose chain is not the mirror's: another genesis
     or chain id (the chain was reset), or a head below the audited block (rolled back)."""
     st = mirror.state
@@ -97,13 +99,20 @@ def _diff(
     return out
 
 
-def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any], list[Finding]]:
-    """Every check of the mirror against the replay `rep` (run to the mirror's checkpoint)."""
+def verify_mirror(
+    rpc: Rpc,
+    db: MirrorDb,
+    rep: Replay,
+    history: HistoryCheck,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[dict[str, Any], list[Finding]]:
+    """Every check of the mirror against the replay `rep` (run to the mirror's checkpoint);
+    `history` has compared the `event` and `ledger_entry` rows already, range by range."""
     f: list[Finding] = []
-    st = mirror.state
+    st = db.state
     if st is None:
         return {"rows": 0}, [
-            Finding("mirror", "no-checkpoint", mirror.url, "the mirror has no indexer_state row")
+            Finding("mirror", "no-checkpoint", db.url, "the mirror has no indexer_state row")
         ]
     cp = int(st["checkpoint_block"])
     if int(st["chain_id"]) != rep.chain_id:
@@ -129,7 +138,7 @@ def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any]
             )
         )
     # -- checkpoint --------------------------------------------------------------------------
-    above = sorted({b for b, _ in mirror.events if b > cp} | {b for b in mirror.blocks if b > cp})
+    above = db.blocks_above(cp)
     if above:
         f.append(
             Finding(
@@ -142,8 +151,8 @@ def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any]
                 above[-1],
             )
         )
-    wanted = sorted({cp, *mirror.blocks, *(b for b, _ in mirror.events)})
-    node = rpc.headers(wanted)
+    blocks = db.blocks()
+    node = rpc.headers(sorted({cp, *blocks}))
     cp_hash = (st.get("checkpoint_hash") or "").lower()
     if cp in node and cp_hash and cp_hash != node[cp]["hash"].lower():
         f.append(
@@ -156,10 +165,56 @@ def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any]
                 cp_hash,
             )
         )
-    # -- linkage -----------------------------------------------------------------------------
+    f.extend(_linkage(blocks, node))
+    f.extend(history.finish(rep.block))
+    # -- derived rows --------------------------------------------------------------------------
+    info: dict[str, Any] = {"checkpoint": cp, "event_rows": history.rows, "blocks": len(blocks)}
+    info.update(history.info())
+    exchange = (st.get("exchange_address") or "").lower() or None
+    ours_x = exchanges_of(rep)
+    if exchange is not None and exchange not in ours_x:
+        f.append(
+            Finding(
+                "mirror",
+                "wrong-exchange",
+                "indexer_state/exchange_address",
+                "the mirror follows an exchange the chain does not know as one",
+                sorted(ours_x),
+                exchange,
+            )
+        )
+    if cp == rep.block:
+        derived, defaults = derived_rows(rep.state, exchange)
+        n = 0
+        for i, table in enumerate(_DERIVED):
+            found, count = _diff_stream(table, derived[table], db.table(table), defaults.get(table))
+            f.extend(found)
+            n += count
+            del derived[table]
+            if progress:
+                progress("mirror tables", i + 1, len(_DERIVED))
+        info["derived_rows"] = n
+        info["ledger_rows"] = history.ledger_rows
+    else:
+        f.append(
+            Finding(
+                "mirror",
+                "derived-not-compared",
+                f"checkpoint={cp}",
+                f"derived rows are as of the checkpoint {cp}, the audit is at {rep.block}",
+                severity="warning",
+            )
+        )
+    info["findings"] = len(f)
+    return info, f
+
+
+def _linkage(blocks: dict[int, tuple[str, str]], node: dict[int, dict[str, Any]]) -> list[Finding]:
+    """The stored headers against the node's, and each against its stored parent."""
+    f: list[Finding] = []
     prev: tuple[int, str] | None = None
-    for n in sorted(mirror.blocks):
-        h, parent = mirror.blocks[n]
+    for n in sorted(blocks):
+        h, parent = blocks[n]
         hdr = node.get(n)
         if hdr is None:
             f.append(
@@ -190,80 +245,25 @@ def verify_mirror(rpc: Rpc, mirror: Mirror, rep: Replay) -> tuple[dict[str, Any]
                 )
             )
         prev = (n, h)
-    # -- events ------------------------------------------------------------------------------
-    limit = rep.block
-    ours = {(ev.log.block_number, ev.log.log_index): event_row(ev) for ev in rep.events or []}
-    theirs = {k: event_row(r) for k, r in mirror.events.items() if k[0] <= limit}
-    ev_findings = _diff("event", ours, theirs)
-    bad_blocks = sorted({int(x.key.split(":", 1)[1].split("/")[0]) for x in ev_findings})
-    for b in bad_blocks:
-        f.append(
-            Finding(
-                "linkage",
-                "block-events",
-                f"block:{b}",
-                "the events stored for this block are not the node's logs",
-            )
-        )
-    for (b, li), r in theirs.items():
-        hdr = node.get(b)
-        if hdr is not None and r["block_hash"] != hdr["hash"].lower():
-            f.append(
-                Finding(
-                    "linkage",
-                    "event-block-hash",
-                    f"event:{b}/{li}",
-                    "event row's block hash is not the node's",
-                    hdr["hash"].lower(),
-                    r["block_hash"],
-                )
-            )
-    f.extend(ev_findings)
-    # -- derived rows --------------------------------------------------------------------------
-    info: dict[str, Any] = {
-        "checkpoint": cp,
-        "event_rows": len(theirs),
-        "blocks": len(mirror.blocks),
-    }
-    exchange = (st.get("exchange_address") or "").lower() or None
-    ours_x = exchanges_of(rep)
-    if exchange is not None and exchange not in ours_x:
-        f.append(
-            Finding(
-                "mirror",
-                "wrong-exchange",
-                "indexer_state/exchange_address",
-                "the mirror follows an exchange the chain does not know as one",
-                sorted(ours_x),
-                exchange,
-            )
-        )
-    if cp == rep.block:
-        derived, defaults = derived_rows(rep.state, exchange)
-        for table in _DERIVED:
-            f.extend(
-                _diff(
-                    table,
-                    derived[table],
-                    mirror.tables.get(table, {}),
-                    defaults=defaults.get(table),
-                )
-            )
-        f.extend(_check_ledger(mirror, rep))
-        info["derived_rows"] = sum(len(mirror.tables.get(t, {})) for t in _DERIVED)
-        info["ledger_rows"] = len(mirror.ledger)
-    else:
-        f.append(
-            Finding(
-                "mirror",
-                "derived-not-compared",
-                f"checkpoint={cp}",
-                f"derived rows are as of the checkpoint {cp}, the audit is at {rep.block}",
-                severity="warning",
-            )
-        )
-    info["findings"] = len(f)
-    return info, f
+    return f
+
+
+def _diff_stream(
+    table: str,
+    ours: dict[Key, dict[str, Any]],
+    theirs: Iterable[tuple[Key, dict[str, Any]]],
+    defaults: dict[str, Any] | None,
+) -> tuple[list[Finding], int]:
+    """`_diff` with the mirror's rows streamed (ours is consumed); findings in key order."""
+    out: list[Finding] = []
+    n = 0
+    for key, b in theirs:
+        n += 1
+        a = ours.pop(key, None)
+        out.extend(_diff(table, {key: a} if a is not None else {}, {key: b}))
+    out.extend(_diff(table, ours, {}, defaults=defaults))
+    out.sort(key=lambda x: x.key)
+    return out, n
 
 
 def exchanges_of(rep: Replay) -> set[str]:
@@ -275,24 +275,11 @@ def exchanges_of(rep: Replay) -> set[str]:
     return out
 
 
-def _check_ledger(mirror: Mirror, rep: Replay) -> list[Finding]:
-    """Every points-history row, keyed by (block, log index), against the audit's own (a
-    block time the mirror left NULL, as rows indexed before it stored them, is not compared)."""
-    ours = ledger_rows(rep.events or [], exchanges_of(rep))
-    theirs: dict[Key, dict[str, Any]] = {}
-    for r in mirror.ledger:
-        key = (int(r["block_number"]), int(r["log_index"]))
-        if key[0] <= rep.block:
-            row = theirs[key] = {f: norm_column(f, r.get(f)) for f in LEDGER_FIELDS}
-            if row["block_time"] is None and key in ours:
-                row["block_time"] = ours[key]["block_time"]
-    return _diff("ledger_entry", ours, theirs)
-
-
-def mirror_digests(mirror: Mirror, rep: Replay) -> list[BlockDigest]:
+def mirror_digests(db: MirrorDb, rep: Replay) -> list[BlockDigest]:
     """The digest chain of the mirror's event rows, re-encoded to raw logs with the audit's ABI."""
-    chain = DigestChain(rep.chain_id, rep.state.registry)
-    for (b, li), r in sorted(mirror.events.items()):
+    chain = DigestChain(rep.chain_id, rep.state.registry, keep=True)
+    for r in db.events(0, None):
+        b, li = int(r["block_number"]), int(r["log_index"])
         contract = str(r["contract"]).lower()
         kind = rep.kinds.get(contract)
         kinds = [kind] if kind else list(Kind)

@@ -10,13 +10,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from loyalty_ledger.errors import LedgerError
 
 if TYPE_CHECKING:
     from loyalty_ledger.audit.chain_replay import Network
     from loyalty_ledger.audit.report import AuditReport
+    from loyalty_ledger.audit.rpc import Rpc
 
 audit_app = typer.Typer(help=__doc__, pretty_exceptions_enable=False)
 
@@ -53,14 +62,16 @@ def _network(
 
 
 class _Bar:
-    """Rich progress for the replay (blocks) and the chain views (calls)."""
+    """Rich progress for every long phase: the mirror below a checkpoint (blocks), the replay
+    (blocks; fetch and replay run together), the chain views (calls), the mirror's tables."""
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
+            MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=console,
             transient=True,
         )
@@ -111,6 +122,20 @@ def audit(
     digests_out: Annotated[
         Path | None, Opt("--digests-out", help="Write the digest list (for publishing).")
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        Opt(
+            "--checkpoint",
+            help="Checkpoint file: start from it when sound, write the new one "
+            "(default: DATA_DIR/audit/checkpoint-CHAIN-GENESIS-REGISTRY.json).",
+        ),
+    ] = None,
+    full: Annotated[
+        bool, Opt("--full", help="Replay from genesis (then write a new checkpoint).")
+    ] = False,
+    no_checkpoint: Annotated[
+        bool, Opt("--no-checkpoint", help="Neither read nor write a checkpoint.")
+    ] = False,
     workers: Annotated[int, Opt("--workers", min=1, max=32)] = 4,
     give_up_after: Annotated[
         float,
@@ -135,7 +160,12 @@ def audit(
         exchange,
     )
     bar = _Bar(console)
+    rpc = Rpc(net.rpc_url, give_up_after=give_up_after)
     try:
+        cp_path = None
+        if not no_checkpoint:
+            data_dir = getattr(root, "data_dir", None)
+            cp_path = checkpoint or _default_checkpoint(rpc, net, data_dir)
         with bar.progress:
             report = run_audit(
                 net,
@@ -148,7 +178,10 @@ def audit(
                 bisect_database=bisect_database,
                 workers=workers,
                 progress=bar,
-                rpc=Rpc(net.rpc_url, give_up_after=give_up_after),
+                rpc=rpc,
+                checkpoint=cp_path,
+                full=full,
+                keep_digests=digests_out is not None,
             )
     except (OSError, ValueError, LedgerError) as err:
         import requests
@@ -156,6 +189,9 @@ def audit(
         hint = f"; {RPC_HINT}" if isinstance(err, requests.ConnectionError) else ""
         console.print(f"[red]audit failed:[/red] {err}{hint}", highlight=False)
         raise typer.Exit(2) from err
+    note = report.checks.get("checkpoint")
+    if isinstance(note, dict) and note.get("note"):
+        console.print(f"checkpoint: {note['note']}", highlight=False)
     _write(report, json_out, html_out, digests_out)
     if as_json:
         typer.echo(to_json(report))
@@ -163,6 +199,17 @@ def audit(
         typer.echo(to_text(report), nl=False)
     console.print(("[green]" if report.ok else "[red]") + report.summary())
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _default_checkpoint(rpc: Rpc, net: Network, data_dir: Path | None) -> Path:
+    """DATA_DIR/audit/checkpoint-CHAIN-GENESIS-REGISTRY.json: one file per network, so a reset
+    chain (another genesis) starts afresh instead of being refused."""
+    from loyalty_ledger.config import get_settings
+
+    genesis = str((rpc.call("eth_getBlockByNumber", ["0x0", False]) or {}).get("hash", "0x"))
+    base = Path(data_dir) if data_dir is not None else get_settings().data_dir
+    name = f"checkpoint-{rpc.chain_id()}-{genesis[2:14].lower()}-{net.registry.lower()}.json"
+    return base / "audit" / name
 
 
 def _write(
