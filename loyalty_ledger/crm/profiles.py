@@ -17,7 +17,11 @@ from sqlalchemy import Engine, delete, insert, or_, select, update
 
 from ..errors import InvalidInput
 from ..store.crm_tables import T_ERASURE, T_NOTIFICATION, T_PROFILE
+from ..store.offchain import table
+from ..store.rules_tables import RuleMember
 from ..validate import checksum_address, printable_text
+
+T_RULE_MEMBER = table(RuleMember)
 
 CHANNELS = ("email", "sms", "push", "none")
 PERSONAL = ("name", "email", "phone", "birthday", "region", "channel")
@@ -162,6 +166,12 @@ def erase(*, engine: Engine, brand_id: str, member: str, requested_by: str) -> d
             .where(n.c.brand_id == brand_id, n.c.member == addr)
             .values(recipient=None, subject=None, body=None, error=None)
         ).rowcount
+        rm = T_RULE_MEMBER.c  # the birth month the earn rules keep for birthday bonuses
+        conn.execute(
+            update(T_RULE_MEMBER)
+            .where(rm.brand_id == brand_id, rm.member == addr)
+            .values(birth_month=None)
+        )
         conn.execute(
             insert(T_ERASURE).values(
                 brand_id=brand_id, member=addr, requested_by=requested_by, erased_at=now

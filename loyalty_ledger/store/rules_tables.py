@@ -96,10 +96,10 @@ class EarnLine(OffchainModel, table=True):
     usage_period: str | None = Field(default=None, max_length=16)
 
 
-class MemberProfile(OffchainModel, table=True):
+class RuleMember(OffchainModel, table=True):
     """What the rules know of a member in a brand: birth month, referral code and referrer."""
 
-    __tablename__ = "member_profile"
+    __tablename__ = "rule_member"
     __table_args__ = (UniqueConstraint("brand_id", "referral_code"),)
     brand_id: str = Field(primary_key=True, max_length=32)
     member: str = Field(primary_key=True, max_length=42)

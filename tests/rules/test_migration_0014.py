@@ -21,7 +21,7 @@ from ..migrations import alembic_run, migration_engine, previous
 REVISION = "0014_earning_rules"
 PREVIOUS = previous(REVISION)
 TIERS = ("tier_rule", "tier_state", "tier_change")
-NEW = ("rule_version", "campaign", "rule_usage", "earn_line", "member_profile")
+NEW = ("rule_version", "campaign", "rule_usage", "earn_line", "rule_member")
 
 engine = migration_engine("mig14")
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, insert, select, text
 
 from loyalty_ledger.store.models import Pass
 from loyalty_ledger.store.offchain import EarnRecord, table
-from loyalty_ledger.store.rules_tables import MemberProfile, RuleUsage
+from loyalty_ledger.store.rules_tables import RuleMember, RuleUsage
 
 from .evaluate import Outcome, period_key, price
 from .model import Event, Line, Rule
@@ -21,7 +21,7 @@ from .store import T_LINE, active_rules
 T_EARN, T_USAGE, T_PROFILE, T_PASS = (
     table(EarnRecord),
     table(RuleUsage),
-    table(MemberProfile),
+    table(RuleMember),
     table(Pass),
 )
 

@@ -89,16 +89,16 @@ def _tables() -> None:
     op.create_index(op.f("ix_earn_line_earn_id"), "earn_line", ["earn_id"])
     op.create_index(op.f("ix_earn_line_brand_id_rule_id"), "earn_line", ["brand_id", "rule_id"])
     op.create_table(
-        "member_profile",
+        "rule_member",
         sa.Column("brand_id", sa.String(length=32), nullable=False),
         sa.Column("member", sa.String(length=42), nullable=False),
         sa.Column("birth_month", sa.Integer(), nullable=True),
         sa.Column("referral_code", sa.String(length=16), nullable=True),
         sa.Column("referred_by", sa.String(length=42), nullable=True),
         sa.Column("joined_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("brand_id", "member", name=op.f("pk_member_profile")),
+        sa.PrimaryKeyConstraint("brand_id", "member", name=op.f("pk_rule_member")),
         sa.UniqueConstraint(
-            "brand_id", "referral_code", name=op.f("uq_member_profile_brand_id_referral_code")
+            "brand_id", "referral_code", name=op.f("uq_rule_member_brand_id_referral_code")
         ),
     )
 
@@ -157,5 +157,5 @@ def downgrade() -> None:
         batch_op.drop_column("tags")
         batch_op.drop_column("store_id")
         batch_op.drop_column("channel")
-    for name in ("member_profile", "earn_line", "rule_usage", "campaign", "rule_version"):
+    for name in ("rule_member", "earn_line", "rule_usage", "campaign", "rule_version"):
         op.drop_table(name)
