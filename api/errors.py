@@ -29,6 +29,7 @@ from loyalty_ledger.programme.perks import (
     PerkNotFound,
     PointsHeld,
 )
+from loyalty_ledger.programme.rules.errors import UnknownRule
 from loyalty_ledger.programme.vouchers import UnknownVoucher, VoucherProblem
 from loyalty_ledger.store import database_unavailable
 
@@ -64,7 +65,7 @@ STATUS: dict[type[BaseException], int] = {
     e.ContractRevert: 409,
     e.PointsExpired: 409,
     e.UnknownExchange: 404,
-    e.UnknownRule: 404,
+    UnknownRule: 404,
     e.ExchangeNotApproved: 409,
     e.ExchangeAlreadyApproved: 409,
     e.ExchangeDailyCapExceeded: 409,

@@ -352,9 +352,7 @@ class ExchangeTooSmall(LedgerValueError):
     code = "exchange_too_small"
 
     def __init__(self, amount_in: int, minimum: int) -> None:
-        super().__init__(
-            f"{amount_in} points buy nothing on this exchange; swap at least {minimum}"
-        )
+        super().__init__(f"{amount_in} points buy nothing here; swap at least {minimum}")
         self.amount_in, self.minimum = amount_in, minimum
 
 
@@ -390,15 +388,3 @@ class NotFound(LedgerError):
     """No such record (a profile, a segment, a notification, a webhook endpoint)."""
 
     code = "not_found"
-
-
-class UnknownRule(LedgerError):
-    """No such earn rule, rule version, campaign or earning in this brand."""
-
-    code = "unknown_rule"
-
-
-class ReferralRefused(LedgerValueError):
-    """A referral that cannot be: self-referral, a loop, an unknown code, already referred."""
-
-    code = "referral_refused"

@@ -74,6 +74,11 @@ def test_member_journey_with_a_managed_key(
     a_mail, b_mail = _email(), _email()
     a, b = email_sign_in(env, inbox, a_mail), email_sign_in(env, inbox, b_mail)
     ha, hb = bearer(str(a["token"])), bearer(str(b["token"]))
+    # This journey counts gifts and redemptions from zero: no welcome bonus (test_no_outbox
+    # shows a join paying it).
+    rule = {"currency": "VND", "amount_per_point": 10_000, "bonuses": {"signup": 0}}
+    r = env.client.put("/brands/acme/earn-rule", json=rule, headers=env.h("acme:issuer"))
+    assert r.status_code == 200, r.text
     _join(env, ha)
     _join(env, hb)
     # The till scans A's member card: the id alone earns.

@@ -46,4 +46,5 @@ def test_email_join_and_gift_without_smtp_or_outbox(env: Env) -> None:  # noqa: 
     gift = {"brand_id": "acme", "to": b["member_id"], "amount": 12}
     r = env.client.post("/members/me/gifts", json=gift, headers=bearer(a["token"]))
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
-    assert (points_of(env, a["address"]), points_of(env, b["address"])) == (18, 12)
+    # Each join paid the brand's welcome bonus (its default signup rule: 100 points).
+    assert (points_of(env, a["address"]), points_of(env, b["address"])) == (118, 112)

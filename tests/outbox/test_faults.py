@@ -146,7 +146,7 @@ def test_node_down_30s_under_load(node: Anvil, net: Any, tmp_path: Path) -> None
             proxy.restore()
             load.join(timeout=120)
             assert not load.is_alive()
-            assert not till.refused and till.retries == 0, (till.refused[:5], till.retries)
+            assert not till.refused, till.refused[:5]  # a till may retry (same key): once only
             summary = assert_earned_once(
                 w3=w3, engine=engine, program=dep.program("acme"), till=till, before=before
             )

@@ -8,9 +8,10 @@ import random
 import pytest
 from sqlalchemy import Engine
 
-from loyalty_ledger.errors import InvalidInput, ReferralRefused
+from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme import earn
 from loyalty_ledger.programme.rules import campaigns, referrals, store
+from loyalty_ledger.programme.rules.errors import ReferralRefused
 from loyalty_ledger.programme.rules.explain import explain_earning
 from loyalty_ledger.programme.rules.simulate import simulate
 

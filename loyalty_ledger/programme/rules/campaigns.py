@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, distinct, func, insert, select, update
 
-from loyalty_ledger.errors import InvalidInput, UnknownRule
+from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.programme.rules.errors import UnknownRule
 from loyalty_ledger.store.offchain import EarnRecord, table
 
 from .model import RULE_ID

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, select
 
-from loyalty_ledger.errors import UnknownRule
+from loyalty_ledger.programme.rules.errors import UnknownRule
 
 from .live import T_EARN
 from .store import T_LINE, T_RULE

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loyalty_ledger.errors import InvalidInput, ReferralRefused
+from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.programme.rules.errors import ReferralRefused
 from loyalty_ledger.validate import checksum_address
 
 from .live import T_EARN, T_PROFILE, profile

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loyalty_ledger.errors import InvalidInput, UnknownRule
+from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.programme.rules.errors import UnknownRule
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.store.rules_tables import Campaign, EarnLine, RuleVersion
 
