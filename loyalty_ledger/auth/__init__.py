@@ -32,6 +32,7 @@ from loyalty_ledger.auth.principal import (
 from loyalty_ledger.auth.sessions import (
     Session,
     new_session,
+    session_secret_known,
     verify_session,
 )
 from loyalty_ledger.auth.siwe import (
@@ -64,6 +65,7 @@ __all__ = [
     "new_session",
     "parse_siwe",
     "revoke_api_key",
+    "session_secret_known",
     "sign_in",
     "verify_session",
     "verify_siwe",

@@ -57,6 +57,11 @@ def _secret(engine: Engine) -> bytes:
         return _secret_cache[key]
 
 
+def session_secret_known(engine: Engine) -> bool:
+    """Whether this process holds the signing secret (verifying a session then needs no I/O)."""
+    return str(engine.url) in _secret_cache
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

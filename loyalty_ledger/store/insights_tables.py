@@ -46,6 +46,19 @@ class InsightsSetting(InsightsModel, table=True):
     updated_at: int = Field(sa_type=BigInteger)
 
 
+class ChangeCounter(InsightsModel, table=True):
+    """How many writes a group of tables has seen: bumped by database triggers in the writing
+    transaction (migration 0011), so a reader can tell whether anything it read changed.
+    `offchain`: the earn records, earn rules, survey answers and insights settings."""
+
+    __tablename__ = "change_counter"
+    name: str = Field(primary_key=True, max_length=32)
+    n: int = Field(default=0, sa_type=BigInteger)
+
+
 insights_metadata = InsightsModel.metadata
 T_SURVEY: Table = SurveyAnswer.__table__  # type: ignore[attr-defined]
 T_SETTING: Table = InsightsSetting.__table__  # type: ignore[attr-defined]
+T_CHANGES: Table = ChangeCounter.__table__  # type: ignore[attr-defined]
+# What `offchain` counts: every table the earn and survey metrics read.
+OFFCHAIN_TABLES = ("earn_record", "earn_rule", "survey_answer", "insights_setting")
