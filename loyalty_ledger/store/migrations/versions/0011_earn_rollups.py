@@ -1,0 +1,172 @@
+"""earn rollups: writes to the off-chain tables the insights read (earn_record, earn_rule,
+survey_answer, insights_setting) counted by triggers in the writing transaction; earn_month
+(the confirmed earn records per brand, month, member and currency) kept by triggers in the
+writing transaction, filled from the records already written; an index of the records by time
+
+Revision ID: 0011_earn_rollups
+Revises: 0010_rollups
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011_earn_rollups"
+down_revision: str | None = "0010_rollups"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLES = ("earn_record", "earn_rule", "survey_answer", "insights_setting")
+BUMP = "UPDATE change_counter SET n = n + 1 WHERE name = 'offchain'"
+COLS = "brand_id, member, month, currency, records, orders, spend, items, first_at, last_at"
+PURCHASE = "reason = 'purchase' AND order_amount IS NOT NULL"
+
+
+def month_sql(ts: str, dialect: str) -> str:
+    """SQL: the UTC calendar month (year * 12 + month - 1) of Unix time `ts`."""
+    if dialect == "postgresql":
+        utc = f"(to_timestamp({ts}) AT TIME ZONE 'UTC')"
+        return f"(EXTRACT(YEAR FROM {utc})::int * 12 + EXTRACT(MONTH FROM {utc})::int - 1)"
+    return (
+        f"(CAST(strftime('%Y', {ts}, 'unixepoch') AS INTEGER) * 12"
+        f" + CAST(strftime('%m', {ts}, 'unixepoch') AS INTEGER) - 1)"
+    )
+
+
+def fold_sql(dialect: str, where: str) -> str:
+    """SQL: the earn_month rows of the confirmed records that match `where`."""
+    month = month_sql("ordered_at", dialect)
+    return (
+        f"SELECT brand_id, member, {month}, COALESCE(currency, ''), COUNT(*),"
+        f" SUM(CASE WHEN {PURCHASE} THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN {PURCHASE} THEN order_amount ELSE 0 END),"
+        f" SUM(CASE WHEN {PURCHASE} THEN COALESCE(items_count, 0) ELSE 0 END),"
+        f" MIN(CASE WHEN {PURCHASE} THEN ordered_at END),"
+        f" MAX(CASE WHEN {PURCHASE} THEN ordered_at END)"
+        f" FROM earn_record WHERE status = 'confirmed' AND {where}"
+        f" GROUP BY brand_id, member, {month}, COALESCE(currency, '')"
+    )
+
+
+def refold_sql(dialect: str, brand: str, member: str, month: str) -> str:
+    """SQL: earn_month's rows of one brand, member and month computed again from the records."""
+    who = f"brand_id = {brand} AND member = {member}"
+    where = f"{who} AND {month_sql('ordered_at', dialect)} = {month}"
+    return (
+        f"DELETE FROM earn_month WHERE {who} AND month = {month};"
+        f" INSERT INTO earn_month ({COLS}) {fold_sql(dialect, where)};"
+    )
+
+
+def _counter() -> None:
+    op.create_table(
+        "change_counter",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_change_counter")),
+    )
+    op.execute("INSERT INTO change_counter (name, n) VALUES ('offchain', 0)")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION bump_offchain() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+        )
+        for t in TABLES:  # once per statement: a bulk write counts once
+            op.execute(
+                f"CREATE TRIGGER {t}_counted AFTER INSERT OR UPDATE OR DELETE ON {t} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION bump_offchain()"
+            )
+        return
+    for t in TABLES:  # SQLite triggers run per row
+        for what in ("INSERT", "UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {t}_{what.lower()}_counted AFTER {what} ON {t} BEGIN {BUMP}; END"
+            )
+
+
+def _earn_month() -> None:
+    dialect = op.get_bind().dialect.name
+    op.create_table(
+        "earn_month",
+        sa.Column("brand_id", sa.String(length=32), nullable=False),
+        sa.Column("month", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("member", sa.String(length=42), nullable=False),
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        sa.Column("records", sa.BigInteger(), nullable=False),
+        sa.Column("orders", sa.BigInteger(), nullable=False),
+        sa.Column("spend", sa.BigInteger(), nullable=False),
+        sa.Column("items", sa.BigInteger(), nullable=False),
+        sa.Column("first_at", sa.BigInteger(), nullable=True),
+        sa.Column("last_at", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint(
+            "brand_id", "month", "member", "currency", name=op.f("pk_earn_month")
+        ),
+        sqlite_with_rowid=False,
+    )
+    op.create_index(
+        op.f("ix_earn_record_brand_id_ordered_at"), "earn_record", ["brand_id", "ordered_at"]
+    )
+    op.execute(f"INSERT INTO earn_month ({COLS}) {fold_sql(dialect, '1 = 1')}")
+    if dialect == "postgresql":
+        # Two writers of one member's records take turns (a lock per member bucket, held to
+        # commit), so each computes the group again from what the other committed.
+        body = refold_sql(dialect, "b", "who", "mon")
+        op.execute(
+            "CREATE FUNCTION earn_month_refold(b varchar, who varchar, mon integer) RETURNS void"
+            " LANGUAGE plpgsql AS $$ BEGIN"
+            " PERFORM pg_advisory_xact_lock(17017, hashtext(b || who) & 255);"
+            f" {body} END $$"
+        )
+        old = f"OLD.brand_id, OLD.member, {month_sql('OLD.ordered_at', dialect)}"
+        new = f"NEW.brand_id, NEW.member, {month_sql('NEW.ordered_at', dialect)}"
+        op.execute(
+            "CREATE FUNCTION earn_month_fold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF TG_OP <> 'INSERT' THEN IF OLD.status = 'confirmed' THEN"
+            f" PERFORM earn_month_refold({old}); END IF; END IF;"
+            " IF TG_OP <> 'DELETE' THEN IF NEW.status = 'confirmed' THEN"
+            f" PERFORM earn_month_refold({new}); END IF; END IF;"
+            " RETURN NULL; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER earn_record_folded AFTER INSERT OR UPDATE OR DELETE ON earn_record"
+            " FOR EACH ROW EXECUTE FUNCTION earn_month_fold()"
+        )
+        return
+    for name, what, ref in (
+        ("insert", "INSERT", "NEW"),
+        ("delete", "DELETE", "OLD"),
+        ("update_old", "UPDATE", "OLD"),
+        ("update_new", "UPDATE", "NEW"),
+    ):
+        body = refold_sql(
+            dialect, f"{ref}.brand_id", f"{ref}.member", month_sql(f"{ref}.ordered_at", dialect)
+        )
+        op.execute(
+            f"CREATE TRIGGER earn_record_{name}_folded AFTER {what} ON earn_record"
+            f" WHEN {ref}.status = 'confirmed' BEGIN {body} END"
+        )
+
+
+def upgrade() -> None:
+    _counter()
+    _earn_month()
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER earn_record_folded ON earn_record")
+        op.execute("DROP FUNCTION earn_month_fold()")
+        op.execute("DROP FUNCTION earn_month_refold(varchar, varchar, integer)")
+        for t in TABLES:
+            op.execute(f"DROP TRIGGER {t}_counted ON {t}")
+        op.execute("DROP FUNCTION bump_offchain()")
+    else:
+        for name in ("insert", "delete", "update_old", "update_new"):
+            op.execute(f"DROP TRIGGER earn_record_{name}_folded")
+        for t in TABLES:
+            for what in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER {t}_{what}_counted")
+    op.drop_index(op.f("ix_earn_record_brand_id_ordered_at"), table_name="earn_record")
+    op.drop_table("earn_month")
+    op.drop_table("change_counter")
