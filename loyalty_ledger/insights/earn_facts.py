@@ -25,12 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..store.insights_tables import T_EARN_MONTH
+from ..store.insights_tables import T_EARN_MEMBER, T_EARN_MONTH
 from ..store.offchain import EarnRecord, table
 from .period import month_index, month_start
 
 T_EARN = table(EarnRecord)
-T_ROLL = T_EARN_MONTH
+T_ROLL, T_TOTAL = T_EARN_MONTH, T_EARN_MEMBER
+FOREVER = 2**62  # after any record's time
 COLUMNS = [
     "member",
     "month",
@@ -129,6 +130,15 @@ def _records(brand_id: str, month: int, a: int, b: int) -> Select[Any]:
     )
 
 
-def bought(f: Subquery, currency: str) -> ColumnElement[bool]:
+def member_totals(conn: Connection, *, brand_id: str, hi: int | None = None) -> Subquery | None:
+    """The brand's `earn_member` rows (per member and currency, all time: the rollup's columns
+    but the month, and first_record_at); with `hi`, only when they are the records before it
+    (no record of the brand at or after `hi`), else None."""
+    if hi is not None and _any_record(conn, brand_id, hi, FOREVER):
+        return None
+    return select(T_TOTAL).where(T_TOTAL.c.brand_id == brand_id).subquery("totals")
+
+
+def bought(f: Subquery | Any, currency: str) -> ColumnElement[bool]:
     """Rows of purchases in the brand's currency."""
     return and_(f.c.currency == currency, f.c.orders > 0)

@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.insights_tables import T_SURVEY
 from ..store.offchain import EarnRecord, table
-from .earn_facts import bought, facts
+from .earn_facts import bought, facts, member_totals
 from .lifecycle import CustomerHistory
 from .metrics import CustomerStats, MonthStats
 from .period import DAY, Period, month_start
@@ -53,7 +53,8 @@ def _per_member(
     conn: Connection, brand_id: str, currency: str, lo: int | None, hi: int
 ) -> dict[str, tuple[int, int, int, int | None, int | None]]:
     """Per member who bought in [lo, hi): orders, spend, items, first and last purchase."""
-    f = facts(conn, brand_id=brand_id, lo=lo, hi=hi)
+    every = None if lo is not None else member_totals(conn, brand_id=brand_id, hi=hi)
+    f = facts(conn, brand_id=brand_id, lo=lo, hi=hi) if every is None else every
     q = (
         select(
             f.c.member,

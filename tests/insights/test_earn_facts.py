@@ -1,6 +1,6 @@
-"""The earn records' rollup (`earn_month`, kept by triggers) and the windows read through it
-(`earn_facts`) equal what the records say: after random inserts, confirmations, deletes and
-moves in time by every kind of write, for windows cut anywhere (mid-month, mid-day, around
+"""The earn records' rollups (`earn_month`, `earn_member`, kept by triggers) and the windows
+read through them (`earn_facts`) equal what the records say: after random inserts,
+confirmations, deletes and moves in time, for windows cut anywhere (mid-month, mid-day, around
 records), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from loyalty_ledger.insights.earn_facts import facts, plan
+from loyalty_ledger.insights.earn_facts import FOREVER, facts, plan
 from loyalty_ledger.insights.period import month_start
 from loyalty_ledger.store.offchain import EarnRecord, table
 
@@ -100,6 +100,17 @@ def _expected(engine: Engine, brand: str, lo: int | None, hi: int) -> dict[tuple
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _first_records(engine: Engine, brand: str) -> dict[tuple[str, str], int]:
+    currency = func.coalesce(T_EARN.c.currency, "")
+    q = (
+        select(T_EARN.c.member, currency, func.min(T_EARN.c.ordered_at))
+        .where(T_EARN.c.brand_id == brand, T_EARN.c.status == "confirmed")
+        .group_by(T_EARN.c.member, currency)
+    )
+    with engine.connect() as conn:
+        return {(m, c): int(t) for m, c, t in conn.execute(q)}
+
+
 def _read(engine: Engine, brand: str, lo: int | None, hi: int) -> dict[tuple[str, str], Any]:
     with engine.connect() as conn:
         f = facts(conn, brand_id=brand, lo=lo, hi=hi)
@@ -132,6 +143,15 @@ def test_rollup_is_the_records_after_random_writes(engine: Engine) -> None:
                 kept = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(sql, {"b": brand, "m": m})}
             assert kept == _expected(engine, brand, month_start(m), month_start(m + 1))
             assert kept or brand == "beta"
+        sql = text(
+            "SELECT member, currency, records, orders, spend, items, first_at, last_at,"
+            " first_record_at FROM earn_member WHERE brand_id = :b"
+        )
+        with engine.connect() as conn:
+            total = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(sql, {"b": brand})}
+        every = _expected(engine, brand, None, FOREVER)
+        assert {k: v[:-1] for k, v in total.items()} == every
+        assert {k: v[-1] for k, v in total.items()} == _first_records(engine, brand)
     # Every window read through the rollup equals the records: whole months, cut months, and
     # windows that end or start right at a record's time.
     with engine.connect() as conn:

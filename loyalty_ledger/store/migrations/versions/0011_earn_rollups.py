@@ -1,7 +1,8 @@
 """earn rollups: writes to the off-chain tables the insights read (earn_record, earn_rule,
 survey_answer, insights_setting) counted by triggers in the writing transaction; earn_month
-(the confirmed earn records per brand, month, member and currency) kept by triggers in the
-writing transaction, filled from the records already written; an index of the records by time
+and earn_member (the confirmed earn records per brand, member and currency, per month and all
+time) kept by triggers in the writing transaction, filled from the records already written; an
+index of the records by time
 
 Revision ID: 0011_earn_rollups
 Revises: 0010_rollups
@@ -20,6 +21,9 @@ depends_on: str | Sequence[str] | None = None
 TABLES = ("earn_record", "earn_rule", "survey_answer", "insights_setting")
 BUMP = "UPDATE change_counter SET n = n + 1 WHERE name = 'offchain'"
 COLS = "brand_id, member, month, currency, records, orders, spend, items, first_at, last_at"
+MEMBER_COLS = (
+    "brand_id, member, currency, records, orders, spend, items, first_at, last_at, first_record_at"
+)
 PURCHASE = "reason = 'purchase' AND order_amount IS NOT NULL"
 
 
@@ -34,28 +38,34 @@ def month_sql(ts: str, dialect: str) -> str:
     )
 
 
-def fold_sql(dialect: str, where: str) -> str:
-    """SQL: the earn_month rows of the confirmed records that match `where`."""
+def fold_sql(dialect: str, where: str, *, by_month: bool = True) -> str:
+    """SQL: the earn_month rows (`by_month`) or earn_member rows of the confirmed records that
+    match `where`."""
     month = month_sql("ordered_at", dialect)
+    key = f"brand_id, member, {month}" if by_month else "brand_id, member"
+    first = "" if by_month else ", MIN(ordered_at)"
     return (
-        f"SELECT brand_id, member, {month}, COALESCE(currency, ''), COUNT(*),"
+        f"SELECT {key}, COALESCE(currency, ''), COUNT(*),"
         f" SUM(CASE WHEN {PURCHASE} THEN 1 ELSE 0 END),"
         f" SUM(CASE WHEN {PURCHASE} THEN order_amount ELSE 0 END),"
         f" SUM(CASE WHEN {PURCHASE} THEN COALESCE(items_count, 0) ELSE 0 END),"
         f" MIN(CASE WHEN {PURCHASE} THEN ordered_at END),"
-        f" MAX(CASE WHEN {PURCHASE} THEN ordered_at END)"
+        f" MAX(CASE WHEN {PURCHASE} THEN ordered_at END){first}"
         f" FROM earn_record WHERE status = 'confirmed' AND {where}"
-        f" GROUP BY brand_id, member, {month}, COALESCE(currency, '')"
+        f" GROUP BY {key}, COALESCE(currency, '')"
     )
 
 
 def refold_sql(dialect: str, brand: str, member: str, month: str) -> str:
-    """SQL: earn_month's rows of one brand, member and month computed again from the records."""
+    """SQL: the rollups' rows of one brand and member (earn_member) and month (earn_month)
+    computed again from the records."""
     who = f"brand_id = {brand} AND member = {member}"
     where = f"{who} AND {month_sql('ordered_at', dialect)} = {month}"
     return (
         f"DELETE FROM earn_month WHERE {who} AND month = {month};"
         f" INSERT INTO earn_month ({COLS}) {fold_sql(dialect, where)};"
+        f" DELETE FROM earn_member WHERE {who};"
+        f" INSERT INTO earn_member ({MEMBER_COLS}) {fold_sql(dialect, who, by_month=False)};"
     )
 
 
@@ -104,10 +114,28 @@ def _earn_month() -> None:
         ),
         sqlite_with_rowid=False,
     )
+    op.create_table(
+        "earn_member",
+        sa.Column("brand_id", sa.String(length=32), nullable=False),
+        sa.Column("member", sa.String(length=42), nullable=False),
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        sa.Column("records", sa.BigInteger(), nullable=False),
+        sa.Column("orders", sa.BigInteger(), nullable=False),
+        sa.Column("spend", sa.BigInteger(), nullable=False),
+        sa.Column("items", sa.BigInteger(), nullable=False),
+        sa.Column("first_at", sa.BigInteger(), nullable=True),
+        sa.Column("last_at", sa.BigInteger(), nullable=True),
+        sa.Column("first_record_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("brand_id", "member", "currency", name=op.f("pk_earn_member")),
+        sqlite_with_rowid=False,
+    )
     op.create_index(
         op.f("ix_earn_record_brand_id_ordered_at"), "earn_record", ["brand_id", "ordered_at"]
     )
     op.execute(f"INSERT INTO earn_month ({COLS}) {fold_sql(dialect, '1 = 1')}")
+    op.execute(
+        f"INSERT INTO earn_member ({MEMBER_COLS}) {fold_sql(dialect, '1 = 1', by_month=False)}"
+    )
     if dialect == "postgresql":
         # Two writers of one member's records take turns (a lock per member bucket, held to
         # commit), so each computes the group again from what the other committed.
@@ -168,5 +196,6 @@ def downgrade() -> None:
             for what in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER {t}_{what}_counted")
     op.drop_index(op.f("ix_earn_record_brand_id_ordered_at"), table_name="earn_record")
+    op.drop_table("earn_member")
     op.drop_table("earn_month")
     op.drop_table("change_counter")
