@@ -86,10 +86,14 @@ def plan(
     return (lo_m, hi_m), raw
 
 
-def facts(conn: Connection, *, brand_id: str, lo: int | None, hi: int) -> Subquery:
+def facts(
+    conn: Connection, *, brand_id: str, lo: int | None, hi: int, purchases: str | None = None
+) -> Subquery:
     """The brand's confirmed earn records timed in [lo, hi) (lo None: all before hi), as rows
     (member, month, currency, records, orders, spend, items, first_at, last_at) with the
-    rollup's meaning; a member, month and currency may have more than one row."""
+    rollup's meaning; a member, month and currency may have more than one row. `purchases`: only
+    the rows of purchases in that currency (what `bought` selects), filtered before they are
+    grouped (their `records` then count only some of the records: not to be read)."""
     months, raw = plan(conn, brand_id, lo, hi)
     r = T_ROLL.c
     parts: list[Select[Any]] = []
@@ -98,9 +102,11 @@ def facts(conn: Connection, *, brand_id: str, lo: int | None, hi: int) -> Subque
         cond = [r.brand_id == brand_id, r.month <= last]
         if first is not None:
             cond.append(r.month >= first)
+        if purchases is not None:
+            cond += [r.currency == purchases, r.orders > 0]
         parts.append(select(*[r[c] for c in COLUMNS]).where(*cond))
     for m, a, b in raw:
-        parts.append(_records(brand_id, m, a, b))
+        parts.append(_records(brand_id, m, a, b, purchases))
     if not parts:  # an empty window: no rows of the right shape
         parts.append(_records(brand_id, 0, 0, 0))
     if len(parts) == 1:
@@ -108,12 +114,15 @@ def facts(conn: Connection, *, brand_id: str, lo: int | None, hi: int) -> Subque
     return union_all(*parts).subquery("facts")
 
 
-def _records(brand_id: str, month: int, a: int, b: int) -> Select[Any]:
-    """The records of [a, b) (inside `month`) in the rollup's shape."""
+def _records(
+    brand_id: str, month: int, a: int, b: int, purchases: str | None = None
+) -> Select[Any]:
+    """The records of [a, b) (inside `month`) in the rollup's shape (`purchases`: only those
+    in that currency)."""
     e, t = T_EARN.c, T_EARN.c.ordered_at
     bought = and_(e.reason == "purchase", e.order_amount.is_not(None))
     currency = func.coalesce(e.currency, "")
-    return (
+    q = (
         select(
             e.member,
             literal(month, Integer).label("month"),
@@ -128,6 +137,9 @@ def _records(brand_id: str, month: int, a: int, b: int) -> Select[Any]:
         .where(e.brand_id == brand_id, e.status == "confirmed", t >= a, t < b)
         .group_by(e.member, currency)
     )
+    if purchases is not None:
+        q = q.where(bought, e.currency == purchases)
+    return q
 
 
 def member_totals(conn: Connection, *, brand_id: str, hi: int | None = None) -> Subquery | None:

@@ -54,7 +54,11 @@ def _per_member(
 ) -> dict[str, tuple[int, int, int, int | None, int | None]]:
     """Per member who bought in [lo, hi): orders, spend, items, first and last purchase."""
     every = None if lo is not None else member_totals(conn, brand_id=brand_id, hi=hi)
-    f = facts(conn, brand_id=brand_id, lo=lo, hi=hi) if every is None else every
+    f = (
+        every
+        if every is not None
+        else facts(conn, brand_id=brand_id, lo=lo, hi=hi, purchases=currency)
+    )
     q = (
         select(
             f.c.member,
@@ -91,7 +95,7 @@ def month_stats(
     conn: Connection, *, brand_id: str, currency: str, period: Period
 ) -> list[MonthStats]:
     """Orders, revenue, items and customers per calendar month (every month, zeros included)."""
-    f = facts(conn, brand_id=brand_id, lo=period.start, hi=period.end)
+    f = facts(conn, brand_id=brand_id, lo=period.start, hi=period.end, purchases=currency)
     q = (
         select(
             f.c.month,
@@ -111,7 +115,7 @@ def period_totals(
     conn: Connection, *, brand_id: str, currency: str, period: Period
 ) -> dict[str, int]:
     """Orders, revenue and distinct customers of the period."""
-    f = facts(conn, brand_id=brand_id, lo=period.start, hi=period.end)
+    f = facts(conn, brand_id=brand_id, lo=period.start, hi=period.end, purchases=currency)
     q = select(
         func.sum(f.c.orders), func.sum(f.c.spend), func.count(func.distinct(f.c.member))
     ).where(bought(f, currency))
@@ -197,13 +201,25 @@ def member_months(
     since = month_start(start - 1)
     if previous is not None:
         since = min(since, previous.start)
-    f = facts(conn, brand_id=brand_id, lo=None if all_history else since, hi=period.end)
+    rows: list[Any] = []
+    if all_history:  # the EARLIER bucket: anyone with a record before the month before
+        since = month_start(start - 1)
+        t = member_totals(conn, brand_id=brand_id)
+        assert t is not None  # (no `hi`: always the rollup)
+        early = case((and_(bought(t, currency), t.c.first_at < since), 1), else_=0)
+        q = (
+            select(t.c.member, literal(start - EARLIER), func.max(early))
+            .where(t.c.first_record_at < since)
+            .group_by(t.c.member)
+        )
+        rows = list(conn.execute(q))
+    f = facts(conn, brand_id=brand_id, lo=since, hi=period.end)
     bucket = case((f.c.month < start - 1, start - EARLIER), else_=f.c.month).label("m")
     q = select(f.c.member, bucket, func.max(case((bought(f, currency), 1), else_=0))).group_by(
         f.c.member, bucket
     )
     out = MemberMonths(defaultdict(set), defaultdict(set), set(), set())
-    for member, m, buys in conn.execute(q):
+    for member, m, buys in [*rows, *conn.execute(q)]:
         out.active[member].add(int(m))
         if buys:
             out.buying[member].add(int(m))
