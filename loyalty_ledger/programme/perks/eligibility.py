@@ -31,6 +31,7 @@ from loyalty_ledger.programme.perks.catalogue import (
     list_perks,
 )
 from loyalty_ledger.programme.perks.onchain import (
+    Head,
     chain_holdings,
     chain_state,
     head_watch,
@@ -239,7 +240,11 @@ def strict_one(
     held, at = chain_state(
         client=client, deployment=deployment, program=program, partner=partner, addresses=[addr]
     )
-    h = held[addr.lower()]
+    return _strict_answer(perk, addr, held[addr.lower()], at, used)
+
+
+def _strict_answer(perk: dict[str, Any], addr: str, h: Holding, at: Head, used: int) -> Eligibility:
+    """The strict answer for holdings `h` read at head `at`."""
     h.used = used
     reasons = judge(perk, h, now=at.time)
     return Eligibility(
@@ -280,17 +285,7 @@ async def strict_one_async(
             at=at,
         )
         h = held[addr.lower()]
-    h.used = used
-    reasons = judge(perk, h, now=at.time)
-    return Eligibility(
-        perk_id=perk["id"],
-        address=addr,
-        eligible=not reasons,
-        reasons=reasons,
-        as_of_block=at.number,
-        strict=True,
-        balance=h.balance,
-    )
+    return _strict_answer(perk, addr, h, at, used)
 
 
 def eligibility(

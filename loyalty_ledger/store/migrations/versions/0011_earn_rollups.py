@@ -126,6 +126,16 @@ def _counter() -> None:
             )
 
 
+def _facts() -> list[sa.Column[int] | sa.Column[str]]:
+    """The columns both rollups have after their key."""
+    big = ["records", "orders", "spend", "items"]
+    return [
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in big),
+        *(sa.Column(c, sa.BigInteger(), nullable=True) for c in ("first_at", "last_at")),
+    ]
+
+
 def _earn_month() -> None:
     dialect = op.get_bind().dialect.name
     op.create_table(
@@ -133,13 +143,7 @@ def _earn_month() -> None:
         sa.Column("brand_id", sa.String(length=32), nullable=False),
         sa.Column("month", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("member", sa.String(length=42), nullable=False),
-        sa.Column("currency", sa.String(length=8), nullable=False),
-        sa.Column("records", sa.BigInteger(), nullable=False),
-        sa.Column("orders", sa.BigInteger(), nullable=False),
-        sa.Column("spend", sa.BigInteger(), nullable=False),
-        sa.Column("items", sa.BigInteger(), nullable=False),
-        sa.Column("first_at", sa.BigInteger(), nullable=True),
-        sa.Column("last_at", sa.BigInteger(), nullable=True),
+        *_facts(),
         sa.PrimaryKeyConstraint(
             "brand_id", "month", "member", "currency", name=op.f("pk_earn_month")
         ),
@@ -149,13 +153,7 @@ def _earn_month() -> None:
         "earn_member",
         sa.Column("brand_id", sa.String(length=32), nullable=False),
         sa.Column("member", sa.String(length=42), nullable=False),
-        sa.Column("currency", sa.String(length=8), nullable=False),
-        sa.Column("records", sa.BigInteger(), nullable=False),
-        sa.Column("orders", sa.BigInteger(), nullable=False),
-        sa.Column("spend", sa.BigInteger(), nullable=False),
-        sa.Column("items", sa.BigInteger(), nullable=False),
-        sa.Column("first_at", sa.BigInteger(), nullable=True),
-        sa.Column("last_at", sa.BigInteger(), nullable=True),
+        *_facts(),
         sa.Column("first_record_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("brand_id", "member", "currency", name=op.f("pk_earn_member")),
         sqlite_with_rowid=False,
