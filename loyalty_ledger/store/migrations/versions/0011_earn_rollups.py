@@ -24,6 +24,8 @@ COLS = "brand_id, member, month, currency, records, orders, spend, items, first_
 MEMBER_COLS = (
     "brand_id, member, currency, records, orders, spend, items, first_at, last_at, first_record_at"
 )
+# A member's bucket of this schema's rollups (schemas of one server never wait on each other).
+LOCK = "pg_advisory_xact_lock(hashtext(current_schema()), hashtext({who}) & 255)"
 PURCHASE = "reason = 'purchase' AND order_amount IS NOT NULL"
 
 
@@ -87,7 +89,7 @@ def _add_pg() -> str:
     )
     month = month_sql("NEW.ordered_at", "postgresql")
     return (
-        " PERFORM pg_advisory_xact_lock(17017, hashtext(NEW.brand_id || NEW.member) & 255);"
+        f" PERFORM {LOCK.format(who='NEW.brand_id || NEW.member')};"
         f" INSERT INTO earn_month AS t ({COLS}) VALUES (NEW.brand_id, NEW.member, {month}, {vals})"
         f" ON CONFLICT (brand_id, month, member, currency) DO UPDATE SET {sums};"
         f" INSERT INTO earn_member AS t ({MEMBER_COLS})"
@@ -173,7 +175,7 @@ def _earn_month() -> None:
             "CREATE FUNCTION earn_month_refold(b varchar, who varchar, mon integer) RETURNS void"
             # Planned per call: a plan kept from when the table was small would scan it all.
             " LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$ BEGIN"
-            " PERFORM pg_advisory_xact_lock(17017, hashtext(b || who) & 255);"
+            f" PERFORM {LOCK.format(who='b || who')};"
             f" {body} END $$"
         )
         old = f"OLD.brand_id, OLD.member, {month_sql('OLD.ordered_at', dialect)}"
