@@ -71,22 +71,14 @@ def serve(
     base = f"http://{settings.api_host}:{settings.api_port}"
     where = {"api": base, "docs": f"{base}/docs", "health": f"{base}/health", "workers": workers}
     if workers > 1:
-        import uvicorn
-
         typer.echo(
             f"warning: {workers} workers: chain writes (earn, redeem, relays) may collide on "
             "signer nonces; use 1 worker for write traffic",
             err=True,
         )
         _out(_json(ctx), where, f"API on {base} (docs at /docs), {workers} workers")
-        uvicorn.run(
-            "api.cli:_factory",
-            factory=True,
-            host=settings.api_host,
-            port=settings.api_port,
-            workers=workers,
-            log_level="warning",
-            access_log=False,
+        run_workers(
+            "api.cli:_factory", host=settings.api_host, port=settings.api_port, workers=workers
         )
         return
     from .main import serve as serve_thread
@@ -100,6 +92,21 @@ def serve(
     except KeyboardInterrupt:
         stop.set()
         thread.join(10)
+
+
+def run_workers(factory: str, *, host: str, port: int, workers: int) -> None:
+    """Serve the app that `factory` ("module:function") builds from `workers` processes."""
+    import uvicorn
+
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _factory():  # type: ignore[no-untyped-def]

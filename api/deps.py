@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -32,10 +32,15 @@ from loyalty_ledger.auth.custody import Kek, load_kek, sealed_keys
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.chain.keys import KeyRing
+from loyalty_ledger.chain.rpc import AsyncJsonRpc, JsonRpc
+from loyalty_ledger.chain.rpc import async_client as async_rpc_client
+from loyalty_ledger.chain.rpc import client as rpc_client
 from loyalty_ledger.chain.sender import Sender, connect_settings
 from loyalty_ledger.config import Settings
 from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.health import Outages
+from loyalty_ledger.store.reader import SqliteReader
+from loyalty_ledger.store.reader import for_engine as reader_for
 from loyalty_ledger.validate import checksum_address
 
 
@@ -60,6 +65,7 @@ class AppState:
     _deployment_mtime: float = -1.0
     _deployment_checked: float = 0.0
     _w3: Web3 | None = None
+    _reader: SqliteReader | bool | None = False  # False: not looked up yet
     _senders: dict[str, Sender] = field(default_factory=dict)
     _keys: KeyRing | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -97,6 +103,13 @@ class AppState:
             self._deployment_mtime = Path(self.settings.deployment_file).stat().st_mtime
 
     @property
+    def reader(self) -> SqliteReader | None:
+        """The plain SQLite reader of the hot reads (None on PostgreSQL)."""
+        if self._reader is False:
+            self._reader = reader_for(self.engine)
+        return self._reader  # type: ignore[return-value]
+
+    @property
     def w3(self) -> Web3:
         if self._w3 is None:
             with self._lock:
@@ -122,6 +135,19 @@ class AppState:
             return
         if sealed:
             self._kek = load_kek(self.settings, self.engine)
+
+    @property
+    def rpc(self) -> JsonRpc:
+        """The lean JSON-RPC client of hot chain reads (after `w3` checked the node once)."""
+        if self._w3 is None:
+            self.w3  # noqa: B018 - connects, and checks the chain id
+        return rpc_client(self.settings.rpc_url, timeout=self.settings.rpc_timeout)
+
+    @property
+    def rpc_async(self) -> AsyncJsonRpc:
+        """The event loop's JSON-RPC client of hot chain reads (after `w3` checked the node)."""
+        self.rpc  # noqa: B018 - connects once, and checks the chain id
+        return async_rpc_client(self.settings.rpc_url, timeout=self.settings.rpc_timeout)
 
     def chain_restarted(self) -> None:
         """The node came back from a saved state (it may have lost its last blocks): every
@@ -221,49 +247,53 @@ async def get_deployment(state: StateDep) -> Deployment:
 DeploymentDep = Annotated[Deployment, Depends(get_deployment)]
 
 
-async def _key_principal(state: AppState, key: str) -> Principal:
-    """An API key's principal: from memory when recently verified, else from the database."""
-    hit = cached_key(key)
-    if hit is not None:
-        return hit
-    principal: Principal = await run_in_threadpool(authenticate_key, engine=state.engine, key=key)
-    return principal
+def credential(x_api_key: str | None, authorization: str | None) -> tuple[str, str]:
+    """The credential a request sends: ("key", API key) or ("session", token).
 
-
-async def current_principal(
-    state: StateDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> Principal:
-    """The caller: an API key (X-API-Key) or a customer session (Authorization: Bearer).
-
-    A recently verified key is answered from memory; anything that reads the database runs
-    in the thread pool.
-    """
+    An X-API-Key header wins; AuthenticationFailed when there is none or it is malformed."""
     if x_api_key:
-        return await _key_principal(state, x_api_key)
+        return "key", x_api_key
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed("use 'Authorization: Bearer <session token>'")
-        if token.startswith("llk_"):
-            return await _key_principal(state, token)
-        return await run_in_threadpool(verify_session, engine=state.engine, token=token)
+        return ("key", token) if token.startswith("llk_") else ("session", token)
     raise AuthenticationFailed("sign in (SIWE) or send an API key")
+
+
+def principal_at_hand(state: AppState, kind: str, value: str) -> Principal | None:
+    """The caller when known without I/O: an API key verified in the last seconds; None when
+    the database must be asked (always for a session: it may have been signed out)."""
+    return cached_key(value) if kind == "key" else None
+
+
+async def current_principal(request: Request) -> Principal:
+    """The caller: an API key (X-API-Key) or a customer session (Authorization: Bearer).
+
+    Answered from memory when it can be (`principal_at_hand`); anything that reads the
+    database runs in the thread pool. The headers and the state are read from the request, not
+    declared as parameters and sub-dependencies: every request would pay for their resolution
+    (the OpenAPI document lists both schemes for every route that depends on this).
+    """
+    state: AppState = request.app.state.api
+    headers = request.headers
+    kind, value = credential(headers.get("x-api-key"), headers.get("authorization"))
+    principal = principal_at_hand(state, kind, value)
+    if principal is not None:
+        return principal
+    if kind == "key":
+        return await run_in_threadpool(authenticate_key, engine=state.engine, key=value)
+    return await run_in_threadpool(verify_session, engine=state.engine, token=value)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-async def optional_principal(
-    state: StateDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> Principal | None:
+async def optional_principal(request: Request) -> Principal | None:
     """The caller when credentials are sent (bad ones are still a 401), else None."""
-    if not (authorization or x_api_key):
+    if not (request.headers.get("authorization") or request.headers.get("x-api-key")):
         return None
-    return await current_principal(state, authorization, x_api_key)
+    return await current_principal(request)
 
 
 MaybePrincipalDep = Annotated[Principal | None, Depends(optional_principal)]

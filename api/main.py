@@ -19,6 +19,7 @@ from loyalty_ledger.store import make_engine, migrate
 
 from . import errors, openapi
 from .deps import ApiOptions, AppState
+from .hotpath import HotPath
 from .routers import (
     admin,
     auth,
@@ -167,8 +168,11 @@ def create_app(
         *(crm, profiles, keys),
         rules,
     )
-    for r in (*routers, pages):
+    # Routes are matched in order: the hot reads (health, perk eligibility) first. The OpenAPI
+    # document keeps the order of `routers`.
+    for r in (health, perks, *(r for r in routers if r not in (health, perks)), pages):
         app.include_router(r.router)
+    app.add_middleware(HotPath)  # inside the body limit, like the routes
     app.add_middleware(BodyLimit, limit=options.max_body)
     openapi.install(app, [r.router for r in routers])
     return app

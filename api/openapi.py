@@ -131,7 +131,7 @@ def build(app: FastAPI, routers: list[APIRouter]) -> dict[str, Any]:
         title=app.title,
         version=app.version,
         description=app.description,
-        routes=app.routes,
+        routes=[r for router in routers for r in router.routes],  # in the documented order
     )
     routes = {
         (r.path_format, m.lower()): r
@@ -143,10 +143,8 @@ def build(app: FastAPI, routers: list[APIRouter]) -> dict[str, Any]:
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
             route = routes[(path, method)]
-            had_auth = any(
-                p["in"] == "header" and p["name"].lower() in AUTH_HEADERS
-                for p in op.get("parameters", [])
-            )
+            calls = _calls(route.dependant)
+            had_auth = current_principal in calls or optional_principal in calls
             op["parameters"] = _parameters(op)
             if not op["parameters"]:
                 del op["parameters"]
@@ -159,7 +157,7 @@ def build(app: FastAPI, routers: list[APIRouter]) -> dict[str, Any]:
                     resp["content"] = _error_response(503)["content"]
             if had_auth:
                 op["security"] = [{"apiKey": []}, {"session": []}]
-                if optional_principal in _calls(route.dependant):
+                if optional_principal in calls:
                     op["security"].append({})
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})

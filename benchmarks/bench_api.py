@@ -1,14 +1,16 @@
-"""Benchmark of the API served by uvicorn: eligibility (mirror and strict/on-chain) and earn.
+"""Benchmark of the API as `loyalty api serve` serves it: perk eligibility (mirror and strict
+on-chain mode) and /health beside the framework's floor, and earn (real transactions).
 
     .venv/bin/python benchmarks/bench_api.py [--members 10000] [--concurrency 32] [--seconds 10]
 
-A private anvil and a fresh SQLite mirror in a temp dir. The 10,000 members are SEEDED STRAIGHT
-INTO THE MIRROR TABLES (member, balance, pass) for speed: they are not on the chain, so strict
-mode reads zeros for them (the same number of RPC calls as for a real member). The earn
-benchmark uses members registered on chain and sends real transactions. The server runs in its
-own process (uvicorn, `--workers`), the load comes from one asyncio + httpx process over
-loopback, `--concurrency` requests in flight, bounded by `--seconds` and `--max-requests`.
-Not a test: it prints figures.
+A private anvil and a fresh SQLite mirror in a temp dir. The members are SEEDED STRAIGHT INTO THE
+MIRROR TABLES (member, balance, pass) for speed: they are not on the chain, so strict mode reads
+zeros for them (the same RPC calls as for a real member). The server runs in its own process
+session (`--workers` processes) and serves the API plus a bare FastAPI route of eligibility's
+shape (`floor_app`): the floor. Reads are loaded by `wrk` (Debian package; one thread) when it is
+installed, else by a minimal asyncio client, rotating over every member; every figure is printed
+beside the floor measured in the same run and beside the figures issue 17 started from. Earn
+goes through httpx and one process (chain writes). Not a test: it prints figures.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +36,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._load import get_load, have_wrk, load_httpx, measured  # noqa: E402
 from loyalty_ledger import auth, ledger  # noqa: E402
 from loyalty_ledger.chain.anvil import Anvil, free_port  # noqa: E402
 from loyalty_ledger.chain.artifacts import error_decoder  # noqa: E402
@@ -44,6 +48,14 @@ from loyalty_ledger.programme import perks  # noqa: E402
 from loyalty_ledger.store import Balance, Member, Pass, make_engine  # noqa: E402
 
 OPERATOR_KEY, BRAND_KEY, RELAYER_KEY = ANVIL_DEV_KEYS[0], ANVIL_DEV_KEYS[1], ANVIL_DEV_KEYS[7]
+
+# Issue 17's starting point (main before the work; quiet machine, uvicorn 2 workers, wrk 1 thread,
+# 32 connections, 10,000 members): req/s, p99 ms, server CPU ms per request.
+BEFORE = {
+    "floor": (3732, 34.0, 0.47),
+    "eligibility": (1026, 152.0, 1.73),
+    "health": (600, float("nan"), 2.9),
+}
 
 
 def fake_address(i: int) -> str:
@@ -86,147 +98,17 @@ def seed_mirror(engine: Any, program: Any, n: int) -> list[str]:
     return addrs  # all-lower-case hex is a valid address form (no checksum to check)
 
 
-def session_cpu(sid: int) -> float:
-    """CPU seconds (user + system) used so far by every process of session `sid` (Linux)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:  # after the ")" : state ppid pgrp session ...
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def measured(sid: int, fn: Any) -> dict[str, Any]:
-    """Run a load; add the server's CPU per request (independent of other load)."""
-    c0 = session_cpu(sid)
-    r = asyncio.run(fn)
-    r["cpu_ms"] = (session_cpu(sid) - c0) * 1000 / max(1, r["requests"])
-    return r
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p))] * 1000 if s else float("nan")
-
-
-async def load(
-    base: str,
-    make: Any,
-    *,
-    concurrency: int,
-    seconds: float,
-    max_requests: int,
-    headers: dict[str, str],
-) -> dict[str, Any]:
-    """`concurrency` workers issue make(i) -> (method, url, json) until time or count runs out."""
-    lat: list[float] = []
-    errors: dict[int, int] = {}
-    counter = iter(range(max_requests))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=60
-    ) as client:
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            for i in counter:
-                if time.perf_counter() > deadline:
-                    return
-                method, url, body = make(i)
-                t0 = time.perf_counter()
-                r = await client.request(method, url, json=body)
-                lat.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    errors[r.status_code] = errors.get(r.status_code, 0) + 1
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - t0
-    return {
-        "requests": len(lat),
-        "seconds": wall,
-        "rps": len(lat) / wall,
-        "p50_ms": pct(lat, 0.50),
-        "p99_ms": pct(lat, 0.99),
-        "errors": errors,
-    }
-
-
-async def load_raw(
-    port: int,
-    make: Any,
-    *,
-    concurrency: int,
-    seconds: float,
-    max_requests: int,
-    headers: dict[str, str],
-) -> dict[str, Any]:
-    """The same GET load from a minimal keep-alive HTTP/1.1 client (little client CPU)."""
-    lat: list[float] = []
-    errors: dict[int, int] = {}
-    counter = iter(range(max_requests))
-    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for i in counter:
-                if time.perf_counter() > deadline:
-                    return
-                _method, url, _body = make(i)
-                t0 = time.perf_counter()
-                writer.write(f"GET {url} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode())
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head.split(b" ", 2)[1])
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
-                lat.append(time.perf_counter() - t0)
-                if status != 200:
-                    errors[status] = errors.get(status, 0) + 1
-        finally:
-            writer.close()
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - t0
-    return {
-        "requests": len(lat),
-        "seconds": wall,
-        "rps": len(lat) / wall,
-        "p50_ms": pct(lat, 0.50),
-        "p99_ms": pct(lat, 0.99),
-        "errors": errors,
-    }
-
-
-def show(name: str, r: dict[str, Any]) -> None:
-    print(
-        f"{name:<28} {r['requests']:>7} req in {r['seconds']:5.1f}s  {r['rps']:8.0f} req/s  "
-        f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
-        f"server CPU {r.get('cpu_ms', float('nan')):5.2f} ms/req  non-200: {r['errors'] or 0}"
-    )
-
-
 @contextmanager
-def api_server(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
-    """`loyalty api serve` in its own session on a free port; yields (base url, session id)."""
+def api_server(env: dict[str, str], workers: int, factory: str) -> Iterator[tuple[str, int]]:
+    """The app of `factory` served as `loyalty api serve --workers N` serves the API, in its own
+    session on a free port; yields (base url, session id)."""
     port = free_port()
+    code = (
+        "from api.cli import run_workers; "
+        f"run_workers({factory!r}, host='127.0.0.1', port={port}, workers={workers})"
+    )
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from api.cli import api_app; api_app()",
-            "serve",
-            "--workers",
-            str(workers),
-        ],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**env, "LOYALTY_API_PORT": str(port)},
         start_new_session=True,
@@ -252,14 +134,45 @@ def api_server(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
             server.wait(5)
 
 
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over rounds (errors summed)."""
+    out: dict[str, Any] = {
+        k: statistics.median(r[k] for r in runs)
+        for k in ("requests", "seconds", "rps", "p50_ms", "p99_ms", "cpu_ms")
+    }
+    errors: dict[Any, int] = {}
+    for r in runs:
+        for k, v in r["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    out["errors"] = errors
+    return out
+
+
+def show(name: str, r: dict[str, Any], floor: dict[str, Any] | None, before: str | None) -> None:
+    """One line: the figures, their share of the floor, and issue 17's starting figures."""
+    line = (
+        f"{name:<32} {r['rps']:7.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
+        f"  CPU {r.get('cpu_ms', float('nan')):5.2f} ms/req"
+    )
+    if floor is not None:
+        line += f"  | {100 * r['rps'] / floor['rps']:5.1f}% of the floor"
+    if before in BEFORE:
+        rps, p99, cpu = BEFORE[before]
+        line += f"  | issue 17 before: {rps} req/s, p99 {p99:.0f} ms, CPU {cpu:.2f} ms"
+    if r["errors"]:
+        line += f"  | errors: {r['errors']}"
+    print(line, flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--members", type=int, default=10_000)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--max-requests", type=int, default=100_000)
+    ap.add_argument("--seconds", type=float, default=10.0, help="per route and round")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     ap.add_argument("--earn-members", type=int, default=100)
+    ap.add_argument("--no-earn", action="store_true", help="reads only")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_api_"))
@@ -328,6 +241,15 @@ def main() -> None:
         def elig(i: int) -> tuple[str, str, None]:
             return "GET", f"/perks/{pid}/eligibility/{addrs[i % n]}", None
 
+        def floor(i: int) -> tuple[str, str, None]:
+            return "GET", f"/floor/perks/{pid}/eligibility/{addrs[i % n]}", None
+
+        def routed(i: int) -> tuple[str, str, None]:  # a query string: past the hot path
+            return "GET", f"/perks/{pid}/eligibility/{addrs[i % n]}?strict=false", None
+
+        def health(i: int) -> tuple[str, str, None]:
+            return "GET", "/health", None
+
         def strict(i: int) -> tuple[str, str, None]:
             return "GET", f"/perks/{pid}/eligibility/{addrs[i % n]}?strict=true", None
 
@@ -344,23 +266,51 @@ def main() -> None:
                 },
             )
 
-        common = dict(concurrency=args.concurrency, headers=hdr)
-        run = dict(seconds=args.seconds, max_requests=args.max_requests, **common)
-        port = 0
-        with api_server(env, args.workers) as (base, sid):
-            port = int(base.rsplit(":", 1)[1])
+        get = dict(concurrency=args.concurrency, seconds=args.seconds, paths=n, headers=hdr)
+        reads = "wrk -t1" if have_wrk() else "asyncio raw client (no wrk)"
+        factory = "benchmarks.floor_app:create"
+        with api_server(env, args.workers, factory) as (base, sid):
             print(
-                f"reads: uvicorn with {args.workers} worker process(es); "
-                f"concurrency {args.concurrency}; loopback"
+                f"reads: {args.workers} worker process(es), concurrency {args.concurrency}, "
+                f"load from {reads}, {n} members in turn; {args.rounds} rounds of "
+                f"{args.seconds:.0f} s per route, routes interleaved; medians of the rounds"
             )
-            asyncio.run(load(base, elig, seconds=1.0, max_requests=2000, **common))  # warm-up
-            show("eligibility (mirror, httpx)", measured(sid, load(base, elig, **run)))
-            show("eligibility (mirror, raw)", measured(sid, load_raw(port, elig, **run)))
-            show("eligibility (strict, raw)", measured(sid, load_raw(port, strict, **run)))
+            loads = {"floor": floor, "eligibility": elig, "routed": routed, "strict": strict}
+            loads["health"] = health
+            for make in loads.values():  # warm every route once
+                get_load(base, make, **dict(get, seconds=1.0))()
+            rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in loads}
+            for _ in range(args.rounds):
+                for name, make in loads.items():
+                    rounds[name].append(measured(sid, get_load(base, make, **get)))
+            fl = median_of(rounds["floor"])
+            mirror, st = median_of(rounds["eligibility"]), median_of(rounds["strict"])
+            show("floor (bare FastAPI route)", fl, None, "floor")
+            show("eligibility (mirror)", mirror, fl, "eligibility")
+            show("eligibility (FastAPI route only)", median_of(rounds["routed"]), fl, "eligibility")
+            show("eligibility (strict)", st, fl, None)
+            print(f"{'':<32} strict / mirror: {100 * st['rps'] / mirror['rps']:.0f}% (aim >= 50%)")
+            show("/health", median_of(rounds["health"]), fl, "health")
+            # A moving head: strict answers are remembered per head block only, so with a
+            # block a second and members in turn, nearly every strict check reads the chain.
+            w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
+            try:
+                moving = measured(sid, get_load(base, strict, **get))
+            finally:  # back to a block per transaction (interval 0 alone mines nothing)
+                w3.provider.make_request("evm_setIntervalMining", [0])  # type: ignore[arg-type]
+                w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+            show("eligibility (strict, 1 s blocks)", moving, fl, None)
+            print(f"{'':<32} strict / mirror: {100 * moving['rps'] / mirror['rps']:.0f}%")
         # Chain writes go through ONE process: several workers would each count the same
         # key's nonces (the API is served single-process by `serve`, as here).
-        with api_server(env, 1) as (base, sid):
-            show("earn purchase (tx, 1 proc)", measured(sid, load(base, earn, **run)))
+        run = dict(concurrency=args.concurrency, headers=hdr, seconds=args.seconds)
+        if args.no_earn:
+            return
+        with api_server(env, 1, factory) as (base, sid):
+            r = measured(
+                sid, lambda: asyncio.run(load_httpx(base, earn, max_requests=10**6, **run))
+            )
+            show("earn purchase (tx, 1 proc)", r, None, None)
     print(f"load average after: {os.getloadavg()}")
 
 

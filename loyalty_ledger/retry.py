@@ -96,8 +96,7 @@ class Retry:
         with self._lock:
             self.retries += 1
             self._failed += 1
-            first = self._down_since is None  # a new stretch of failures: say it once
-            if first:
+            if self._down_since is None:
                 self._down_since = now
         delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         spent = now - started
@@ -106,14 +105,9 @@ class Retry:
                 "rpc %s to %s failed %d times; giving up: %s", method, self.url, attempt, problem
             )
             raise NodeGaveUp(self.url, method, attempt, spent, problem)
-        if first:  # once per state change: here, and `answered` when the node is back
+        if attempt in (1, 5) or attempt % 20 == 0:
             self.log.warning(
-                "rpc %s to %s: %s; retry %d in %.2fs (said once, until the node is back)",
-                method,
-                self.url,
-                problem,
-                attempt,
-                delay,
+                "rpc %s to %s: %s; retry %d in %.2fs", method, self.url, problem, attempt, delay
             )
         self.sleep(delay)
 

@@ -18,13 +18,15 @@ UINT256_MAX = 2**256 - 1
 
 def checksum_address(value: Any) -> ChecksumAddress:
     """A valid address in checksum form; mixed case must be a correct EIP-55 checksum."""
-    if not isinstance(value, str) or not _HEX_ADDRESS.match(value):
+    if not isinstance(value, str):
         raise InvalidAddress(value)
     return _checksummed(value)
 
 
-@lru_cache(maxsize=65536)  # members repeat (every earn names one): each hashed once
+@lru_cache(maxsize=65_536)  # pure, and a keccak per call: hot paths check the same addresses
 def _checksummed(value: str) -> ChecksumAddress:
+    if not _HEX_ADDRESS.match(value):
+        raise InvalidAddress(value)
     body = value[2:]
     checksummed = to_checksum_address(value)
     # All-lower or all-upper hex carries no checksum; mixed case must match EIP-55 exactly.

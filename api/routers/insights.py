@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import orjson
 import requests
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Engine
 
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.errors import NodeUnreachable
 from loyalty_ledger.insights import earning_split, report
+from loyalty_ledger.insights.answers import Answers, next_expiry
 from loyalty_ledger.insights.period import Period
 from loyalty_ledger.insights.settings import MAX_CHURN_DAYS, get_settings, set_settings
 from loyalty_ledger.insights.surveys import record_answer
-from loyalty_ledger.programme import earn
+from loyalty_ledger.programme import earn, views
 from loyalty_ledger.programme.order_time import EARLIEST_ORDER, programme_start
+from loyalty_ledger.store.reader import database_version, offchain_version
 
 from ..deps import AppState, BrandReader, IssuerDep, ProgramDep, StateDep
 
@@ -42,60 +49,140 @@ To = Annotated[
 
 @dataclass(frozen=True)
 class Scope:
-    """What every metric reads: the brand's program, the mirror and the period."""
+    """What every metric reads: the brand's program, the mirror and the period, and the app's
+    answers kept while nothing they read changed (`insights.answers`)."""
 
     engine: Engine
     program: Program
     period: Period
+    answers: Answers
 
     @property
     def kw(self) -> dict[str, Any]:
         return {"engine": self.engine, "program": self.program, "period": self.period}
+
+    def answer(self, metric: str, version: str | None = None, **args: Any) -> dict[str, Any]:
+        """A metric's answer, kept from an earlier request while nothing it reads changed: the
+        points economy reads the mirror (any commit changes its version), the others the earn
+        records, rules, settings and surveys only (a new indexed block leaves them be). An answer
+        says the time it is as of (a running period's: now, to the second): that is in its key."""
+        p = self.period
+        key: tuple[Any, ...] = (
+            self.program.brand_id,
+            self.program.points,
+            metric,
+            p.start,
+            p.end,
+            p.as_of,
+        )
+        key += tuple(args.items())
+        if metric == "points":  # as of now: true until the next lot or pass expires
+            now = int(time.time())
+            return self.answers.get(  # type: ignore[no-any-return]
+                key,
+                version or database_version(self.engine),
+                lambda: report.points(**self.kw, now=now),
+                lambda: next_expiry(self.engine, self.program, now),
+            )
+        fn = REPORTS[metric]
+        return self.answers.get(  # type: ignore[no-any-return]
+            key, offchain_version(self.engine), lambda: fn(**self.kw, **args)
+        )
+
+
+REPORTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "clv": report.clv,
+    "churn": report.churn,
+    "retention": report.retention,
+    "basket": report.basket,
+    "frequency": report.frequency,
+    "top_customers": report.top_customers,
+    "nps": report.nps,
+}
+DASHBOARD = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
+_answers_lock = threading.Lock()
+
+
+def answers_of(request: Request) -> Answers:
+    """The app's kept insights answers (made on first use)."""
+    kept: Answers | None = getattr(request.app.state, "insights_answers", None)
+    if kept is None:
+        with _answers_lock:
+            kept = getattr(request.app.state, "insights_answers", None)
+            if kept is None:
+                kept = request.app.state.insights_answers = Answers()
+    return kept
 
 
 def insight_scope(
     _r: BrandReader,
     program: ProgramDep,
     state: StateDep,
+    request: Request,
     f: From = None,
     t: To = None,
 ) -> Scope:
     """A reader of the brand (any of its keys, the operator, an auditor) and a valid period."""
     period = report.period_for(engine=state.engine, program=program, start=f, end=t)
-    return Scope(engine=state.engine, program=program, period=period)
+    return Scope(engine=state.engine, program=program, period=period, answers=answers_of(request))
 
 
 ScopeDep = Annotated[Scope, Depends(insight_scope)]
 
 
+@router.get("/insights/dashboard")
+def dashboard(scope: ScopeDep) -> Response:
+    """Every metric of the dashboard in one answer (each as its own endpoint answers it), with
+    the block the mirror is at: the dashboard's first load is one request."""
+    version = database_version(scope.engine)
+    p = scope.period
+    key = (scope.program.brand_id, scope.program.points, "dashboard", p.start, p.end, p.as_of)
+
+    def body() -> bytes:
+        st = views.mirror_state(engine=scope.engine)
+        head = {
+            "brand_id": scope.program.brand_id,
+            "period": p.to_json(),
+            "as_of_block": st["checkpoint_block"] if st else None,
+        }
+        parts = {name: scope.answer(name, version) for name in DASHBOARD}
+        return orjson.dumps(jsonable_encoder(head | parts))
+
+    now = int(time.time())  # the points part is true until the next expiry after this
+    data = scope.answers.get(
+        key, version, body, lambda: next_expiry(scope.engine, scope.program, now)
+    )
+    return Response(data, media_type="application/json")
+
+
 @router.get("/insights/clv")
 def clv(scope: ScopeDep) -> dict[str, Any]:
     """Customer lifetime value to date, predicted value, and spend in the period."""
-    return report.clv(**scope.kw)
+    return scope.answer("clv")
 
 
 @router.get("/insights/churn")
 def churn(scope: ScopeDep) -> dict[str, Any]:
     """Churn as N days without a purchase, month on month, and activity-based."""
-    return report.churn(**scope.kw)
+    return scope.answer("churn")
 
 
 @router.get("/insights/retention")
 def retention(scope: ScopeDep) -> dict[str, Any]:
     """Retention by first-purchase cohort (and by first-activity cohort)."""
-    return report.retention(**scope.kw)
+    return scope.answer("retention")
 
 
 @router.get("/insights/basket")
 def basket(scope: ScopeDep) -> dict[str, Any]:
     """Average order value and items per order, monthly, and the previous period's totals."""
-    return report.basket(**scope.kw)
+    return scope.answer("basket")
 
 
 @router.get("/insights/frequency")
 def frequency(scope: ScopeDep) -> dict[str, Any]:
     """Purchase frequency and repeat-purchase rate."""
-    return report.frequency(**scope.kw)
+    return scope.answer("frequency")
 
 
 @router.get("/insights/top-customers")
@@ -103,20 +190,20 @@ def top_customers(
     scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> dict[str, Any]:
     """The top customers by spend and by order count."""
-    return report.top_customers(**scope.kw, limit=limit)
+    return scope.answer("top_customers", limit=limit)
 
 
 @router.get("/insights/nps")
 def nps(scope: ScopeDep) -> dict[str, Any]:
     """Net Promoter Score from the survey answers in the period."""
-    return report.nps(**scope.kw)
+    return scope.answer("nps")
 
 
 @router.get("/insights/points")
 def points(scope: ScopeDep) -> dict[str, Any]:
     """Points economy: totals, expiry, swaps, liability, gifts, tiers and the books (all time);
     issued, swapped, expired and breakage per month of the period (`flows`)."""
-    return report.points(**scope.kw)
+    return scope.answer("points")
 
 
 class InsightsSettingsIn(BaseModel):

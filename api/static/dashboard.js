@@ -41,13 +41,14 @@
     const q = new URLSearchParams();
     if ($("from").value) q.set("from", $("from").value);
     if ($("to").value) q.set("to", $("to").value);
-    const base = `/brands/${encodeURIComponent(state.brand)}/insights/`;
-    const get = (name) => LL.api(base + name + "?" + q, { key: state.key });
+    const url = `/brands/${encodeURIComponent(state.brand)}/insights/dashboard?` + q;
     $("status").textContent = "loading…";
     document.body.dataset.ready = "";
     try {
-      const [clv, churn, retention, basket, freq, top, nps, points] = await Promise.all(
-        ["clv", "churn", "retention", "basket", "frequency", "top-customers", "nps", "points"].map(get));
+      // One request: every metric, each as its own endpoint answers it.
+      const all = await LL.api(url, { key: state.key });
+      const { clv, churn, retention, basket, nps, points } = all;
+      const freq = all.frequency, top = all.top_customers;
       render({ clv, churn, retention, basket, freq, top, nps, points });
       const p = clv.period;
       $("status").textContent = `${basket.currency} · ${p.from.slice(0, 10)} → ${p.to.slice(0, 10)} (excl.)` +

@@ -46,6 +46,9 @@ TABLES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     ),
     "point_lot": (("token", "holder", "expiry_epoch"), {"expires_at": 0, "amount": 0}),
     "exchange": (("id",), exchanges.DEFAULTS),
+    # Rollups of the points history (`rollups`): folded with the entries, journaled alike.
+    "ledger_month": (("token", "month", "kind"), {"entries": 0, "amount": 0}),
+    "gift_party": (("token", "member"), {"sent": 0, "received": 0}),
 }
 
 

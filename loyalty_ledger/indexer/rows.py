@@ -25,13 +25,18 @@ TABLES: dict[str, Table] = {
     "program": m.Program.__table__,  # type: ignore[attr-defined]
     "point_lot": m.PointLot.__table__,  # type: ignore[attr-defined]
     "exchange": m.Exchange.__table__,  # type: ignore[attr-defined]
+    "ledger_month": m.LedgerMonth.__table__,  # type: ignore[attr-defined]
+    "gift_party": m.GiftParty.__table__,  # type: ignore[attr-defined]
 }
 EVENT: Table = m.Event.__table__  # type: ignore[attr-defined]
 LEDGER: Table = m.LedgerEntry.__table__  # type: ignore[attr-defined]
 JOURNAL: Table = m.Journal.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 FULL_LOAD_MAX = 200_000  # derived tables up to this size are cached whole
-CONTRACT_KEYED = {"balance", "contract_state", "pass", "tier", "role", "role_admin", "point_lot"}
+CONTRACT_KEYED = {
+    *("balance", "contract_state", "pass", "tier", "role", "role_admin", "point_lot"),
+    *("ledger_month", "gift_party"),
+}
 
 
 def values(tbl: str, r: Any) -> state.Row:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..store import bulk
 from ..store import models as m
-from . import derive, rows, state, sweep
+from . import derive, rollups, rows, state, sweep
 from .cache import Cache, dumps
 from .decode import Decoded
 from .fetch import Header
@@ -259,10 +259,13 @@ class Sink:
             return  # nothing to fold, no clock to sweep: the common empty batch stays free
         need, whole_pass = derive.keys_needed(events, clocked)
         need["contract_state"].update((c,) for c in clocked)
+        entries = ledger_entries(events, self.exchanges)
+        for tbl, keys in rollups.keys(entries).items():
+            need[tbl] |= keys
         rows.load(conn, cache, need, whole_pass)
         cache.begin(floor)
         derive.apply(cache, events, clocked)
-        entries = ledger_entries(events, self.exchanges)
+        rollups.fold(cache, entries)
         if entries:
             data = [tuple(e[c] for c in LEDGER_COLS) for e in entries]
             bulk.write(
@@ -296,11 +299,19 @@ class Sink:
                     derive.apply(self.cache, events)
                     self._store_dirty(conn)
                     self._journal(conn)
-                conn.execute(
-                    update(LEDGER)
-                    .where(LEDGER.c.kind == "redeem", LEDGER.c.by == address)
-                    .values(kind="swap_out")
-                )
+                relabelled = LEDGER.c.kind == "redeem", LEDGER.c.by == address
+                if self.derived:  # the rollups move the burns from redeem to swap_out too
+                    cols = (LEDGER.c.token, LEDGER.c.block_time, LEDGER.c.amount)
+                    q = select(*cols, LEDGER.c.block_number).where(*relabelled)
+                    moved = [(t, bt, int(a), b) for t, bt, a, b in conn.execute(q)]
+                    need = {t: set() for t in derive.TABLES}
+                    need["ledger_month"] = rollups.relabel_keys(moved, "redeem", "swap_out")
+                    rows.load(conn, self.cache, need, set())
+                    self.cache.begin(floor)
+                    rollups.relabel(self.cache, moved, "redeem", "swap_out")
+                    self._store_dirty(conn)
+                    self._journal(conn)
+                conn.execute(update(LEDGER).where(*relabelled).values(kind="swap_out"))
                 conn.execute(update(STATE).values(exchange_address=address))
         finally:
             self.cache = Cache()

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.models import Balance, ContractState, LedgerEntry, Pass, PointLot, Tier
+from . import rollups
 from .economy import MonthFlows
 from .period import Period
 from .queries import T_EARN, month_of
@@ -34,7 +35,9 @@ def ledger_totals(conn: Connection, *, token: str) -> tuple[dict[str, int], dict
     """Points and entry counts per ledger kind (issue, redeem, forfeit, gift, transfer, …).
 
     A transfer of 0 points (a valid ERC-20 transfer, kept in the history) moved nothing and is
-    not counted."""
+    not counted. From the indexer's rollups when it kept them."""
+    if rollups.covers(conn, token=token):
+        return rollups.ledger_totals(conn, token=token)
     q = (
         select(T_ENTRY.c.kind, func.count(), _sum_u256(conn, T_ENTRY.c.amount))
         .where(T_ENTRY.c.token == token.lower(), T_ENTRY.c.amount != 0)
@@ -49,6 +52,8 @@ def ledger_totals(conn: Connection, *, token: str) -> tuple[dict[str, int], dict
 
 def gift_parties(conn: Connection, *, token: str) -> tuple[int, int]:
     """Distinct members who sent, and who received, at least one gift."""
+    if rollups.covers(conn, token=token):
+        return rollups.gift_parties(conn, token=token)
     where = and_(T_ENTRY.c.token == token.lower(), T_ENTRY.c.kind == "gift")
     senders = conn.execute(
         select(func.count(func.distinct(T_ENTRY.c.account))).where(where)

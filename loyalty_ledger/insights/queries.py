@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.insights_tables import T_SURVEY
 from ..store.offchain import EarnRecord, table
+from .earn_facts import bought, facts, member_totals
 from .lifecycle import CustomerHistory
 from .metrics import CustomerStats, MonthStats
 from .period import DAY, Period, month_start
@@ -44,60 +45,67 @@ def month_of(conn: Connection, ts: Any, months: list[int]) -> ColumnElement[int]
     return case(*[(ts >= month_start(m), m) for m in reversed(months[1:])], else_=months[0])
 
 
-def _is_purchase(currency: str) -> ColumnElement[bool]:
-    """A purchase in the brand's currency (with an amount)."""
-    return and_(
-        T_EARN.c.reason == "purchase",
-        T_EARN.c.currency == currency,
-        T_EARN.c.order_amount.is_not(None),
-    )
-
-
-def _purchases(brand_id: str, currency: str, period: Period) -> ColumnElement[bool]:
-    return and_(
-        _activity(brand_id),
-        _is_purchase(currency),
-        earn_time >= period.start,
-        earn_time < period.end,
-    )
-
-
 def _activity(brand_id: str) -> ColumnElement[bool]:
     return and_(T_EARN.c.brand_id == brand_id, T_EARN.c.status == "confirmed")
+
+
+def _per_member(
+    conn: Connection, brand_id: str, currency: str, lo: int | None, hi: int
+) -> dict[str, tuple[int, int, int, int | None, int | None]]:
+    """Per member who bought in [lo, hi): orders, spend, items, first and last purchase."""
+    every = None if lo is not None else member_totals(conn, brand_id=brand_id, hi=hi)
+    f = (
+        every
+        if every is not None
+        else facts(conn, brand_id=brand_id, lo=lo, hi=hi, purchases=currency)
+    )
+    q = (
+        select(
+            f.c.member,
+            func.sum(f.c.orders),
+            func.sum(f.c.spend),
+            func.sum(f.c["items"]),
+            func.min(f.c.first_at),
+            func.max(f.c.last_at),
+        )
+        .where(bought(f, currency))
+        .group_by(f.c.member)
+    )
+    return {
+        m: (int(n), int(s or 0), int(i or 0), a and int(a), b and int(b))
+        for m, n, s, i, a, b in conn.execute(q)
+    }
+
+
+def _members(conn: Connection, brand_id: str, lo: int, hi: int) -> set[str]:
+    """The members with any confirmed record in [lo, hi)."""
+    f = facts(conn, brand_id=brand_id, lo=lo, hi=hi)
+    return {m for (m,) in conn.execute(select(f.c.member).distinct())}
 
 
 def customer_stats(
     conn: Connection, *, brand_id: str, currency: str, period: Period
 ) -> list[CustomerStats]:
     """Orders, spend and items per customer who bought in the period."""
-    q = (
-        select(
-            T_EARN.c.member,
-            func.count(),
-            func.sum(T_EARN.c.order_amount),
-            func.sum(func.coalesce(T_EARN.c.items_count, 0)),
-        )
-        .where(_purchases(brand_id, currency, period))
-        .group_by(T_EARN.c.member)
-    )
-    return [CustomerStats(m, int(n), int(s or 0), int(i or 0)) for m, n, s, i in conn.execute(q)]
+    rows = _per_member(conn, brand_id, currency, period.start, period.end)
+    return [CustomerStats(m, n, s, i) for m, (n, s, i, _a, _b) in rows.items()]
 
 
 def month_stats(
     conn: Connection, *, brand_id: str, currency: str, period: Period
 ) -> list[MonthStats]:
     """Orders, revenue, items and customers per calendar month (every month, zeros included)."""
-    month = month_of(conn, earn_time, period.months()).label("m")
+    f = facts(conn, brand_id=brand_id, lo=period.start, hi=period.end, purchases=currency)
     q = (
         select(
-            month,
-            func.count(),
-            func.sum(T_EARN.c.order_amount),
-            func.sum(func.coalesce(T_EARN.c.items_count, 0)),
-            func.count(func.distinct(T_EARN.c.member)),
+            f.c.month,
+            func.sum(f.c.orders),
+            func.sum(f.c.spend),
+            func.sum(f.c["items"]),
+            func.count(func.distinct(f.c.member)),
         )
-        .where(_purchases(brand_id, currency, period))
-        .group_by(month)
+        .where(bought(f, currency))
+        .group_by(f.c.month)
     )
     rows = {int(m): (int(n), int(r or 0), int(i or 0), int(c)) for m, n, r, i, c in conn.execute(q)}
     return [MonthStats(m, *rows.get(m, (0, 0, 0, 0))) for m in period.months()]
@@ -107,11 +115,12 @@ def period_totals(
     conn: Connection, *, brand_id: str, currency: str, period: Period
 ) -> dict[str, int]:
     """Orders, revenue and distinct customers of the period."""
+    f = facts(conn, brand_id=brand_id, lo=period.start, hi=period.end, purchases=currency)
     q = select(
-        func.count(), func.sum(T_EARN.c.order_amount), func.count(func.distinct(T_EARN.c.member))
-    ).where(_purchases(brand_id, currency, period))
+        func.sum(f.c.orders), func.sum(f.c.spend), func.count(func.distinct(f.c.member))
+    ).where(bought(f, currency))
     n, r, c = conn.execute(q).one()
-    return {"orders": int(n), "revenue": int(r or 0), "customers": int(c)}
+    return {"orders": int(n or 0), "revenue": int(r or 0), "customers": int(c)}
 
 
 def customer_history(
@@ -126,52 +135,36 @@ def customer_history(
     """Every customer's purchases before the as-of time T: with `values` (what the value
     metrics need), orders and spend all time, in the period and in the churn windows
     [T - 2N, T - N) and [T - N, T) (N = `days`); without, the times of the first and the last
-    purchase and of the last before the period (what churn needs). The rest is left at 0."""
-    t, amount = earn_time, T_EARN.c.order_amount
+    purchase, and of the last in the N days before the period (what churn needs; None when
+    there is none). The rest is left at 0."""
     end, n = period.as_of, days * DAY
-    window, inside = t >= end - n, t >= period.start
-    cols = (
-        [
-            func.count(),
-            func.sum(amount),
-            func.max(case((and_(t >= end - 2 * n, t < end - n), 1), else_=0)),
-            func.sum(case((window, 1), else_=0)),
-            func.sum(case((window, amount), else_=0)),
-            func.sum(case((inside, 1), else_=0)),
-            func.sum(case((inside, amount), else_=0)),
-        ]
-        if values
-        else [func.min(t), func.max(t), func.max(case((t < period.start, t)))]
-    )
-    q = (
-        select(T_EARN.c.member, *cols)
-        .where(_activity(brand_id), _is_purchase(currency), t < end)
-        .group_by(T_EARN.c.member)
-    )
+    every = _per_member(conn, brand_id, currency, None, end)
     if not values:
+        near = _per_member(conn, brand_id, currency, period.start - n, min(period.start, end))
         return [
-            CustomerHistory(m, 0, 0, int(first), int(last), None if b is None else int(b))
-            for m, first, last, b in conn.execute(q)
+            CustomerHistory(m, 0, 0, int(a or 0), int(b or 0), near[m][4] if m in near else None)
+            for m, (_k, _s, _i, a, b) in every.items()
         ]
-    out = []
-    for m, *row in conn.execute(q):
-        k, s, active, wk, ws, pk, ps = (int(v or 0) for v in row)
-        out.append(
-            CustomerHistory(
-                member=m,
-                orders=k,
-                spend=s,
-                first=0,
-                last=0,
-                last_before_start=None,
-                active_at_window=bool(active),
-                window_orders=wk,
-                window_spend=ws,
-                period_orders=pk,
-                period_spend=ps,
-            )
+    opened = _per_member(conn, brand_id, currency, end - 2 * n, end - n)
+    window = _per_member(conn, brand_id, currency, end - n, end)
+    inside = _per_member(conn, brand_id, currency, period.start, end)
+    none = (0, 0, 0, None, None)
+    return [
+        CustomerHistory(
+            member=m,
+            orders=k,
+            spend=s,
+            first=0,
+            last=0,
+            last_before_start=None,
+            active_at_window=m in opened,
+            window_orders=window.get(m, none)[0],
+            window_spend=window.get(m, none)[1],
+            period_orders=inside.get(m, none)[0],
+            period_spend=inside.get(m, none)[1],
         )
-    return out
+        for m, (k, s, _i, _a, _b) in every.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -202,38 +195,39 @@ def member_months(
     previous: Period | None = None,
     all_history: bool = False,
 ) -> MemberMonths:
-    """One scan for the monthly series, the cohorts (`all_history`: to find first months) and
-    the activity-based churn (`previous`)."""
-    start, t = period.months()[0], earn_time
-    months = [start - EARLIER, start - 1, *period.months()]
+    """The monthly series, the cohorts (`all_history`: to find first months) and the
+    activity-based churn (`previous`: who was active in it, and who in the period)."""
+    start = period.months()[0]
     since = month_start(start - 1)
     if previous is not None:
         since = min(since, previous.start)
-    bucket = month_of(conn, t, months).label("m")
-    in_prev = (
-        and_(t >= previous.start, t < previous.end) if previous is not None else literal(False)
-    )
-    q = (
-        select(
-            T_EARN.c.member,
-            bucket,
-            func.max(case((_is_purchase(currency), 1), else_=0)),
-            func.max(case((in_prev, 1), else_=0)),
-            func.max(case((t >= period.start, 1), else_=0)),
+    rows: list[Any] = []
+    if all_history:  # the EARLIER bucket: anyone with a record before the month before
+        since = month_start(start - 1)
+        t = member_totals(conn, brand_id=brand_id)
+        assert t is not None  # (no `hi`: always the rollup)
+        early = case((and_(bought(t, currency), t.c.first_at < since), 1), else_=0)
+        q = (
+            select(t.c.member, literal(start - EARLIER), func.max(early))
+            .where(t.c.first_record_at < since)
+            .group_by(t.c.member)
         )
-        .where(_activity(brand_id), t < period.end, *([] if all_history else [t >= since]))
-        .group_by(T_EARN.c.member, bucket)
+        rows = list(conn.execute(q))
+    f = facts(conn, brand_id=brand_id, lo=since, hi=period.end)
+    bucket = case((f.c.month < start - 1, start - EARLIER), else_=f.c.month).label("m")
+    q = select(f.c.member, bucket, func.max(case((bought(f, currency), 1), else_=0))).group_by(
+        f.c.member, bucket
     )
     out = MemberMonths(defaultdict(set), defaultdict(set), set(), set())
-    for member, m, bought, was, now in conn.execute(q):
+    for member, m, buys in [*rows, *conn.execute(q)]:
         out.active[member].add(int(m))
-        if bought:
+        if buys:
             out.buying[member].add(int(m))
-        if was:
-            out.before.add(member)
-        if now:
-            out.during.add(member)
-    return MemberMonths(dict(out.active), dict(out.buying), out.before, out.during)
+    before, during = set(), set()
+    if previous is not None:
+        before = _members(conn, brand_id, previous.start, min(previous.end, period.end))
+        during = _members(conn, brand_id, period.start, period.end)
+    return MemberMonths(dict(out.active), dict(out.buying), before, during)
 
 
 def first_activity(conn: Connection, *, brand_id: str, before: int | None = None) -> int | None:

@@ -46,6 +46,58 @@ class InsightsSetting(InsightsModel, table=True):
     updated_at: int = Field(sa_type=BigInteger)
 
 
+class ChangeCounter(InsightsModel, table=True):
+    """How many writes a group of tables has seen: bumped by database triggers in the writing
+    transaction (migration 0011), so a reader can tell whether anything it read changed.
+    `offchain`: the earn records, earn rules, survey answers and insights settings."""
+
+    __tablename__ = "change_counter"
+    name: str = Field(primary_key=True, max_length=32)
+    n: int = Field(default=0, sa_type=BigInteger)
+
+
+class EarnMonth(InsightsModel, table=True):
+    """The confirmed earn records of a brand per month (UTC), member and currency ('' for
+    none): kept by database triggers in the transaction that writes the records (migration
+    0011), so every writer keeps it. Purchases: reason `purchase` with an amount."""
+
+    __tablename__ = "earn_month"
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand_id: str = Field(primary_key=True, max_length=32)
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    member: str = Field(primary_key=True, max_length=42)
+    currency: str = Field(primary_key=True, max_length=8)
+    records: int = Field(sa_type=BigInteger)  # every confirmed record (any reason)
+    orders: int = Field(sa_type=BigInteger)  # purchases
+    spend: int = Field(sa_type=BigInteger)  # their amounts
+    items: int = Field(sa_type=BigInteger)  # their items (none counted as 0)
+    first_at: int | None = Field(default=None, sa_type=BigInteger)  # first purchase's time
+    last_at: int | None = Field(default=None, sa_type=BigInteger)  # last purchase's time
+
+
+class EarnMember(InsightsModel, table=True):
+    """`EarnMonth` all time: the confirmed earn records of a brand per member and currency,
+    and the time of the member's first record (any reason), kept the same way."""
+
+    __tablename__ = "earn_member"
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand_id: str = Field(primary_key=True, max_length=32)
+    member: str = Field(primary_key=True, max_length=42)
+    currency: str = Field(primary_key=True, max_length=8)
+    records: int = Field(sa_type=BigInteger)
+    orders: int = Field(sa_type=BigInteger)
+    spend: int = Field(sa_type=BigInteger)
+    items: int = Field(sa_type=BigInteger)
+    first_at: int | None = Field(default=None, sa_type=BigInteger)
+    last_at: int | None = Field(default=None, sa_type=BigInteger)
+    first_record_at: int = Field(sa_type=BigInteger)
+
+
 insights_metadata = InsightsModel.metadata
 T_SURVEY: Table = SurveyAnswer.__table__  # type: ignore[attr-defined]
 T_SETTING: Table = InsightsSetting.__table__  # type: ignore[attr-defined]
+T_CHANGES: Table = ChangeCounter.__table__  # type: ignore[attr-defined]
+T_EARN_MONTH: Table = EarnMonth.__table__  # type: ignore[attr-defined]
+T_EARN_MEMBER: Table = EarnMember.__table__  # type: ignore[attr-defined]
+# What `offchain` counts: every table the earn and survey metrics read.
+OFFCHAIN_TABLES = ("earn_record", "earn_rule", "survey_answer", "insights_setting")

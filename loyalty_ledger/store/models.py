@@ -224,6 +224,29 @@ class LedgerEntry(StoreModel, table=True):
     """The block's timestamp (seconds); NULL on rows indexed before migration 0005."""
 
 
+class LedgerMonth(StoreModel, table=True):
+    """Rollup of the points history: entries that moved points (amount > 0) and their sum, per
+    program, kind and UTC month of the block (month = year * 12 + month - 1; -1: no block time).
+    Kept by the indexer in the transaction that writes the entries, journaled like them."""
+
+    __tablename__ = "ledger_month"
+    token: str = Field(primary_key=True, max_length=42)
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(primary_key=True, max_length=16)
+    entries: int = Field(default=0, sa_type=BigInteger)
+    amount: int = Field(default=0, sa_type=U256)
+
+
+class GiftParty(StoreModel, table=True):
+    """Rollup of the gifts: per program and member, gifts sent and received (any amount)."""
+
+    __tablename__ = "gift_party"
+    token: str = Field(primary_key=True, max_length=42)
+    member: str = Field(primary_key=True, max_length=42)
+    sent: int = Field(default=0, sa_type=BigInteger)
+    received: int = Field(default=0, sa_type=BigInteger)
+
+
 class Journal(StoreModel, table=True):
     """Undo log of derived state in the reorg window: a row's value before block N changed it."""
 

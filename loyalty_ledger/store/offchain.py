@@ -147,6 +147,7 @@ class EarnRecord(OffchainModel, table=True):
     __table_args__ = (
         UniqueConstraint("brand_id", "idem_key"),
         Index(None, "brand_id", "member"),
+        Index(None, "brand_id", "ordered_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     brand_id: str = Field(max_length=32)

@@ -1,25 +1,23 @@
 """Perk eligibility: from the SQL mirror (true as of the block it names) or, in strict mode,
-from the chain at one block.
+from the chain at one block (`onchain`). The judgement itself is pure (`rules`).
+
+The single check (`check_one`, the hot path of every till and page view) reads the perk, the
+checkpoint and the address's holdings in one snapshot: through the engine, or on SQLite
+through the store's plain reader (`check_one_sqlite`), which costs a tenth as much.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-from eth_utils import keccak
 from sqlalchemy import Connection, Engine, select, text
 from web3 import Web3
-from web3.types import RPCEndpoint
 
+from loyalty_ledger.chain import rpc
 from loyalty_ledger.chain.deploy import Deployment, Program
-from loyalty_ledger.errors import (
-    ContractRevert,
-    InvalidInput,
-    NodeUnreachable,
-)
+from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.perks.catalogue import (
     T_BAL,
     T_MEMBER,
@@ -29,74 +27,21 @@ from loyalty_ledger.programme.perks.catalogue import (
     T_USAGE,
     MirrorNotReady,
     PerkNotFound,
-    Reason,
     _now,
     list_perks,
 )
+from loyalty_ledger.programme.perks.onchain import (
+    Head,
+    chain_holdings,
+    chain_state,
+    head_watch,
+    remembered,
+)
+from loyalty_ledger.programme.perks.rules import Eligibility, Holding, judge, pass_active
+from loyalty_ledger.store.reader import ReaderBusy, SqliteReader
 from loyalty_ledger.validate import checksum_address
 
-
-@dataclass
-class Holding:
-    """What eligibility needs to know about one address."""
-
-    registered: bool = False
-    frozen: bool = False
-    balance: int = 0
-    pass_tier: int | None = None
-    pass_expires_at: int = 0
-    partner_pass: bool = False  # holds an active pass of the partner brand
-    used: int = 0
-
-
-@dataclass
-class Eligibility:
-    perk_id: int
-    address: str
-    eligible: bool
-    reasons: list[Reason] = field(default_factory=list)
-    as_of_block: int | None = None
-    strict: bool = False
-    balance: int = 0
-
-
-def _active(expires_at: int, now: int) -> bool:
-    return expires_at == 0 or expires_at > now
-
-
-def judge(perk: dict[str, Any], h: Holding, *, now: int) -> list[Reason]:
-    """Every reason `h` cannot redeem `perk` now (pure; empty when eligible)."""
-    out: list[Reason] = []
-    if not perk["active"]:
-        out.append(Reason("perk_inactive", "the perk is switched off"))
-    if perk["valid_from"] is not None and now < perk["valid_from"]:
-        out.append(Reason("not_started", f"the perk starts at {perk['valid_from']}"))
-    if perk["valid_until"] is not None and now >= perk["valid_until"]:
-        out.append(Reason("ended", f"the perk ended at {perk['valid_until']}"))
-    if perk["total_stock"] is not None and perk["redeemed_count"] >= perk["total_stock"]:
-        out.append(Reason("out_of_stock", "no stock left"))
-    if perk["per_member_limit"] is not None and h.used >= perk["per_member_limit"]:
-        out.append(Reason("limit_reached", f"redeemed {h.used} of {perk['per_member_limit']}"))
-    if not h.registered:
-        out.append(Reason("not_a_member", "the address is not a registered member"))
-    if h.frozen:
-        out.append(Reason("account_frozen", "the account is frozen"))
-    needed = max(perk["min_points"], perk["point_cost"])
-    if h.balance < needed:
-        out.append(Reason("insufficient_points", f"holds {h.balance} points, needs {needed}"))
-    has_pass = h.pass_tier is not None
-    active = has_pass and _active(h.pass_expires_at, now)
-    if (perk["active_pass_required"] or perk["min_tier"] is not None) and not has_pass:
-        out.append(Reason("no_pass", "holds no membership pass"))
-    elif perk["active_pass_required"] and not active:
-        out.append(Reason("pass_expired", f"the pass expired at {h.pass_expires_at}"))
-    if perk["min_tier"] is not None and has_pass and (h.pass_tier or 0) < perk["min_tier"]:
-        out.append(Reason("tier_too_low", f"tier {h.pass_tier}, needs {perk['min_tier']}"))
-    if perk["partner_brand_id"] is not None and not h.partner_pass:
-        out.append(
-            Reason("no_partner_pass", f"needs an active pass of brand {perk['partner_brand_id']}")
-        )
-    return out
+__all__ = ["Eligibility", "Holding", "chain_holdings", "judge"]
 
 
 def checkpoint(conn: Connection) -> int | None:
@@ -136,7 +81,7 @@ def mirror_holdings(
         if contract == program.pass_.lower():
             out[owner].pass_tier, out[owner].pass_expires_at = int(tier), int(expires)
         if partner is not None and contract == partner.pass_.lower():
-            out[owner].partner_pass = _active(int(expires), now)
+            out[owner].partner_pass = pass_active(int(expires), now)
     if perk["per_member_limit"] is not None:
         for member, used in conn.execute(
             select(T_USAGE.c.member, T_USAGE.c.used).where(
@@ -147,113 +92,75 @@ def mirror_holdings(
     return out
 
 
-_SEL = {
-    name: keccak(text=sig)[:4]
-    for name, sig in {
-        "isMember": "isMember(address)",
-        "isFrozen": "isFrozen(address)",
-        "balanceOf": "balanceOf(address)",
-        "passOf": "passOf(address)",
-        "isActive": "isActive(address)",
-        "passInfo": "passInfo(uint256)",
-    }.items()
-}
-
-
-def _batch_calls(w3: Web3, at: int, calls: list[tuple[str, str, int | str]]) -> list[bytes]:
-    """eth_calls at block `at` in ONE JSON-RPC batch: (contract, function, one argument)."""
-    if not calls:
-        return []
-    reqs = []
-    for to, fn, arg in calls:
-        word = int(arg, 16) if isinstance(arg, str) else arg
-        data = "0x" + (_SEL[fn] + word.to_bytes(32, "big")).hex()
-        reqs.append((RPCEndpoint("eth_call"), [{"to": to, "data": data}, hex(at)]))
-    try:
-        out = w3.provider.make_batch_request(reqs)  # type: ignore[attr-defined]
-    except requests.RequestException as exc:
-        raise NodeUnreachable(str(getattr(w3.provider, "endpoint_uri", "node")), str(exc)) from None
-    if not isinstance(out, list):
-        raise ContractRevert(f"batch call failed: {out.get('error')}")
-    by_id = sorted(out, key=lambda r: int(r["id"]))
-    results = []
-    for r in by_id:
-        if "error" in r:
-            raise ContractRevert(f"eth_call failed: {r['error']}")
-        results.append(bytes.fromhex(str(r["result"])[2:]))
-    return results
-
-
-def _word(raw: bytes, i: int = 0) -> int:
-    return int.from_bytes(raw[32 * i : 32 * (i + 1)], "big")
-
-
-def chain_holdings(
-    *,
-    w3: Web3,
-    deployment: Deployment,
-    perk: dict[str, Any],
-    program: Program,
-    partner: Program | None,
-    engine: Engine,
-    addresses: Sequence[str],
-) -> tuple[dict[str, Holding], int, int]:
-    """Holdings read from the chain at one block: (holdings, block number, block time).
-
-    Three round trips for any number of addresses: the head, one batch of reads at that
-    block, one batch for the pass details of the holders.
-    """
-    block = w3.eth.get_block("latest")
-    at, now = int(block["number"]), int(block["timestamp"])
-    addrs = [checksum_address(a) for a in addresses]
-    reg, pts, pas = deployment.registry, program.points, program.pass_
-    per = 5 if partner is not None else 4
-    calls: list[tuple[str, str, int | str]] = []
-    for a in addrs:
-        calls += [(reg, "isMember", a), (reg, "isFrozen", a), (pts, "balanceOf", a)]
-        calls.append((pas, "passOf", a))
-        if partner is not None:
-            calls.append((partner.pass_, "isActive", a))
-    res = _batch_calls(w3, at, calls)
-    out: dict[str, Holding] = {}
-    token_ids: dict[str, int] = {}
-    for i, a in enumerate(addrs):
-        r = res[i * per : (i + 1) * per]
-        h = Holding(registered=bool(_word(r[0])), frozen=bool(_word(r[1])), balance=_word(r[2]))
-        if partner is not None:
-            h.partner_pass = bool(_word(r[4]))
-        if _word(r[3]):
-            token_ids[a] = _word(r[3])
-        out[a.lower()] = h
-    holders = list(token_ids)
-    infos = _batch_calls(w3, at, [(pas, "passInfo", token_ids[a]) for a in holders])
-    for holder, raw in zip(holders, infos, strict=True):
-        h = out[holder.lower()]
-        h.pass_tier, h.pass_expires_at = _word(raw, 1), _word(raw, 2)
-    if perk["per_member_limit"] is not None:
-        with engine.connect() as conn:
-            for member, used in conn.execute(
-                select(T_USAGE.c.member, T_USAGE.c.used).where(
-                    T_USAGE.c.perk_id == perk["id"], T_USAGE.c.member.in_(list(out))
-                )
-            ):
-                out[member].used = int(used)
-    return out, at, now
-
-
-_ONE = text(
-    """
-    SELECT (SELECT checkpoint_block FROM indexer_state WHERE id = 1) AS checkpoint,
-           m.registered, m.frozen, b.amount, p.tier, p.expires_at, pp.expires_at AS partner_exp,
+_HOLDS = """
+    SELECT m.registered, m.frozen, b.amount, p.tier, p.expires_at, pp.expires_at AS partner_exp,
            u.used
-    FROM (SELECT :addr AS addr) x
+    FROM (SELECT {addr} AS addr) x
     LEFT JOIN member m ON m.address = x.addr
-    LEFT JOIN balance b ON b.token = :token AND b.holder = x.addr
-    LEFT JOIN pass p ON p.contract = :pass AND p.owner = x.addr
-    LEFT JOIN pass pp ON pp.contract = :ppass AND pp.owner = x.addr
-    LEFT JOIN perk_usage u ON u.perk_id = :pid AND u.member = x.addr
-    """
+    LEFT JOIN balance b ON b.token = {token} AND b.holder = x.addr
+    LEFT JOIN pass p ON p.contract = {pass_} AND p.owner = x.addr
+    LEFT JOIN pass pp ON pp.contract = {ppass} AND pp.owner = x.addr
+    LEFT JOIN perk_usage u ON u.perk_id = {pid} AND u.member = x.addr
+"""
+_ONE = text(
+    "SELECT (SELECT checkpoint_block FROM indexer_state WHERE id = 1) AS checkpoint, "
+    + _HOLDS.format(addr=":addr", token=":token", pass_=":pass", ppass=":ppass", pid=":pid")
+    .strip()
+    .removeprefix("SELECT")
 )
+_PERK_COLUMNS = [c.name for c in T_PERK.c]
+_BOOLEAN_COLUMNS = [c.name for c in T_PERK.c if c.type.python_type is bool]
+# The plain reader's single statement: the perk, the checkpoint and the holdings at once.
+_CHECK_SQL = f"""
+    SELECT {", ".join("k." + c for c in _PERK_COLUMNS)},
+           (SELECT checkpoint_block FROM indexer_state WHERE id = 1),
+           m.registered, m.frozen, b.amount, p.tier, p.expires_at, pp.expires_at, u.used
+    FROM perk k
+    LEFT JOIN member m ON m.address = ?
+    LEFT JOIN balance b ON b.token = ? AND b.holder = ?
+    LEFT JOIN pass p ON p.contract = ? AND p.owner = ?
+    LEFT JOIN pass pp ON pp.contract = ? AND pp.owner = ?
+    LEFT JOIN perk_usage u ON u.perk_id = k.id AND u.member = ?
+    WHERE k.id = ?
+"""
+
+
+def _keys(
+    deployment: Deployment, perk: dict[str, Any], addr: str
+) -> tuple[str, str, str, str, int]:
+    """The holdings statement's parameters: address, points, pass, partner pass, perk."""
+    program = deployment.program(perk["brand_id"])
+    partner = deployment.program(perk["partner_brand_id"]) if perk["partner_brand_id"] else None
+    ppass = partner.pass_.lower() if partner else "-"
+    return addr.lower(), program.points.lower(), program.pass_.lower(), ppass, perk["id"]
+
+
+def _decide(
+    perk: dict[str, Any], addr: str, checkpoint: int | None, held: tuple[Any, ...]
+) -> Eligibility:
+    """The answer from one snapshot's perk, checkpoint and holdings row."""
+    if checkpoint is None:
+        raise MirrorNotReady()
+    registered, frozen, amount, tier, expires, partner_exp, used = held
+    now = _now()
+    h = Holding(
+        registered=bool(registered),
+        frozen=bool(frozen),
+        balance=int(amount or 0),
+        pass_tier=None if tier is None else int(tier),
+        pass_expires_at=int(expires or 0),
+        partner_pass=partner_exp is not None and pass_active(int(partner_exp), now),
+        used=int(used or 0),
+    )
+    reasons = judge(perk, h, now=now)
+    return Eligibility(
+        perk_id=perk["id"],
+        address=addr,
+        eligible=not reasons,
+        reasons=reasons,
+        as_of_block=int(checkpoint),
+        balance=h.balance,
+    )
 
 
 def check_one(
@@ -266,39 +173,119 @@ def check_one(
         if row is None:
             raise PerkNotFound(perk_id)
         perk = dict(row)
-        program = deployment.program(perk["brand_id"])
-        partner = deployment.program(perk["partner_brand_id"]) if perk["partner_brand_id"] else None
-        r = conn.execute(
-            _ONE,
-            {
-                "addr": addr.lower(),
-                "token": program.points.lower(),
-                "pass": program.pass_.lower(),
-                "ppass": partner.pass_.lower() if partner else "-",
-                "pid": perk_id,
-            },
-        ).one()
-    if r.checkpoint is None:
-        raise MirrorNotReady()
-    now = _now()
-    h = Holding(
-        registered=bool(r.registered),
-        frozen=bool(r.frozen),
-        balance=int(r.amount or 0),
-        pass_tier=None if r.tier is None else int(r.tier),
-        pass_expires_at=int(r.expires_at or 0),
-        partner_pass=r.partner_exp is not None and _active(int(r.partner_exp), now),
-        used=int(r.used or 0),
+        addr_, token, pass_, ppass, pid = _keys(deployment, perk, addr)
+        params = {"addr": addr_, "token": token, "pass": pass_, "ppass": ppass, "pid": pid}
+        r = conn.execute(_ONE, params).one()
+    return perk, _decide(perk, addr, r[0], tuple(r[1:]))
+
+
+def check_one_sqlite(
+    *, reader: SqliteReader, deployment: Deployment, perk_id: int, address: str
+) -> tuple[dict[str, Any], Eligibility]:
+    """`check_one` through the store's plain SQLite reader, in one statement (one snapshot).
+
+    The statement needs the perk's brand and partner before it has read the perk: the reader
+    remembers them per perk id, and the row it reads says whether they still hold (else it
+    reads again with the right ones). Raises `ReaderBusy` when the reader cannot read now (the
+    caller then uses `check_one`)."""
+    addr = checksum_address(address)
+    low = addr.lower()
+    n = len(_PERK_COLUMNS)
+    brands = reader.memo.get(("perk-brands", perk_id))
+    for _ in range(3):
+        token = pass_ = ppass = "-"
+        if brands is not None:
+            perk_hint: dict[str, Any] = {"brand_id": brands[0], "partner_brand_id": brands[1]}
+            _, token, pass_, ppass, _ = _keys(deployment, perk_hint | {"id": perk_id}, addr)
+        row = reader.one(_CHECK_SQL, (low, token, low, pass_, low, ppass, low, low, perk_id))
+        if row is None:
+            raise PerkNotFound(perk_id)
+        perk = dict(zip(_PERK_COLUMNS, row[:n], strict=True))
+        read = (perk["brand_id"], perk["partner_brand_id"])
+        if read == brands:
+            for name in _BOOLEAN_COLUMNS:
+                perk[name] = bool(perk[name])
+            return perk, _decide(perk, addr, row[n], tuple(row[n + 1 :]))
+        brands = reader.memo[("perk-brands", perk_id)] = read
+    raise ReaderBusy("the perk changed brands while it was read")
+
+
+_PERK_USE_SQL = f"""
+    SELECT {", ".join("k." + c for c in _PERK_COLUMNS)}, u.used
+    FROM perk k LEFT JOIN perk_usage u ON u.perk_id = k.id AND u.member = ?
+    WHERE k.id = ?
+"""
+
+
+def perk_and_use_sqlite(
+    *, reader: SqliteReader, perk_id: int, address: str
+) -> tuple[dict[str, Any], int]:
+    """A perk and how often `address` used it, through the plain reader (strict checks)."""
+    row = reader.one(_PERK_USE_SQL, (checksum_address(address).lower(), perk_id))
+    if row is None:
+        raise PerkNotFound(perk_id)
+    perk = dict(zip(_PERK_COLUMNS, row, strict=False))
+    for name in _BOOLEAN_COLUMNS:
+        perk[name] = bool(perk[name])
+    return perk, int(row[-1] or 0)
+
+
+def strict_one(
+    *, client: rpc.JsonRpc, deployment: Deployment, perk: dict[str, Any], address: str, used: int
+) -> Eligibility:
+    """One address's eligibility from the chain at its head (`used`: the perk's usage)."""
+    addr = checksum_address(address)
+    program = deployment.program(perk["brand_id"])
+    partner = deployment.program(perk["partner_brand_id"]) if perk["partner_brand_id"] else None
+    held, at = chain_state(
+        client=client, deployment=deployment, program=program, partner=partner, addresses=[addr]
     )
-    reasons = judge(perk, h, now=now)
-    return perk, Eligibility(
-        perk_id=perk_id,
+    return _strict_answer(perk, addr, held[addr.lower()], at, used)
+
+
+def _strict_answer(perk: dict[str, Any], addr: str, h: Holding, at: Head, used: int) -> Eligibility:
+    """The strict answer for holdings `h` read at head `at`."""
+    h.used = used
+    reasons = judge(perk, h, now=at.time)
+    return Eligibility(
+        perk_id=perk["id"],
         address=addr,
         eligible=not reasons,
         reasons=reasons,
-        as_of_block=int(r.checkpoint),
+        as_of_block=at.number,
+        strict=True,
         balance=h.balance,
     )
+
+
+async def strict_one_async(
+    *,
+    heads: rpc.AsyncJsonRpc,
+    client: rpc.JsonRpc,
+    deployment: Deployment,
+    perk: dict[str, Any],
+    address: str,
+    used: int,
+) -> Eligibility:
+    """`strict_one` on the event loop: the head from the loop's coalescing watch, the holdings
+    from memory when this head was read before, else read in a thread."""
+    addr = checksum_address(address)
+    program = deployment.program(perk["brand_id"])
+    partner = deployment.program(perk["partner_brand_id"]) if perk["partner_brand_id"] else None
+    at = await head_watch(heads).head()
+    h = remembered(deployment=deployment, program=program, partner=partner, at=at, address=addr)
+    if h is None:
+        held, _ = await asyncio.to_thread(
+            chain_state,
+            client=client,
+            deployment=deployment,
+            program=program,
+            partner=partner,
+            addresses=[addr],
+            at=at,
+        )
+        h = held[addr.lower()]
+    return _strict_answer(perk, addr, h, at, used)
 
 
 def eligibility(

@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014_earning_rules"
-down_revision: str | None = "0009_insights_settings"
+down_revision: str | None = "0011_earn_rollups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
