@@ -16,10 +16,13 @@ from loyalty_ledger.insights import report
 from loyalty_ledger.insights.period import Period
 from loyalty_ledger.insights.settings import MAX_CHURN_DAYS, get_settings, set_settings
 from loyalty_ledger.insights.surveys import record_answer
+from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme import earn
 from loyalty_ledger.programme.order_time import EARLIEST_ORDER, programme_start
 
 from ..deps import AppState, BrandReader, IssuerDep, ProgramDep, StateDep
+from .operations import prefer_wait, settled_earning
+from .writes import PreferHeader
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["insights"])
 
@@ -163,9 +166,15 @@ def _programme_start(state: AppState, program: Program) -> int:
 
 @router.post("/surveys/answers", status_code=201)
 def survey_answer(
-    brand_id: str, body: SurveyAnswerIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+    brand_id: str,
+    body: SurveyAnswerIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
 ) -> dict[str, Any]:
-    """Record a member's NPS answer (0-10), once per survey; optionally earn the survey bonus."""
+    """Record a member's NPS answer (0-10), once per survey; optionally earn the survey bonus
+    (queued in the outbox: `earned.status` is pending until mined; Prefer: wait=N waits)."""
     answer, duplicate = record_answer(
         engine=state.engine,
         brand_id=brand_id,
@@ -185,6 +194,10 @@ def survey_answer(
             member=answer["member"],
             action="survey",
             action_id=f"{body.survey_id}:{answer['member']}",
+            queued=state.settings.outbox,
         )
         earned = {**e.record, "duplicate": e.duplicate}
+        if earned["status"] == "pending" and earned.get("intent_id"):
+            row = outbox.wait(state.engine, earned["intent_id"], prefer_wait(prefer))
+            earned |= settled_earning(row or {})
     return {"answer": answer, "duplicate": duplicate, "earned": earned}

@@ -52,6 +52,7 @@ class Issuer:
         self, conn: Connection, *, idem_key: str, member: str, amount: int, reason: str, ref: str
     ) -> int:
         reason_bytes(reason), ref_bytes(ref)  # too long: InvalidInput now, not a failed intent
+        wake(self.sender.address)
         return sql.enqueue(
             conn,
             signer=self.sender.address,
@@ -65,11 +66,25 @@ class Issuer:
         )
 
 
+_WAKE: dict[str, threading.Event] = {}
+MAX_IDLE = 0.25  # an idle submitter looks at the queue at least this often (seconds)
+
+
+def _wake_event(signer: str) -> threading.Event:
+    return _WAKE.setdefault(signer, threading.Event())
+
+
+def wake(signer: str) -> None:
+    """A write was queued for `signer` in this process: its submitter looks now."""
+    _wake_event(signer).set()
+
+
 def enqueue_call(
     conn: Connection, *, sender: Sender, call: ContractFunction, idem_key: str, value: int = 0
 ) -> int:
     """A `call` intent: any transaction of `sender`'s key (relays, passes, registrations)."""
     sender._check_target(call.address)
+    wake(sender.address)  # early is harmless: the submitter just finds nothing yet
     return sql.enqueue(
         conn,
         signer=sender.address,
@@ -138,8 +153,11 @@ def run_submitter(
 
 
 def _drive(sub: Submitter, lease: Lease, stop: threading.Event, idle: float) -> None:
+    """Step while there is work; when idle, wait a little longer each round (up to MAX_IDLE)
+    unless a write queued in this process wakes it."""
     started = False
     last_check = time.monotonic()
+    wake_up, pause = _wake_event(sub.account.address), idle
     while not stop.is_set():
         try:
             if not started:
@@ -160,8 +178,14 @@ def _drive(sub: Submitter, lease: Lease, stop: threading.Event, idle: float) -> 
             last_check = time.monotonic()
             if not lease.alive():
                 return  # the database session (and with it the lease) is gone: re-acquire
-        if not moved:
-            stop.wait(idle)
+        if moved or sub.queue.open_txs():
+            pause = idle
+            if not moved:
+                stop.wait(idle)
+            continue
+        wake_up.wait(pause)
+        wake_up.clear()
+        pause = min(MAX_IDLE, pause * 2)
 
 
 def start_submitters(
