@@ -20,7 +20,6 @@ from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.chain.submitter import Submitter
 from loyalty_ledger.config import Settings
-from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.store import outbox as sql
 from loyalty_ledger.store.lease import Lease
 from loyalty_ledger.validate import checksum_address, positive_amount, reason_bytes, ref_bytes
@@ -157,23 +156,25 @@ def _drive(sub: Submitter, lease: Lease, stop: threading.Event, idle: float) -> 
     unless a write queued in this process wakes it."""
     started = False
     last_check = time.monotonic()
-    wake_up, pause = _wake_event(sub.account.address), idle
+    wake_up, pause, failing = _wake_event(sub.account.address), idle, ""
     while not stop.is_set():
         try:
             if not started:
                 sub.start()
                 started = True
             moved = sub.step()
-        except (LedgerError, OSError, RuntimeError, ConnectionError) as exc:
-            log.warning("submitter %s: %s; retrying", sub.account.address, exc)
-            started = False
-            stop.wait(1.0)
-            continue
         except Exception as exc:  # the node or the database went away mid-step
-            log.warning("submitter %s: %s: %s", sub.account.address, type(exc).__name__, exc)
-            started = False
+            why = f"{type(exc).__name__}: {exc}"
+            # Once per stretch of the same failure, not every second.
+            (log.debug if why == failing else log.warning)(
+                "submitter %s: %s; retrying", sub.account.address, why
+            )
+            failing, started = why, False
             stop.wait(1.0)
             continue
+        if failing:
+            log.warning("submitter %s: working again", sub.account.address)
+            failing = ""
         if time.monotonic() - last_check > 5.0:
             last_check = time.monotonic()
             if not lease.alive():

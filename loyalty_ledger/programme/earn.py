@@ -32,6 +32,7 @@ from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
+from loyalty_ledger.programme.earn_batch import claim_batch
 from loyalty_ledger.programme.idempotency import check_same, request_hash
 from loyalty_ledger.programme.order_time import (
     EARLIEST_ORDER,
@@ -324,9 +325,11 @@ def earn_purchases(
     rows = [purchase_values(rule, **o, earliest=start) for o in orders]
     if len({r["idem_key"] for r in rows}) != len(rows):
         raise InvalidInput("an order id appears twice in the batch")
-    if queued:
-        kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
-        return [_earn_one(**kw, values=r) for r in rows]  # type: ignore[arg-type]
+    if queued:  # all or nothing, in one SQL transaction
+        issuer = outbox.Issuer(sender, program)
+        return [
+            Earned(rec, dup) for rec, dup in claim_batch(engine, issuer, program.brand_id, rows)
+        ]
     claimed: list[tuple[int, dict[str, Any]]] = []
     results: dict[str, Earned] = {}
     try:
