@@ -30,6 +30,8 @@ from loyalty_ledger.validate import reason_bytes, ref_bytes
 
 log = logging.getLogger(__name__)
 FEE_BUMP = 1.25  # a replacement must pay at least 10% more (geth, anvil); 25% to be sure
+# ERC2771Forwarder.execute((address,address,uint256,uint256,uint48,bytes,bytes))
+EXECUTE_SELECTOR = "0xdf905caf"
 MAX_MINED_REVERTS = 3  # an issue mined as a revert this often (though pre-flight passes) fails
 
 
@@ -168,10 +170,34 @@ class Submitter:
         try:
             gas = self._estimate(row["to_address"], row["data"], int(row["value"] or 0))
         except LedgerError as err:
+            err = self._relayed_reason(row) or err
             self.queue.fail([row["id"]], err.code, err.message)
             return 1
         self._send(row["to_address"], row["data"], int(row["value"] or 0), gas, "call", [row["id"]])
         return 1
+
+    def _relayed_reason(self, row: dict[str, Any]) -> LedgerError | None:
+        """A relayed request (the forwarder's `execute`) fails as a whole: the inner call,
+        made from its signer, says why (frozen, too few points …)."""
+        if not str(row["data"]).startswith(EXECUTE_SELECTOR):
+            return None
+        fwd = contracts.at(self.w3, row["to_address"], "ERC2771Forwarder")
+        try:
+            _fn, args = fwd.decode_function_input(row["data"])
+            req = args["request"]
+            frm, to, data = (
+                (req["from"], req["to"], req["data"])
+                if isinstance(req, dict)
+                else (req[0], req[1], req[5])
+            )
+            inner: TxParams = {"from": frm, "to": to, "data": HexBytes(data)}  # type: ignore[typeddict-item]
+            with reverts_decoded(self.decoder):
+                self.w3.eth.call(inner)
+        except LedgerError as err:
+            return err
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+        return None
 
     def _send(self, to: str, data: str, value: int, gas: int, kind: str, ids: list[int]) -> None:
         """Sign with the next nonce, record, broadcast: under the Sender's lock, so a process's
