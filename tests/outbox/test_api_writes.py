@@ -30,7 +30,7 @@ from loyalty_ledger.store import outbox as sql
 
 from ..api.conftest import sign_typed, siwe_body
 from ..pg import fresh_schema
-from .conftest import BRAND_KEY, MEMBERS, OPERATOR_KEY
+from .conftest import BRAND_KEY, MEMBERS, OPERATOR_KEY, app_settings
 
 BRAND = Account.from_key(BRAND_KEY)
 OPERATOR = Account.from_key(OPERATOR_KEY)
@@ -76,6 +76,13 @@ class App:
         )
         return acct
 
+    def points(self, acct: Any, amount: int) -> None:
+        program = self.deployment.program("acme")
+        sender = self.state.brand_sender("acme")
+        ledger.issue_points(
+            sender=sender, program=program, member=acct.address, amount=amount, reason="signup"
+        )
+
     def index(self) -> None:
         run_indexer(self.settings, follow=False, progress=False, poll_interval=0.02)
 
@@ -103,18 +110,7 @@ class App:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app(request: pytest.FixtureRequest, node: Anvil, net: Any, tmp_path: Path) -> Iterator[App]:
     def build(url: str) -> App:
-        settings = Settings(
-            rpc_url=node.url,
-            database_url=url,
-            deployment_file=net[2],
-            data_dir=tmp_path,
-            operator_key=OPERATOR_KEY,
-            brand_key=BRAND_KEY,
-            submitter=False,
-            outbox_batch_ms=0,
-            _env_file=None,  # type: ignore[call-arg]
-        )
-        a = App(settings)
+        a = App(app_settings(node, net, tmp_path, url, submitter=False, outbox_batch_ms=0))
         a.index()
         return a
 
@@ -181,14 +177,7 @@ def test_every_write_kind_is_queued_then_mined_with_its_key(app: App) -> None:
     policy = a.client.put("/brands/acme/expiry-policy", json={"epochs": 0}, headers=a.brand)
     a.settled(policy, a.brand, BRAND.address)
     # the relayer key (the operator's here): a customer's signed transfer
-    ledger.issue_points(
-        sender=a.state.brand_sender("acme"),
-        program=acme,
-        member=new.address,
-        amount=50,
-        reason="signup",
-        ref="w",
-    )
+    a.points(new, 50)
     h = a.sign_in(new)
     r = a.client.post(
         f"/customers/{new.address}/transfers",
@@ -212,14 +201,7 @@ def test_refusals_are_clear_and_queue_nothing(app: App) -> None:
     a.go()
     w3, dep, acme = a.state.w3, a.deployment, a.deployment.program("acme")
     alice, bob, mallory = a.member(), MEMBERS[11], Account.create()
-    ledger.issue_points(
-        sender=a.state.brand_sender("acme"),
-        program=acme,
-        member=alice.address,
-        amount=10,
-        reason="signup",
-        ref="r",
-    )
+    a.points(alice, 10)
     h = a.sign_in(alice)
     before = a.counts()
     # a bad signature
@@ -272,14 +254,7 @@ def test_a_burn_that_fails_once_queued_releases_the_redemption(app: App) -> None
     a = app
     w3, dep, acme = a.state.w3, a.deployment, a.deployment.program("acme")
     carol = a.member()
-    ledger.issue_points(
-        sender=a.state.brand_sender("acme"),
-        program=acme,
-        member=carol.address,
-        amount=20,
-        reason="signup",
-        ref="c",
-    )
+    a.points(carol, 20)
     a.index()
     perk = a.client.post(
         "/brands/acme/perks",
