@@ -115,7 +115,7 @@ def key_create(
     brand: Annotated[str | None, typer.Option(help="the brand of a brand key")] = None,
     role: Annotated[
         list[str] | None,
-        typer.Option("--role", help="issuer, redeemer, perk_manager, viewer (repeat)"),
+        typer.Option("--role", help="issuer, redeemer, perk_manager, viewer, cashier (repeat)"),
     ] = None,
     label: Annotated[str, typer.Option(help="a note: who holds the key")] = "",
     database_url: DbOpt = None,

@@ -17,6 +17,7 @@ from typing import Annotated
 from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from web3 import Web3
 
@@ -28,6 +29,7 @@ from loyalty_ledger.auth import (
     cached_key,
     verify_session,
 )
+from loyalty_ledger.auth.custody import Kek, load_kek, sealed_keys
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.chain.keys import KeyRing
@@ -67,6 +69,7 @@ class AppState:
     # What this API found down, and since when (for /health); the main job's indexer's own view.
     outages: Outages = field(default_factory=lambda: Outages("api", logging.getLogger("api")))
     indexer_outages: Outages | None = None
+    _kek: Kek | None = None  # seals members' managed keys (checked at start when any exist)
 
     @property
     def deployment(self) -> Deployment:
@@ -101,6 +104,25 @@ class AppState:
                 if self._w3 is None:
                     self._w3 = connect_settings(self.settings)
         return self._w3
+
+    @property
+    def kek(self) -> Kek:
+        """The key-encryption key (made on first use when no key is sealed yet)."""
+        if self._kek is None:
+            with self._lock:
+                if self._kek is None:
+                    self._kek = load_kek(self.settings, self.engine)
+        return self._kek
+
+    def check_kek(self) -> None:
+        """At start: with sealed keys in the database, a missing or wrong KEK is a ConfigError
+        (a database that is down now is checked on first use instead)."""
+        try:
+            sealed = sealed_keys(self.engine)
+        except (OperationalError, InterfaceError):
+            return
+        if sealed:
+            self._kek = load_kek(self.settings, self.engine)
 
     def chain_restarted(self) -> None:
         """The node came back from a saved state (it may have lost its last blocks): every
@@ -343,3 +365,8 @@ async def member_actor(customer: CustomerDep, address: str) -> str:
 
 
 MemberActorDep = Annotated[str, Depends(member_actor)]
+
+
+def client_of(request: Request) -> str:
+    """Who is asking, for per-client limits: the peer address."""
+    return request.client.host if request.client else "unknown"

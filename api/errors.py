@@ -14,7 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loyalty_ledger import errors as e
 from loyalty_ledger.auth import AuthenticationFailed, Forbidden, MalformedSiwe
+from loyalty_ledger.auth.accounts import UnknownMember
+from loyalty_ledger.auth.managed import RequestInFlight
+from loyalty_ledger.auth.principal import RateLimited, StepUpRequired
 from loyalty_ledger.health import Outages
+from loyalty_ledger.mail import MailFailed
 from loyalty_ledger.programme.perks import (
     IdempotencyConflict,
     LimitReached,
@@ -25,6 +29,7 @@ from loyalty_ledger.programme.perks import (
     PerkNotFound,
     PointsHeld,
 )
+from loyalty_ledger.programme.vouchers import UnknownVoucher, VoucherProblem
 from loyalty_ledger.store import database_unavailable
 
 log = logging.getLogger("api")
@@ -40,6 +45,7 @@ STATUS: dict[type[BaseException], int] = {
     e.LedgerValueError: 422,
     e.UnknownProgram: 404,
     e.UnknownOperation: 404,
+    e.NotFound: 404,
     e.KeyMisuse: 403,
     PerkNotFound: 404,
     e.NoPass: 409,
@@ -68,6 +74,13 @@ STATUS: dict[type[BaseException], int] = {
     LimitReached: 409,
     PointsHeld: 409,
     IdempotencyConflict: 409,
+    RateLimited: 429,
+    StepUpRequired: 403,
+    UnknownMember: 404,
+    UnknownVoucher: 404,
+    VoucherProblem: 409,
+    RequestInFlight: 409,
+    MailFailed: 503,
     e.NodeUnreachable: 503,
     e.WrongChain: 503,
     e.ConfigError: 503,
@@ -118,7 +131,10 @@ def _ledger_error(req: Request, exc: Exception) -> JSONResponse:
         extra = {"requested": exc.requested, "remaining": exc.remaining}
     elif isinstance(exc, e.ExchangeTooSmall):
         extra["minimum"] = exc.minimum
-    return JSONResponse(body(exc.code, exc.message, **extra), status_code=status_of(exc))
+    elif isinstance(exc, VoucherProblem) and exc.voucher is not None:
+        extra["voucher"] = exc.voucher
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return JSONResponse(body(exc.code, exc.message, **extra), status_of(exc), headers=headers)
 
 
 def _validation(_req: Request, exc: Exception) -> JSONResponse:
@@ -143,6 +159,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "rate_limited",
     503: "unavailable",
 }
 

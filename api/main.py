@@ -23,15 +23,21 @@ from .routers import (
     admin,
     auth,
     brands,
+    crm,
     customers,
     exchanges,
     expiry,
     health,
     insights,
+    keys,
     ledger,
+    members,
     operations,
     pages,
     perks,
+    profiles,
+    signin,
+    vouchers,
 )
 
 log = logging.getLogger("api")
@@ -144,6 +150,7 @@ def create_app(
     app.state.api = state = AppState(
         settings=settings, engine=engine, options=options, indexer_outages=indexer_outages
     )
+    state.check_kek()  # ConfigError: sealed member keys, but the KEK is missing or wrong
     for line in state.key_report():
         (log.warning if "read-only" in line else log.info)("signing key of %s", line)
     if settings.submitter:  # every key's submitter (each sends only while it holds its lease)
@@ -155,6 +162,8 @@ def create_app(
     routers = (
         *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),
         operations,
+        *(signin, members, vouchers),
+        *(crm, profiles, keys),
     )
     for r in (*routers, pages):
         app.include_router(r.router)

@@ -154,6 +154,9 @@ def build(app: FastAPI, routers: list[APIRouter]) -> dict[str, Any]:
             responses.pop("422", None)  # FastAPI's own shape, never sent
             for code in sorted(statuses(route, path, op)):
                 responses[str(code)] = _error_response(code)
+            for code, resp in responses.items():  # the route's own error statuses (429 …)
+                if int(code) >= 400:
+                    resp["content"] = _error_response(503)["content"]
             if had_auth:
                 op["security"] = [{"apiKey": []}, {"session": []}]
                 if optional_principal in _calls(route.dependant):

@@ -23,6 +23,11 @@ from loyalty_ledger.validate import printable_text
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 # The EIP-55 checksum is checked by the domain layer, which says what is wrong (invalid_address).
 Address = Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": ADDRESS_PATTERN})]
+# An address, or a member id from a member card (M and 8 letters or digits).
+MemberRef = Annotated[
+    StrictStr,
+    WithJsonSchema({"type": "string", "pattern": r"^(0x[0-9a-fA-F]{40}|[Mm][0-9A-Za-z]{8})$"}),
+]
 HexAddress = Annotated[StrictStr, Field(pattern=ADDRESS_PATTERN)]  # inside signed messages
 HexBytes = Annotated[StrictStr, Field(pattern=r"^0x([0-9a-fA-F]{2})*$", max_length=32_768)]
 Signature = Annotated[StrictStr, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
@@ -299,7 +304,7 @@ class SwapOut(TxOut):
 
 
 class PurchaseIn(Strict):
-    member: Address
+    member: MemberRef
     order_id: StrictStr = Field(min_length=1, max_length=128)
     amount: StrictInt = Field(ge=0, le=2**63 - 1)
     currency: StrictStr = Field(min_length=3, max_length=8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, model_validator
@@ -78,6 +78,28 @@ class Settings(BaseSettings):
     deployment_file: Path = Path("deployments/local.json")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+    """The API's address as members reach it (unsubscribe links); default http://host:port."""
+    smtp_host: str | None = None
+    """Mail server; without one, mail goes to the log and <data_dir>/mail/ (the local default)."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "Loyalty Ledger <no-reply@localhost>"
+    webauthn_rp_id: str = "localhost"
+    """Passkeys' relying-party id: the site's host name (a passkey works only on its RP id)."""
+    webauthn_origin: str | None = None
+    """The page origin passkeys are used from (default http://<rp id>:<api port>)."""
+    key_encryption_key: SecretStr | None = None
+    """Seals members' managed keys (64 hex); default: <data_dir>/kek (0600, made on first run)."""
+    gift_step_up_above: int = Field(default=500, ge=0)
+    """Managed-key gifts above this many points need a fresh passkey or email code (per brand:
+    PUT /brands/{b}/member-settings)."""
+    notify_max_attempts: int = Field(default=5, ge=1, le=50)
+    """A webhook or mail delivery that failed this many times is dead-lettered."""
+    notify_backoff: float = Field(default=2.0, ge=0)
+    """Seconds before the first retry of a failed delivery; doubled at each further try."""
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
@@ -111,3 +133,10 @@ class Settings(BaseSettings):
 def get_settings(**overrides: Any) -> Settings:
     """A fresh Settings from the environment; non-None `overrides` win (cheap; cache if needed)."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def public_url(settings: Settings) -> str:
+    """The API's base URL as members reach it (no trailing slash)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return f"http://{settings.api_host}:{settings.api_port}"

@@ -384,3 +384,9 @@ class IdempotencyConflict(LedgerError):
     """An idempotency key (Idempotency-Key, order id, action id) reused for another request."""
 
     code = "idempotency_conflict"
+
+
+class NotFound(LedgerError):
+    """No such record (a profile, a segment, a notification, a webhook endpoint)."""
+
+    code = "not_found"

@@ -42,3 +42,13 @@ def alembic_run(engine: Engine, fn: Any, rev: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         fn(cfg, rev)
+
+
+def previous(rev: str) -> str:
+    """The revision `rev` follows in the chain (read from its script, so a re-linked chain stays
+    tested)."""
+    from alembic.script import ScriptDirectory
+
+    down = ScriptDirectory.from_config(alembic_config()).get_revision(rev).down_revision
+    assert isinstance(down, str), f"{rev} has no single predecessor: {down!r}"
+    return down

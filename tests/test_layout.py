@@ -20,10 +20,12 @@ MAX_LINES = 400
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors"}),
     frozenset({"config", "validate", "expiry", "retry", "health"}),
+    frozenset({"mail"}),  # sends with the settings: above config, below everything that mails
     frozenset({"chain", "store"}),
     frozenset({"ledger", "indexer"}),
     frozenset({"programme", "auth"}),
     frozenset({"insights", "audit"}),
+    frozenset({"crm"}),
     frozenset({"demo"}),
     frozenset({"api"}),
     frozenset({"service"}),

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from web3 import Web3
 
 from loyalty_ledger import auth, ledger
+from loyalty_ledger.auth import accounts
 from loyalty_ledger.chain.anvil import Anvil, free_port
 from loyalty_ledger.chain.deploy import Deployment
 from loyalty_ledger.config import get_settings
@@ -111,6 +112,10 @@ def test_every_run_prints_the_links_and_how_to_sign_in(tmp_path: Path) -> None:
         engine = make_engine(str(settings.database_url))
         for brand, key in keys.items():
             assert auth.authenticate_key(engine=engine, key=key).brand_id == brand
+        # ... and how to sign in as them with no wallet: an email code to the demo address
+        assert any(access.DEMO_EMAIL in line and "Email me a code" in line for line in said)
+        demo = accounts.by_email(engine, access.DEMO_EMAIL)
+        assert demo is not None and demo["address"] == cust["address"]
 
         said.clear()
         assert up(settings, scale=scale, serve_api=False, say=said.append) == 0

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from web3.logs import DISCARD
 
 from loyalty_ledger import ledger
+from loyalty_ledger.auth.accounts import member_address
 from loyalty_ledger.chain import contracts
 from loyalty_ledger.ledger import outbox, passes, writes
 from loyalty_ledger.programme import earn
@@ -74,7 +75,7 @@ def earn_purchase(
             engine=state.engine,
             sender=_queued(state, brand_id),
             program=program,
-            member=body.member,
+            member=member_address(state.engine, body.member),
             order_id=body.order_id,
             amount=body.amount,
             currency=body.currency,
@@ -121,7 +122,9 @@ def earn_batch(
     prefer: PreferHeader = None,
 ) -> Any:
     """Many purchases at once (each order id earns once); 202 until every one is settled."""
-    orders = [o.model_dump() for o in body.orders]
+    orders = [
+        {**o.model_dump(), "member": member_address(state.engine, o.member)} for o in body.orders
+    ]
     earned = earn.earn_purchases(
         engine=state.engine,
         sender=_queued(state, brand_id),

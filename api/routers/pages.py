@@ -32,6 +32,12 @@ def dashboard() -> FileResponse:
     return FileResponse(STATIC / "dashboard.html", media_type="text/html")
 
 
+@router.get("/console")
+def console() -> FileResponse:
+    """The brand console: perks, members, segments and notifications, exports (a brand key)."""
+    return FileResponse(STATIC / "console.html", media_type="text/html")
+
+
 @router.get("/wallet")
 def wallet() -> FileResponse:
     """The customer wallet (Sign-In with Ethereum)."""

@@ -4,12 +4,12 @@ const LL = {
   // A write (POST, PUT, PATCH, DELETE) asks the API to wait for its chain transaction
   // (Prefer: wait=10); answered 202 Accepted (still queued), it polls /operations/{id} until the
   // operation is mined (the answer gets its tx hash and block) or failed (thrown, with its reason).
-  async api(path, { key, token, method = "GET", body } = {}) {
-    const headers = { Accept: "application/json" };
+  async api(path, { key, token, method = "GET", body, headers: extra } = {}) {
+    const headers = { Accept: "application/json", ...(extra || {}) };
     if (key) headers["X-API-Key"] = key;
     if (token) headers["Authorization"] = "Bearer " + token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET") headers["Prefer"] = "wait=10";
+    if (method !== "GET" && !headers["Prefer"]) headers["Prefer"] = "wait=10";
     const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
     let data = null;

@@ -1,12 +1,19 @@
-"""Who is calling: Sign-In with Ethereum (EIP-4361) for customers, hashed API keys for the rest.
+"""Who is calling: customers by Sign-In with Ethereum (EIP-4361), passkeys or email codes;
+hashed API keys for the rest; and the managed keys of members without a wallet.
 
 Customers get a short-lived HMAC-signed session token bound to one address after a verified
 SIWE message with a server-issued, single-use nonce. Brands, the operator and auditors use API
 keys; only the SHA-256 of a key's secret is stored (the secret is 256 random bits, so a fast
 hash is the right one), and a key carries its kind, brand and roles.
 
-Modules: `principal` (who, roles, errors), `siwe`, `sessions`, `api_keys`; the public names are
-re-exported here. May import `store` and the base modules.
+Every customer session is a row (listed, revocable), whichever way they signed in. Members
+without a wallet get a signing key sealed with AES-256-GCM under a key-encryption key kept out
+of the database; the server signs their forward requests only inside their own requests.
+
+Modules: `principal` (who, roles, errors), `siwe`, `sessions`, `api_keys`, `email_codes`,
+`passkeys`, `accounts`, `custody` (KEK, sealing), `managed` (signing and queuing their
+requests); the public names are re-exported here. May import `ledger`, `chain`, `store`, `mail`
+and the base modules.
 """
 
 from loyalty_ledger.auth.api_keys import (

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 from loyalty_ledger.errors import LedgerError
 
-BRAND_ROLES = ("issuer", "redeemer", "perk_manager", "viewer")
+BRAND_ROLES = ("issuer", "redeemer", "perk_manager", "viewer", "cashier")
 KEY_KINDS = ("brand", "operator", "auditor")
 NONCE_TTL = 600  # seconds a sign-in nonce may wait for its signature
 SESSION_TTL = 900  # seconds a customer session lives
+FRESH_AUTH = 300  # seconds a sign-in or step-up counts as fresh (key export, large gifts)
 CLOCK_SKEW = 60  # seconds of tolerated clock difference for issued-at in the future
 KEY_CACHE_TTL = 2.0  # seconds a verified key is trusted without a DB read (revocation latency)
 
@@ -49,6 +50,8 @@ class Principal:
     brand_id: str | None = None  # brand keys
     roles: frozenset[str] = field(default_factory=frozenset)
     key_id: str | None = None
+    session_id: str | None = None  # customers: the session row (sign-out, step-up)
+    auth_at: int | None = None  # customers: when they last proved presence (Unix seconds)
 
     def can_read_brand(self, brand_id: str) -> bool:
         return self.kind in ("operator", "auditor") or (
@@ -66,3 +69,19 @@ class Principal:
         if self.kind == "customer":
             return self.address == address
         return True
+
+
+class RateLimited(LedgerError):
+    """Too many attempts: try again after `retry_after` seconds (HTTP 429)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(f"{message}; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class StepUpRequired(LedgerError):
+    """This needs a fresh passkey assertion or email code (HTTP 403, `step_up_required`)."""
+
+    code = "step_up_required"

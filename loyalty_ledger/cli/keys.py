@@ -85,3 +85,31 @@ def keys_list(ctx: typer.Context) -> None:
             _emit(c, {}, human)
 
     _run(ctx, run)
+
+
+@keys_app.command("rotate-kek")
+def keys_rotate_kek(
+    ctx: typer.Context,
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option("--new-key-file", help="The new KEK (64 hex); default: a random one."),
+    ] = None,
+) -> None:
+    """Re-seal every member's managed key under a new key-encryption key."""
+    from loyalty_ledger.auth import custody
+    from loyalty_ledger.store import make_engine, migrate
+
+    def run(c: Ctx) -> None:
+        assert c.settings.database_url is not None
+        engine = make_engine(c.settings.database_url)
+        migrate(engine)
+        new = None
+        if new_key_file is not None:
+            if not new_key_file.is_file():
+                raise InvalidInput(f"no such file: {new_key_file}")
+            new = custody._parse_hex(new_key_file.read_text(), str(new_key_file))
+        count, kek = custody.rotate(c.settings, engine, new)
+        human = f"re-sealed {count} member keys under KEK {kek.kek_id}"
+        _emit(c, {"resealed": count, "kek_id": kek.kek_id}, human)
+
+    _run(ctx, run)

@@ -21,6 +21,7 @@ from loyalty_ledger.config import Settings
 from loyalty_ledger.demo.world import BRANDS, World
 
 FILE_NAME = "demo-access.json"
+DEMO_EMAIL = "demo@loyalty.example"  # the demo customer's sign-in without a wallet
 VIEWER_LABEL = "demo dashboard"
 
 
@@ -169,8 +170,23 @@ def lines(access: DemoAccess, *, base: str, rpc_url: str) -> list[str]:
         f"(chain id {access.chain_id}) and import this demo account's private key:",
         f"     {c.private_key}   (address {c.address}; a demo key for this local chain only)",
         f"  2. open {info['wallet']}, press 'Sign in with Ethereum' and sign the message",
+        f"or, with no wallet at all: open {info['wallet']}, enter {DEMO_EMAIL} and press "
+        "'Email me a code'; with no SMTP server set (LOYALTY_SMTP_HOST), the mail with the "
+        "6-digit code is written to this log and to <data dir>/mail/",
     ]
     return out
+
+
+def ensure_demo_member(settings: Settings, engine: Engine, access: DemoAccess) -> None:
+    """The demo customer can sign in by email code: an account for DEMO_EMAIL holding their
+    key, sealed under the key-encryption key like any managed key."""
+    from loyalty_ledger.auth import accounts, custody
+
+    if access.customer is not None:
+        kek = custody.load_kek(settings, engine)
+        accounts.adopt(
+            engine=engine, kek=kek, email=DEMO_EMAIL, private_key=access.customer.private_key
+        )
 
 
 def for_reuse(settings: Settings, deployment: Deployment) -> DemoAccess:
@@ -186,8 +202,22 @@ def for_reuse(settings: Settings, deployment: Deployment) -> DemoAccess:
     try:
         migrate(engine)
         changed = ensure_viewer_keys(engine, deployment, acc)
+        ensure_demo_member(settings, engine, acc)
     finally:
         engine.dispose()
     if changed or not access_file(settings.data_dir).exists():
         save(settings.data_dir, acc)
     return acc
+
+
+def prepare_demo_member(settings: Settings, access: DemoAccess) -> None:
+    """`ensure_demo_member` on the settings' database (migrated first)."""
+    from loyalty_ledger.store import make_engine, migrate
+
+    assert settings.database_url is not None
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        ensure_demo_member(settings, engine, access)
+    finally:
+        engine.dispose()

@@ -84,6 +84,8 @@ class World:
     redemptions: list[tuple[str, int, int, int]] = field(default_factory=list)  # b, i, pts, perk#
     gifts: list[tuple[str, int, int, int, str]] = field(default_factory=list)
     forfeits: list[tuple[str, str, int]] = field(default_factory=list)
+    churned: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(brand, member) -> the time they stopped buying: the truth churn scores are tested on."""
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -166,6 +168,8 @@ def simulate(*, members: int, months: int, seed: int = 7, now: int | None = None
                 churned = m < last and rng.random() < spec.churn
                 m += 1
             active_until = month_start(m) if churned else now
+            if churned:
+                w.churned[(spec.brand_id, addr)] = active_until
             if rng.random() < 0.25:
                 rec("review", rng.randint(jts, active_until - 1), 20, action_id=f"review-{seq}")
             if joined and jm > first and rng.random() < 0.15:

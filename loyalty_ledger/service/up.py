@@ -74,6 +74,7 @@ def _seed(w3: Web3, settings: Settings, scale: DemoScale, say: Callable[[str], N
     result.deployment.save(settings.deployment_file)
     say(f"demo: {result.figures}")
     access.save(settings.data_dir, result.access())
+    access.prepare_demo_member(settings, result.access())
     return result.access()
 
 

@@ -4,6 +4,7 @@ sessions), the engine with Alembic migrations, and the single-writer lock.
 May import only the base modules (`config`, `errors`, `validate`, `expiry`).
 """
 
+from . import customers as customers  # registers the customer tables on the off-chain metadata
 from .engine import (
     WriterLock,
     database_unavailable,

@@ -19,6 +19,7 @@ from web3 import Web3
 from api.deps import ApiOptions, AppState
 from api.main import create_app
 from loyalty_ledger import auth, ledger
+from loyalty_ledger.auth.managed import sign_typed as sign_typed  # tests sign as wallets do
 from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path, error_decoder
 from loyalty_ledger.chain.deploy import DEFAULT_EPOCH_SECONDS, Deployment, add_brand, deploy_network
@@ -179,8 +180,9 @@ def siwe_body(
     return {"message": message, "signature": "0x" + bytes(sig).hex()}
 
 
-def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> Env:
-    settings = Settings(
+def api_settings(db_url: str, dep_path: Path, node: Anvil, tmp: Path, **over: Any) -> Settings:
+    """The tests' settings: this node, database and deployment, the test keys; `over` wins."""
+    values: dict[str, Any] = dict(
         rpc_url=node.url,
         database_url=db_url,
         deployment_file=dep_path,
@@ -190,24 +192,34 @@ def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> 
         relayer_key=RELAYER_KEY,
         receipt_timeout=60,
     )
+    return Settings(**{**values, **over})
+
+
+def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> Env:
+    settings = api_settings(db_url, dep_path, node, tmp)
     run_indexer(settings, follow=False, progress=False)  # migrates, then backfills
     app = create_app(settings, options=ApiOptions(siwe_domain=DOMAIN, siwe_uri=URI))
     state: AppState = app.state.api
     # Writes are queued in the outbox: every request waits for its settled result, as before.
     client = TestClient(app, headers={"Prefer": "wait=30"})
     env = Env(settings=settings, client=client, state=state, w3=w3)
-    eng = state.engine
+    add_keys(env, ROLES)
+    return env
+
+
+def add_keys(env: Env, roles: tuple[str, ...]) -> None:
+    """API keys: operator, auditor, and per brand `{brand}:all` and `{brand}:{role}`."""
+    eng = env.state.engine
     env.keys["operator"] = auth.create_api_key(engine=eng, kind="operator")[1]
     env.keys["auditor"] = auth.create_api_key(engine=eng, kind="auditor")[1]
     for bid in ("acme", "beta"):
         env.keys[f"{bid}:all"] = auth.create_api_key(
-            engine=eng, kind="brand", brand_id=bid, roles=ROLES
+            engine=eng, kind="brand", brand_id=bid, roles=roles
         )[1]
-        for role in ROLES:
+        for role in roles:
             env.keys[f"{bid}:{role}"] = auth.create_api_key(
                 engine=eng, kind="brand", brand_id=bid, roles=[role]
             )[1]
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -231,17 +243,6 @@ def pg_env(
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_env(request: pytest.FixtureRequest) -> Env:
     return request.getfixturevalue("env" if request.param == "sqlite" else "pg_env")
-
-
-def sign_typed(acct: LocalAccount, typed: dict[str, Any]) -> str:
-    """Sign eth_signTypedData_v4 JSON as a wallet would; returns 0x-hex."""
-    types = {k: v for k, v in typed["types"].items() if k != "EIP712Domain"}
-    message = dict(typed["message"])
-    for f in types[typed["primaryType"]]:
-        if f["type"] == "bytes" and isinstance(message[f["name"]], str):
-            message[f["name"]] = bytes.fromhex(message[f["name"]][2:])
-    signed = acct.sign_typed_data(typed["domain"], types, message)
-    return "0x" + bytes(signed.signature).hex()
 
 
 def onboard_brand(env: Env, brand_id: str, *, epoch_length: int = DEFAULT_EPOCH_SECONDS) -> None:

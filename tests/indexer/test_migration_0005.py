@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from loyalty_ledger.store import metadata, migrate
+from loyalty_ledger.store.crm_tables import crm_metadata
 from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.offchain import offchain_metadata
@@ -104,5 +105,5 @@ def test_upgrade_0004_with_data_then_down_and_up(engine: Engine) -> None:
     assert _revision(engine) == ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(ctx, [metadata, offchain_metadata, insights_metadata])
+        diff = compare_metadata(ctx, [metadata, offchain_metadata, insights_metadata, crm_metadata])
     assert diff == []

@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from loyalty_ledger.store import metadata
+from loyalty_ledger.store.crm_tables import crm_metadata
 from loyalty_ledger.store.engine import alembic_config
 from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.offchain import offchain_metadata
@@ -35,7 +36,7 @@ def test_upgrade_0006_with_data_then_down_and_up(engine: Engine) -> None:
     with engine.connect() as c:
         st = c.execute(text("SELECT * FROM indexer_state")).mappings().one()
         ctx = MigrationContext.configure(c, opts={"compare_type": True})
-        diff = compare_metadata(ctx, [metadata, offchain_metadata, insights_metadata])
+        diff = compare_metadata(ctx, [metadata, offchain_metadata, insights_metadata, crm_metadata])
     assert st["reorg_window"] is None and st["checkpoint_block"] == 99
     assert diff == []
     _alembic(engine, command.downgrade, PREVIOUS)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from loyalty_ledger.store.crm_tables import crm_metadata
 from loyalty_ledger.store.insights_tables import insights_metadata
 from loyalty_ledger.store.models import metadata
 from loyalty_ledger.store.offchain import offchain_metadata
 
-# Every table the migrations own: the mirror, the API's off-chain tables and the insights'.
-TARGETS = [metadata, offchain_metadata, insights_metadata]
+# Every table the migrations own: the mirror, the API's off-chain tables, the insights' and the
+# member relationship's (profiles, segments, notifications).
+TARGETS = [metadata, offchain_metadata, insights_metadata, crm_metadata]
 
 config = context.config
 

@@ -1,0 +1,126 @@
+"""Email one-time codes: 6 digits, single use, 10 minutes, 5 tries then a cool-down; sending
+is rate-limited per address (in the database) and per client (in this process).
+
+Only an HMAC of the code (keyed with the server's session secret) is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from loyalty_ledger.auth.principal import AuthenticationFailed, RateLimited
+from loyalty_ledger.auth.sessions import _secret
+from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.store.customers import EmailCode
+from loyalty_ledger.store.offchain import table
+
+CODE_TTL = 600  # seconds a code stays valid
+MAX_TRIES = 5  # wrong codes before the cool-down
+COOL_DOWN = 900  # seconds an address is locked after MAX_TRIES wrong codes
+SEND_WINDOW = 3600  # seconds of the per-address sending budget
+SENDS_PER_ADDRESS = 5  # codes one address may be sent per window
+SENDS_PER_CLIENT = 30  # codes one client may ask for per CLIENT_WINDOW (any addresses)
+CLIENT_WINDOW = 600  # seconds
+_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,188}\.[A-Za-z]{2,24}")
+
+_clients: dict[str, deque[float]] = {}
+_clients_lock = threading.Lock()
+
+
+def normalise_email(email: str) -> str:
+    """The address as stored: trimmed, lower-case; InvalidInput when it is not an address."""
+    text = email.strip().lower() if isinstance(email, str) else ""
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise InvalidInput("not an email address")
+    return text
+
+
+def _digest(key: bytes, email: str, code: str) -> str:
+    return hmac.new(key, f"{email}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _client_allowed(client: str, now: float) -> None:
+    with _clients_lock:
+        seen = _clients.setdefault(client, deque())
+        while seen and seen[0] < now - CLIENT_WINDOW:
+            seen.popleft()
+        if len(seen) >= SENDS_PER_CLIENT:
+            raise RateLimited(
+                "too many codes asked for from here", int(seen[0] + SEND_WINDOW - now)
+            )
+        seen.append(now)
+        if len(_clients) > 100_000:
+            _clients.clear()
+
+
+def issue_code(*, engine: Engine, email: str, client: str) -> str:
+    """A fresh code for `email` (replacing an open one); RateLimited when over a budget or
+    in a cool-down. The caller mails it."""
+    email, now = normalise_email(email), int(time.time())
+    t, key = table(EmailCode), _secret(engine)  # before the write transaction (SQLite locks)
+    with engine.begin() as conn:
+        found = conn.execute(select(t).where(t.c.email == email)).mappings().first()
+        row: dict[str, Any] = dict(found) if found is not None else {}
+        if found is None:
+            conn.execute(insert(t).values(email=email, window_start=now))
+            row = {"locked_until": 0, "window_start": now, "sent_in_window": 0}
+        if row["locked_until"] > now:
+            raise RateLimited("too many wrong codes", row["locked_until"] - now)
+        start, sent = row["window_start"], row["sent_in_window"]
+        if now - start >= SEND_WINDOW:
+            start, sent = now, 0
+        if sent >= SENDS_PER_ADDRESS:
+            raise RateLimited("too many codes sent to this address", start + SEND_WINDOW - now)
+        _client_allowed(client, time.time())
+        code = f"{secrets.randbelow(10**6):06d}"
+        conn.execute(
+            update(t)
+            .where(t.c.email == email)
+            .values(
+                code_hash=_digest(key, email, code),
+                expires_at=now + CODE_TTL,
+                tries=0,
+                window_start=start,
+                sent_in_window=sent + 1,
+            )
+        )
+    return code
+
+
+def check_code(*, engine: Engine, email: str, code: str) -> str:
+    """Consume a right code and return the address; a wrong one counts a try (the fifth starts
+    the cool-down). AuthenticationFailed or RateLimited otherwise."""
+    email, now = normalise_email(email), int(time.time())
+    if not isinstance(code, str) or not re.fullmatch(r"\d{6}", code.strip()):
+        raise InvalidInput("the code is 6 digits")
+    t, key = table(EmailCode), _secret(engine)
+    with engine.begin() as conn:
+        row = conn.execute(select(t).where(t.c.email == email)).mappings().first()
+        if row is not None and row["locked_until"] > now:
+            raise RateLimited("too many wrong codes", row["locked_until"] - now)
+        if row is None or row["code_hash"] is None or row["expires_at"] <= now:
+            raise AuthenticationFailed("no open code for this address (expired or used): ask again")
+        if hmac.compare_digest(row["code_hash"], _digest(key, email, code.strip())):
+            conn.execute(update(t).where(t.c.email == email).values(code_hash=None, tries=0))
+            return email
+        tries = row["tries"] + 1
+        if tries >= MAX_TRIES:
+            conn.execute(
+                update(t)
+                .where(t.c.email == email)
+                .values(code_hash=None, tries=0, locked_until=now + COOL_DOWN)
+            )
+        else:
+            conn.execute(update(t).where(t.c.email == email).values(tries=tries))
+    if tries >= MAX_TRIES:
+        raise RateLimited("that was the fifth wrong code", COOL_DOWN)
+    raise AuthenticationFailed(f"wrong code; {MAX_TRIES - tries} tries left")

@@ -1,0 +1,197 @@
+"""A customer with nothing but a browser, in real Chromium with Chrome's virtual authenticator
+(DevTools WebAuthn domain): join with a passkey, join a brand, earn at a till by the member
+card's id, gift to a friend, redeem a perk to a voucher that the cashier uses once, sign out and
+sign in again with the passkey; a replayed passkey assertion is refused."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.main import serve
+from api.routers.members import qr_svg
+from loyalty_ledger.chain.anvil import Anvil
+
+from ..api.conftest import Env
+from ..customers.conftest import (  # noqa: F401  (the smtp fixture)
+    Inbox,
+    deploy_acme_beta,
+    email_sign_in,
+    free_port,
+    make_env,
+    member_settings,
+    points_of,
+    smtp,
+)
+from .conftest import ARTIFACTS
+
+WAIT = {"Prefer": "wait=30"}
+
+
+@pytest.fixture
+def served(tmp_path: Path, smtp: tuple[Inbox, int]) -> Iterator[tuple[Env, str]]:  # noqa: F811
+    """The API on a chain of its own, served on localhost (a passkey's RP id is a host name)."""
+    port = free_port()
+    with Anvil(port=0) as node:
+        dep, w3 = deploy_acme_beta(node, tmp_path)
+        settings = member_settings(
+            f"sqlite:///{tmp_path / 'api.db'}",
+            dep,
+            node,
+            tmp_path,
+            smtp[1],
+            api_port=port,
+            webauthn_rp_id="localhost",
+            webauthn_origin=f"http://localhost:{port}",
+        )
+        env = make_env(settings, w3)
+        stop, ready = threading.Event(), threading.Event()
+        thread = serve(settings, stop, app=env.client.app, ready=ready)  # type: ignore[arg-type]
+        if not ready.wait(20):
+            pytest.fail("the API did not start")
+        try:
+            yield env, f"http://localhost:{port}"
+        finally:
+            stop.set()
+            env.state.stop.set()
+            thread.join(10)
+
+
+def _authenticator(page: Any) -> Any:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    return cdp
+
+
+def test_passkey_member_journey(
+    served: tuple[Env, str],
+    smtp: tuple[Inbox, int],  # noqa: F811
+    browser: Any,
+) -> None:
+    env, url = served
+    perk = env.client.post(
+        "/brands/acme/perks",
+        json={"name": "Free latte", "point_cost": 20, "min_points": 20},
+        headers=env.h("acme:perk_manager"),
+    ).json()["id"]
+    friend = email_sign_in(env, smtp[0], f"f{uuid.uuid4().hex[:8]}@example.test")
+    fh = {"Authorization": f"Bearer {friend['token']}"}
+    assert env.client.post("/members/me/join/acme", headers={**fh, **WAIT}).status_code == 200
+
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _authenticator(page)
+    page.goto(f"{url}/wallet")
+    page.click("#pk-join")
+    page.wait_for_function(
+        "document.getElementById('member-id').textContent.startsWith('M')", timeout=30_000
+    )
+    member_id = page.inner_text("#member-id")
+    # The card's QR is the member id's QR code (segno's output is deterministic).
+    assert page.get_attribute("#card-qr", "src") == qr_svg(member_id)
+    page.click("#join")
+    page.wait_for_function(
+        "document.getElementById('join-status').textContent.includes('member of acme')",
+        timeout=40_000,
+    )
+    me = env.client.get(
+        "/members/me",
+        headers={
+            "Authorization": "Bearer " + page.evaluate("sessionStorage.getItem('ll.session')")
+        },
+    ).json()
+    assert me["member_id"] == member_id and me["registered"]
+    # The till scans the member card: the QR carries the member id.
+    order = {
+        "member": member_id,
+        "order_id": "till-1",
+        "amount": 1_000_000,
+        "currency": "VND",
+        "items": 2,
+    }
+    r = env.client.post(
+        "/brands/acme/earn/purchase", json=order, headers={**env.h("acme:issuer"), **WAIT}
+    )
+    assert r.status_code == 200, r.text
+    env.index()
+    page.reload()
+    page.wait_for_function(
+        "document.getElementById('balance').dataset.value === '100'", timeout=20_000
+    )
+    # Gift to a friend by their member id (the managed key signs, the outbox relays).
+    page.fill("#gift-to", str(friend["member_id"]))
+    page.fill("#gift-amount", "10")
+    page.fill("#gift-memo", "coffee on me")
+    page.click("#gift button[type=submit]")
+    page.wait_for_function(
+        "document.getElementById('gift-status').textContent.includes('sent in block')",
+        timeout=40_000,
+    )
+    assert points_of(env, str(friend["address"])) == 10
+    # Redeem to a voucher.
+    env.index()
+    page.reload()
+    page.wait_for_selector(f"button.redeem[data-perk='{perk}']", timeout=20_000)
+    page.click(f"button.redeem[data-perk='{perk}']")
+    page.wait_for_function(
+        "document.getElementById('voucher-new').textContent.includes('your voucher')",
+        timeout=40_000,
+    )
+    code = page.inner_text("#vouchers tr.voucher td.code")
+    assert page.inner_text("#vouchers tr.voucher td.state") == "open"
+    cashier = env.h("acme:cashier")
+    assert (
+        env.client.get(f"/brands/acme/vouchers/{code}", headers=cashier).json()["perk_name"]
+        == "Free latte"
+    )
+    assert env.client.post(f"/brands/acme/vouchers/{code}", headers=cashier).status_code == 200
+    second = env.client.post(f"/brands/acme/vouchers/{code}", headers=cashier)
+    assert second.status_code == 409 and second.json()["error"] == "voucher_used"
+    page.reload()
+    page.wait_for_function(
+        "document.querySelector('#vouchers tr.voucher td.state')?.textContent === 'used'",
+        timeout=20_000,
+    )
+    page.screenshot(path=str(ARTIFACTS / "member-wallet.png"), full_page=True)
+    # Sign out, then sign in again with the same passkey; capture the assertion on the way.
+    page.click("#sign-out")
+    page.wait_for_selector("#signin:not([hidden])", timeout=20_000)
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda req: (
+            sent.append(req.post_data or "") if req.url.endswith("/auth/passkey/login") else None
+        ),
+    )
+    page.click("#pk-login")
+    page.wait_for_function(
+        f"document.getElementById('member-id').textContent === '{member_id}'", timeout=30_000
+    )
+    page.wait_for_selector("#passkeys tr.passkey", timeout=20_000)
+    assert page.locator("#passkeys tr.passkey").count() == 1
+    assert "passkey" in page.inner_text("#sessions")  # this session, by passkey
+    # The same assertion again: its challenge was used.
+    replay = httpx.post(
+        f"{url}/auth/passkey/login", content=sent[0], headers={"Content-Type": "application/json"}
+    )
+    assert replay.status_code == 401 and "used already" in replay.json()["detail"], replay.text
+    assert json.loads(sent[0])["credential"]["type"] == "public-key"
+    assert errors == []
+    page.close()
