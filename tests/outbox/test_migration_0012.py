@@ -1,5 +1,5 @@
 """Migration 0012 (redemption.intent_id, reserved, hold_token) on SQLite and PostgreSQL: up
-from 0009 with a redemption kept, the models match, down and up again."""
+from 0020 with a redemption kept, the models match, down and up again."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from loyalty_ledger.store.offchain import offchain_metadata
 
 from ..migrations import alembic_run, migration_engine
 
-REVISION, PREVIOUS = "0012_redemption_intent", "0009_insights_settings"
+REVISION, PREVIOUS = "0012_redemption_intent", "0020_member_crm"
 NEW = {"intent_id", "reserved", "hold_token"}
 
 engine = migration_engine("mig12")

@@ -1,7 +1,7 @@
 """Redemptions through the outbox: the intent that burns the points, and what was reserved
 
 Revision ID: 0012_redemption_intent
-Revises: 0009_insights_settings
+Revises: 0020_member_crm
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_redemption_intent"
-down_revision: str | None = "0009_insights_settings"
+down_revision: str | None = "0020_member_crm"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
