@@ -109,12 +109,13 @@ def operation(row: dict[str, Any]) -> dict[str, Any]:
 
 def wait(engine: Engine, intent_id: int, timeout: float) -> dict[str, Any] | None:
     """The intent once mined or failed, or as it stands after `timeout` seconds."""
-    deadline = time.monotonic() + max(0.0, timeout)
+    deadline, pause = time.monotonic() + max(0.0, timeout), 0.01
     while True:
         row = sql.intent(engine, intent_id)
         if row is None or row["state"] in SETTLED or time.monotonic() >= deadline:
             return row
-        time.sleep(0.02)
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(0.1, pause * 1.5)  # many waiting requests must not crowd the database
 
 
 def run_submitter(
