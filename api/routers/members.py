@@ -150,9 +150,11 @@ def redeem(
     customer: CustomerDep,
     state: StateDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    """Redeem a perk with your managed key's consent: the points burn, and you get a voucher
-    (a short code and its QR) to show at the brand's till."""
+    """Redeem a perk with your managed key's consent: the points burn (queued in the outbox;
+    `Prefer: wait=N` waits for it), and once burned you get a voucher (a short code and its
+    QR) to show at the brand's till."""
     perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
     acct = accounts.signer(engine=state.engine, kek=state.kek, address=customer.address or "")
     program = state.deployment.program(perk["brand_id"])
@@ -173,6 +175,9 @@ def redeem(
         forward=forward,
     )
     redemption = out.redemption
+    if redemption.get("status") == "pending" and out.intent_id is not None:
+        outbox.wait(state.engine, out.intent_id, operations.prefer_wait(prefer))
+        redemption = perks.get_redemption(engine=state.engine, redemption_id=redemption["id"])
     if redemption.get("status") != "confirmed":
         return {"redemption": redemption, "voucher": None}
     ttl = vouchers.settings_of(state.engine, perk["brand_id"], state.settings.gift_step_up_above)[
