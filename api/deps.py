@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
+from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -183,10 +184,11 @@ class AppState:
         with self._lock:
             s = self._senders.get(account.address)
             if s is None:
-                s = Sender.from_settings(self.w3, account, self.settings, error_decoder())
+                s = _shared_sender(self.w3, account, self.settings)
                 self._senders[account.address] = s
             if targets is not None:
                 s.allow(role, *targets)
+        self.submit_for(s)
         return s
 
     def brand_sender(self, brand_id: str) -> Sender:
@@ -195,9 +197,9 @@ class AppState:
         return self.sender(f"brand:{brand_id}")
 
     def submit_for(self, sender: Sender) -> None:
-        """With the outbox on, run a submitter for this key in this process (it sends only
-        while it holds the key's lease; another worker's takes over when this one dies)."""
-        if not (self.settings.outbox and self.settings.submitter):
+        """Run a submitter for this key in this process (it sends only while it holds the
+        key's lease; another worker's takes over when this one dies)."""
+        if not self.settings.submitter:
             return
         with self._lock:
             if sender.address in self._submitting:
@@ -224,6 +226,21 @@ class AppState:
                 ro = " (read-only)" if name.startswith("brand:") else ""
                 lines.append(f"{name}{ro}: {err.message}")
         return lines
+
+
+_SHARED: dict[tuple[str, str], Sender] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_sender(w3: Web3, account: LocalAccount, settings: Settings) -> Sender:
+    """One Sender per node and key in this process: apps on one node (an API beside the main
+    job's, tests' apps on two databases) take the key's nonces from one counter."""
+    with _SHARED_LOCK:
+        key = (settings.rpc_url, account.address)
+        s = _SHARED.get(key)
+        if s is None:
+            s = _SHARED[key] = Sender.from_settings(w3, account, settings, error_decoder())
+        return s
 
 
 async def get_state(request: Request) -> AppState:

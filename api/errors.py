@@ -92,6 +92,20 @@ STATUS: dict[type[BaseException], int] = {
 }
 
 
+# A queued write that failed carries only its error's code: its status, by the same table.
+CODE_STATUS = {
+    getattr(cls, "code", ""): status
+    for cls, status in STATUS.items()
+    if cls is not e.LedgerError and hasattr(cls, "code")
+}
+
+
+def status_of_code(code: str | None) -> int:
+    """The status of a failed operation's error code (409 when the code is not a known one)."""
+    status = CODE_STATUS.get(code or "", 409)
+    return status if status < 500 else 409
+
+
 def status_of(exc: BaseException) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:

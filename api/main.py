@@ -155,11 +155,11 @@ def create_app(
     state.check_kek()  # ConfigError: sealed member keys, but the KEK is missing or wrong
     for line in state.key_report():
         (log.warning if "read-only" in line else log.info)("signing key of %s", line)
-    if settings.outbox and settings.submitter:
-        with contextlib.suppress(LedgerError):  # no deployment yet, or a brand without a key
-            for bid in state.deployment.programs:
+    if settings.submitter:  # every key's submitter (each sends only while it holds its lease)
+        with contextlib.suppress(LedgerError):  # no deployment yet, or a key missing
+            for role in ("operator", "relayer", *(f"brand:{b}" for b in state.deployment.programs)):
                 with contextlib.suppress(LedgerError):
-                    state.submit_for(state.brand_sender(bid))
+                    state.sender(role)
     errors.install(app)
     routers = (
         *(health, auth, customers, expiry, brands, perks, ledger, exchanges, admin, insights),

@@ -174,6 +174,7 @@ class TxOut(BaseModel):
     tx_hash: str | None
     status: str
     block_number: int | None = None
+    operation: dict[str, Any] | None = None  # the outbox operation that carried it
 
 
 # --- perks -----------------------------------------------------------------------------------
@@ -264,6 +265,7 @@ class RedemptionOut(BaseModel):
     block_number: int | None
     error: str | None = None
     replayed: bool = False
+    operation: dict[str, Any] | None = None
 
 
 # --- customers -------------------------------------------------------------------------------

@@ -67,11 +67,11 @@ class Settings(BaseSettings):
     """...or whatever has waited this long (milliseconds)."""
     outbox_stuck_seconds: float = Field(default=30.0, gt=0)
     """A sent tx unmined this long is re-sent (dropped) or replaced with a higher fee."""
-    outbox: bool = False
-    """Whether the API queues earning in the outbox (202 Accepted) instead of sending it."""
+    outbox: bool = True
+    """Whether the API queues earning in the outbox (202 Accepted) instead of sending it in
+    the request (every other API write is queued whatever this says)."""
     submitter: bool = True
-    """With the outbox: whether the API process runs submitters (only a key's lease holder
-    sends; `loyalty submitter` runs them on their own)."""
+    """Whether the API process runs the submitters (only a key's lease holder sends)."""
     data_dir: Path = Path(".data")
     chain_state_interval: float = Field(default=5.0, gt=0)  # seconds between saves of the chain
     database_url: str | None = None

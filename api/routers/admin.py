@@ -1,4 +1,8 @@
-"""The operator: onboard brands, register, freeze, unfreeze and recover members."""
+"""The operator: onboard brands, register, freeze, unfreeze and recover members.
+
+Registry writes are queued in the outbox (signed by the operator key): 202 Accepted with the
+operation, or the settled result with `Prefer: wait=N`.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,9 @@ from loyalty_ledger.validate import checksum_address
 
 from ..deps import OperatorDep, PrincipalDep, StateDep
 from ..schemas import BrandIn, MemberIn, RecoverIn, TxOut
+from .writes import ACCEPTED, IdemHeader, PreferHeader, write
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-
-
-def _tx(receipt: Any) -> TxOut:
-    return TxOut(tx_hash=receipt.tx_hash, status="confirmed", block_number=receipt.block_number)
 
 
 @router.post("/brands", status_code=201)
@@ -40,13 +41,35 @@ def onboard_brand(body: BrandIn, _op: OperatorDep, state: StateDep) -> dict[str,
     return program.to_json()
 
 
-@router.post("/members", response_model=TxOut, status_code=201)
-def register(body: MemberIn, _op: OperatorDep, state: StateDep) -> TxOut:
+@router.post("/members", response_model=TxOut, status_code=201, responses=ACCEPTED)
+def register(
+    body: MemberIn,
+    _op: OperatorDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Register (KYC) a member."""
-    return _tx(
-        ledger.register_member(
-            sender=state.sender("operator"), deployment=state.deployment, member=body.address
-        )
+    member = checksum_address(body.address)
+    return write(
+        state,
+        "operator",
+        lambda s: ledger.register_member(sender=s, deployment=state.deployment, member=member),
+        key=f"register:{member}:{idempotency_key or ''}",
+        prefer=prefer,
+        unique=idempotency_key is None,
+    )
+
+
+def _registry(state: Any, fn: Any, what: str, address: str, prefer: str | None, key: str | None):  # type: ignore[no-untyped-def]
+    member = checksum_address(address)
+    return write(
+        state,
+        "operator",
+        lambda s: fn(sender=s, deployment=state.deployment, member=member),
+        key=f"{what}:{member}:{key or ''}",
+        prefer=prefer,
+        unique=key is None,
     )
 
 
@@ -58,34 +81,48 @@ def status(address: str, principal: PrincipalDep, state: StateDep) -> dict[str, 
     return ledger.member_status(w3=state.w3, deployment=state.deployment, account=address).__dict__
 
 
-@router.post("/members/{address}/freeze", response_model=TxOut)
-def freeze(address: str, _op: OperatorDep, state: StateDep) -> TxOut:
+@router.post("/members/{address}/freeze", response_model=TxOut, responses=ACCEPTED)
+def freeze(
+    address: str,
+    _op: OperatorDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Freeze an account (no transfers in or out)."""
-    return _tx(
-        ledger.freeze_member(
-            sender=state.sender("operator"), deployment=state.deployment, member=address
-        )
-    )
+    return _registry(state, ledger.freeze_member, "freeze", address, prefer, idempotency_key)
 
 
-@router.post("/members/{address}/unfreeze", response_model=TxOut)
-def unfreeze(address: str, _op: OperatorDep, state: StateDep) -> TxOut:
+@router.post("/members/{address}/unfreeze", response_model=TxOut, responses=ACCEPTED)
+def unfreeze(
+    address: str,
+    _op: OperatorDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Unfreeze an account."""
-    return _tx(
-        ledger.unfreeze_member(
-            sender=state.sender("operator"), deployment=state.deployment, member=address
-        )
-    )
+    return _registry(state, ledger.unfreeze_member, "unfreeze", address, prefer, idempotency_key)
 
 
-@router.post("/members/{address}/recover", response_model=TxOut)
-def recover(address: str, body: RecoverIn, _op: OperatorDep, state: StateDep) -> TxOut:
+@router.post("/members/{address}/recover", response_model=TxOut, responses=ACCEPTED)
+def recover(
+    address: str,
+    body: RecoverIn,
+    _op: OperatorDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Move a lost wallet's points and passes to a new registered wallet."""
-    return _tx(
-        ledger.recover_member(
-            sender=state.sender("operator"),
-            deployment=state.deployment,
-            lost_wallet=address,
-            new_wallet=body.new_wallet,
-        )
+    lost, new = checksum_address(address), checksum_address(body.new_wallet)
+    return write(
+        state,
+        "operator",
+        lambda s: ledger.recover_member(
+            sender=s, deployment=state.deployment, lost_wallet=lost, new_wallet=new
+        ),
+        key=f"recover:{lost}:{new}:{idempotency_key or ''}",
+        prefer=prefer,
+        unique=idempotency_key is None,
     )

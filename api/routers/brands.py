@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import time
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from web3.logs import DISCARD
 
 from loyalty_ledger import ledger
 from loyalty_ledger.auth.accounts import member_address
-from loyalty_ledger.ledger import outbox, passes
+from loyalty_ledger.chain import contracts
+from loyalty_ledger.ledger import outbox, passes, writes
 from loyalty_ledger.programme import earn
 from loyalty_ledger.programme.rules import tier_job
+from loyalty_ledger.validate import checksum_address
 
 from ..deps import BrandReader, IssuerDep, ProgramDep, StateDep
 from ..schemas import (
@@ -26,9 +31,9 @@ from ..schemas import (
     TxOut,
 )
 from . import operations
+from .writes import ACCEPTED, IdemHeader, PreferHeader, write
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["brands"])
-PreferHeader = Annotated[str | None, Header(description="RFC 7240, e.g. wait=10 (seconds)")]
 
 
 def _earned(e: earn.Earned) -> dict[str, Any]:
@@ -125,24 +130,36 @@ def earn_action(
     )
 
 
-@router.post("/earn/batch", response_model=list[EarnOut])
+@router.post("/earn/batch", response_model=list[EarnOut], responses=ACCEPTED)
 def earn_batch(
-    brand_id: str, body: BatchIn, _p: IssuerDep, program: ProgramDep, state: StateDep
-) -> list[dict[str, Any]]:
-    """Many purchases at once (each order id earns once)."""
+    brand_id: str,
+    body: BatchIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+) -> Any:
+    """Many purchases at once (each order id earns once); 202 until every one is settled."""
     orders = [
         {**o.model_dump(), "member": member_address(state.engine, o.member)} for o in body.orders
     ]
-    return [
-        _earned(e)
-        for e in earn.earn_purchases(
-            engine=state.engine,
-            sender=_queued(state, brand_id),
-            program=program,
-            orders=orders,
-            queued=state.settings.outbox,
-        )
-    ]
+    earned = earn.earn_purchases(
+        engine=state.engine,
+        sender=_queued(state, brand_id),
+        program=program,
+        orders=orders,
+        queued=state.settings.outbox,
+    )
+    out = [_earned(e) for e in earned]
+    deadline = time.monotonic() + operations.prefer_wait(prefer)
+    for rec in out:
+        if rec.get("status") == "pending" and rec.get("intent_id"):
+            row = outbox.wait(state.engine, rec["intent_id"], deadline - time.monotonic())
+            assert row is not None
+            rec.update(operations.settled_earning(row))
+    if any(r["status"] == "pending" for r in out):
+        return JSONResponse(out, status_code=202)
+    return out
 
 
 @router.get("/earn-rule", response_model=EarnRuleOut)
@@ -165,26 +182,43 @@ def set_rule(
     ).__dict__
 
 
-def _tx(receipt: Any) -> TxOut:
-    return TxOut(tx_hash=receipt.tx_hash, status="confirmed", block_number=receipt.block_number)
+def _pass_issued(state: StateDep, program: Any) -> operations.Finish:
+    def finish(row: dict[str, Any]) -> dict[str, Any]:
+        rc = writes.receipt_of(state.w3, row["tx_hash"])
+        c = contracts.passes(state.w3, program)
+        events = c.events.PassIssued().process_receipt(rc.raw, errors=DISCARD)
+        return {"token_id": int(events[0]["args"]["tokenId"])} if events else {}
+
+    return finish
 
 
-@router.post("/passes", status_code=201)
+@router.post("/passes", status_code=201, responses=ACCEPTED)
 def issue_pass(
-    brand_id: str, body: PassIssueIn, _p: IssuerDep, program: ProgramDep, state: StateDep
-) -> dict[str, Any]:
+    brand_id: str,
+    body: PassIssueIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Issue a membership pass at a tier (number or name), optionally expiring."""
-    token_id, rc = passes.issue_pass(
-        sender=state.brand_sender(brand_id),
-        program=program,
-        member=body.member,
-        tier=body.tier,
-        expires_at=body.expires_at,
+    member = checksum_address(body.member)
+    return write(
+        state,
+        f"brand:{brand_id}",
+        lambda s: passes.issue_pass(
+            sender=s, program=program, member=member, tier=body.tier, expires_at=body.expires_at
+        ),
+        key=f"pass-issue:{brand_id}:{member}:{idempotency_key or ''}",
+        unique=idempotency_key is None,
+        prefer=prefer,
+        body={"member": member},
+        finish=_pass_issued(state, program),
     )
-    return {"token_id": token_id, **_tx(rc).model_dump()}
 
 
-@router.patch("/passes/{member}", response_model=TxOut)
+@router.patch("/passes/{member}", response_model=TxOut, responses=ACCEPTED)
 def set_tier(
     brand_id: str,
     member: str,
@@ -192,16 +226,22 @@ def set_tier(
     _p: IssuerDep,
     program: ProgramDep,
     state: StateDep,
-) -> TxOut:
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Upgrade (or downgrade) a member's pass."""
-    return _tx(
-        ledger.set_tier(
-            sender=state.brand_sender(brand_id), program=program, member=member, tier=body.tier
-        )
+    addr = checksum_address(member)
+    return write(
+        state,
+        f"brand:{brand_id}",
+        lambda s: ledger.set_tier(sender=s, program=program, member=addr, tier=body.tier),
+        key=f"pass-tier:{brand_id}:{addr}:{idempotency_key or ''}",
+        unique=idempotency_key is None,
+        prefer=prefer,
     )
 
 
-@router.post("/passes/{member}/renew", response_model=TxOut)
+@router.post("/passes/{member}/renew", response_model=TxOut, responses=ACCEPTED)
 def renew(
     brand_id: str,
     member: str,
@@ -209,23 +249,40 @@ def renew(
     _p: IssuerDep,
     program: ProgramDep,
     state: StateDep,
-) -> TxOut:
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Renew a pass until a new expiry (0: never)."""
-    return _tx(
-        ledger.renew_pass(
-            sender=state.brand_sender(brand_id),
-            program=program,
-            member=member,
-            expires_at=body.expires_at,
-        )
+    addr = checksum_address(member)
+    return write(
+        state,
+        f"brand:{brand_id}",
+        lambda s: ledger.renew_pass(
+            sender=s, program=program, member=addr, expires_at=body.expires_at
+        ),
+        key=f"pass-renew:{brand_id}:{addr}:{idempotency_key or ''}",
+        unique=idempotency_key is None,
+        prefer=prefer,
     )
 
 
-@router.delete("/passes/{member}", response_model=TxOut)
+@router.delete("/passes/{member}", response_model=TxOut, responses=ACCEPTED)
 def revoke(
-    brand_id: str, member: str, _p: IssuerDep, program: ProgramDep, state: StateDep
-) -> TxOut:
+    brand_id: str,
+    member: str,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
+) -> Any:
     """Revoke a member's pass."""
-    return _tx(
-        ledger.revoke_pass(sender=state.brand_sender(brand_id), program=program, member=member)
+    addr = checksum_address(member)
+    return write(
+        state,
+        f"brand:{brand_id}",
+        lambda s: ledger.revoke_pass(sender=s, program=program, member=addr),
+        key=f"pass-revoke:{brand_id}:{addr}:{idempotency_key or ''}",
+        unique=idempotency_key is None,
+        prefer=prefer,
     )

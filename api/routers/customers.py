@@ -12,6 +12,7 @@ from loyalty_ledger.programme import perks, views
 
 from ..deps import MemberActorDep, MemberReadDep, PrincipalDep, StateDep, brand_scope
 from ..schemas import TransferIn, TransferPrepareIn, TxOut, TypedData
+from .writes import ACCEPTED, PreferHeader, relay_write
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -97,9 +98,11 @@ def prepare_transfer(
     )
 
 
-@router.post("/{address}/transfers", response_model=TxOut)
-def transfer(address: MemberActorDep, body: TransferIn, state: StateDep) -> TxOut:
-    """Relay the signed transfer or gift; returns the transaction hash and its status."""
+@router.post("/{address}/transfers", response_model=TxOut, responses=ACCEPTED)
+def transfer(
+    address: MemberActorDep, body: TransferIn, state: StateDep, prefer: PreferHeader = None
+) -> Any:
+    """Relay the signed transfer or gift (queued: 202, or the settled result with Prefer)."""
     program = state.deployment.program(body.brand_id)
     request = consent.forward_request(*body.parts())
     w3 = state.w3
@@ -110,7 +113,4 @@ def transfer(address: MemberActorDep, body: TransferIn, state: StateDep) -> TxOu
     consent.expect_call(
         request, consent.Expected(signer=address, to=program.points, selectors=allowed)
     )
-    receipt = consent.relay(
-        relayer=state.sender("relayer"), deployment=state.deployment, request=request
-    )
-    return TxOut(tx_hash=receipt.tx_hash, status="confirmed", block_number=receipt.block_number)
+    return relay_write(state, request, prefer)

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from loyalty_ledger.errors import ExchangeTooSmall, InvalidInput
-from loyalty_ledger.ledger import consent, exchange
+from loyalty_ledger.ledger import consent, exchange, writes
 
 from .. import mirror
 from ..deps import CustomerDep, MaybePrincipalDep, StateDep
 from ..schemas import Signed, SwapOut, SwapPrepareIn, TypedData
+from .writes import ACCEPTED, PreferHeader, relay_write
 
 router = APIRouter(prefix="/exchanges", tags=["exchanges"])
 
@@ -72,9 +73,15 @@ def prepare_swap(
     )
 
 
-@router.post("/{exchange_id}/swaps", response_model=SwapOut)
-def swap(exchange_id: ExchangeId, body: Signed, customer: CustomerDep, state: StateDep) -> SwapOut:
-    """Relay the signed swap; returns the transaction and the points burned and issued."""
+@router.post("/{exchange_id}/swaps", response_model=SwapOut, responses=ACCEPTED)
+def swap(
+    exchange_id: ExchangeId,
+    body: Signed,
+    customer: CustomerDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+) -> Any:
+    """Relay the signed swap (queued: 202); once mined, the points burned and issued."""
     w3, dep = state.w3, state.deployment
     assert customer.address is not None
     request = consent.forward_request(*body.parts())
@@ -87,13 +94,11 @@ def swap(exchange_id: ExchangeId, body: Signed, customer: CustomerDep, state: St
     )
     if request.data[4:36] != exchange_id.to_bytes(32, "big"):
         raise InvalidInput(f"the signed swap is not on exchange {exchange_id}")
-    receipt = consent.relay(relayer=state.sender("relayer"), deployment=dep, request=request)
-    done = exchange.swap_of(w3=w3, deployment=dep, receipt=receipt)
-    return SwapOut(
-        tx_hash=receipt.tx_hash,
-        status="confirmed",
-        block_number=receipt.block_number,
-        exchange_id=done.exchange_id,
-        burned=done.burned,
-        issued=done.issued,
-    )
+
+    def swapped(row: dict[str, Any]) -> dict[str, Any]:
+        done = exchange.swap_of(
+            w3=w3, deployment=dep, receipt=writes.receipt_of(w3, row["tx_hash"])
+        )
+        return {"exchange_id": done.exchange_id, "burned": done.burned, "issued": done.issued}
+
+    return relay_write(state, request, prefer, body={"exchange_id": exchange_id}, finish=swapped)

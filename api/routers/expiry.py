@@ -21,6 +21,7 @@ from ..deps import (
     brand_scope,
 )
 from ..schemas import ExpiryPolicyIn
+from .writes import ACCEPTED, IdemHeader, PreferHeader, write
 
 router = APIRouter(tags=["expiry"])
 
@@ -76,13 +77,24 @@ def get_policy(brand_id: str, _r: BrandReader, program: ProgramDep, state: State
     return _policy(state, program)
 
 
-@router.put("/brands/{brand_id}/expiry-policy")
+@router.put("/brands/{brand_id}/expiry-policy", responses=ACCEPTED)
 def set_policy(
-    brand_id: str, body: ExpiryPolicyIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+    brand_id: str,
+    body: ExpiryPolicyIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
+    idempotency_key: IdemHeader = None,
 ) -> Any:
     """Set how many epochs newly issued points stay valid (points held keep their expiry)."""
-    rc = lots.set_validity_duration(
-        sender=state.brand_sender(brand_id), program=program, epochs=body.epochs
+    return write(
+        state,
+        f"brand:{brand_id}",
+        lambda s: lots.set_validity_duration(sender=s, program=program, epochs=body.epochs),
+        key=f"expiry-policy:{brand_id}:{idempotency_key or ''}",
+        unique=idempotency_key is None,
+        prefer=prefer,
+        body={"brand_id": brand_id, "validity_epochs_requested": body.epochs},
+        finish=lambda _row: _policy(state, program),
     )
-    tx = {"tx_hash": rc.tx_hash, "status": "confirmed", "block_number": rc.block_number}
-    return _policy(state, program) | tx

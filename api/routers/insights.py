@@ -22,11 +22,14 @@ from loyalty_ledger.insights.answers import Answers, next_expiry
 from loyalty_ledger.insights.period import Period
 from loyalty_ledger.insights.settings import MAX_CHURN_DAYS, get_settings, set_settings
 from loyalty_ledger.insights.surveys import record_answer
+from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme import earn, views
 from loyalty_ledger.programme.order_time import EARLIEST_ORDER, programme_start
 from loyalty_ledger.store.reader import database_version, offchain_version
 
 from ..deps import AppState, BrandReader, IssuerDep, ProgramDep, StateDep
+from .operations import prefer_wait, settled_earning
+from .writes import PreferHeader
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["insights"])
 
@@ -250,9 +253,15 @@ def _programme_start(state: AppState, program: Program) -> int:
 
 @router.post("/surveys/answers", status_code=201)
 def survey_answer(
-    brand_id: str, body: SurveyAnswerIn, _p: IssuerDep, program: ProgramDep, state: StateDep
+    brand_id: str,
+    body: SurveyAnswerIn,
+    _p: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
 ) -> dict[str, Any]:
-    """Record a member's NPS answer (0-10), once per survey; optionally earn the survey bonus."""
+    """Record a member's NPS answer (0-10), once per survey; optionally earn the survey bonus
+    (queued in the outbox: `earned.status` is pending until mined; Prefer: wait=N waits)."""
     answer, duplicate = record_answer(
         engine=state.engine,
         brand_id=brand_id,
@@ -272,8 +281,12 @@ def survey_answer(
             member=answer["member"],
             action="survey",
             action_id=f"{body.survey_id}:{answer['member']}",
+            queued=state.settings.outbox,
         )
         earned = {**e.record, "duplicate": e.duplicate}
+        if earned["status"] == "pending" and earned.get("intent_id"):
+            row = outbox.wait(state.engine, earned["intent_id"], prefer_wait(prefer))
+            earned |= settled_earning(row or {})
     return {"answer": answer, "duplicate": duplicate, "earned": earned}
 
 

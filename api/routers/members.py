@@ -32,6 +32,7 @@ E404: dict[int | str, dict[str, str]] = {
     404: {"description": "No member account, or no such member"}
 }
 PreferHeader = Annotated[str | None, Header(description="RFC 7240, e.g. wait=10 (seconds)")]
+VOUCHER_WAIT = 10.0  # seconds a redemption waits for its burn without a Prefer header
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +168,11 @@ def redeem(
     customer: CustomerDep,
     state: StateDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    """Redeem a perk with your managed key's consent: the points burn, and you get a voucher
-    (a short code and its QR) to show at the brand's till."""
+    """Redeem a perk with your managed key's consent: the points burn (queued in the outbox;
+    waited for up to `Prefer: wait=N`, 10 s without the header), and once burned you get a
+    voucher (a short code and its QR) to show at the brand's till."""
     perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
     acct = accounts.signer(engine=state.engine, kek=state.kek, address=customer.address or "")
     program = state.deployment.program(perk["brand_id"])
@@ -190,6 +193,10 @@ def redeem(
         forward=forward,
     )
     redemption = out.redemption
+    if redemption.get("status") == "pending" and out.intent_id is not None:
+        wait = operations.prefer_wait(prefer) if prefer else VOUCHER_WAIT
+        outbox.wait(state.engine, out.intent_id, wait)
+        redemption = perks.get_redemption(engine=state.engine, redemption_id=redemption["id"])
     if redemption.get("status") != "confirmed":
         return {"redemption": redemption, "voucher": None}
     ttl = vouchers.settings_of(state.engine, perk["brand_id"], state.settings.gift_step_up_above)[

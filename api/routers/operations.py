@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -14,6 +15,7 @@ from loyalty_ledger.ledger import outbox
 from loyalty_ledger.store import outbox as sql
 
 from ..deps import AppState, PrincipalDep, StateDep
+from ..errors import status_of_code
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 MAX_WAIT = 30.0
@@ -26,17 +28,22 @@ def prefer_wait(prefer: str | None) -> float:
     return min(float(m.group(1)), MAX_WAIT) if m else 0.0
 
 
+Finish = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 def accepted(  # type: ignore[no-untyped-def]
     state: AppState,
     body: dict[str, Any],
     intent_id: int | None,
     prefer: str | None,
+    finish: Finish | None = None,
     *,
     queued: dict[str, Any] | None = None,
 ):
-    """200 with `body` when the write is settled (after waiting as the caller prefers),
-    else 202 Accepted with the operation to poll. `queued`: the intent as just queued, answered
-    as it is when the caller does not wait (no read in the request)."""
+    """200 with `body` when the write is settled (after waiting as the caller prefers; with
+    what `finish(row)` adds once mined), the decoded failure with its status when it failed,
+    else 202 Accepted with the operation to poll (Location: /operations/{id}). `queued`: the
+    intent as just queued, answered as it is when the caller does not wait (no read)."""
     if intent_id is None:
         return body
     wait_s = prefer_wait(prefer)
@@ -45,20 +52,38 @@ def accepted(  # type: ignore[no-untyped-def]
     assert row is not None
     op = outbox.operation(row)
     if row["state"] == "mined":
-        return {
+        out = {
             **body,
             "status": "confirmed",
             "tx_hash": row["tx_hash"],
             "block_number": row["block_number"],
             "operation": op,
         }
+        return out | (finish(row) if finish is not None else {})
     if row["state"] == "failed":
         return JSONResponse(
-            {"error": row["error_code"], "detail": row["error"], "operation": op}, status_code=409
+            {"error": row["error_code"], "detail": row["error"], "operation": op},
+            status_code=status_of_code(row["error_code"]),
         )
     return JSONResponse(
-        {**body, "operation": op}, status_code=202, headers={"Location": f"/operations/{intent_id}"}
+        {"status": "pending", "tx_hash": None, "block_number": None, **body, "operation": op},
+        status_code=202,
+        headers={"Location": f"/operations/{intent_id}"},
     )
+
+
+def settled_earning(row: dict[str, Any]) -> dict[str, Any]:
+    """An earning's state from its intent (failed: released, with the reason)."""
+    op = {"operation": outbox.operation(row)}
+    if row["state"] == "mined":
+        return {
+            "status": "confirmed",
+            "tx_hash": row["tx_hash"],
+            "block_number": row["block_number"],
+        } | op
+    if row["state"] == "failed":
+        return {"status": "failed", "error": row["error"], "error_code": row["error_code"]} | op
+    return op
 
 
 @router.get("/{operation_id}")
@@ -72,7 +97,11 @@ def get_operation(
     row = sql.intent(state.engine, operation_id) if 0 < operation_id < 2**62 else None
     if row is None:
         raise UnknownOperation(f"no operation {operation_id}")
-    if principal.kind not in ("operator", "auditor"):
+    if principal.kind == "customer":
+        owner = [*row["idem_key"].split(":"), ""][1]  # relay:<signer>:…, redeem:<member>:…
+        if not principal.address or owner.lower() != principal.address.lower():
+            raise Forbidden(f"no access to operation {operation_id}")
+    elif principal.kind not in ("operator", "auditor"):
         brands = [
             b
             for b, p in state.deployment.programs.items()

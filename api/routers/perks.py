@@ -27,6 +27,8 @@ from ..schemas import (
     RedemptionOut,
     TypedData,
 )
+from . import operations
+from .writes import ACCEPTED, PreferHeader
 
 router = APIRouter(tags=["perks"])
 
@@ -280,16 +282,18 @@ def prepare_redeem(
     )
 
 
-@router.post("/perks/{perk_id}/redeem", response_model=RedemptionOut)
+@router.post("/perks/{perk_id}/redeem", response_model=RedemptionOut, responses=ACCEPTED)
 def redeem(
     perk_id: PerkId,
     body: RedeemIn,
     principal: PrincipalDep,
     state: StateDep,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=128)],
-) -> dict[str, Any]:
-    """Redeem a perk with the member's signature; retry safely with the same Idempotency-Key
-    (another body under the same key is a 409 idempotency_conflict)."""
+    prefer: PreferHeader = None,
+) -> Any:
+    """Redeem a perk with the member's signature (the burn is queued: 202, or the settled
+    redemption with Prefer: wait=N); retry safely with the same Idempotency-Key (another body
+    under the same key is a 409 idempotency_conflict)."""
     perk = _perk_seen(state.engine, principal, perk_id)
     member = _redeemer(principal, perk, body.member)
     if body.forward is not None and body.permit is not None:
@@ -307,4 +311,12 @@ def redeem(
         forward=body.forward.parts() if body.forward else None,
         permit_data=body.permit.parts() if body.permit else None,
     )
-    return {**out.redemption, "replayed": out.replayed}
+    red = {**out.redemption, "replayed": out.replayed}
+    if out.redemption.get("status") != "pending" or out.intent_id is None:
+        return red
+
+    def settled(_row: dict[str, Any]) -> dict[str, Any]:
+        again = perks.get_redemption(engine=state.engine, redemption_id=red["id"])
+        return {k: again[k] for k in ("status", "tx_hash", "block_number", "error")}
+
+    return operations.accepted(state, red, out.intent_id, prefer, settled)

@@ -1,11 +1,15 @@
 // Shared helpers of the dashboard and the wallet page (no framework, no network but our API).
 "use strict";
 const LL = {
+  // A write (POST, PUT, PATCH, DELETE) asks the API to wait for its chain transaction
+  // (Prefer: wait=10); answered 202 Accepted (still queued), it polls /operations/{id} until the
+  // operation is mined (the answer gets its tx hash and block) or failed (thrown, with its reason).
   async api(path, { key, token, method = "GET", body, headers: extra } = {}) {
     const headers = { Accept: "application/json", ...(extra || {}) };
     if (key) headers["X-API-Key"] = key;
     if (token) headers["Authorization"] = "Bearer " + token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && !headers["Prefer"]) headers["Prefer"] = "wait=10";
     const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
     let data = null;
@@ -14,7 +18,21 @@ const LL = {
       const err = new Error((data && (data.detail || data.error)) || r.statusText);
       err.status = r.status; err.data = data; throw err;
     }
+    if (r.status === 202 && data && data.operation) return this.settled(data, { key, token });
     return data;
+  },
+  async settled(data, { key, token }) {
+    const deadline = Date.now() + 120000;
+    for (;;) {
+      const op = await this.api(`/operations/${data.operation.id}`, { key, token });
+      if (op.state === "mined") return { ...data, status: "confirmed", tx_hash: op.tx_hash, block_number: op.block_number, operation: op };
+      if (op.state === "failed") {
+        const err = new Error(op.error || op.error_code || "the operation failed");
+        err.status = 409; err.data = op; throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`still ${op.state}: see /operations/${op.id}`);
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
   },
   // Integers (money in minor units, points) with thousands separators; null shows as a dash.
   int(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: 0 }); },

@@ -24,6 +24,7 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.types import Nonce, RPCEndpoint, TxParams
 
+from loyalty_ledger.chain import contracts
 from loyalty_ledger.chain.revert import ErrorDecoder
 from loyalty_ledger.chain.sender import Sender, reverts_decoded
 from loyalty_ledger.errors import LedgerError
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 ISSUE_BATCH_TYPES = ("address[]", "uint256[]", "bytes32", "bytes32[]")
 ISSUE_BATCH = keccak(text=f"issueBatch({','.join(ISSUE_BATCH_TYPES)})")[:4]
 FEE_BUMP = 1.25  # a replacement must pay at least 10% more (geth, anvil); 25% to be sure
+# ERC2771Forwarder.execute((address,address,uint256,uint256,uint48,bytes,bytes))
+EXECUTE_SELECTOR = "0xdf905caf"
 MAX_MINED_REVERTS = 3  # an issue mined as a revert this often (though pre-flight passes) fails
 
 
@@ -172,10 +175,34 @@ class Submitter:
         try:
             gas = self._estimate(row["to_address"], row["data"], int(row["value"] or 0))
         except LedgerError as err:
+            err = self._relayed_reason(row) or err
             self.queue.fail([row["id"]], err.code, err.message)
             return 1
         self._send(row["to_address"], row["data"], int(row["value"] or 0), gas, "call", [row["id"]])
         return 1
+
+    def _relayed_reason(self, row: dict[str, Any]) -> LedgerError | None:
+        """A relayed request (the forwarder's `execute`) fails as a whole: the inner call,
+        made from its signer, says why (frozen, too few points …)."""
+        if not str(row["data"]).startswith(EXECUTE_SELECTOR):
+            return None
+        fwd = contracts.at(self.w3, row["to_address"], "ERC2771Forwarder")
+        try:
+            _fn, args = fwd.decode_function_input(row["data"])
+            req = args["request"]
+            frm, to, data = (
+                (req["from"], req["to"], req["data"])
+                if isinstance(req, dict)
+                else (req[0], req[1], req[5])
+            )
+            inner: TxParams = {"from": frm, "to": to, "data": HexBytes(data)}  # type: ignore[typeddict-item]
+            with reverts_decoded(self.decoder):
+                self.w3.eth.call(inner)
+        except LedgerError as err:
+            return err
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+        return None
 
     def _send(self, to: str, data: str, value: int, gas: int, kind: str, ids: list[int]) -> None:
         """Sign with the next nonce, record, broadcast: under the Sender's lock, so a process's

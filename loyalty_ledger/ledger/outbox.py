@@ -21,7 +21,6 @@ from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.chain.submitter import Submitter
 from loyalty_ledger.config import Settings
-from loyalty_ledger.errors import LedgerError
 from loyalty_ledger.store import outbox as sql
 from loyalty_ledger.store.lease import Lease
 from loyalty_ledger.validate import checksum_address, positive_amount, reason_bytes, ref_bytes
@@ -53,6 +52,7 @@ class Issuer:
         self, conn: Connection, *, idem_key: str, member: str, amount: int, reason: str, ref: str
     ) -> int:
         reason_bytes(reason), ref_bytes(ref)  # too long: InvalidInput now, not a failed intent
+        wake(self.sender.address)
         return sql.enqueue(
             conn,
             signer=self.sender.address,
@@ -85,11 +85,25 @@ def queued_earn(brand_id: str, record: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+_WAKE: dict[str, threading.Event] = {}
+MAX_IDLE = 0.25  # an idle submitter looks at the queue at least this often (seconds)
+
+
+def _wake_event(signer: str) -> threading.Event:
+    return _WAKE.setdefault(signer, threading.Event())
+
+
+def wake(signer: str) -> None:
+    """A write was queued for `signer` in this process: its submitter looks now."""
+    _wake_event(signer).set()
+
+
 def enqueue_call(
     conn: Connection, *, sender: Sender, call: ContractFunction, idem_key: str, value: int = 0
 ) -> int:
     """A `call` intent: any transaction of `sender`'s key (relays, passes, registrations)."""
     sender._check_target(call.address)
+    wake(sender.address)  # early is harmless: the submitter just finds nothing yet
     return sql.enqueue(
         conn,
         signer=sender.address,
@@ -115,12 +129,13 @@ def operation(row: dict[str, Any]) -> dict[str, Any]:
 
 def wait(engine: Engine, intent_id: int, timeout: float) -> dict[str, Any] | None:
     """The intent once mined or failed, or as it stands after `timeout` seconds."""
-    deadline = time.monotonic() + max(0.0, timeout)
+    deadline, pause = time.monotonic() + max(0.0, timeout), 0.01
     while True:
         row = sql.intent(engine, intent_id)
         if row is None or row["state"] in SETTLED or time.monotonic() >= deadline:
             return row
-        time.sleep(0.02)
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(0.1, pause * 1.5)  # many waiting requests must not crowd the database
 
 
 def run_submitter(
@@ -160,30 +175,41 @@ def run_submitter(
 
 
 def _drive(sub: Submitter, lease: Lease, stop: threading.Event, idle: float) -> None:
+    """Step while there is work; when idle, wait a little longer each round (up to MAX_IDLE)
+    unless a write queued in this process wakes it."""
     started = False
     last_check = time.monotonic()
+    wake_up, pause, failing = _wake_event(sub.account.address), idle, ""
     while not stop.is_set():
         try:
             if not started:
                 sub.start()
                 started = True
             moved = sub.step()
-        except (LedgerError, OSError, RuntimeError, ConnectionError) as exc:
-            log.warning("submitter %s: %s; retrying", sub.account.address, exc)
-            started = False
-            stop.wait(1.0)
-            continue
         except Exception as exc:  # the node or the database went away mid-step
-            log.warning("submitter %s: %s: %s", sub.account.address, type(exc).__name__, exc)
-            started = False
+            why = f"{type(exc).__name__}: {exc}"
+            # Once per stretch of the same failure, not every second.
+            (log.debug if why == failing else log.warning)(
+                "submitter %s: %s; retrying", sub.account.address, why
+            )
+            failing, started = why, False
             stop.wait(1.0)
             continue
+        if failing:
+            log.warning("submitter %s: working again", sub.account.address)
+            failing = ""
         if time.monotonic() - last_check > 5.0:
             last_check = time.monotonic()
             if not lease.alive():
                 return  # the database session (and with it the lease) is gone: re-acquire
-        if not moved:
-            stop.wait(idle)
+        if moved or sub.queue.open_txs():
+            pause = idle
+            if not moved:
+                stop.wait(idle)
+            continue
+        wake_up.wait(pause)
+        wake_up.clear()
+        pause = min(MAX_IDLE, pause * 2)
 
 
 def start_submitters(

@@ -35,6 +35,7 @@ from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme.claims import claim, confirm, record, release_claims
+from loyalty_ledger.programme.earn_batch import refuse_conflicts
 from loyalty_ledger.programme.idempotency import check_same, request_hash
 from loyalty_ledger.programme.order_time import (
     EARLIEST_ORDER,
@@ -297,7 +298,8 @@ def earn_purchases(
     if len({r["idem_key"] for r in rows}) != len(rows):
         raise InvalidInput("an order id appears twice in the batch")
     plan = plan_for(engine=engine, program=program, rule=rule)
-    if queued:
+    if queued:  # an order id reused with other details refuses the whole batch, up front
+        refuse_conflicts(engine, program.brand_id, rows)
         kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
         return [_earn_one(**kw, values=r, plan=plan) for r in rows]  # type: ignore[arg-type]
     claimed: list[tuple[int, dict[str, Any]]] = []

@@ -94,6 +94,7 @@ def serve_and_watch(settings: Settings, node: Anvil, say: Callable[[str], None])
                 stop.set()
     except KeyboardInterrupt:
         stop.set()
+    state.stop.set()  # the submitters
     indexer.join(timeout=10)
     api.join(timeout=10)
     if failure:

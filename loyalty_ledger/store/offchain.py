@@ -107,7 +107,11 @@ class Redemption(OffchainModel, table=True):
     """A perk redemption: reserved, then confirmed (burned on chain) or failed (released)."""
 
     __tablename__ = "redemption"
-    __table_args__ = (UniqueConstraint("member", "idem_key"), Index(None, "perk_id"))
+    __table_args__ = (
+        UniqueConstraint("member", "idem_key"),
+        Index(None, "perk_id"),
+        Index(None, "intent_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     perk_id: int
     brand_id: str = Field(max_length=32)
@@ -123,6 +127,12 @@ class Redemption(OffchainModel, table=True):
     # SHA-256 of the canonical request body: the same Idempotency-Key with another body is a
     # conflict (NULL on rows from before migration 0006: any body replays them).
     request_hash: str | None = Field(default=None, max_length=64)
+    intent_id: int | None = Field(default=None, sa_type=BigInteger)
+    """The outbox intent that burns the points (NULL: settled in the request, or free)."""
+    reserved: str | None = Field(default=None, max_length=32)
+    """What the pending redemption holds (`stock,usage,hold`), released if it fails."""
+    hold_token: str | None = Field(default=None, max_length=42)
+    """The points contract (lower case) whose points are held."""
 
 
 class EarnRule(OffchainModel, table=True):

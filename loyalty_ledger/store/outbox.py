@@ -12,12 +12,12 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from .offchain import EarnRecord, OutboxIntent, OutboxTx, table
-from .rules_tables import release_lines
+from . import settle
+from .offchain import OutboxIntent, OutboxTx, table
 
-T_INTENT, T_TX, T_EARN = table(OutboxIntent), table(OutboxTx), table(EarnRecord)
+T_INTENT, T_TX = table(OutboxIntent), table(OutboxTx)
 OPEN = ("queued", "sent")
 _INSERT_INTENT = insert(T_INTENT).returning(T_INTENT.c.id)
 MAX_ERROR = 500
@@ -178,12 +178,7 @@ class SqlOutbox:
                 .where(T_INTENT.c.id.in_(ids))
                 .values(state="mined", block_number=block, tx_hash=tx_hash, updated_at=now_ms())
             )
-            for start in range(0, len(ids), 500):
-                conn.execute(
-                    update(T_EARN)
-                    .where(T_EARN.c.intent_id.in_(ids[start : start + 500]))
-                    .values(status="confirmed", tx_hash=tx_hash, block_number=block)
-                )
+            settle.mined(conn, ids, tx_hash=tx_hash, block=block)
 
     def tx_reverted(
         self, tx_id: int, *, block: int, requeue_below: int = 0
@@ -217,7 +212,7 @@ class SqlOutbox:
 
     def fail(self, intent_ids: Iterable[int], code: str, message: str) -> None:
         """The intents will never land (a decoded revert): say why, and free their keys and
-        earn claims so a corrected request can be made again."""
+        their request's rows (`store.settle`) so a corrected request can be made again."""
         ids = list(intent_ids)
         with self.engine.begin() as conn:
             for i in ids:
@@ -232,9 +227,7 @@ class SqlOutbox:
                         updated_at=now_ms(),
                     )
                 )
-            earn_ids = select(T_EARN.c.id).where(T_EARN.c.intent_id.in_(ids))
-            release_lines(conn, list(conn.execute(earn_ids).scalars()))
-            conn.execute(delete(T_EARN).where(T_EARN.c.intent_id.in_(ids)))
+            settle.failed(conn, ids, message)
 
 
 def _intent_ids(conn: Connection, tx_id: int) -> list[int]:
@@ -275,10 +268,5 @@ def reopen_lost(engine: Engine, head: int) -> int:
             .where(T_INTENT.c.id.in_(intents))
             .values(state="sent", block_number=None, updated_at=now_ms())
         )
-        for start in range(0, len(intents), 500):
-            conn.execute(
-                update(T_EARN)
-                .where(T_EARN.c.intent_id.in_(intents[start : start + 500]))
-                .values(status="pending", block_number=None)
-            )
+        settle.reopened(conn, intents)
     return len(ids)

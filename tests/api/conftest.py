@@ -201,7 +201,9 @@ def _make_env(db_url: str, dep_path: Path, node: Anvil, w3: Web3, tmp: Path) -> 
     run_indexer(settings, follow=False, progress=False)  # migrates, then backfills
     app = create_app(settings, options=ApiOptions(siwe_domain=DOMAIN, siwe_uri=URI))
     state: AppState = app.state.api
-    env = Env(settings=settings, client=TestClient(app), state=state, w3=w3)
+    # Writes are queued in the outbox: every request waits for its settled result, as before.
+    client = TestClient(app, headers={"Prefer": "wait=30"})
+    env = Env(settings=settings, client=client, state=state, w3=w3)
     add_keys(env, ROLES)
     return env
 

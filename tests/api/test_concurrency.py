@@ -64,7 +64,7 @@ def _post_all(base: str, jobs: list[tuple[str, dict, dict]]) -> list[httpx.Respo
 
     def one(job: tuple[str, dict, dict]) -> httpx.Response:
         url, body, headers = job
-        with httpx.Client(base_url=base, timeout=120) as c:
+        with httpx.Client(base_url=base, timeout=120, headers={"Prefer": "wait=30"}) as c:
             barrier.wait()
             return c.post(url, json=body, headers=headers)
 

@@ -22,6 +22,7 @@ from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, add_brand
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.config import Settings
+from loyalty_ledger.store import outbox as sql_outbox
 
 from .conftest import DOMAIN, OPERATOR_KEY, RELAYER_KEY, URI
 
@@ -87,6 +88,13 @@ def test_brand_without_key_is_read_only_and_no_key_leaks(
     r = call("POST", "/brands/acme/earn/purchase", ha, json={**order, "order_id": "a-1"})
     assert r.status_code == 503 and r.json()["error"] == "key_missing", r.text
     assert "LOYALTY_BRAND_KEY_ACME" in r.json()["detail"]
+    # every other write of the brand is refused the same way, before anything is queued
+    queued = sql_outbox.counts(eng)
+    r = call("POST", "/brands/acme/passes", ha, json={"member": member.address})
+    assert r.status_code == 503 and r.json()["error"] == "key_missing", r.text
+    r = call("PUT", "/brands/acme/expiry-policy", ha, json={"epochs": 3})
+    assert r.status_code == 503 and r.json()["error"] == "key_missing", r.text
+    assert sql_outbox.counts(eng) == queued
     assert call("GET", "/brands/acme/ledger", ha).status_code == 200  # reads still work
     stranger = Account.create().address  # not a member: a decoded revert, not a leak
     r = call(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -14,7 +15,7 @@ from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.chain.artifacts import error_decoder
 from loyalty_ledger.chain.deploy import Deployment, add_brand, deploy_network
 from loyalty_ledger.chain.sender import Sender, connect
-from loyalty_ledger.config import ANVIL_DEV_KEYS
+from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
 
 OPERATOR_KEY, BRAND_KEY = ANVIL_DEV_KEYS[0], ANVIL_DEV_KEYS[1]
 MEMBERS = [Account.create() for _ in range(20)]
@@ -44,3 +45,17 @@ def net(node: Anvil, tmp_path_factory: pytest.TempPathFactory) -> tuple[Web3, De
     path = tmp_path_factory.mktemp("dep") / "deployment.json"
     dep.save(path)
     return w3, dep, path
+
+
+def app_settings(node: Anvil, net: Any, tmp_path: Path, url: str, **over: Any) -> Settings:
+    """Settings of an API on this module's chain and `url`, with the operator and brand keys."""
+    return Settings(
+        rpc_url=node.url,
+        database_url=url,
+        deployment_file=net[2],
+        data_dir=tmp_path,
+        operator_key=OPERATOR_KEY,
+        brand_key=BRAND_KEY,
+        _env_file=None,  # type: ignore[call-arg]
+        **over,
+    )

@@ -15,27 +15,17 @@ from api.deps import ApiOptions
 from api.main import create_app
 from loyalty_ledger import auth, ledger
 from loyalty_ledger.chain.anvil import Anvil
-from loyalty_ledger.config import Settings
 from loyalty_ledger.store import outbox as sql
 
 from ..pg import fresh_schema
-from .conftest import BRAND_KEY, MEMBERS, OPERATOR_KEY
+from .conftest import MEMBERS, app_settings
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app_env(request: pytest.FixtureRequest, node: Anvil, net: Any, tmp_path: Path) -> Iterator[Any]:
     def build(url: str) -> Any:
-        settings = Settings(
-            rpc_url=node.url,
-            database_url=url,
-            deployment_file=net[2],
-            data_dir=tmp_path,
-            operator_key=OPERATOR_KEY,
-            brand_key=BRAND_KEY,
-            outbox=True,
-            outbox_batch_ms=1500,
-            outbox_batch_items=6,
-            _env_file=None,  # type: ignore[call-arg]
+        settings = app_settings(
+            node, net, tmp_path, url, outbox=True, outbox_batch_ms=1500, outbox_batch_items=6
         )
         app = create_app(settings, options=ApiOptions(siwe_domain="t", siwe_uri="http://t"))
         state = app.state.api

@@ -173,7 +173,7 @@ class MainJob:
         return requests.get(f"{self.api}{path}", headers=headers, timeout=15)
 
     def post(self, path: str, body: dict[str, Any], key: str, **headers: str) -> requests.Response:
-        headers = {"X-API-Key": key, **headers}
+        headers = {"X-API-Key": key, "Prefer": "wait=30", **headers}  # the settled answer
         return requests.post(f"{self.api}{path}", json=body, headers=headers, timeout=60)
 
     def wait_synced(self, timeout: float = 60.0, head: int | None = None) -> int:

@@ -43,7 +43,9 @@ def job(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MainJob]:
         url = None
         if request.param == "postgresql":
             url = stack.enter_context(fresh_schema("durable"))
-        main = MainJob(tmp_path, database_url=url, interval=3.0)
+        # Earning sent in the request (LOYALTY_OUTBOX=0): a crash loses what the chain lost.
+        # The outbox's own crash path (sent again) is test_the_outbox_sends_again_what_….
+        main = MainJob(tmp_path, database_url=url, interval=3.0, extra_env={"LOYALTY_OUTBOX": "0"})
         stack.callback(main.cleanup)
         yield main
 
@@ -157,7 +159,7 @@ def test_restart_journey(job: MainJob, request: pytest.FixtureRequest) -> None:
 def test_the_outbox_sends_again_what_a_crash_lost(tmp_path: Path) -> None:
     """With the outbox, an earn answered as mined and then lost with the last seconds of the
     chain (a crash of everything) is sent again on the next start: its points come back once."""
-    job = MainJob(tmp_path, interval=3.0, extra_env={"LOYALTY_OUTBOX": "1"})
+    job = MainJob(tmp_path, interval=3.0)  # the outbox is on by default
     try:
         job.start().wait_ready()
         p = people(job)

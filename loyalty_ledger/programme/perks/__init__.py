@@ -40,6 +40,7 @@ from loyalty_ledger.programme.perks.eligibility import (
 )
 from loyalty_ledger.programme.perks.redemption import (
     RedeemOutcome,
+    get_redemption,
     list_redemptions,
     redeem,
     redeem_call,
@@ -69,6 +70,7 @@ __all__ = [
     "eligibility",
     "eligible_perks",
     "get_perk",
+    "get_redemption",
     "judge",
     "list_perks",
     "list_redemptions",

@@ -1,22 +1,23 @@
 """Safe perk redemption. Stock, the member's per-perk count and the points are reserved with
-atomic conditional UPDATEs before the burn is relayed, and released if it fails, so concurrent
-requests can never exceed stock or limit nor spend the same points twice.
+atomic conditional UPDATEs in the transaction that queues the burn in the outbox, and released
+if the burn fails (`store.settle`), so concurrent requests can never exceed stock or limit nor
+spend the same points twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 
 from loyalty_ledger import ledger
 from loyalty_ledger.chain.deploy import Deployment, Program
-from loyalty_ledger.chain.sender import Receipt, Sender
+from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput
+from loyalty_ledger.ledger import writes
 from loyalty_ledger.ledger.consent import (
     Expected,
     check_forward,
@@ -71,6 +72,7 @@ def _upsert_zero(conn: Connection, tbl: Any, **key: Any) -> None:
 class RedeemOutcome:
     redemption: dict[str, Any]
     replayed: bool = False  # True when the Idempotency-Key matched an earlier request
+    intent_id: int | None = None  # the outbox intent that burns the points
 
 
 def _get_redemption(engine: Engine, member: str, key: str) -> dict[str, Any] | None:
@@ -84,9 +86,15 @@ def _get_redemption(engine: Engine, member: str, key: str) -> dict[str, Any] | N
 
 
 def _claim(
-    engine: Engine, perk: dict[str, Any], member: str, key: str, method: str, body_hash: str
-) -> int | None:
-    """Insert (or revive a failed) redemption row; None when the key is taken already."""
+    conn: Connection,
+    perk: dict[str, Any],
+    member: str,
+    key: str,
+    method: str,
+    body_hash: str,
+    revive: bool,
+) -> int:
+    """Insert (or revive a failed) redemption row; IntegrityError when the key is taken."""
     values = {
         "request_hash": body_hash,
         "perk_id": perk["id"],
@@ -98,125 +106,83 @@ def _claim(
         "status": "pending",
         "created_at": _now(),
     }
-    try:
-        with engine.begin() as conn:
-            return int(conn.execute(insert(T_RED).values(**values)).inserted_primary_key[0])  # type: ignore[index]
-    except IntegrityError:
-        pass
-    with engine.begin() as conn:  # a failed attempt under the same key may be retried
-        res = conn.execute(
-            update(T_RED)
-            .where(
-                T_RED.c.member == member,
-                T_RED.c.idem_key == key,
-                T_RED.c.status == "failed",
-                T_RED.c.perk_id == perk["id"],
-            )
-            .values(
-                status="pending",
-                error=None,
-                method=method,
-                created_at=_now(),
-                request_hash=body_hash,
-            )
+    if not revive:
+        return int(conn.execute(insert(T_RED).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+    res = conn.execute(  # a failed attempt under the same key may be retried
+        update(T_RED)
+        .where(
+            T_RED.c.member == member,
+            T_RED.c.idem_key == key,
+            T_RED.c.status == "failed",
+            T_RED.c.perk_id == perk["id"],
         )
-        if res.rowcount != 1:
-            return None
-        return int(
-            conn.execute(
-                select(T_RED.c.id).where(T_RED.c.member == member, T_RED.c.idem_key == key)
-            ).scalar_one()
+        .values(
+            status="pending",
+            error=None,
+            method=method,
+            created_at=_now(),
+            request_hash=body_hash,
+            tx_hash=None,
+            block_number=None,
         )
+    )
+    if res.rowcount != 1:
+        raise IdempotencyConflict("a request with this Idempotency-Key is already being redeemed")
+    return int(
+        conn.execute(
+            select(T_RED.c.id).where(T_RED.c.member == member, T_RED.c.idem_key == key)
+        ).scalar_one()
+    )
 
 
 def _reserve(
-    engine: Engine, perk: dict[str, Any], member: str, token: str, balance: int
+    conn: Connection, perk: dict[str, Any], member: str, token: str, balance: int
 ) -> list[str]:
-    """Take one unit of stock, one use of the member's limit and hold the points, atomically
-    each (conditional UPDATEs); returns what was taken, raises (after releasing) when not."""
+    """Take one unit of stock, one use of the member's limit and hold the points, each with a
+    conditional UPDATE; raises (the caller's transaction then rolls all of it back) when not."""
     taken: list[str] = []
     pid, cost = perk["id"], perk["point_cost"]
-    try:
-        with engine.begin() as conn:
-            res = conn.execute(
-                update(T_PERK)
-                .where(
-                    T_PERK.c.id == pid,
-                    T_PERK.c.active.is_(True),
-                    or_(
-                        T_PERK.c.total_stock.is_(None),
-                        T_PERK.c.redeemed_count < T_PERK.c.total_stock,
-                    ),
-                )
-                .values(redeemed_count=T_PERK.c.redeemed_count + 1)
-            )
-        if res.rowcount != 1:
-            raise OutOfStock(pid)
-        taken.append("stock")
-        if perk["per_member_limit"] is not None:
-            with engine.begin() as conn:
-                _upsert_zero(conn, T_USAGE, perk_id=pid, member=member, used=0)
-                res = conn.execute(
-                    update(T_USAGE)
-                    .where(
-                        T_USAGE.c.perk_id == pid,
-                        T_USAGE.c.member == member,
-                        T_USAGE.c.used < perk["per_member_limit"],
-                    )
-                    .values(used=T_USAGE.c.used + 1)
-                )
-            if res.rowcount != 1:
-                raise LimitReached(pid, perk["per_member_limit"])
-            taken.append("usage")
-        if cost > 0:
-            with engine.begin() as conn:
-                _upsert_zero(conn, T_HOLD, token=token, member=member, held=0)
-                res = conn.execute(
-                    update(T_HOLD)
-                    .where(
-                        T_HOLD.c.token == token,
-                        T_HOLD.c.member == member,
-                        T_HOLD.c.held + cost <= balance,
-                    )
-                    .values(held=T_HOLD.c.held + cost)
-                )
-            if res.rowcount != 1:
-                raise PointsHeld(member)
-            taken.append("hold")
-    except BaseException:
-        _release(engine, perk, member, token, taken)
-        raise
-    return taken
-
-
-def _release(
-    engine: Engine, perk: dict[str, Any], member: str, token: str, taken: Sequence[str]
-) -> None:
-    pid, cost = perk["id"], perk["point_cost"]
-    with engine.begin() as conn:
-        if "stock" in taken:
-            conn.execute(
-                update(T_PERK)
-                .where(T_PERK.c.id == pid)
-                .values(redeemed_count=T_PERK.c.redeemed_count - 1)
-            )
-        if "usage" in taken:
-            conn.execute(
-                update(T_USAGE)
-                .where(T_USAGE.c.perk_id == pid, T_USAGE.c.member == member)
-                .values(used=T_USAGE.c.used - 1)
-            )
-        if "hold" in taken:
-            _unhold(conn, token, member, cost)
-
-
-def _unhold(conn: Connection, token: str, member: str, cost: int) -> None:
-    conn.execute(
-        update(T_HOLD)
-        .where(T_HOLD.c.token == token, T_HOLD.c.member == member)
-        .values(held=T_HOLD.c.held - cost)
+    res = conn.execute(
+        update(T_PERK)
+        .where(
+            T_PERK.c.id == pid,
+            T_PERK.c.active.is_(True),
+            or_(T_PERK.c.total_stock.is_(None), T_PERK.c.redeemed_count < T_PERK.c.total_stock),
+        )
+        .values(redeemed_count=T_PERK.c.redeemed_count + 1)
     )
-    conn.execute(delete(T_HOLD).where(and_(T_HOLD.c.token == token, T_HOLD.c.held <= 0)))
+    if res.rowcount != 1:
+        raise OutOfStock(pid)
+    taken.append("stock")
+    if perk["per_member_limit"] is not None:
+        _upsert_zero(conn, T_USAGE, perk_id=pid, member=member, used=0)
+        res = conn.execute(
+            update(T_USAGE)
+            .where(
+                T_USAGE.c.perk_id == pid,
+                T_USAGE.c.member == member,
+                T_USAGE.c.used < perk["per_member_limit"],
+            )
+            .values(used=T_USAGE.c.used + 1)
+        )
+        if res.rowcount != 1:
+            raise LimitReached(pid, perk["per_member_limit"])
+        taken.append("usage")
+    if cost > 0:
+        _upsert_zero(conn, T_HOLD, token=token, member=member, held=0)
+        res = conn.execute(
+            update(T_HOLD)
+            .where(
+                T_HOLD.c.token == token,
+                T_HOLD.c.member == member,
+                T_HOLD.c.held + cost <= balance,
+            )
+            .values(held=T_HOLD.c.held + cost)
+        )
+        if res.rowcount != 1:
+            raise PointsHeld(member)
+        taken.append("hold")
+    return taken
 
 
 def _consent(
@@ -278,9 +244,11 @@ def redeem(
 
     The consent is a signed ForwardRequest for `redeem(point_cost, "perk:<id>")` (relayed by
     `relayer`) or an ERC-2612 permit for `brand_sender` (a redeemer of the brand). Perks that
-    cost no points need no signature. The same key with the same body replays the first
-    outcome; with another body it is an IdempotencyConflict. A request refused before anything
-    is sent (a bad or replayed signature, no stock, over the limit) leaves no row behind.
+    cost no points need no signature. Everything is checked first (signature, nonce, stock,
+    limit, points); then the redemption, its reservations and the burn's outbox intent are
+    written in one SQL transaction; the redemption settles with the intent (`store.settle`).
+    The same key with the same body replays the first outcome; with another body it is an
+    IdempotencyConflict. A refused request leaves no row behind.
     """
     member = checksum_address(member)
     if not idempotency_key or len(idempotency_key) > 128:
@@ -301,73 +269,69 @@ def redeem(
     earlier = _get_redemption(engine, member, idempotency_key)
     if earlier is not None and earlier["status"] != "failed":
         return _replay(earlier, perk_id, body_hash)
-
     [elig] = eligibility(engine=engine, deployment=deployment, perk=perk, addresses=[member])
     if not elig.eligible:
         raise NotEligible(elig.reasons)
-    rid = _claim(engine, perk, member, idempotency_key, method, body_hash)
-    if rid is None:  # a concurrent request with the same key won
+
+    def rows(conn: Connection, intent_id: int | None) -> None:
+        rid = _claim(conn, perk, member, idempotency_key, method, body_hash, earlier is not None)
+        taken = _reserve(conn, perk, member.lower(), token, elig.balance)
+        done = {"status": "confirmed"} if intent_id is None else {}
+        if intent_id is None:  # nothing to burn: redeemed now, and the hold (none) is moot
+            taken = []
+        conn.execute(
+            update(T_RED)
+            .where(T_RED.c.id == rid)
+            .values(intent_id=intent_id, reserved=",".join(taken), hold_token=token, **done)
+        )
+
+    if method == "none":
+        with engine.begin() as conn:
+            rows(conn, None)
+        return RedeemOutcome(_get_redemption(engine, member, idempotency_key) or {})
+    if request is not None:
+        req = request
+        call = writes.captured_call(
+            relayer, lambda s: relay(relayer=s, deployment=deployment, request=req, checked=True)
+        )
+        check_forward(w3=w3, deployment=deployment, request=request)
+    else:
+        assert brand_sender is not None and signed_permit is not None
+        sp = signed_permit
+        check_permit(w3=w3, program=program, permit=sp, spender=brand_sender.address)
+        call = writes.captured_call(
+            brand_sender,
+            lambda s: ledger.redeem_with_permit(
+                sender=s, program=program, permit=sp, ref=redemption_ref(perk_id)
+            ),
+        )
+    try:
+        queued = writes.queue(
+            engine, call, idem_key=f"redeem:{member}:{idempotency_key}", rows=rows
+        )
+    except IntegrityError:  # a concurrent request with the same key won
         again = _get_redemption(engine, member, idempotency_key)
         if again is None:
-            raise IdempotencyConflict("a request with this Idempotency-Key is being refused")
+            raise IdempotencyConflict(
+                "a request with this Idempotency-Key is being refused"
+            ) from None
         return _replay(again, perk_id, body_hash)
-    taken: list[str] = []
-    try:  # refusals: nothing is sent, so nothing is recorded
-        taken = _reserve(engine, perk, member.lower(), token, elig.balance)
-        if request is not None:
-            check_forward(w3=w3, deployment=deployment, request=request)
-        elif signed_permit is not None:
-            assert brand_sender is not None
-            check_permit(w3=w3, program=program, permit=signed_permit, spender=brand_sender.address)
-    except BaseException:
-        _release(engine, perk, member.lower(), token, taken)
-        _drop(engine, rid)
-        raise
-    try:
-        receipt: Receipt | None = None
-        if request is not None:
-            receipt = relay(relayer=relayer, deployment=deployment, request=request, checked=True)
-        elif signed_permit is not None:
-            assert brand_sender is not None
-            receipt = ledger.redeem_with_permit(
-                sender=brand_sender,
-                program=program,
-                permit=signed_permit,
-                ref=redemption_ref(perk_id),
-            )
-    except BaseException as err:
-        _release(engine, perk, member.lower(), token, taken)
-        _finish(engine, rid, status="failed", error=str(err)[:500])
-        raise
-    # Stock and usage stay taken; the hold goes (the burn is on chain now).
-    with engine.begin() as conn:
-        if "hold" in taken:
-            _unhold(conn, token, member.lower(), perk["point_cost"])
-    _finish(
-        engine,
-        rid,
-        status="confirmed",
-        tx_hash=receipt.tx_hash if receipt else None,
-        block_number=receipt.block_number if receipt else None,
-    )
-    return RedeemOutcome(_get_redemption(engine, member, idempotency_key) or {})
+    out = _get_redemption(engine, member, idempotency_key) or {}
+    return RedeemOutcome(out, replayed=queued.replayed, intent_id=queued.intent_id)
 
 
 def _replay(earlier: dict[str, Any], perk_id: int, body_hash: str) -> RedeemOutcome:
     if earlier["perk_id"] != perk_id:
         raise IdempotencyConflict("this Idempotency-Key was used for another perk")
     check_same(earlier.get("request_hash"), body_hash, "this Idempotency-Key")
-    return RedeemOutcome(earlier, replayed=True)
+    return RedeemOutcome(earlier, replayed=True, intent_id=earlier.get("intent_id"))
 
 
-def _drop(engine: Engine, rid: int) -> None:
-    with engine.begin() as conn:
-        conn.execute(delete(T_RED).where(T_RED.c.id == rid))
-
-
-def _finish(engine: Engine, rid: int, **values: Any) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(T_RED).where(T_RED.c.id == rid).values(**values))
+def get_redemption(*, engine: Engine, redemption_id: int) -> dict[str, Any]:
+    """One redemption by id (as it stands now)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(T_RED).where(T_RED.c.id == redemption_id)).mappings().one()
+    return dict(row)
 
 
 def list_redemptions(

@@ -153,9 +153,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("earn_record", schema=None) as batch_op:
-        batch_op.drop_column("tags")
-        batch_op.drop_column("store_id")
-        batch_op.drop_column("channel")
+    # A plain DROP COLUMN (SQLite >= 3.35 has it): a batch rebuild of earn_record would drop
+    # the triggers that keep the earn rollups (0011).
+    for column in ("tags", "store_id", "channel"):
+        op.execute(f"ALTER TABLE earn_record DROP COLUMN {column}")
     for name in ("rule_member", "earn_line", "rule_usage", "campaign", "rule_version"):
         op.drop_table(name)
