@@ -22,11 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from web3 import Web3
 
 from loyalty_ledger.auth import (
-    AuthenticationFailed,
     Forbidden,
     Principal,
     authenticate_key,
-    cached_key,
     verify_session,
 )
 from loyalty_ledger.auth.custody import Kek, load_kek, sealed_keys
@@ -43,6 +41,8 @@ from loyalty_ledger.health import Outages
 from loyalty_ledger.store.reader import SqliteReader
 from loyalty_ledger.store.reader import for_engine as reader_for
 from loyalty_ledger.validate import checksum_address
+
+from .credentials import credential, principal_at_hand
 
 
 @dataclass
@@ -264,26 +264,6 @@ async def get_deployment(state: StateDep) -> Deployment:
 DeploymentDep = Annotated[Deployment, Depends(get_deployment)]
 
 
-def credential(x_api_key: str | None, authorization: str | None) -> tuple[str, str]:
-    """The credential a request sends: ("key", API key) or ("session", token).
-
-    An X-API-Key header wins; AuthenticationFailed when there is none or it is malformed."""
-    if x_api_key:
-        return "key", x_api_key
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise AuthenticationFailed("use 'Authorization: Bearer <session token>'")
-        return ("key", token) if token.startswith("llk_") else ("session", token)
-    raise AuthenticationFailed("sign in (SIWE) or send an API key")
-
-
-def principal_at_hand(state: AppState, kind: str, value: str) -> Principal | None:
-    """The caller when known without I/O: an API key verified in the last seconds; None when
-    the database must be asked (always for a session: it may have been signed out)."""
-    return cached_key(value) if kind == "key" else None
-
-
 async def current_principal(request: Request) -> Principal:
     """The caller: an API key (X-API-Key) or a customer session (Authorization: Bearer).
 
@@ -408,8 +388,3 @@ async def member_actor(customer: CustomerDep, address: str) -> str:
 
 
 MemberActorDep = Annotated[str, Depends(member_actor)]
-
-
-def client_of(request: Request) -> str:
-    """Who is asking, for per-client limits: the peer address."""
-    return request.client.host if request.client else "unknown"

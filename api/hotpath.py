@@ -20,7 +20,8 @@ from typing import Any
 from starlette._utils import get_route_path
 from starlette.responses import JSONResponse, Response
 
-from .deps import AppState, credential, principal_at_hand
+from .credentials import credential, principal_at_hand
+from .deps import AppState
 from .routers.health import cache_of
 from .routers.perks import answer_from_reader, strict_answer_async
 

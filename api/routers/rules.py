@@ -30,6 +30,7 @@ from ..rule_schemas import (
 )
 from ..schemas import EarnOut
 from .brands import _queued, _reply
+from .writes import PreferHeader
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["rules"])
 
@@ -187,7 +188,12 @@ def put_profile(
 
 @router.post("/registrations", response_model=EarnOut, responses={202: {"description": "Queued."}})
 def register(
-    brand_id: str, body: RegistrationIn, _i: IssuerDep, program: ProgramDep, state: StateDep
+    brand_id: str,
+    body: RegistrationIn,
+    _i: IssuerDep,
+    program: ProgramDep,
+    state: StateDep,
+    prefer: PreferHeader = None,
 ) -> Any:
     """A member joined: record the profile (and referral), pay the welcome bonus once (the
     brand's rules for action:signup)."""
@@ -202,7 +208,7 @@ def register(
             birth_month=body.birth_month,
             queued=state.settings.outbox,
         ),
-        None,
+        prefer,
     )
 
 

@@ -14,7 +14,8 @@ from loyalty_ledger.auth import accounts, email_codes, passkeys, sessions
 from loyalty_ledger.auth.principal import AuthenticationFailed, Forbidden
 from loyalty_ledger.mail import send_mail
 
-from ..deps import AppState, CustomerDep, MaybePrincipalDep, StateDep, client_of
+from ..credentials import client_of
+from ..deps import AppState, CustomerDep, MaybePrincipalDep, StateDep
 from ..member_schemas import (
     CredentialIn,
     EmailStartIn,

@@ -151,7 +151,7 @@ def test_campaign_budget_under_concurrent_requests_and_simulate(served) -> None:
         "ends_at": now + 7 * 86400,
         "budget": 50,
     }
-    with httpx.Client(base_url=base, timeout=120) as h:
+    with httpx.Client(base_url=base, timeout=120, headers={"Prefer": "wait=30"}) as h:
         assert h.put(f"/brands/{bid}/campaigns/launch", json=camp, headers=pm).status_code == 200
         rule = {
             "trigger": "purchase",

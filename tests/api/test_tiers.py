@@ -19,6 +19,7 @@ from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme.claims import claim
 from loyalty_ledger.programme.rules import tier_job, tiers
 from loyalty_ledger.store import outbox as sql
+from loyalty_ledger.store.lease import Lease
 
 from .conftest import Env, onboard_brand
 
@@ -27,15 +28,24 @@ DAY = 86_400
 
 
 def _drain(env: Env, sender: object, timeout: float = 60) -> None:
-    sub = Submitter(sender, sql.SqlOutbox(env.state.engine, sender.address), batch_ms=0)  # type: ignore[attr-defined]
-    sub.start()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sub.step()
-        c = sql.counts(env.state.engine, sender.address)  # type: ignore[attr-defined]
-        if not c.get("queued") and not c.get("sent"):
-            return
-        time.sleep(0.05)
+    """Until the key's intents are settled: sent by this test while it holds the key's lease,
+    else by the API's own submitter (the lease holder; two senders would race)."""
+    lease = Lease(str(env.state.engine.url), f"submitter:{sender.address}")  # type: ignore[attr-defined]
+    sub = None
+    if lease.try_acquire():
+        sub = Submitter(sender, sql.SqlOutbox(env.state.engine, sender.address), batch_ms=0)  # type: ignore[attr-defined]
+        sub.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sub is not None:
+                sub.step()
+            c = sql.counts(env.state.engine, sender.address)  # type: ignore[attr-defined]
+            if not c.get("queued") and not c.get("sent"):
+                return
+            time.sleep(0.05)
+    finally:
+        lease.release()
     raise AssertionError(f"not drained: {sql.counts(env.state.engine)}")
 
 

@@ -38,10 +38,11 @@ def test_upgrade_keeps_rows_then_down_and_up(engine: Engine) -> None:
             {"m": "0x" + "ab" * 20},
         )
         assert c.execute(text("SELECT churn_days FROM insights_setting")).scalar_one() == 30
-        ctx = MigrationContext.configure(c, opts={"compare_type": True})
-        targets = [metadata, offchain_metadata, insights_metadata, crm_metadata]
-        assert compare_metadata(ctx, targets) == []
     alembic_run(engine, command.downgrade, PREVIOUS)
     assert not TABLES & set(inspect(engine).get_table_names())
     migrate(engine)  # and up again, the way the API does it
     assert set(inspect(engine).get_table_names()) >= TABLES
+    with engine.connect() as c:  # at the head (later revisions follow 0020) the models match
+        ctx = MigrationContext.configure(c, opts={"compare_type": True})
+        targets = [metadata, offchain_metadata, insights_metadata, crm_metadata]
+        assert compare_metadata(ctx, targets) == []
