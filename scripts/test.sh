@@ -32,5 +32,5 @@ scripts/forge build
 say "Solidity tests + gas snapshot check (forge)"
 scripts/forge snapshot --check
 
-say "Python tests (pytest: anvil, SQLite, PostgreSQL)"
-.venv/bin/pytest "$@"
+say "Python tests (pytest, 2 workers: anvil, SQLite, PostgreSQL)"
+.venv/bin/pytest -n 2 "$@"  # two workers (pytest-xdist): each has its own anvil and schemas

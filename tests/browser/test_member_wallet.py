@@ -85,6 +85,10 @@ def test_passkey_member_journey(
     browser: Any,
 ) -> None:
     env, url = served
+    # Balances below count from zero: no welcome bonus here (test_no_outbox shows a join pay it).
+    rule = {"currency": "VND", "amount_per_point": 10_000, "bonuses": {"signup": 0}}
+    r = env.client.put("/brands/acme/earn-rule", json=rule, headers=env.h("acme:issuer"))
+    assert r.status_code == 200, r.text
     perk = env.client.post(
         "/brands/acme/perks",
         json={"name": "Free latte", "point_cost": 20, "min_points": 20},
@@ -97,10 +101,6 @@ def test_passkey_member_journey(
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    # Balances below count from zero: no welcome bonus here (test_no_outbox shows a join pay it).
-    rule = {"currency": "VND", "amount_per_point": 10_000, "bonuses": {"signup": 0}}
-    r = env.client.put("/brands/acme/earn-rule", json=rule, headers=env.h("acme:issuer"))
-    assert r.status_code == 200, r.text
     _authenticator(page)
     page.goto(f"{url}/wallet")
     page.click("#pk-join")
