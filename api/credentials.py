@@ -22,7 +22,7 @@ def credential(x_api_key: str | None, authorization: str | None) -> tuple[str, s
     raise AuthenticationFailed("sign in (SIWE) or send an API key")
 
 
-def principal_at_hand(state: object, kind: str, value: str) -> Principal | None:
+def principal_at_hand(kind: str, value: str) -> Principal | None:
     """The caller when known without I/O: an API key verified in the last seconds; None when
     the database must be asked (always for a session: it may have been signed out)."""
     return cached_key(value) if kind == "key" else None

@@ -275,7 +275,7 @@ async def current_principal(request: Request) -> Principal:
     state: AppState = request.app.state.api
     headers = request.headers
     kind, value = credential(headers.get("x-api-key"), headers.get("authorization"))
-    principal = principal_at_hand(state, kind, value)
+    principal = principal_at_hand(kind, value)
     if principal is not None:
         return principal
     if kind == "key":

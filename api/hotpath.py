@@ -72,7 +72,7 @@ class HotPath:
             return None
         try:
             kind, value = credential(_header(scope, b"x-api-key"), _header(scope, b"authorization"))
-            principal = principal_at_hand(state, kind, value)
+            principal = principal_at_hand(kind, value)
             if principal is None:
                 return None
             if strict:  # the chain: the head on the event loop, a new head's reads in a thread
