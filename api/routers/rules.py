@@ -29,7 +29,7 @@ from ..rule_schemas import (
     TierRuleIn,
 )
 from ..schemas import EarnOut
-from .brands import _queued, _reply
+from .brands import earn_reply
 from .writes import PreferHeader
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["rules"])
@@ -197,11 +197,11 @@ def register(
 ) -> Any:
     """A member joined: record the profile (and referral), pay the welcome bonus once (the
     brand's rules for action:signup)."""
-    return _reply(
+    return earn_reply(
         state,
         on_registration(
             engine=state.engine,
-            sender=_queued(state, brand_id),
+            sender=state.brand_writer(brand_id),
             program=program,
             member=body.member,
             referral_code=body.referral_code,
