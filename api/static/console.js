@@ -165,7 +165,7 @@
   async function explain(id) {
     const x = await api(`${b()}/earnings/${id}`);
     const t = LL.el("table");
-    $("m-explain").replaceChildren(LL.el("h4", { text: `Earning ${id}: ${x.explanation}` }), t);
+    $("m-explain").replaceChildren(LL.el("p", { class: "explain", text: `Earning ${id}: ${x.explanation}` }), t);
     t.append(row(["rule", "version", "campaign", "points", "why"], true),
       ...x.lines.map((l) => row([`${l.name || l.rule_id}`, String(l.version), l.campaign_id, LL.int(l.points), l.why])));
   }

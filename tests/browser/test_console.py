@@ -17,8 +17,8 @@ import pytest
 from ..pg import pg_available
 from .console_site import SHOTS, A, B, Console, console_site, signed_in_wallet
 
-VIEWS = ("perks", "members", "segments", "metrics", "webhooks", "exchanges", "keys", "export")
-VIEWS = (*VIEWS, "rules", "tiers")
+VIEWS: tuple[str, ...] = ("perks", "members", "segments", "metrics", "webhooks", "exchanges")
+VIEWS += ("keys", "export", "rules", "tiers")
 ROW_HAS = """([name, text]) => [...document.querySelectorAll('#perks tr')]
   .some((r) => r.innerText.includes(name) && r.innerText.includes(text))"""
 
