@@ -4,7 +4,7 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const S = { brand: "", key: "", manage: false, programme: false, operator: false, segments: [] };
+  const S = { brand: "", key: "", manage: false, programme: false, operator: false, segments: [], editing: null };
   const FIELDS = {
     tier: "number", balance: "number", expiring_points: "number", days_since_purchase: "number",
     rfm: "number", rfm_r: "number", rfm_f: "number", rfm_m: "number", churn_risk: "number",
@@ -38,9 +38,13 @@
             await api(`/perks/${p.id}`, { method: "PATCH", body: { total_stock: stock.value === "" ? null : Number(stock.value) } });
             status(`stock of ${p.name} saved`); await views.perks();
           }), "secondary"));
+          actions.append(button("Edit", () => editPerk(p), "secondary"));
           if (p.active) actions.append(button("Switch off", () => guarded(async () => {
             await api(`/perks/${p.id}`, { method: "DELETE" }); status(`${p.name} switched off`); await views.perks();
           }), "danger"));
+          else actions.append(button("Switch on", () => guarded(async () => {
+            await api(`/perks/${p.id}`, { method: "PATCH", body: { active: true } }); status(`${p.name} switched on`); await views.perks();
+          })));
         }
         return [p.name, LL.int(p.point_cost), LL.int(p.min_points), p.total_stock === null ? "unlimited" : LL.int(p.total_stock),
           LL.int(p.redeemed_count), p.active ? "on" : "off", actions];
@@ -219,13 +223,32 @@
   }
 
   // --- perks and webhooks forms ------------------------------------------------------------
+  // The perk form creates a perk, or saves the one being edited (Edit fills it in).
+  function editPerk(p) {
+    S.editing = p.id;
+    $("perk-name").value = p.name; $("perk-cost").value = p.point_cost; $("perk-min").value = p.min_points;
+    $("perk-stock").value = p.total_stock ?? "";
+    $("perk-submit").textContent = `Save ${p.name}`; $("perk-cancel").hidden = false;
+  }
+
+  function endEdit() {
+    S.editing = null; $("perk-form").reset();
+    $("perk-submit").textContent = "Create perk"; $("perk-cancel").hidden = true;
+  }
+
   async function createPerk(ev) {
     ev.preventDefault();
     const num = (id) => ($(id).value === "" ? null : Number($(id).value));
     const body = { name: $("perk-name").value.trim(), point_cost: num("perk-cost"), min_points: num("perk-min") ?? 0 };
-    if (num("perk-stock") !== null) body.total_stock = num("perk-stock");
-    await api(`${b()}/perks`, { method: "POST", body });
-    status(`perk ${body.name} created`); $("perk-form").reset(); await views.perks();
+    if (S.editing !== null) {
+      await api(`/perks/${S.editing}`, { method: "PATCH", body: { ...body, total_stock: num("perk-stock") } });
+      status(`perk ${body.name} saved`);
+    } else {
+      if (num("perk-stock") !== null) body.total_stock = num("perk-stock");
+      await api(`${b()}/perks`, { method: "POST", body });
+      status(`perk ${body.name} created`);
+    }
+    endEdit(); await views.perks();
   }
 
   async function createKey(ev) {
@@ -285,6 +308,7 @@
   $("seg-save").onclick = () => guarded(saveSegment);
   $("send-form").onsubmit = (ev) => guarded(() => send(ev));
   $("perk-form").onsubmit = (ev) => guarded(() => createPerk(ev));
+  $("perk-cancel").onclick = endEdit;
   $("hook-form").onsubmit = (ev) => guarded(() => addHook(ev));
   $("key-form").onsubmit = (ev) => guarded(() => createKey(ev));
   const params = LL.hashParams();

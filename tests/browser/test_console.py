@@ -74,6 +74,31 @@ def test_create_a_perk_and_see_it_in_the_wallet(console: Console, browser: Any) 
     wallet.close()
 
 
+def test_edit_a_perk_and_switch_it_back_on(console: Console, browser: Any) -> None:
+    page, errors = console.page(browser, "acme:perk_manager")
+    page.wait_for_function(ROW_HAS, arg=["Console cake", "\toff\t"])  # the test above's
+    row = page.locator("#perks tr", has_text="Console cake")
+    row.locator("button", has_text="Edit").click()
+    assert page.input_value("#perk-cost") == "10" and page.input_value("#perk-stock") == "7"
+    page.fill("#perk-name", "Console cheesecake")
+    page.fill("#perk-cost", "12")
+    page.fill("#perk-stock", "")
+    page.click("#perk-submit")
+    page.wait_for_function(ROW_HAS, arg=["Console cheesecake", "unlimited"])
+    assert page.inner_text("#perk-submit") == "Create perk" and page.is_hidden("#perk-cancel")
+    row = page.locator("#perks tr", has_text="Console cheesecake")
+    assert "\t12\t" in row.inner_text() and "\toff\t" in row.inner_text()
+    row.locator("button", has_text="Switch on").click()
+    page.wait_for_function(ROW_HAS, arg=["Console cheesecake", "\ton\t"])
+    perks = httpx.get(
+        f"{console.url}/brands/acme/perks", headers={"X-API-Key": console.keys["acme:viewer"]}
+    ).json()
+    (cake,) = [p for p in perks if p["name"] == "Console cheesecake"]
+    assert (cake["point_cost"], cake["total_stock"], cake["active"]) == (12, None, True)
+    assert errors == []
+    page.close()
+
+
 def test_find_a_member_and_open_the_360_page(console: Console, browser: Any) -> None:
     page, errors = console.page(browser, "acme:viewer")
     page.click("#nav a[data-view=members]")
@@ -157,7 +182,7 @@ def test_viewer_sees_no_edit_controls_and_is_refused(console: Console, browser: 
         assert page.locator("button:text('Switch off'), button:text('Delete')").count() == 0
         assert page.locator("button:text('Revoke'), #key-form").first.is_hidden()
     page.click("#nav a[data-view=metrics]")
-    page.wait_for_selector("#perk-results td:text('Console cake')")
+    page.wait_for_selector("#perk-results td:text('Console cheesecake')")
     presets = page.locator("#presets a")
     assert presets.count() == 5 and "from=" in (presets.first.get_attribute("href") or "")
     page.screenshot(path=str(SHOTS / "console-viewer.png"), full_page=True)
