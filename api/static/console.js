@@ -20,6 +20,25 @@
   function fill(id, headers, rows, empty = "nothing yet") {
     $(id).replaceChildren(row(headers, true), ...rows.map((r) => row(r)));
     if (!rows.length) $(id).append(LL.el("tr", {}, LL.el("td", { class: "muted", text: empty })));
+    csvButton(id);
+  }
+  // Every table of the console has a CSV button: the table as shown (without its buttons).
+  function csvButton(id) {
+    const table = $(id), prev = table.previousElementSibling;
+    if (prev && prev.dataset.csvFor === id) return;
+    const btn = LL.el("button", { type: "button", class: "link csv", text: "CSV", "data-csv-for": id, title: "download this table as CSV" });
+    btn.onclick = () => tableCsv(id);
+    table.before(btn);
+  }
+  function tableCsv(id) {
+    const rows = [...$(id).querySelectorAll("tr")].map((tr) => [...tr.children]);
+    const keep = rows.length ? rows[0].map((c, i) => c.textContent.trim() !== "" ? i : -1).filter((i) => i >= 0) : [];
+    const q = (v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    const text = rows.filter((r) => r.length >= keep.length)
+      .map((r) => keep.map((i) => q((r[i] ? r[i].textContent : "").trim())).join(",")).join("\n") + "\n";
+    const a = LL.el("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), download: `${S.brand}-${id}.csv` });
+    document.body.append(a); a.click(); a.remove();
+    status(`${id}.csv downloaded`);
   }
   function button(text, onclick, cls = "") { const e = LL.el("button", { type: "button", text, class: cls }); e.onclick = onclick; return e; }
   async function guarded(fn) {

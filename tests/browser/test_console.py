@@ -337,8 +337,22 @@ def test_metrics_per_month_and_earnings_split(console: Console, browser: Any) ->
         if split:
             first = page.locator(f"#split-{by} tr").nth(1).locator("td").all_inner_texts()
             assert first[1] == f"{split[0]['points']:,}", by
+    with page.expect_download() as dl:  # every table has its CSV: this one as shown
+        page.click("button[data-csv-for=flows]")
+    lines = Path(dl.value.path()).read_text().splitlines()
+    assert (
+        lines[0] == "month,issued,redeemed,expired,forfeited,swapped in,swapped out,redemption rate"
+    )
+    assert lines[-1].startswith(f'total,"{flows["issued"]:,}",') or lines[-1].startswith(
+        f"total,{flows['issued']:,},"
+    )
+    assert len(lines) == len(flows["trend"]) + 2
     page.click("#period-presets button:text('Last 12 months')")
-    page.wait_for_function("!document.querySelector('#status').textContent.includes('2025-11-01')")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent"
+        ".startsWith('metrics for ' + document.querySelector('#period-from').value)"
+    )
+    assert page.input_value("#period-from") != "2025-11-01"
     assert page.input_value("#period-to").endswith("-01")
     assert page.input_value("#period-from") in page.inner_text("#status")
     page.screenshot(path=str(SHOTS / "console-metrics.png"), full_page=True)
