@@ -191,6 +191,11 @@ def test_viewer_sees_no_edit_controls_and_is_refused(console: Console, browser: 
         f"{console.url}/brands/acme/perks", json={"name": "x", "point_cost": 1}, headers=h
     )
     assert r.status_code == 403
+    rule = {"trigger": "purchase", "effect": {"type": "fixed", "points": 1}}
+    r = httpx.put(f"{console.url}/brands/acme/rules/sneaky", json=rule, headers=h)
+    assert r.status_code == 403
+    r = httpx.patch(f"{console.url}/brands/acme/rules/base-rate", json={"active": False}, headers=h)
+    assert r.status_code == 403
     r = httpx.post(
         f"{console.url}/brands/acme/segments",
         json={"name": "x", "rules": {"conditions": []}},
