@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 
 from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme import earn
-from loyalty_ledger.programme.rules import campaigns, referrals, store, tier_job, tiers
+from loyalty_ledger.programme.rules import campaigns, daily, referrals, store, tier_job, tiers
 from loyalty_ledger.programme.rules.explain import explain_earning
 from loyalty_ledger.programme.rules.registration import on_registration
 from loyalty_ledger.programme.rules.simulate import simulate
@@ -246,3 +246,15 @@ def evaluate_tiers(
     sender = state.brand_sender(brand_id)
     state.submit_for(sender)
     return tier_job.evaluate_tiers(engine=state.engine, sender=sender, program=program)
+
+
+@router.post("/rules/run-daily")
+def run_daily(
+    brand_id: str, _m: ProgrammeManagerDep, program: ProgramDep, state: StateDep
+) -> dict[str, Any]:
+    """The brand's daily rules run now (the main job runs it every day): birthday bonuses for
+    the members born this month (its `action:birthday` rules, once a year each), then the tier
+    evaluation; the writes are queued in the outbox, and a re-run grants nothing twice."""
+    sender = state.brand_sender(brand_id)
+    state.submit_for(sender)
+    return daily.run_daily(engine=state.engine, sender=sender, program=program)

@@ -73,6 +73,10 @@ def test_birthday_bonus_once_a_year_killed_and_rerun(
     assert out["tiers"] is None  # the brand has no tier rule
     again = daily.run_daily(engine=eng, sender=sender, program=program)
     assert again["birthday"] == {**again["birthday"], "due": 0, "granted": 0}
+    path = f"/brands/{bid}/rules/run-daily"
+    assert c.post(path, headers=env.h(f"{bid}:viewer")).status_code == 403
+    r = c.post(path, headers=env.h(f"{bid}:perk_manager"))
+    assert r.status_code == 200 and r.json()["birthday"]["granted"] == 0, r.text
     assert bid in {r["brand_id"] for r in run_all(env.state)}  # the main job's run: no more
     said: list[str] = []
     stop = threading.Event()
