@@ -12,8 +12,10 @@ from sqlalchemy import text
 
 from loyalty_ledger import auth, ledger
 from loyalty_ledger.audit import Network, run_audit
+from loyalty_ledger.programme import earn
 
 from .conftest import Env, onboard_brand
+from .test_tiers import _drain
 
 pytestmark = pytest.mark.chain
 
@@ -48,9 +50,31 @@ def test_audit_reconciles_rule_lines_with_chain(any_env: Env) -> None:
         r = c.post(f"/brands/{bid}/earn/purchase", json=body, headers=env.h(f"{bid}:issuer"))
         assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
         ids.append(r.json()["id"])
+    # An action with a reference longer than 32 bytes (issued as its keccak), and two earnings
+    # queued in the outbox (the submitter may batch them into one issueBatch).
+    r = c.post(
+        f"/brands/{bid}/earn/action",
+        json={"member": members[0], "action": "review", "action_id": "review-" + "x" * 40},
+        headers=env.h(f"{bid}:issuer"),
+    )
+    assert r.status_code == 200 and r.json()["points"] > 0, r.text
+    sender, program = env.state.brand_sender(bid), env.deployment.program(bid)
+    for i, m in enumerate(members):
+        earn.earn_purchase(
+            engine=env.state.engine,
+            sender=sender,
+            program=program,
+            member=m,
+            order_id=f"q{i}",
+            amount=70_000,
+            currency="VND",
+            items=1,
+            queued=True,
+        )
+    _drain(env, sender)
     env.index()
     info, found = _audit(env)
-    assert found == [] and info["checked"] >= 2, (info, found)  # type: ignore[operator]
+    assert found == [] and info["checked"] >= 5, (info, found)  # type: ignore[operator]
 
     with env.state.engine.begin() as conn:  # someone edits a rule line by hand
         conn.execute(
