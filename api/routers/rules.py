@@ -12,7 +12,15 @@ from fastapi import APIRouter, Query
 
 from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme import earn
-from loyalty_ledger.programme.rules import campaigns, daily, referrals, store, tier_job, tiers
+from loyalty_ledger.programme.rules import (
+    campaigns,
+    daily,
+    perk_grant,
+    referrals,
+    store,
+    tier_job,
+    tiers,
+)
 from loyalty_ledger.programme.rules.explain import explain_earning
 from loyalty_ledger.programme.rules.registration import on_registration
 from loyalty_ledger.programme.rules.simulate import simulate
@@ -83,7 +91,9 @@ def put_rule(
 ) -> dict[str, Any]:
     """Create a rule or edit it (a new version; earnings already made keep theirs)."""
     earn.ensure_defaults(engine=state.engine, brand_id=brand_id)
-    return store.put_rule(engine=state.engine, brand_id=brand_id, rule_id=rule_id, spec=_spec(body))
+    spec = _spec(body)
+    perk_grant.check_perk_effect(state.engine, brand_id, spec)
+    return store.put_rule(engine=state.engine, brand_id=brand_id, rule_id=rule_id, spec=spec)
 
 
 @router.patch("/rules/{rule_id}")

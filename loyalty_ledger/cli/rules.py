@@ -101,6 +101,7 @@ def rule_set(
     "conditions": {"nth_order": 2}, "effect": {"type": "fixed", "points": 50}}'."""
     from loyalty_ledger.programme import earn
     from loyalty_ledger.programme.rules import store
+    from loyalty_ledger.programme.rules.perk_grant import check_perk_effect
 
     def fn(engine: Engine, program: Program, _c: Ctx) -> Any:
         body = _spec(spec, file)
@@ -110,6 +111,7 @@ def rule_set(
         if named != rule_id:
             raise InvalidInput(f"the file is rule {named!r}, not {rule_id!r}")
         earn.ensure_defaults(engine=engine, brand_id=brand)
+        check_perk_effect(engine, brand, body)
         return store.put_rule(engine=engine, brand_id=brand, rule_id=rule_id, spec=body)
 
     _go(ctx, json_out, fn)

@@ -25,6 +25,14 @@ def _stock_used(env: Env, perk_id: int) -> int:
         return int(conn.execute(select(t.c.redeemed_count).where(t.c.id == perk_id)).scalar_one())
 
 
+def other_perks(env: Env, bid: str) -> list[int]:
+    """A perk of another brand (acme's, made here)."""
+    body = {"name": f"not {bid}'s"}
+    r = env.client.post("/brands/acme/perks", json=body, headers=env.h("acme:perk_manager"))
+    assert r.status_code == 201, r.text
+    return [int(r.json()["id"])]
+
+
 def test_perk_rule_grants_a_voucher_once_within_stock_and_limit(any_env: Env) -> None:
     env, c = any_env, any_env.client
     bid = "pk" + uuid.uuid4().hex[:8]
@@ -45,6 +53,10 @@ def test_perk_rule_grants_a_voucher_once_within_stock_and_limit(any_env: Env) ->
         "effect": {"type": "perk", "perk_id": pid},
         "name": "Coffee on big orders",
     }
+    for bad in (pid + 10_000, *other_perks(env, bid)):  # no such perk, another brand's
+        wrong = {**rule, "effect": {"type": "perk", "perk_id": bad}}
+        r = c.put(f"/brands/{bid}/rules/coffee", json=wrong, headers=hdr)
+        assert r.status_code == 422 and f"no perk {bad} of brand {bid}" in r.text, r.text
     assert c.put(f"/brands/{bid}/rules/coffee", json=rule, headers=hdr).status_code == 200
     a, b, gone = Account.create(), Account.create(), Account.create()
     ledger.register_members(

@@ -15,8 +15,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, insert, or_, select, text, update
 
+from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.vouchers import CODE_ALPHABET, DEFAULT_VOUCHER_TTL
 from loyalty_ledger.store.customers import BrandMemberSetting
 from loyalty_ledger.store.offchain import table
@@ -29,6 +30,21 @@ T_SETTING = table(BrandMemberSetting)
 USE_ROW = text(
     "INSERT INTO perk_usage (perk_id, member, used) VALUES (:p, :m, 0) ON CONFLICT DO NOTHING"
 )
+
+
+def check_perk_effect(engine: Engine, brand_id: str, spec: dict[str, Any]) -> None:
+    """A rule granting a perk must name a perk of its brand (InvalidInput, 422, otherwise)."""
+    effect = spec.get("effect")
+    if not isinstance(effect, dict) or effect.get("type") != "perk":
+        return
+    pid = effect.get("perk_id")
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        return  # parse_rule says what is wrong with it
+    q = select(T_PERK.c.brand_id).where(T_PERK.c.id == pid)
+    with engine.connect() as conn:
+        owner = conn.execute(q).scalar()
+    if owner != brand_id:
+        raise InvalidInput(f"effect.perk_id: no perk {pid} of brand {brand_id}")
 
 
 def _refused(perk: dict[str, Any] | None, brand_id: str, now: int) -> str | None:
