@@ -5,7 +5,9 @@ that has rule lines (`earn_line`: which rule version paid how much), the lines m
 the points its own transaction credited on chain: the `PointsIssued` events of the brand's
 points contract in that transaction's receipt, for the earning's member, reason and reference
 (as the write path issues them: the order id, else the action id). They must also add up to
-the earning's recorded points. Each disagreement is a finding naming the earning.
+the earning's recorded points. Each disagreement is a finding naming the earning; a
+transaction the node does not have is a warning (an earning sent without the outbox and lost
+with blocks a crash rolled back stays recorded: the write path says so).
 
 Read page by page (by earning id), so memory follows the page, not the history; receipts come
 from the audit's own RPC client and are decoded by its own decoder (not the indexer's).
@@ -128,11 +130,10 @@ def _page_findings(
         wanted[earning_key(r, tokens[r["brand_id"]])].append(r)
     for key, group in wanted.items():
         credit = credits.get(key[0])
-        if credit is None:
-            for r in group:
-                findings.append(
-                    _finding(r, "earn-tx-missing", f"the node has no receipt for {key[0]}", 0)
-                )
+        if credit is None:  # a warning: written without the outbox, an earning mined in
+            # blocks that a crash then lost stays recorded (the outbox would send it again)
+            why = f"the node has no transaction {key[0]} (lost with rolled-back blocks?)"
+            findings += [_finding(r, "earn-tx-missing", why, 0, "warning") for r in group]
             continue
         on_chain, recorded = credit.get(key, 0), sum(r["lines_sum"] for r in group)
         if on_chain != recorded:
@@ -142,7 +143,9 @@ def _page_findings(
     return findings, counts
 
 
-def _finding(row: dict[str, Any], code: str, why: str, theirs: int) -> Finding:
+def _finding(
+    row: dict[str, Any], code: str, why: str, theirs: int, severity: str = "error"
+) -> Finding:
     what = f"order {row['order_id']}" if row["order_id"] else f"{row['reason']} action"
     return Finding(
         "earnings",
@@ -152,6 +155,7 @@ def _finding(row: dict[str, Any], code: str, why: str, theirs: int) -> Finding:
         f"{row['lines_sum']} points, but {why}",
         theirs,
         row["lines_sum"],
+        severity,
     )
 
 
@@ -170,5 +174,6 @@ def verify_earnings(
         findings += got
         for k, v in counts.items():
             info[k] += v
-    info["mismatches"] = len(findings)
+    info["mismatches"] = sum(1 for f in findings if f.severity == "error")
+    info["missing_tx"] = len(findings) - info["mismatches"]
     return info, findings

@@ -109,3 +109,15 @@ def test_audit_reconciles_rule_lines_with_chain(any_env: Env) -> None:
         conn.execute(
             text("UPDATE earn_record SET points = points - 1 WHERE id = :e"), {"e": ids[1]}
         )
+        old = conn.execute(text("SELECT tx_hash FROM earn_record WHERE id = :e"), {"e": ids[1]})
+        tx = old.scalar_one()
+        conn.execute(  # as if its block was lost (sent without the outbox): a warning
+            text("UPDATE earn_record SET tx_hash = :h WHERE id = :e"),
+            {"h": "0x" + "ab" * 32, "e": ids[1]},
+        )
+    _, found = _audit(env)
+    assert [(f["code"], f["severity"]) for f in found] == [("earn-tx-missing", "warning")]
+    with env.state.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE earn_record SET tx_hash = :h WHERE id = :e"), {"h": tx, "e": ids[1]}
+        )
