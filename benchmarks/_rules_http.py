@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import addresses, network, register_all
-from benchmarks._post_load import post_load
+from benchmarks._load import post_load
 from benchmarks.bench_writes import database, env_for, served, show
 from loyalty_ledger import auth
 from loyalty_ledger.chain.deploy import add_brand

@@ -265,6 +265,5 @@ def run_daily(
     """The brand's daily rules run now (the main job runs it every day): birthday bonuses for
     the members born this month (its `action:birthday` rules, once a year each), then the tier
     evaluation; the writes are queued in the outbox, and a re-run grants nothing twice."""
-    sender = state.brand_sender(brand_id)
-    state.submit_for(sender)
+    sender = state.brand_writer(brand_id)
     return daily.run_daily(engine=state.engine, sender=sender, program=program)

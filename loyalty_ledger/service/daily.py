@@ -28,11 +28,10 @@ def run_all(state: AppState, now: int | None = None) -> list[dict[str, Any]]:
     out = []
     for brand_id in sorted(state.deployment.programs):
         try:
-            sender = state.brand_sender(brand_id)
+            sender = state.brand_writer(brand_id)
         except LedgerError as exc:
             log.warning("daily rules job: brand %s skipped: %s", brand_id, exc)
             continue
-        state.submit_for(sender)
         got = run_daily_safely(
             engine=state.engine,
             sender=sender,
