@@ -18,6 +18,7 @@ from loyalty_ledger.store.writer_lock import sqlite_writer
 
 from .rules.evaluate import Outcome
 from .rules.live import Plan, write_lines
+from .rules.perk_grant import grant_perks
 
 T_EARN = table(EarnRecord)
 Claimed = list[tuple[int, dict[str, Any]]]
@@ -57,6 +58,7 @@ def _referrer_record(
     res = conn.execute(insert(T_EARN).values(status="pending", created_at=now, **ref))
     rid = int(res.inserted_primary_key[0])  # type: ignore[index]
     write_lines(conn, values["brand_id"], rid, lines, values["member"])
+    grant_perks(conn, values["brand_id"], rid, str(out.referrer), lines, "referrer")
     return rid, ref
 
 
@@ -78,6 +80,7 @@ def claim(
             out: Claimed = [(rid, values)]
             if plan is not None:
                 outcome = plan.apply(conn, rid, values)
+                grant_perks(conn, values["brand_id"], rid, values["member"], outcome.lines)
                 out = [(rid, {**values, "points": outcome.points()})]
                 if outcome.referrer and outcome.points("referrer") > 0:
                     out.append(_referrer_record(conn, values, outcome, now))
