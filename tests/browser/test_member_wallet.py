@@ -23,6 +23,7 @@ from ..api.conftest import Env
 from ..customers.conftest import (  # noqa: F401  (the smtp fixture)
     Inbox,
     deploy_acme_beta,
+    drop_env,
     email_sign_in,
     free_port,
     make_env,
@@ -60,7 +61,7 @@ def served(tmp_path: Path, smtp: tuple[Inbox, int]) -> Iterator[tuple[Env, str]]
             yield env, f"http://localhost:{port}"
         finally:
             stop.set()
-            env.state.stop.set()
+            drop_env(env)
             thread.join(10)
 
 
