@@ -1,7 +1,8 @@
 """A customer with nothing but a browser, in real Chromium with Chrome's virtual authenticator
 (DevTools WebAuthn domain): join with a passkey, join a brand, earn at a till by the member
 card's id, gift to a friend, redeem a perk to a voucher that the cashier uses once, sign out and
-sign in again with the passkey; a replayed passkey assertion is refused."""
+sign in again with the passkey; a replayed passkey assertion is refused. And a member with
+their own wallet (injected provider) redeems a perk to a voucher by signing the burn."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
 
 from api.main import serve
 from api.routers.members import qr_svg
+from loyalty_ledger.auth.managed import sign_typed
 from loyalty_ledger.chain.anvil import Anvil
 
 from ..api.conftest import Env
@@ -198,5 +202,89 @@ def test_passkey_member_journey(
     )
     assert replay.status_code == 401 and "used already" in replay.json()["detail"], replay.text
     assert json.loads(sent[0])["credential"]["type"] == "public-key"
+    assert errors == []
+    page.close()
+
+
+INJECT = """
+window.ethereum = {
+  async request({ method, params }) {
+    if (method === 'eth_requestAccounts' || method === 'eth_accounts')
+      return [await window.llAddress()];
+    if (method === 'personal_sign') return await window.llSign(params[0]);
+    if (method === 'eth_signTypedData_v4') return await window.llSignTyped(params[0], params[1]);
+    throw new Error('unsupported ' + method);
+  },
+};
+"""
+
+
+def test_wallet_member_redeems_to_a_voucher(
+    served: tuple[Env, str],
+    browser: Any,
+) -> None:
+    """A member with their own wallet (an injected provider signing with a local key): Redeem
+    asks the wallet to sign the burn (EIP-712), and the same voucher and QR appear."""
+    env, url = served
+    perk = env.client.post(
+        "/brands/acme/perks",
+        json={"name": "Free scone", "point_cost": 5, "min_points": 5},
+        headers=env.h("acme:perk_manager"),
+    ).json()["id"]
+    acct = Account.create()
+    h = env.sign_in(acct)
+    assert env.client.post("/members/me/join/acme", headers={**h, **WAIT}).status_code == 200
+    order = {
+        "member": acct.address,
+        "order_id": "w-1",
+        "amount": 500_000,
+        "currency": "VND",
+        "items": 1,
+    }
+    r = env.client.post(
+        "/brands/acme/earn/purchase", json=order, headers={**env.h("acme:issuer"), **WAIT}
+    )
+    assert r.status_code == 200, r.text
+    env.index()
+    before = points_of(env, acct.address)
+    typed_asked: list[str] = []
+
+    def sign(message_hex: str) -> str:
+        return "0x" + bytes(acct.sign_message(encode_defunct(hexstr=message_hex)).signature).hex()
+
+    def sign_typed_data(address: str, typed: str) -> str:
+        assert address == acct.address
+        typed_asked.append(json.loads(typed)["primaryType"])
+        return sign_typed(acct, json.loads(typed))
+
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.expose_function("llSign", sign)
+    page.expose_function("llSignTyped", sign_typed_data)
+    page.expose_function("llAddress", lambda: acct.address)
+    page.add_init_script(INJECT)
+    page.goto(f"{url}/wallet")
+    page.click("#connect")
+    page.wait_for_selector(f"button.redeem[data-perk='{perk}']", timeout=20_000)
+    assert page.is_hidden("#member-card")  # no member account: no card, but vouchers
+    page.click(f"button.redeem[data-perk='{perk}']")
+    page.wait_for_function(
+        "document.getElementById('voucher-new').textContent.includes('your voucher')",
+        timeout=40_000,
+    )
+    assert typed_asked == ["ForwardRequest"]  # the wallet was asked to consent, once
+    assert points_of(env, acct.address) == before - 5
+    code = page.inner_text("#vouchers tr.voucher td.code")
+    assert page.inner_text("#vouchers tr.voucher td.state") == "open"
+    assert page.get_attribute("#vouchers tr.voucher img", "src") == qr_svg(code)
+    cashier = env.h("acme:cashier")
+    r = env.client.post(f"/brands/acme/vouchers/{code}", headers=cashier)
+    assert r.status_code == 200 and r.json()["perk_name"] == "Free scone", r.text
+    page.reload()
+    page.wait_for_function(
+        "document.querySelector('#vouchers tr.voucher td.state')?.textContent === 'used'",
+        timeout=20_000,
+    )
     assert errors == []
     page.close()
