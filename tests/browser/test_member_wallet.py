@@ -2,12 +2,14 @@
 (DevTools WebAuthn domain): join with a passkey, join a brand, earn at a till by the member
 card's id, gift to a friend, redeem a perk to a voucher that the cashier uses once, sign out and
 sign in again with the passkey; a replayed passkey assertion is refused. And a member with
-their own wallet (injected provider) redeems a perk to a voucher by signing the burn."""
+their own wallet (injected provider) redeems a perk to a voucher by signing the burn; and an
+email member signs up with a mailed code and confirms a large gift with a fresh one."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +19,14 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from sqlalchemy import update
 
 from api.main import serve
 from api.routers.members import qr_svg
 from loyalty_ledger.auth.managed import sign_typed
 from loyalty_ledger.chain.anvil import Anvil
+from loyalty_ledger.store.customers import MemberSession
+from loyalty_ledger.store.offchain import table
 
 from ..api.conftest import Env
 from ..customers.conftest import (  # noqa: F401  (the smtp fixture)
@@ -286,5 +291,89 @@ def test_wallet_member_redeems_to_a_voucher(
         "document.querySelector('#vouchers tr.voucher td.state')?.textContent === 'used'",
         timeout=20_000,
     )
+    assert errors == []
+    page.close()
+
+
+def _new_code(inbox: Inbox, to: str, seen: int, timeout: float = 20.0) -> str:
+    """The code in the first mail to `to` after the first `seen` mails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(inbox.messages) > seen and any(m["To"] == to for m in inbox.messages[seen:]):
+            return inbox.last_code(to)
+        time.sleep(0.05)
+    raise AssertionError(f"no new mail to {to}")
+
+
+def test_email_member_journey_with_a_step_up(
+    served: tuple[Env, str],
+    smtp: tuple[Inbox, int],  # noqa: F811
+    browser: Any,
+) -> None:
+    """Sign up with an email code in the page (the code read from the SMTP server), join, earn
+    at the till by the member id, then a gift above the brand's amount asks for a fresh code
+    in the page's step-up card, and goes through with it."""
+    env, url = served
+    inbox, email = smtp[0], f"w{uuid.uuid4().hex[:8]}@example.test"
+    rule = {"currency": "VND", "amount_per_point": 10_000, "bonuses": {"signup": 0}}
+    r = env.client.put("/brands/acme/earn-rule", json=rule, headers=env.h("acme:issuer"))
+    assert r.status_code == 200, r.text
+    limits = {"step_up_above": 5, "voucher_ttl": 3600}
+    h = env.h("acme:perk_manager")
+    r = env.client.put("/brands/acme/member-settings", json=limits, headers=h)
+    assert r.status_code == 200, r.text
+    friend = email_sign_in(env, inbox, f"f{uuid.uuid4().hex[:8]}@example.test")
+    fh = {"Authorization": f"Bearer {friend['token']}"}
+    assert env.client.post("/members/me/join/acme", headers={**fh, **WAIT}).status_code == 200
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}/wallet")
+    seen = len(inbox.messages)
+    page.fill("#email", email)
+    page.click("#email-form button[type=submit]")
+    page.wait_for_selector("#code-form:not([hidden])", timeout=20_000)
+    page.fill("#code", _new_code(inbox, email, seen))
+    page.click("#code-form button[type=submit]")
+    page.wait_for_function(
+        "document.getElementById('member-id').textContent.startsWith('M')", timeout=30_000
+    )
+    member_id = page.inner_text("#member-id")
+    page.wait_for_function(
+        "document.getElementById('sessions').textContent.includes('email')", timeout=20_000
+    )
+    page.click("#join")
+    page.wait_for_function(
+        "document.getElementById('join-status').textContent.includes('member of acme')",
+        timeout=40_000,
+    )
+    order = {"member": member_id, "order_id": "e-1", "amount": 500_000, "currency": "VND"}
+    order["items"] = 1
+    r = env.client.post(
+        "/brands/acme/earn/purchase", json=order, headers={**env.h("acme:issuer"), **WAIT}
+    )
+    assert r.status_code == 200, r.text
+    env.index()
+    page.reload()
+    page.wait_for_function(
+        "document.getElementById('balance').dataset.value === '50'", timeout=20_000
+    )
+    # The sign-in is no longer fresh: a gift above 5 points asks for a code in the page.
+    with env.state.engine.begin() as conn:
+        t = table(MemberSession)
+        conn.execute(update(t).values(auth_at=int(time.time()) - 3600))
+    seen = len(inbox.messages)
+    page.fill("#gift-to", str(friend["member_id"]))
+    page.fill("#gift-amount", "6")
+    page.click("#gift button[type=submit]")
+    page.wait_for_selector("#stepup-card:not([hidden])", timeout=20_000)
+    page.fill("#stepup-code", _new_code(inbox, email, seen))
+    page.click("#stepup-form button[type=submit]")
+    page.wait_for_function(
+        "document.getElementById('gift-status').textContent.includes('sent in block')",
+        timeout=40_000,
+    )
+    assert page.is_hidden("#stepup-card")
+    assert points_of(env, str(friend["address"])) == 6
     assert errors == []
     page.close()
