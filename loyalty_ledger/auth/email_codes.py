@@ -91,7 +91,8 @@ def issue_code(*, engine: Engine, email: str, client: str) -> str:
         # The client's count first: a write, so SQLite takes its write lock before any read;
         # a refusal below rolls the count back.
         _count_client(conn, _client_id(key, client), now)
-        found = conn.execute(select(t).where(t.c.email == email)).mappings().first()
+        mine = select(t).where(t.c.email == email).with_for_update()  # PG: one at a time
+        found = conn.execute(mine).mappings().first()
         row: dict[str, Any] = dict(found) if found is not None else {}
         if found is None:
             conn.execute(insert(t).values(email=email, window_start=now))
@@ -126,6 +127,10 @@ def check_code(*, engine: Engine, email: str, code: str) -> str:
         raise InvalidInput("the code is 6 digits")
     t, key = table(EmailCode), _secret(engine)
     with engine.begin() as conn:
+        # A write first: SQLite takes its write lock before reading (a read upgraded later can
+        # fail at once as "database is locked"), PostgreSQL locks the row, so concurrent wrong
+        # codes are counted one after the other, none lost.
+        conn.execute(update(t).where(t.c.email == email).values(tries=t.c.tries))
         row = conn.execute(select(t).where(t.c.email == email)).mappings().first()
         if row is not None and row["locked_until"] > now:
             raise RateLimited("too many wrong codes", row["locked_until"] - now)

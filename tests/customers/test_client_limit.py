@@ -1,6 +1,7 @@
-"""The per-client limit on email codes is kept in the database: two API processes (real
-`loyalty api serve` processes, one port each) on one SQLite or PostgreSQL database share one
-budget, also when a burst of requests hits both at once; a new window starts it afresh."""
+"""Email-code limits across processes: two API processes (real `loyalty api serve` processes,
+one port each) on one SQLite or PostgreSQL database share one per-client sending budget, also
+when a burst hits both at once (a new window starts it afresh); and concurrent wrong codes on
+both are each counted, so the cool-down starts after exactly five."""
 
 from __future__ import annotations
 
@@ -71,3 +72,26 @@ def test_two_processes_share_one_budget_per_client(any_m_env: Env, two_apis: lis
     with any_m_env.state.engine.connect() as conn:
         rows = conn.execute(t.select()).mappings().all()
     assert [r["sent"] for r in rows] == [2] and "127.0.0.1" not in rows[0]["client"]
+
+
+def test_concurrent_wrong_codes_on_two_processes_count_every_try(
+    two_apis: list[str], smtp: tuple[Inbox, int]
+) -> None:
+    """Twelve wrong codes at once, half on each process: every try is counted (none lost to a
+    concurrent update), so at most four say "tries left", and the right code is locked out."""
+    a, b = two_apis
+    inbox, email = smtp[0], f"t{uuid.uuid4().hex[:10]}@example.test"
+    assert requests.post(f"{a}/auth/email/start", json={"email": email}, timeout=30).ok
+    code = inbox.last_code(email)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    def verify(base: str, guess: str = wrong) -> requests.Response:
+        body = {"email": email, "code": guess}
+        return requests.post(f"{base}/auth/email/verify", json=body, timeout=30)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = [r.status_code for r in pool.map(verify, [a, b] * 6)]
+    tries_left = email_codes.MAX_TRIES - 1
+    assert sorted(answers) == [401] * tries_left + [429] * (12 - tries_left), answers
+    r = verify(b, code)
+    assert r.status_code == 429 and r.json()["error"] == "rate_limited", r.text
