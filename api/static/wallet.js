@@ -177,7 +177,9 @@
       b.disabled = true; say("voucher-new", managed ? "redeeming…" : "confirm the redemption in your wallet…");
       try {
         const out = await redeemPerk(p.perk, managed);
-        say("voucher-new", out.voucher ? `your voucher for ${out.voucher.perk_name}: ${out.voucher.code}` : `not confirmed: ${out.redemption.status}`);
+        if (out.voucher) delete pending[p.perk.id];
+        say("voucher-new", out.voucher ? `your voucher for ${out.voucher.perk_name}: ${out.voucher.code}`
+          : out.redemption.status === "pending" ? "still confirming: press Redeem again in a moment for your voucher" : `not redeemed: ${out.redemption.status}`);
         await refresh();
       } catch (e) { say("voucher-new", `could not redeem: ${e.message}`, true); b.disabled = false; }
     });
@@ -186,8 +188,12 @@
 
   // A managed key's consent is signed on the server; with a wallet of your own you sign the
   // burn's forward request here (EIP-712, relayed gas-free), and get the same voucher.
+  // One Idempotency-Key per perk until its voucher comes: pressing Redeem again while the burn
+  // is still confirming asks for the same redemption's voucher, never a second burn.
+  const pending = {};
   async function redeemPerk(perk, managed) {
-    const headers = { ...WAIT, "Idempotency-Key": `voucher-${Date.now()}-${Math.random().toString(36).slice(2)}` };
+    pending[perk.id] = pending[perk.id] || `voucher-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const headers = { ...WAIT, "Idempotency-Key": pending[perk.id] };
     const url = `/members/me/perks/${perk.id}/redeem`;
     if (managed || !perk.point_cost) return LL.api(url, { token: s.token, method: "POST", headers });
     const typed = await LL.api(`/perks/${perk.id}/redeem/prepare`, { token: s.token, method: "POST", body: {} });
