@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from loyalty_ledger.auth.managed import sign_typed
 
 from ..api.conftest import Env
-from .conftest import points_of
+from .conftest import Inbox, bearer, email_sign_in, points_of
 
 WAIT = {"Prefer": "wait=30"}
 
@@ -92,3 +92,31 @@ def test_a_wallet_member_redeems_to_a_voucher(any_m_env: Env) -> None:
     r = env.client.post(f"/brands/acme/vouchers/{v['code']}", headers=cashier)
     assert r.status_code == 409 and r.json()["error"] == "voucher_used"
     assert env.client.get("/members/me/vouchers", headers=h).json()[0]["state"] == "used"
+
+
+def test_a_managed_key_retry_answers_the_same_voucher(
+    any_m_env: Env, smtp: tuple[Inbox, int]
+) -> None:
+    """A managed-key member asks again with the same Idempotency-Key (the answer was lost):
+    the same voucher, one burn (the server's new signature would otherwise conflict)."""
+    env = any_m_env
+    m = email_sign_in(env, smtp[0], f"r{uuid.uuid4().hex[:10]}@example.test")
+    h = bearer(str(m["token"]))
+    r = env.client.post("/members/me/join/acme", headers={**h, **WAIT})
+    assert r.status_code == 200, r.text
+    order = {"member": m["member_id"], "order_id": f"o-{uuid.uuid4().hex[:8]}", "items": 1}
+    r = env.client.post(
+        "/brands/acme/earn/purchase",
+        json={**order, "amount": 500_000, "currency": "VND"},
+        headers={**env.h("acme:issuer"), **WAIT},
+    )
+    assert r.status_code == 200, r.text
+    perk = _perk(env, 5)
+    env.index()
+    before = points_of(env, str(m["address"]))
+    first = _redeem(env, h, perk, None, "same")
+    again = _redeem(env, h, perk, None, "same")
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["voucher"]["code"] == again.json()["voucher"]["code"]
+    assert points_of(env, str(m["address"])) == before - 5
+    assert len(env.client.get("/members/me/vouchers", headers=h).json()) == 1
