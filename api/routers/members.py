@@ -20,7 +20,7 @@ from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import consent, outbox
 from loyalty_ledger.ledger.outbox import enqueue_call
 from loyalty_ledger.programme import perks, vouchers
-from loyalty_ledger.programme.rules.registration import on_registration
+from loyalty_ledger.programme.rules.registration import joined, on_registration
 
 from ..deps import AppState, CustomerDep, StateDep
 from ..member_schemas import GiftIn, MoveIn, VoucherRedeemIn
@@ -54,16 +54,23 @@ def qr_svg(text: str) -> str:
 
 
 @router.get("", responses=E404)
-def me(customer: CustomerDep, state: StateDep) -> dict[str, Any]:
-    """The member's account and member card (a QR of the member id that a till scans)."""
+def me(customer: CustomerDep, state: StateDep, brand: str | None = None) -> dict[str, Any]:
+    """The member's account and member card (a QR of the member id that a till scans); with
+    `brand`, whether they joined that brand (registered, its welcome claimed)."""
     account = _me(state, customer)
     reg = contracts.registry(state.w3, state.deployment)
     registered = bool(reg.functions.isMember(account["address"]).call())
-    return {
+    out = {
         **accounts.public(account),
         "registered": registered,
         "card_qr": qr_svg(account["member_id"]),
     }
+    if brand is not None:
+        state.deployment.program(brand)  # an unknown brand is a 404
+        out["joined"] = registered and joined(
+            engine=state.engine, brand_id=brand, member=account["address"]
+        )
+    return out
 
 
 def welcome_hook(state: AppState, brand_id: str, address: str) -> None:

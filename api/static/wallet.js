@@ -142,7 +142,7 @@
     for (const id of ["account", "lots-card", "perks-card", "gift-card", "history-card", "security-card", "sign-out"]) $(id).hidden = false;
     $("signin").hidden = true;
     s.member = null;
-    if (sessionStorage.getItem("ll.member")) try { s.member = await LL.api("/members/me", auth); } catch (_) { /* a wallet without an account */ }
+    if (sessionStorage.getItem("ll.member")) try { s.member = await LL.api(`/members/me?brand=${encodeURIComponent(brand)}`, auth); } catch (_) { /* a wallet without an account */ }
     showMember(brand);
     showSecurity();
     const [perks, history, expiry] = await Promise.all([
@@ -207,7 +207,7 @@
     $("member-card").hidden = !m; $("vouchers-card").hidden = false;
     if (m) {
       $("member-id").textContent = m.member_id; $("card-qr").src = m.card_qr;
-      $("join").hidden = m.registered; $("join").textContent = `Join ${brand}`;
+      $("join").hidden = m.joined; $("join").textContent = `Join ${brand}`;  // each brand once
     }
     const vs = await LL.api("/members/me/vouchers", { token: s.token });
     $("vouchers").replaceChildren(LL.el("tr", {}, ...["code", "perk", "state", "valid until", ""].map((h) => LL.el("th", { text: h }))),

@@ -312,7 +312,8 @@ def test_email_member_journey_with_a_step_up(
 ) -> None:
     """Sign up with an email code in the page (the code read from the SMTP server), join, earn
     at the till by the member id, then a gift above the brand's amount asks for a fresh code
-    in the page's step-up card, and goes through with it."""
+    in the page's step-up card, and goes through with it; then the member joins a second
+    brand."""
     env, url = served
     inbox, email = smtp[0], f"w{uuid.uuid4().hex[:8]}@example.test"
     rule = {"currency": "VND", "amount_per_point": 10_000, "bonuses": {"signup": 0}}
@@ -375,5 +376,16 @@ def test_email_member_journey_with_a_step_up(
     )
     assert page.is_hidden("#stepup-card")
     assert points_of(env, str(friend["address"])) == 6
+    # Joined acme, the member still joins beta (each brand once, with its own welcome).
+    assert page.is_hidden("#join")
+    page.select_option("#brand", "beta")
+    page.wait_for_selector("#join:not([hidden])", timeout=20_000)
+    assert page.inner_text("#join") == "Join beta"
+    page.click("#join")
+    page.wait_for_function(
+        "document.getElementById('join-status').textContent.includes('member of beta')",
+        timeout=40_000,
+    )
+    page.wait_for_selector("#join[hidden]", state="attached", timeout=20_000)
     assert errors == []
     page.close()
