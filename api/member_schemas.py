@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from .schemas import Strict
+from .schemas import Signed, Strict
 
 
 class EmailStartIn(Strict):
@@ -46,6 +46,13 @@ class GiftIn(Strict):
     to: StrictStr = Field(min_length=1, max_length=42, description="an address or a member id")
     amount: StrictInt = Field(ge=1, le=2**63 - 1)
     memo: StrictStr = Field(default="", max_length=64)
+
+
+class VoucherRedeemIn(Strict):
+    """Members with their own wallet: the burn's forward request, signed in the wallet (from
+    `POST /perks/{id}/redeem/prepare`). Members with a managed key send no body."""
+
+    forward: Signed | None = None
 
 
 class MoveIn(Strict):

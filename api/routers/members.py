@@ -16,14 +16,14 @@ from loyalty_ledger import ledger
 from loyalty_ledger.auth import accounts, managed
 from loyalty_ledger.auth.principal import FRESH_AUTH, Principal, StepUpRequired
 from loyalty_ledger.chain import contracts
-from loyalty_ledger.errors import LedgerError
+from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import consent, outbox
 from loyalty_ledger.ledger.outbox import enqueue_call
 from loyalty_ledger.programme import perks, vouchers
-from loyalty_ledger.programme.rules.registration import on_registration
+from loyalty_ledger.programme.rules.registration import joined, on_registration
 
 from ..deps import AppState, CustomerDep, StateDep
-from ..member_schemas import GiftIn, MoveIn
+from ..member_schemas import GiftIn, MoveIn, VoucherRedeemIn
 from . import operations
 
 router = APIRouter(prefix="/members/me", tags=["members"])
@@ -54,16 +54,23 @@ def qr_svg(text: str) -> str:
 
 
 @router.get("", responses=E404)
-def me(customer: CustomerDep, state: StateDep) -> dict[str, Any]:
-    """The member's account and member card (a QR of the member id that a till scans)."""
+def me(customer: CustomerDep, state: StateDep, brand: str | None = None) -> dict[str, Any]:
+    """The member's account and member card (a QR of the member id that a till scans); with
+    `brand`, whether they joined that brand (registered, its welcome claimed)."""
     account = _me(state, customer)
     reg = contracts.registry(state.w3, state.deployment)
     registered = bool(reg.functions.isMember(account["address"]).call())
-    return {
+    out = {
         **accounts.public(account),
         "registered": registered,
         "card_qr": qr_svg(account["member_id"]),
     }
+    if brand is not None:
+        state.deployment.program(brand)  # an unknown brand is a 404
+        out["joined"] = registered and joined(
+            engine=state.engine, brand_id=brand, member=account["address"]
+        )
+    return out
 
 
 def welcome_hook(state: AppState, brand_id: str, address: str) -> None:
@@ -161,40 +168,70 @@ def gift(body: GiftIn, customer: CustomerDep, state: StateDep, prefer: PreferHea
     return _relay(state, message, signature, out, prefer)
 
 
+def _burn_consent(
+    state: AppState, customer: Principal, perk: dict[str, Any], body: VoucherRedeemIn | None
+) -> tuple[dict[str, Any], str] | None:
+    """The member's consent to burn the perk's cost: the forward request they signed in their
+    own wallet, or else one signed here with their managed key."""
+    if not perk["point_cost"]:
+        return None
+    if body is not None and body.forward is not None:
+        return body.forward.parts()
+    row = accounts.by_address(state.engine, customer.address or "")
+    if row is None or row["sealed_key"] is None:
+        raise InvalidInput(
+            "you sign with your own wallet: sign the burn from POST /perks/"
+            f"{perk['id']}/redeem/prepare and send it here as forward {{message, signature}}"
+        )
+    acct = accounts.signer(engine=state.engine, kek=state.kek, address=customer.address or "")
+    program = state.deployment.program(perk["brand_id"])
+    call = perks.redeem_call(w3=state.w3, program=program, perk=perk)
+    return managed.signed_forward(w3=state.w3, deployment=state.deployment, acct=acct, call=call)
+
+
 @router.post("/perks/{perk_id}/redeem")
 def redeem(
     perk_id: int,
     customer: CustomerDep,
     state: StateDep,
+    body: VoucherRedeemIn | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
     prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    """Redeem a perk with your managed key's consent: the points burn (queued in the outbox;
-    waited for up to `Prefer: wait=N`, 10 s without the header), and once burned you get a
-    voucher (a short code and its QR) to show at the brand's till."""
+    """Redeem a perk for a voucher: the points burn with your consent (signed by your managed
+    key, or, with your own wallet, the forward request you signed: see `VoucherRedeemIn`),
+    queued in the outbox and waited for up to `Prefer: wait=N` (10 s without the header); once
+    burned you get a voucher (a short code and its QR) to show at the brand's till. Send the
+    same Idempotency-Key again to get the voucher of a burn that settled after the answer."""
     perk = perks.get_perk(engine=state.engine, perk_id=perk_id)
-    acct = accounts.signer(engine=state.engine, kek=state.kek, address=customer.address or "")
-    program = state.deployment.program(perk["brand_id"])
-    forward = None
-    if perk["point_cost"]:
-        call = perks.redeem_call(w3=state.w3, program=program, perk=perk)
-        forward = managed.signed_forward(
-            w3=state.w3, deployment=state.deployment, acct=acct, call=call
-        )
+    member, key = customer.address or "", idempotency_key or f"voucher:{uuid.uuid4().hex}"
+    earlier = perks.redemption_by_key(engine=state.engine, member=member, key=key)
+    if earlier is not None and earlier["status"] != "failed" and earlier["perk_id"] == perk_id:
+        return _with_voucher(state, perk, earlier, earlier["intent_id"], prefer)  # a retry
     out = perks.redeem(
         engine=state.engine,
         w3=state.w3,
         deployment=state.deployment,
         perk_id=perk_id,
-        member=acct.address,
-        idempotency_key=idempotency_key or f"voucher:{uuid.uuid4().hex}",
+        member=member,
+        idempotency_key=key,
         relayer=state.sender("relayer"),
-        forward=forward,
+        forward=_burn_consent(state, customer, perk, body),
     )
-    redemption = out.redemption
-    if redemption.get("status") == "pending" and out.intent_id is not None:
+    return _with_voucher(state, perk, out.redemption, out.intent_id, prefer)
+
+
+def _with_voucher(
+    state: AppState,
+    perk: dict[str, Any],
+    redemption: dict[str, Any],
+    intent_id: int | None,
+    prefer: str | None,
+) -> dict[str, Any]:
+    """The redemption once its burn settled (or the wait ran out), and its voucher if burned."""
+    if redemption.get("status") == "pending" and intent_id is not None:
         wait = operations.prefer_wait(prefer) if prefer else VOUCHER_WAIT
-        outbox.wait(state.engine, out.intent_id, wait)
+        outbox.wait(state.engine, intent_id, wait)
         redemption = perks.get_redemption(engine=state.engine, redemption_id=redemption["id"])
     if redemption.get("status") != "confirmed":
         return {"redemption": redemption, "voucher": None}

@@ -142,7 +142,7 @@
     for (const id of ["account", "lots-card", "perks-card", "gift-card", "history-card", "security-card", "sign-out"]) $(id).hidden = false;
     $("signin").hidden = true;
     s.member = null;
-    if (sessionStorage.getItem("ll.member")) try { s.member = await LL.api("/members/me", auth); } catch (_) { /* a wallet without an account */ }
+    if (sessionStorage.getItem("ll.member")) try { s.member = await LL.api(`/members/me?brand=${encodeURIComponent(brand)}`, auth); } catch (_) { /* a wallet without an account */ }
     showMember(brand);
     showSecurity();
     const [perks, history, expiry] = await Promise.all([
@@ -170,25 +170,45 @@
   }
 
   function redeemButton(p) {
-    if (!s.member || !s.member.managed_key || !p.eligible) return "";
+    const managed = Boolean(s.member && s.member.managed_key);
+    if (!p.eligible || (!managed && !window.ethereum)) return "";
     const b = LL.el("button", { class: "redeem", "data-perk": String(p.perk.id), text: "Redeem" });
     b.addEventListener("click", async () => {
-      b.disabled = true; say("voucher-new", "redeeming…");
+      b.disabled = true; say("voucher-new", managed ? "redeeming…" : "confirm the redemption in your wallet…");
       try {
-        const out = await LL.api(`/members/me/perks/${p.perk.id}/redeem`, { token: s.token, method: "POST" });
-        say("voucher-new", out.voucher ? `your voucher for ${out.voucher.perk_name}: ${out.voucher.code}` : `not confirmed: ${out.redemption.status}`);
+        const out = await redeemPerk(p.perk, managed);
+        if (out.voucher) delete pending[p.perk.id];
+        say("voucher-new", out.voucher ? `your voucher for ${out.voucher.perk_name}: ${out.voucher.code}`
+          : out.redemption.status === "pending" ? "still confirming: press Redeem again in a moment for your voucher" : `not redeemed: ${out.redemption.status}`);
         await refresh();
       } catch (e) { say("voucher-new", `could not redeem: ${e.message}`, true); b.disabled = false; }
     });
     return b;
   }
 
+  // A managed key's consent is signed on the server; with a wallet of your own you sign the
+  // burn's forward request here (EIP-712, relayed gas-free), and get the same voucher.
+  // One Idempotency-Key per perk until its voucher comes: pressing Redeem again while the burn
+  // is still confirming asks for the same redemption's voucher, never a second burn.
+  const pending = {};
+  async function redeemPerk(perk, managed) {
+    pending[perk.id] = pending[perk.id] || `voucher-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const headers = { ...WAIT, "Idempotency-Key": pending[perk.id] };
+    const url = `/members/me/perks/${perk.id}/redeem`;
+    if (managed || !perk.point_cost) return LL.api(url, { token: s.token, method: "POST", headers });
+    const typed = await LL.api(`/perks/${perk.id}/redeem/prepare`, { token: s.token, method: "POST", body: {} });
+    const signature = await window.ethereum.request({ method: "eth_signTypedData_v4", params: [s.address, JSON.stringify(typed)] });
+    say("voucher-new", "redeeming…");
+    return LL.api(url, { token: s.token, method: "POST", headers, body: { forward: { message: typed.message, signature } } });
+  }
+
   async function showMember(brand) {
-    const m = s.member;
-    $("member-card").hidden = !m; $("vouchers-card").hidden = !m;
-    if (!m) return;
-    $("member-id").textContent = m.member_id; $("card-qr").src = m.card_qr;
-    $("join").hidden = m.registered; $("join").textContent = `Join ${brand}`;
+    const m = s.member;  // none for a wallet of your own: no member card, but vouchers
+    $("member-card").hidden = !m; $("vouchers-card").hidden = false;
+    if (m) {
+      $("member-id").textContent = m.member_id; $("card-qr").src = m.card_qr;
+      $("join").hidden = m.joined; $("join").textContent = `Join ${brand}`;  // each brand once
+    }
     const vs = await LL.api("/members/me/vouchers", { token: s.token });
     $("vouchers").replaceChildren(LL.el("tr", {}, ...["code", "perk", "state", "valid until", ""].map((h) => LL.el("th", { text: h }))),
       ...vs.map((v) => LL.el("tr", { class: `voucher ${v.state}` }, LL.el("td", { class: "code", text: v.code }), LL.el("td", { text: v.perk_name || "" }),

@@ -1,5 +1,6 @@
 """Off-chain tables of customers without a wallet: accounts with sealed keys, sessions, email
-codes, passkeys, WebAuthn challenges, vouchers and each brand's member settings.
+codes and their per-client sending limit, passkeys, WebAuthn challenges, vouchers and each
+brand's member settings.
 
 A sealed key is AES-256-GCM ciphertext under a key-encryption key that never enters the
 database; only its short fingerprint (`kek_id`) is stored, to tell a wrong KEK at start.
@@ -53,6 +54,17 @@ class EmailCode(OffchainModel, table=True):
     locked_until: int = Field(default=0, sa_type=BigInteger)
     window_start: int = Field(default=0, sa_type=BigInteger)
     sent_in_window: int = 0
+
+
+class EmailClientLimit(OffchainModel, table=True):
+    """How many sign-in codes one client (an HMAC of its address) asked for in its current
+    window: the per-client sending limit, shared by every API process."""
+
+    __tablename__ = "email_client_limit"
+    __table_args__ = (Index(None, "window_start"),)
+    client: str = Field(primary_key=True, max_length=64)
+    window_start: int = Field(sa_type=BigInteger)
+    sent: int = 0
 
 
 class Passkey(OffchainModel, table=True):

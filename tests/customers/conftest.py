@@ -46,13 +46,15 @@ from ..api.conftest import (  # noqa: F401  (fixtures)
 from ..pg import fresh_schema
 
 ROLES_ALL = (*ROLES, "cashier")
+_LIVE: list[Env] = []  # the environments alive now (their databases hold client counts)
 
 
 @pytest.fixture(autouse=True)
 def _chain_isolation() -> Iterator[None]:
     """No snapshots (the mirror cannot be rewound); each test starts with no client counted
     by the per-client sending limit (the test client is one client)."""
-    email_codes._clients.clear()
+    for env in _LIVE:
+        email_codes.forget_clients(env.state.engine)
     yield
 
 
@@ -118,7 +120,15 @@ def make_env(settings: Settings, w3: Web3) -> Env:
     state: AppState = app.state.api
     env = Env(settings=settings, client=TestClient(app), state=state, w3=w3)
     add_keys(env, ROLES_ALL)
+    _LIVE.append(env)
     return env
+
+
+def drop_env(env: Env) -> None:
+    """Stop the environment's submitters and forget it (before its schema or node goes)."""
+    env.state.stop.set()
+    if env in _LIVE:
+        _LIVE.remove(env)
 
 
 def points_of(env: Env, address: str, brand: str = "acme") -> int:
@@ -150,7 +160,7 @@ def m_pg_env(
         tmp = tmp_path_factory.mktemp("members-pg")
         env = make_env(member_settings(url, api_network[0], api_node, tmp, smtp[1]), api_network[1])
         yield env
-        env.state.stop.set()  # the submitters, before the schema goes
+        drop_env(env)  # the submitters, before the schema goes
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -209,5 +219,5 @@ def chain_env(
         try:
             yield env
         finally:
-            env.state.stop.set()
+            drop_env(env)
             time.sleep(0.3)  # the submitters see the stop before the node and schema go

@@ -15,6 +15,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import text, update
 
+from loyalty_ledger import ledger
 from loyalty_ledger.store.customers import MemberSession, Voucher
 from loyalty_ledger.store.offchain import table
 
@@ -164,19 +165,43 @@ def test_member_journey_with_a_managed_key(
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     exported = r.json()["private_key"]
     assert Account.from_key(exported).address == a["address"]
-    # Move to an own wallet: the registry's recovery carries the points; no key is kept.
+    # Move to an own wallet: the registry's recovery carries the points and the pass of every
+    # programme (acme and beta here); no key is kept.
+    _pass_and_beta_points(env, str(a["address"]))
+    beta = points_of(env, str(a["address"]), "beta")
     own = Account.create()
     r = env.client.post(
         "/members/me/key/move", json={"new_address": own.address}, headers={**ha, **WAIT}
     )
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
     assert points_of(env, own.address) == 44 and points_of(env, str(a["address"])) == 0
+    assert points_of(env, own.address, "beta") == beta > 0
+    assert points_of(env, str(a["address"]), "beta") == 0
+    for brand in ("acme", "beta"):
+        mine = ledger.pass_of(w3=env.w3, program=env.deployment.program(brand), member=own.address)
+        assert mine is not None and mine.tier_name == "Basic", brand
     assert env.client.get("/members/me", headers=ha).status_code == 401  # moved: signed out
     from loyalty_ledger.auth import accounts
 
     moved = accounts.by_id(env.state.engine, str(a["member_id"]))
     assert moved is not None and moved["address"] == own.address and moved["sealed_key"] is None
     _scan_for_keys(env, caplog, [exported, _key_of(env, b)])
+
+
+def _pass_and_beta_points(env: Env, address: str) -> None:
+    """A pass at acme and at beta, and points earned at beta, for `address`."""
+    for brand in ("acme", "beta"):
+        r = env.client.post(
+            f"/brands/{brand}/passes",
+            json={"member": address, "tier": "Basic"},
+            headers={**env.h(f"{brand}:issuer"), **WAIT},
+        )
+        assert r.status_code in (200, 201), r.text
+    order = {"member": address, "order_id": "b-1", "amount": 500_000, "currency": "VND", "items": 1}
+    r = env.client.post(
+        "/brands/beta/earn/purchase", json=order, headers={**env.h("beta:issuer"), **WAIT}
+    )
+    assert r.status_code == 200, r.text
 
 
 def _key_of(env: Env, member: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from api import errors
 from api.deps import ApiOptions, AppState
 from api.routers import auth as auth_router
-from api.routers import customers, expiry, insights, ledger, pages, profiles, signin
+from api.routers import customers, expiry, insights, ledger, members, pages, profiles, signin
 from loyalty_ledger import auth
 from loyalty_ledger.config import Settings
 
@@ -46,7 +46,8 @@ def build_app(settings: Settings, engine: Engine, options: ApiOptions) -> FastAP
     app = FastAPI()
     app.state.api = AppState(settings=settings, engine=engine, options=options)
     errors.install(app)
-    for r in (auth_router, signin, customers, expiry, ledger, insights, pages, profiles):
+    routers = (auth_router, signin, customers, expiry, ledger, insights, pages, profiles, members)
+    for r in routers:
         app.include_router(r.router)
     return app
 

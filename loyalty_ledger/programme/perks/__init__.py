@@ -44,6 +44,7 @@ from loyalty_ledger.programme.perks.redemption import (
     list_redemptions,
     redeem,
     redeem_call,
+    redemption_by_key,
     redemption_ref,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "perk_and_use_sqlite",
     "redeem",
     "redeem_call",
+    "redemption_by_key",
     "redemption_ref",
     "strict_one",
     "strict_one_async",

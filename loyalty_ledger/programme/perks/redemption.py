@@ -85,6 +85,11 @@ def _get_redemption(engine: Engine, member: str, key: str) -> dict[str, Any] | N
     return dict(row) if row else None
 
 
+def redemption_by_key(*, engine: Engine, member: str, key: str) -> dict[str, Any] | None:
+    """The member's redemption under an Idempotency-Key, if any (as it stands now)."""
+    return _get_redemption(engine, checksum_address(member), key)
+
+
 def _claim(
     conn: Connection,
     perk: dict[str, Any],

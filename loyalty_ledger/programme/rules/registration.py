@@ -4,11 +4,13 @@ the `signup` action like any other (`action:signup`; by default `bonus-signup`).
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.programme import earn
+from loyalty_ledger.store.offchain import EarnRecord, table
+from loyalty_ledger.validate import checksum_address
 
 from .referrals import set_profile
 
@@ -41,3 +43,15 @@ def on_registration(
         action_id=member,
         queued=queued,
     )
+
+
+def joined(*, engine: Engine, brand_id: str, member: str) -> bool:
+    """Has `member` joined `brand_id` (its welcome claimed, paid or under way)? A member
+    registered on the network joins each brand of it once."""
+    t = table(EarnRecord)
+    key = f"action:signup:{checksum_address(member)}"
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(t.c.id).where(t.c.brand_id == brand_id, t.c.idem_key == key).limit(1)
+        ).first()
+    return found is not None
