@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -104,6 +105,10 @@ REPORTS: dict[str, Callable[..., dict[str, Any]]] = {
     "nps": report.nps,
 }
 DASHBOARD = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
+SLOWEST_FIRST = (  # the pool's workers then finish together
+    *("clv", "churn", "retention", "basket", "top_customers", "frequency", "points", "nps"),
+)
+PARALLEL = 3
 _answers_lock = threading.Lock()
 
 
@@ -150,8 +155,19 @@ def dashboard(scope: ScopeDep) -> Response:
             "period": p.to_json(),
             "as_of_block": st["checkpoint_block"] if st else None,
         }
-        parts = {name: scope.answer(name, version) for name in DASHBOARD}
-        return orjson.dumps(jsonable_encoder(head | parts))
+
+        def work(name: str) -> dict[str, Any]:
+            return scope.answer(name, version)
+
+        # The parts in parallel: their SQL runs without the GIL (SQLite in the process, or
+        # the PostgreSQL server), so two cores draw the charts sooner.
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            done = dict(zip(SLOWEST_FIRST, pool.map(work, SLOWEST_FIRST), strict=True))
+        parts = {name: done[name] for name in DASHBOARD}
+        try:
+            return orjson.dumps(head | parts)
+        except TypeError:  # something orjson does not encode as the endpoints do
+            return orjson.dumps(jsonable_encoder(head | parts))
 
     now = int(time.time())  # the points part is true until the next expiry after this
     data = scope.answers.get(
