@@ -166,6 +166,44 @@ def clv_history(
     return out
 
 
+def last_in(conn: Connection, brand_id: str, currency: str, lo: int, hi: int) -> dict[str, int]:
+    """Per member, the time of the last purchase in [lo, hi): a month's `last_at` when it is
+    at or after lo (the month's last purchase is then the window's in that month), and the
+    records of a month that hi cuts with records after it."""
+    if lo >= hi:
+        return {}
+    r, e = T_EARN_MONTH.c, T_EARN.c
+    first, last = month_index(lo), month_index(hi - 1)
+    end = month_start(last + 1)
+    cut = hi < end and any_record(conn, brand_id, hi, end)
+    parts: list[Select[Any]] = []
+    if (top := last - 1 if cut else last) >= first:
+        parts.append(
+            select(r.member, r.last_at.label("last")).where(
+                r.brand_id == brand_id,
+                r.month.between(first, top),
+                r.currency == currency,
+                r.orders > 0,
+                r.last_at >= lo,
+            )
+        )
+    if cut:
+        parts.append(
+            select(e.member, e.ordered_at.label("last")).where(
+                e.brand_id == brand_id,
+                e.status == "confirmed",
+                e.reason == "purchase",
+                e.order_amount.is_not(None),
+                e.currency == currency,
+                e.ordered_at >= max(lo, month_start(last)),
+                e.ordered_at < hi,
+            )
+        )
+    u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("lasts")
+    q = select(u.c.member, func.max(u.c["last"])).group_by(u.c.member)
+    return {m: int(t) for m, t in conn.execute(q)}
+
+
 def churn_history(
     conn: Connection, *, brand_id: str, currency: str, period: Period, days: int
 ) -> list[CustomerHistory]:
@@ -173,14 +211,7 @@ def churn_history(
     last in the N days before the period's start."""
     end, n = period.as_of, days * DAY
     every = _lifetime(conn, brand_id, currency, end)
-    near = (period.start - n, min(period.start, end))
-    last: dict[str, int] = {}
-    if near[0] < near[1]:
-        f = timed(
-            conn, brand_id=brand_id, currency=currency, lo=near[0], hi=near[1], edges=list(near)
-        )
-        q = select(f.c.member, func.max(f.c["last"])).where(_in(f, near)).group_by(f.c.member)
-        last = {m: int(t) for m, t in conn.execute(q)}
+    last = last_in(conn, brand_id, currency, period.start - n, min(period.start, end))
     return [CustomerHistory(m, 0, 0, a, b, last.get(m)) for m, (_k, _s, a, b) in every.items()]
 
 

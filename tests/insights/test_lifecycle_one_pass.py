@@ -58,6 +58,7 @@ def _churn(conn: Any, brand: str, period: Period, one_pass: bool) -> dict[str, A
         "monthly": monthly,
         "active": active,
         "activity": activity,
+        "rows": sorted(hist, key=lambda h: h.member),
     }
 
 
