@@ -22,7 +22,7 @@ COLS = "brand_id, token, month, block_month, points, earnings"
 KEY = "brand_id, token, month, block_month"
 EARNED = "status = 'confirmed' AND points > 0 AND block_number IS NOT NULL"
 # The earnings' own writers and the indexer take turns in a schema (PostgreSQL): each reads
-# what the other committed. Taken before the earn_month bucket locks (trigger names sort first).
+# what the other committed.
 LOCK = "pg_advisory_xact_lock(hashtext(current_schema()), 4096)"
 SQLITE_UPSERT = (
     f" ON CONFLICT ({KEY}) DO UPDATE SET points = points + excluded.points,"
@@ -112,17 +112,23 @@ def _sqlite() -> None:
 def _pg() -> None:
     cond = " AND ".join(f"{{r}}.{c}" for c in EARNED.split(" AND "))
     old, new = cond.format(r="OLD"), cond.format(r="NEW")
+    # The lock is taken for every change of a confirmed record, before `earn_record_folded`
+    # takes its member bucket's (triggers fire in name order): one order of the locks in every
+    # transaction, so writers of several records never wait on each other in a circle.
     op.execute(
         "CREATE FUNCTION earn_placed_record() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-        f" IF TG_OP <> 'INSERT' THEN IF {old} THEN PERFORM {LOCK};"
+        " IF TG_OP <> 'INSERT' THEN IF OLD.status = 'confirmed' THEN"
+        f" PERFORM {LOCK}; END IF; END IF;"
+        " IF TG_OP <> 'DELETE' THEN IF NEW.status = 'confirmed' THEN"
+        f" PERFORM {LOCK}; END IF; END IF;"
+        f" IF TG_OP <> 'INSERT' THEN IF {old} THEN"
         f" {by_record('postgresql', 'OLD', '-')}; END IF; END IF;"
-        f" IF TG_OP <> 'DELETE' THEN IF {new} THEN PERFORM {LOCK};"
+        f" IF TG_OP <> 'DELETE' THEN IF {new} THEN"
         f" {by_record('postgresql', 'NEW', '')}; END IF; END IF;"
         " RETURN NULL; END $$"
     )
     op.execute(
-        "CREATE TRIGGER earn_record_a_placed AFTER INSERT OR DELETE OR UPDATE OF"
-        " status, points, block_number, ordered_at, brand_id ON earn_record"
+        "CREATE TRIGGER earn_record_a_placed AFTER INSERT OR DELETE OR UPDATE ON earn_record"
         " FOR EACH ROW EXECUTE FUNCTION earn_placed_record()"
     )
     # Statement triggers see the statement's rows together: a (block, token) pair counts when
