@@ -98,7 +98,8 @@ class EarnPlaced(InsightsModel, table=True):
     program's points (`token`), per brand, month of the earning's own time and month of that
     block (-1: no block time): what the month flows move from block time to the earning's time.
     Kept by triggers on `earn_record` and `ledger_entry` in the writing transaction (migration
-    0021): an entry a reorg rolls back takes its block's earnings out."""
+    0021): an entry a reorg rolls back takes its block's earnings out. Issue entries are only
+    inserted and deleted (the indexer's one relabel, redeem to swap_out, leaves them be)."""
 
     __tablename__ = "earn_placed"
     __table_args__ = {"sqlite_with_rowid": False}
