@@ -1,10 +1,11 @@
 """Insights answers kept in memory while nothing they read has changed.
 
-A brand's dashboard is opened all day; its answers change only when the database does (a block
-indexed, an earning recorded, a survey answered) or when the clock reaches the next expiry of a
-lot or a pass (the points economy is "as of now"). An answer is kept with the database version
-it was computed after (`store.reader.database_version`: any commit changes it) and the time it
-stays true until; it is served only while both hold.
+A brand's dashboard is opened all day; its answers change only when what they read does (a
+block indexed, an earning recorded, a survey answered) or when the clock reaches the next expiry
+of a lot or a pass (the points economy is "as of now"). An answer is kept with the version of
+what it read (`mirror_version`: the indexed head block and the off-chain change counter, both
+moved in the transaction of every write they cover) and the time it stays true until; it is
+served only while both hold. Other commits (API keys, sessions, the outbox) leave it be.
 """
 
 from __future__ import annotations
@@ -18,11 +19,35 @@ from typing import Any
 from sqlalchemy import BigInteger, Engine, cast, func, select
 
 from ..chain.deploy import Program
-from ..store.models import Pass, PointLot
+from ..store.models import IndexerState, Pass, PointLot
+from ..store.reader import ReaderBusy, for_engine, offchain_version
 
 T_LOT = PointLot.__table__  # type: ignore[attr-defined]
 T_PASS = Pass.__table__  # type: ignore[attr-defined]
+T_STATE = IndexerState.__table__  # type: ignore[attr-defined]
 MAX_ANSWERS = 512
+HEAD_SQL = "SELECT checkpoint_block, checkpoint_hash FROM indexer_state"
+
+
+def head_version(engine: Engine) -> str:
+    """The indexed head (checkpoint block and hash): the indexer moves it in the transaction of
+    every batch and rollback, so a reorg to another block of the same height changes it too."""
+    reader = for_engine(engine)
+    if reader is not None:
+        try:
+            row = reader.one(HEAD_SQL)
+            return f"head:{row[0]}:{row[1]}" if row else "head:none"
+        except ReaderBusy:
+            pass
+    with engine.connect() as conn:
+        got = conn.execute(select(T_STATE.c.checkpoint_block, T_STATE.c.checkpoint_hash)).first()
+    return f"head:{got[0]}:{got[1]}" if got else "head:none"
+
+
+def mirror_version(engine: Engine) -> str:
+    """What the points economy and the dashboard read, as a version: the indexed head and the
+    off-chain change counter (earn records, rules, settings, surveys)."""
+    return f"{head_version(engine)}|{offchain_version(engine)}"
 
 
 def next_expiry(engine: Engine, program: Program, now: int) -> int | None:

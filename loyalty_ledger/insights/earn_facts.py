@@ -45,7 +45,7 @@ COLUMNS = [
 ]
 
 
-def _any_record(conn: Connection, brand_id: str, lo: int, hi: int) -> bool:
+def any_record(conn: Connection, brand_id: str, lo: int, hi: int) -> bool:
     """Whether any record of the brand is timed in [lo, hi)."""
     if lo >= hi:
         return False
@@ -72,8 +72,8 @@ def plan(
         if (a, b) == (month_start(m), month_start(m + 1)):
             continue  # the window holds the whole month
         if not (
-            _any_record(conn, brand_id, month_start(m), a)
-            or _any_record(conn, brand_id, b, month_start(m + 1))
+            any_record(conn, brand_id, month_start(m), a)
+            or any_record(conn, brand_id, b, month_start(m + 1))
         ):
             continue  # nothing left out: the month's rollup rows are the window's
         raw.append((m, a, b))
@@ -146,7 +146,7 @@ def member_totals(conn: Connection, *, brand_id: str, hi: int | None = None) -> 
     """The brand's `earn_member` rows (per member and currency, all time: the rollup's columns
     but the month, and first_record_at); with `hi`, only when they are the records before it
     (no record of the brand at or after `hi`), else None."""
-    if hi is not None and _any_record(conn, brand_id, hi, FOREVER):
+    if hi is not None and any_record(conn, brand_id, hi, FOREVER):
         return None
     return select(T_TOTAL).where(T_TOTAL.c.brand_id == brand_id).subquery("totals")
 

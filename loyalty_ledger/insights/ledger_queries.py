@@ -109,13 +109,7 @@ def liability(conn: Connection, *, token: str, now: int | None = None) -> int:
     return int(held or 0) - int(unswept or 0)
 
 
-FLOW_KINDS = {
-    "issue": "issued_by_block",
-    "swap_in": "swapped_in",
-    "swap_out": "swapped_out",
-    "redeem": "redeemed",
-    "forfeit": "forfeited",
-}
+FLOW_KINDS = rollups.FLOW_KINDS
 
 
 def _earned(brand_id: str) -> ColumnElement[bool]:
@@ -168,16 +162,10 @@ def _earnings_placed(
     return event, block
 
 
-def month_flows(
-    conn: Connection, *, token: str, brand_id: str, period: Period, now: int | None = None
-) -> list[MonthFlows]:
-    """Per calendar month of the period: points issued (an earn record's at its own time, the
-    rest at block time), swapped in and out, redeemed and forfeited (block time) and expired
-    (lots by expiry time, up to `now`).
-
-    An earn record is matched to the mirror by the block its receipt named: when that block
-    holds issues of the token, its points leave that block's month for the earning's."""
-    now = int(time.time()) if now is None else now
+def _flows_from_history(
+    conn: Connection, token: str, brand_id: str, period: Period
+) -> dict[int, dict[str, int]]:
+    """The month flows but the expiry, read from the entries and earn records themselves."""
     months = period.months()
     t = T_ENTRY.c.block_time
     month = month_of(conn, t, months).label("m")
@@ -208,6 +196,24 @@ def month_flows(
         per[m]["issued_by_event"] += pts
     for m, pts in block.items():
         per[m]["issued_by_block"] -= pts
+    return per
+
+
+def month_flows(
+    conn: Connection, *, token: str, brand_id: str, period: Period, now: int | None = None
+) -> list[MonthFlows]:
+    """Per calendar month of the period: points issued (an earn record's at its own time, the
+    rest at block time), swapped in and out, redeemed and forfeited (block time) and expired
+    (lots by expiry time, up to `now`).
+
+    An earn record is matched to the mirror by the block its receipt named: when that block
+    holds issues of the token, its points leave that block's month for the earning's. From the
+    rollups (`insights.rollups`) when they hold the period's months whole."""
+    now = int(time.time()) if now is None else now
+    months = period.months()
+    per = rollups.month_flows(conn, token=token, brand_id=brand_id, period=period)
+    if per is None:
+        per = _flows_from_history(conn, token, brand_id, period)
     exp = T_LOT.c.expires_at
     lot_month = month_of(conn, exp, months).label("m")
     q = (

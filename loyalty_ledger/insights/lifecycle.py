@@ -217,3 +217,62 @@ def cohorts(
             row["never_bought"] = sum(1 for m in cohort if m not in buyers)
         rows.append(row)
     return rows
+
+
+def churn_counts(n_before: int, n_during: int, both: int) -> dict[str, object]:
+    """`period_churn` from the sizes of the two sets and of their intersection."""
+    churned = n_before - both
+    return {
+        "active_at_start": n_before,
+        "churned": churned,
+        "retained": both,
+        "new_or_returning": n_during - both,
+        "active_in_period": n_during,
+        "churn_rate": ratio(churned, n_before),
+    }
+
+
+def monthly_churn_counts(
+    members: Mapping[int, int],
+    both: Mapping[int, int],
+    months: Sequence[int],
+    partial: Collection[int] = (),
+) -> list[dict[str, object]]:
+    """`monthly_churn` from the members per month and those in both month m - 1 and m."""
+    return [
+        {
+            "month": month_label(m),
+            "partial": m in partial,
+            **churn_counts(members.get(m - 1, 0), members.get(m, 0), both.get(m, 0)),
+        }
+        for m in months
+    ]
+
+
+def cohorts_counts(
+    size: Mapping[int, int],
+    active: Mapping[tuple[int, int], int],
+    months: Sequence[int],
+    partial: Collection[int] = (),
+    *,
+    never_bought: Mapping[int, int] | None = None,
+) -> list[dict[str, object]]:
+    """`cohorts` from the cohorts' sizes and their members per (cohort, month)."""
+    if not months:
+        return []
+    last = months[-1]
+    rows = []
+    for c in months:
+        n = size.get(c, 0)
+        counts = [active.get((c, c + k), 0) for k in range(last - c + 1)]
+        row: dict[str, object] = {
+            "cohort": month_label(c),
+            "size": n,
+            "active": counts,
+            "retention": [ratio(x, n) for x in counts],
+            "partial": [c + k in partial for k in range(last - c + 1)],
+        }
+        if never_bought is not None:
+            row["never_bought"] = never_bought.get(c, 0)
+        rows.append(row)
+    return rows

@@ -13,6 +13,7 @@ from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.programme.earn import get_rule
 
 from . import economy, ledger_queries, lifecycle, metrics, queries
+from . import lifecycle_queries as lq
 from .period import Period, iso, make_period
 from .settings import churn_days
 
@@ -52,7 +53,7 @@ def clv(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        hist = queries.customer_history(conn, brand_id=bid, currency=cur, period=period, days=days)
+        hist = lq.clv_history(conn, brand_id=bid, currency=cur, period=period, days=days)
     stats = [
         metrics.CustomerStats(h.member, h.period_orders, h.period_spend, 0)
         for h in hist
@@ -99,25 +100,24 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
     """Churn as N days without a purchase (N: the brand's setting), the lapsed share, month
     on month on purchases, and the activity-based churn against the previous period."""
     cur, bid = _currency(engine, program), program.brand_id
+    prev = period.previous()
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        hist = queries.customer_history(
-            conn, brand_id=bid, currency=cur, period=period, days=days, values=False
-        )
-        prev = period.previous()
-        mm = queries.member_months(conn, brand_id=bid, currency=cur, period=period, previous=prev)
+        hist = lq.churn_history(conn, brand_id=bid, currency=cur, period=period, days=days)
+        mc = lq.month_counts(conn, brand_id=bid, currency=cur, period=period)
+        before, during, both = lq.period_activity(conn, brand_id=bid, period=period, previous=prev)
     months, partial = period.months(), _partial(period)
     activity = (
         {"previous_period": prev.to_json()}
-        | lifecycle.period_churn(mm.before, mm.during)
-        | {"monthly": lifecycle.monthly_churn(mm.active, months, partial)}
+        | lifecycle.churn_counts(before, during, both)
+        | {"monthly": lifecycle.monthly_churn_counts(mc.active, mc.active_both, months, partial)}
     )
     return (
         _head(bid, period)
         | {"definition": f"no purchase for {days} days"}
         | lifecycle.lapse_churn(hist, start=period.start, as_of=period.as_of, days=days)
         | {"lapsed": lifecycle.lapsed(hist, as_of=period.as_of, days=days)}
-        | {"monthly": lifecycle.monthly_churn(mm.buying, months, partial)}
+        | {"monthly": lifecycle.monthly_churn_counts(mc.buying, mc.buying_both, months, partial)}
         | {"activity": activity}
     )
 
@@ -126,14 +126,12 @@ def retention(*, engine: Engine, program: Program, period: Period) -> dict[str, 
     """Cohorts by first purchase (retained: bought that month), and by first activity."""
     cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
-        mm = queries.member_months(
-            conn, brand_id=bid, currency=cur, period=period, all_history=True
-        )
+        buying, active = lq.cohort_counts(conn, brand_id=bid, currency=cur, period=period)
     months, partial = period.months(), _partial(period)
     return _head(bid, period) | {
-        "cohorts": lifecycle.cohorts(mm.buying, mm.first(mm.buying), months, partial),
-        "activity_cohorts": lifecycle.cohorts(
-            mm.active, mm.first(mm.active), months, partial, buyers=set(mm.buying)
+        "cohorts": lifecycle.cohorts_counts(buying.size, buying.active, months, partial),
+        "activity_cohorts": lifecycle.cohorts_counts(
+            active.size, active.active, months, partial, never_bought=active.never_bought
         ),
     }
 

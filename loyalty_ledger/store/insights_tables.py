@@ -93,11 +93,30 @@ class EarnMember(InsightsModel, table=True):
     first_record_at: int = Field(sa_type=BigInteger)
 
 
+class EarnPlaced(InsightsModel, table=True):
+    """The points of confirmed earn records (points > 0, mined) whose block holds an issue of a
+    program's points (`token`), per brand, month of the earning's own time and month of that
+    block (-1: no block time): what the month flows move from block time to the earning's time.
+    Kept by triggers on `earn_record` and `ledger_entry` in the writing transaction (migration
+    0021): an entry a reorg rolls back takes its block's earnings out. Issue entries are only
+    inserted and deleted (the indexer's one relabel, redeem to swap_out, leaves them be)."""
+
+    __tablename__ = "earn_placed"
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand_id: str = Field(primary_key=True, max_length=32)
+    token: str = Field(primary_key=True, max_length=42)
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    block_month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    points: int = Field(sa_type=BigInteger)
+    earnings: int = Field(sa_type=BigInteger)
+
+
 insights_metadata = InsightsModel.metadata
 T_SURVEY: Table = SurveyAnswer.__table__  # type: ignore[attr-defined]
 T_SETTING: Table = InsightsSetting.__table__  # type: ignore[attr-defined]
 T_CHANGES: Table = ChangeCounter.__table__  # type: ignore[attr-defined]
 T_EARN_MONTH: Table = EarnMonth.__table__  # type: ignore[attr-defined]
 T_EARN_MEMBER: Table = EarnMember.__table__  # type: ignore[attr-defined]
+T_EARN_PLACED: Table = EarnPlaced.__table__  # type: ignore[attr-defined]
 # What `offchain` counts: every table the earn and survey metrics read.
 OFFCHAIN_TABLES = ("earn_record", "earn_rule", "survey_answer", "insights_setting")

@@ -206,6 +206,7 @@ class LedgerEntry(StoreModel, table=True):
         UniqueConstraint("block_number", "log_index"),
         Index(None, "token", "account", "block_number"),
         Index(None, "token", "counterparty", "block_number"),
+        Index(None, "token", "block_time"),  # a month's or a period's entries (0021)
     )
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
     block_number: int = Field(sa_type=BigInteger)

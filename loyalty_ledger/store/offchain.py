@@ -158,6 +158,7 @@ class EarnRecord(OffchainModel, table=True):
         UniqueConstraint("brand_id", "idem_key"),
         Index(None, "brand_id", "member"),
         Index(None, "brand_id", "ordered_at"),
+        Index(None, "block_number"),  # the points rollups find a block's earnings (0021)
     )
     id: int | None = Field(default=None, primary_key=True)
     brand_id: str = Field(max_length=32)
