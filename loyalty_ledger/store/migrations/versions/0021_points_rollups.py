@@ -5,7 +5,7 @@ rollback deletes entries: the same triggers take their earnings out), filled fro
 already written; indexes of the records by block and of the entries by token and block time
 
 Revision ID: 0021_points_rollups
-Revises: 0012_redemption_intent
+Revises: 0025_customer_gaps
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_points_rollups"
-down_revision: str | None = "0012_redemption_intent"
+down_revision: str | None = "0025_customer_gaps"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
