@@ -4,6 +4,7 @@ open the console or a signed-in wallet page."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,11 @@ from ..insights.fixture_data import ACCT, database, seed
 from .conftest import free_port
 from .test_pages import INJECT, _watch
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The pages' screenshots: into test-artifacts/ on every run; `LOYALTY_SCREENSHOTS=docs` takes them
+# anew for docs/screenshots/ (so a test run leaves the tracked files alone).
+SHOTS = Path(__file__).resolve().parents[2] / (
+    "docs/screenshots" if os.environ.get("LOYALTY_SCREENSHOTS") == "docs" else "test-artifacts"
+)
 A, B = ACCT["A"].address, ACCT["B"].address
 
 

@@ -2,7 +2,7 @@
 create a perk and see it in the wallet; find a member and open the 360° page; build a segment,
 send a notification and see it in a real SMTP server and a real webhook receiver; export CSV; a
 viewer sees no edit controls and its edits are refused; no console errors. Screenshots go to
-docs/screenshots/."""
+test-artifacts/ (docs/screenshots/ with LOYALTY_SCREENSHOTS=docs)."""
 
 from __future__ import annotations
 
