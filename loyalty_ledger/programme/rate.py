@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty_ledger.chain.deploy import Program
@@ -47,7 +47,12 @@ class Rule:
 
 def get_rule(*, engine: Engine, brand_id: str) -> Rule:
     with engine.connect() as conn:
-        row = conn.execute(select(T_RULE).where(T_RULE.c.brand_id == brand_id)).mappings().first()
+        return get_rule_in(conn, brand_id)
+
+
+def get_rule_in(conn: Connection, brand_id: str) -> Rule:
+    """The brand's earn rule read on an open connection (the defaults when never set)."""
+    row = conn.execute(select(T_RULE).where(T_RULE.c.brand_id == brand_id)).mappings().first()
     if row is None:
         return Rule(brand_id, DEFAULT_CURRENCY, DEFAULT_AMOUNT_PER_POINT, dict(DEFAULT_BONUSES))
     return Rule(brand_id, row["currency"], int(row["amount_per_point"]), dict(row["bonuses"] or {}))
