@@ -36,6 +36,7 @@ from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme import rules_cache
 from loyalty_ledger.programme.accept import as_record
+from loyalty_ledger.programme.claim_group import claim_grouped
 from loyalty_ledger.programme.claims import claim, confirm, record, release_claims
 from loyalty_ledger.programme.earn_batch import refuse_conflicts
 from loyalty_ledger.programme.idempotency import check_same, request_hash
@@ -112,7 +113,8 @@ def _earn_one(
     brand_id = program.brand_id
     queue = outbox.Issuer(sender, program) if queued else None
     rules, version = (None, None) if snap is None else (snap.rules, snap.version)
-    claimed = claim(engine, {"brand_id": brand_id, **values}, queue, plan, rules, version)
+    ask = claim if queue is None else claim_grouped  # queued: committed with the others
+    claimed = ask(engine, {"brand_id": brand_id, **values}, queue, plan, rules, version)
     if claimed is None:
         return _duplicate(engine, brand_id, values)
     if queue is None:

@@ -15,6 +15,7 @@ from loyalty_ledger.programme.rules import model as rule_model
 from loyalty_ledger.programme.rules import store as rule_store
 from loyalty_ledger.programme.rules.live import Plan
 from loyalty_ledger.store.offchain import EarnRule, table
+from loyalty_ledger.store.writer_lock import sqlite_writer
 
 ACTIONS = ("signup", "review", "referral", "survey", "visit")  # always accepted (0 without a rule)
 DEFAULT_BONUSES = {"signup": 100, "review": 20, "referral": 50, "survey": 10, "visit": 5}
@@ -79,7 +80,7 @@ def set_rule(
         "bonuses": bonuses,
         "updated_at": int(time.time()),
     }
-    with engine.begin() as conn:
+    with sqlite_writer(engine), engine.begin() as conn:
         res = conn.execute(update(T_RULE).where(T_RULE.c.brand_id == brand_id).values(**values))
         if res.rowcount == 0:
             conn.execute(insert(T_RULE).values(brand_id=brand_id, **values))
@@ -99,7 +100,7 @@ def ensure_defaults(*, engine: Engine, brand_id: str) -> None:
         return
     rule = get_rule(engine=engine, brand_id=brand_id)
     try:
-        with engine.begin() as conn:
+        with sqlite_writer(engine), engine.begin() as conn:  # reads, then writes
             if not rule_store.has_rule(conn, brand_id, rule_store.BASE_RULE):
                 rule_store.sync_defaults(conn, brand_id, rule.amount_per_point, rule.bonuses)
     except IntegrityError:  # another request seeded them at the same moment

@@ -34,6 +34,9 @@ def _name(table: str, what: str) -> str:
 def upgrade() -> None:
     op.execute("INSERT INTO change_counter (name, n) VALUES ('rules', 0)")
     if op.get_bind().dialect.name == "postgresql":
+        # Per row, not per statement: a statement that changes nothing (the first UPDATE of a
+        # rule's versions that has none yet) must not lock the counter, or two first edits of
+        # the same rule deadlock (one on the counter, the other on the new version's key).
         op.execute(
             "CREATE FUNCTION bump_rules() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
@@ -42,7 +45,7 @@ def upgrade() -> None:
             for what in whats:
                 op.execute(
                     f"CREATE TRIGGER {_name(table, what)} AFTER {what} ON {table} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION bump_rules()"
+                    "FOR EACH ROW EXECUTE FUNCTION bump_rules()"
                 )
         return
     for table, whats in WATCHED:
