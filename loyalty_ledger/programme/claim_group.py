@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from loyalty_ledger.ledger import outbox
+from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.writer_lock import WAIT_SECONDS, busy, sqlite_writer
 
 from .claims import Claimed, claim, claim_in
@@ -57,7 +58,7 @@ _GROUPS_LOCK = threading.Lock()
 
 
 def _group(engine: Engine) -> _Group:
-    key = str(engine.url)
+    key = engine_key(engine)
     g = _GROUPS.get(key)
     if g is None:
         with _GROUPS_LOCK:

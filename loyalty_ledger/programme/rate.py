@@ -14,6 +14,7 @@ from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.rules import model as rule_model
 from loyalty_ledger.programme.rules import store as rule_store
 from loyalty_ledger.programme.rules.live import Plan
+from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.offchain import EarnRule, table
 from loyalty_ledger.store.writer_lock import sqlite_writer
 
@@ -85,7 +86,7 @@ def set_rule(
         if res.rowcount == 0:
             conn.execute(insert(T_RULE).values(brand_id=brand_id, **values))
         rule_store.sync_defaults(conn, brand_id, amount_per_point, bonuses)
-    _seeded.add((str(engine.url), brand_id))
+    _seeded.add((engine_key(engine), brand_id))
     return get_rule(engine=engine, brand_id=brand_id)
 
 
@@ -95,7 +96,7 @@ _seeded: set[tuple[str, str]] = set()
 def ensure_defaults(*, engine: Engine, brand_id: str) -> None:
     """A brand whose rules lack `base-rate` gets its earn rule (rate and bonuses; the defaults
     when never set) as version 1 of `base-rate` and `bonus-<action>`."""
-    key = (str(engine.url), brand_id)
+    key = (engine_key(engine), brand_id)
     if key in _seeded:
         return
     rule = get_rule(engine=engine, brand_id=brand_id)

@@ -24,6 +24,7 @@ from loyalty_ledger.programme.rate import Rule, ensure_defaults, get_rule_in
 from loyalty_ledger.programme.rules import model as rule_model
 from loyalty_ledger.programme.rules.live import Plan
 from loyalty_ledger.programme.rules.store import T_RULE, active_rules
+from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.store.rules_tables import TierRule
 
@@ -72,7 +73,7 @@ def _load(conn: Connection, brand_id: str, at: int) -> Snapshot:
 
 def snapshot(engine: Engine, brand_id: str) -> Snapshot:
     """The brand's rules as they are now: from memory when the version has not moved."""
-    key = (str(engine.url), brand_id)
+    key = (engine_key(engine), brand_id)
     with engine.connect() as conn:
         at = version(conn)
         hit = _CACHE.get(key)
@@ -88,7 +89,7 @@ def snapshot(engine: Engine, brand_id: str) -> Snapshot:
 
 def last(engine: Engine, brand_id: str) -> Snapshot | None:
     """The snapshot this process read last for the brand (no database read)."""
-    return _CACHE.get((str(engine.url), brand_id))
+    return _CACHE.get((engine_key(engine), brand_id))
 
 
 def forget() -> None:
