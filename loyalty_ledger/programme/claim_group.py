@@ -13,23 +13,31 @@ claim's failure is only its own.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, insert
 
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.writer_lock import WAIT_SECONDS, busy, sqlite_writer
 
-from .claims import Claimed, claim, claim_in
-from .rules.live import Plan
+from .accept import COLUMNS, T_EARN, price_claim
+from .claims import Claimed, claim
+from .rules.evaluate import Outcome
+from .rules.live import Plan, line_rows
 from .rules.model import Rule
+from .rules.store import T_LINE
 
 MAX_GROUP = 64  # claims per transaction
+LEADERS = 2  # groups written at once per process (PostgreSQL)
+log = logging.getLogger(__name__)
+INSERT_MANY = insert(T_EARN).returning(T_EARN.c.id, sort_by_parameter_order=True)
+INSERT_LINES = insert(T_LINE)
 
 
 @dataclass
@@ -39,18 +47,21 @@ class _Job:
     plan: Plan | None
     rules: Sequence[Rule] | None
     version: int | None
-    done: bool = False
+    taken: bool = False  # by a leader, into its group
+    done: threading.Event = field(default_factory=threading.Event)
     result: Claimed | None = None
     error: BaseException | None = None
 
 
 @dataclass
 class _Group:
-    """The claims waiting in one process for one database, and who commits them."""
+    """The claims waiting in one process for one database, and who commits them: one group at
+    a time on SQLite (it has one writer), two on PostgreSQL (while one waits on the server, the
+    next is written)."""
 
+    leaders: threading.Semaphore
     pending: list[_Job] = field(default_factory=list)
-    guard: threading.Lock = field(default_factory=threading.Lock)  # over `pending`
-    leader: threading.Lock = field(default_factory=threading.Lock)  # one commit at a time
+    guard: threading.Lock = field(default_factory=threading.Lock)  # over `pending`, `taken`
 
 
 _GROUPS: dict[str, _Group] = {}
@@ -62,7 +73,8 @@ def _group(engine: Engine) -> _Group:
     g = _GROUPS.get(key)
     if g is None:
         with _GROUPS_LOCK:
-            g = _GROUPS.setdefault(key, _Group())
+            n = 1 if engine.dialect.name == "sqlite" else LEADERS
+            g = _GROUPS.setdefault(key, _Group(threading.Semaphore(n)))
     return g
 
 
@@ -79,18 +91,28 @@ def claim_grouped(
     g = _group(engine)
     with g.guard:
         g.pending.append(job)
-    if not g.leader.acquire(timeout=WAIT_SECONDS):
+    if not g.leaders.acquire(timeout=WAIT_SECONDS):
         raise busy("the claim group")
     try:
-        while not job.done:  # not committed by an earlier leader: commit what waits, in order
+        while True:  # until a group holds this claim: commit what waits, in order
             with g.guard:
+                if job.taken:
+                    break
                 batch, g.pending[:] = g.pending[:MAX_GROUP], g.pending[MAX_GROUP:]
+                for j in batch:
+                    j.taken = True
             _commit(engine, batch)
     finally:
-        g.leader.release()
+        g.leaders.release()
+    if not job.done.wait(timeout=WAIT_SECONDS):  # in another leader's group
+        raise busy("the claim group")
     if job.error is not None:
         raise job.error
     return job.result
+
+
+class _Alone(Exception):
+    """A claim of the group writes more than one record (a referrer's reward): each alone."""
 
 
 def _commit(engine: Engine, batch: list[_Job]) -> None:
@@ -98,22 +120,49 @@ def _commit(engine: Engine, batch: list[_Job]) -> None:
     now = int(time.time())
     if len(batch) > 1:
         try:
-            results = []
             with sqlite_writer(engine), engine.begin() as conn:
-                for j in batch:
-                    v = j.values
-                    if v.get("ordered_at") is None:  # as `claims.claim` does
-                        v = {**v, "ordered_at": now}
-                    results.append(claim_in(conn, v, j.queue, j.plan, j.rules, now, j.version))
-        except Exception:  # each claim again on its own, with its own outcome
-            pass
+                results = _together(conn, batch, now)
+        except Exception as exc:  # each claim again on its own, with its own outcome
+            log.debug("a group of %d claims failed (%s): each alone", len(batch), exc)
         else:
             for j, r in zip(batch, results, strict=True):
-                j.result, j.done = r, True
+                j.result = r
+                j.done.set()
             return
     for j in batch:
         try:
             j.result = claim(engine, j.values, j.queue, j.plan, j.rules, j.version)
         except BaseException as exc:  # raised in the thread that asked for this claim
             j.error = exc
-        j.done = True
+        j.done.set()
+
+
+def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
+    """What `claims.claim_in` writes for each claim, with the records and the rule lines of the
+    whole group in one statement each (after every claim was priced and queued, so the rows the
+    records' triggers update are held the shortest time)."""
+    priced: list[tuple[dict[str, Any], Outcome | None]] = []
+    for j in batch:
+        v = j.values if j.values.get("ordered_at") is not None else {**j.values, "ordered_at": now}
+        outcome = None
+        if j.plan is not None:
+            outcome = price_claim(conn, j.plan, v, j.rules, j.version)
+            if outcome.referrer and outcome.points("referrer") > 0:
+                raise _Alone
+            v = {**v, "points": outcome.points()}
+        intent = j.queue.enqueue(conn, v) if j.queue is not None and v["points"] > 0 else None
+        priced.append(({**v, "intent_id": intent, "created_at": now}, outcome))
+    keys = {k for v, _ in priced for k in v if k in COLUMNS}
+    rows = [{k: v.get(k) for k in keys} | {"status": "pending"} for v, _ in priced]
+    ids = [int(i) for i in conn.execute(INSERT_MANY, rows).scalars()]
+    lines = [
+        row
+        for rid, (v, out) in zip(ids, priced, strict=True)
+        if out is not None
+        for row in line_rows(
+            v["brand_id"], rid, [x for x in out.lines if x.beneficiary == "member"], v["member"]
+        )
+    ]
+    if lines:
+        conn.execute(INSERT_LINES, lines)
+    return [[(rid, v)] for rid, (v, _) in zip(ids, priced, strict=True)]
