@@ -138,9 +138,9 @@ def _commit(engine: Engine, batch: list[_Job]) -> None:
 
 
 def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
-    """What `claims.claim_in` writes for each claim, with the records and the rule lines of the
-    whole group in one statement each (after every claim was priced and queued, so the rows the
-    records' triggers update are held the shortest time)."""
+    """What `claims.claim_in` writes for each claim, with the intents, the records and the rule
+    lines of the whole group in one statement each (after every claim was priced, so the rows
+    the records' triggers update are held the shortest time)."""
     priced: list[tuple[dict[str, Any], Outcome | None]] = []
     for j in batch:
         v = j.values if j.values.get("ordered_at") is not None else {**j.values, "ordered_at": now}
@@ -150,8 +150,8 @@ def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
             if outcome.referrer and outcome.points("referrer") > 0:
                 raise _Alone
             v = {**v, "points": outcome.points()}
-        intent = j.queue.enqueue(conn, v) if j.queue is not None and v["points"] > 0 else None
-        priced.append(({**v, "intent_id": intent, "created_at": now}, outcome))
+        priced.append(({**v, "intent_id": None, "created_at": now}, outcome))
+    _queue(conn, batch, [v for v, _ in priced])
     keys = {k for v, _ in priced for k in v if k in COLUMNS}
     rows = [{k: v.get(k) for k in keys} | {"status": "pending"} for v, _ in priced]
     ids = [int(i) for i in conn.execute(INSERT_MANY, rows).scalars()]
@@ -166,3 +166,17 @@ def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
     if lines:
         conn.execute(INSERT_LINES, lines)
     return [[(rid, v)] for rid, (v, _) in zip(ids, priced, strict=True)]
+
+
+def _queue(conn: Connection, batch: list[_Job], values: list[dict[str, Any]]) -> None:
+    """The paying claims' intents, one statement per signer and brand; sets `intent_id`."""
+    by_issuer: dict[tuple[str, str], list[int]] = {}
+    for i, (j, v) in enumerate(zip(batch, values, strict=True)):
+        if j.queue is not None and v["points"] > 0:
+            key = (j.queue.sender.address, j.queue.program.brand_id)
+            by_issuer.setdefault(key, []).append(i)
+    for idx in by_issuer.values():
+        queue = batch[idx[0]].queue
+        assert queue is not None
+        for i, intent in zip(idx, queue.enqueue_many(conn, [values[i] for i in idx]), strict=True):
+            values[i]["intent_id"] = intent

@@ -8,29 +8,41 @@ from __future__ import annotations
 import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme import claim_group
 from loyalty_ledger.programme.rules import campaigns, referrals, store
 from loyalty_ledger.programme.rules.store import T_CAMP, T_LINE
-from loyalty_ledger.store.offchain import EarnRecord, table
+from loyalty_ledger.store.offchain import EarnRecord, OutboxIntent, table
 
 from .conftest import at, member, order, plan, setup_brand
 
-T_EARN = table(EarnRecord)
+T_EARN, T_INTENT = table(EarnRecord), table(OutboxIntent)
+SIGNER, POINTS = "0x" + "5" * 40, "0x" + "6" * 40
 START, END = int(at(1, 0).timestamp()), int(at(30, 0).timestamp())
 
 
-def _grouped(engine: Engine, values: list[dict[str, Any]], threads: int = 16) -> list[Any]:
+def _issuer() -> outbox.Issuer:
+    """An issuer of brand b's points that only queues (no chain needed to queue)."""
+    sender = SimpleNamespace(address=SIGNER, _check_target=lambda _to: None)
+    return outbox.Issuer(sender, SimpleNamespace(brand_id="b", points=POINTS))  # type: ignore[arg-type]
+
+
+def _grouped(
+    engine: Engine, values: list[dict[str, Any]], threads: int = 16, queued: bool = False
+) -> list[Any]:
     """Claims from `threads` threads released together, so they meet in groups."""
     gate = threading.Barrier(threads)
 
     def one(v: dict[str, Any]) -> Any:
         with contextlib.suppress(threading.BrokenBarrierError):  # a last, smaller round
             gate.wait(timeout=10)
-        return claim_group.claim_grouped(engine, {"brand_id": "b", **v}, plan=plan())
+        queue = _issuer() if queued else None
+        return claim_group.claim_grouped(engine, {"brand_id": "b", **v}, queue, plan())
 
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, values))
@@ -57,7 +69,7 @@ def test_grouped_claims_keep_budget_limits_and_lines(engine: Engine, monkeypatch
     store.put_rule(engine=engine, brand_id="b", rule_id="daily1", spec=once)
     buyers = [member() for _ in range(16)]
     orders = [order(buyers[i % 16], f"o{i}", 5_000, at(2)) for i in range(48)]
-    results = _grouped(engine, orders)
+    results = _grouped(engine, orders, queued=True)
     assert max(sizes) > 1 and sum(sizes) > 24  # most claims were committed in groups
     assert all(r is not None and len(r) == 1 for r in results)
     paid = sorted(r[0][1]["points"] for r in results)
@@ -70,9 +82,15 @@ def test_grouped_claims_keep_budget_limits_and_lines(engine: Engine, monkeypatch
                 select(T_LINE.c.rule_id, func.sum(T_LINE.c.points)).group_by(T_LINE.c.rule_id)
             ).all()
         )
-        records = c.execute(select(T_EARN.c.id, T_EARN.c.points)).all()
+        records = c.execute(
+            select(T_EARN.c.order_id, T_EARN.c.member, T_EARN.c.points, T_INTENT.c.idem_key,
+                   T_INTENT.c.member, T_INTENT.c.amount, T_INTENT.c.ref, T_INTENT.c.signer)
+            .join(T_INTENT, T_INTENT.c.id == T_EARN.c.intent_id)
+        ).all()  # fmt: skip
     assert spent == 98 and lines == {"base-rate": 240, "camp7": 98, "daily1": 16}
-    assert sorted(p for _, p in records) == paid and len(records) == 48
+    assert sorted(r[2] for r in records) == paid and len(records) == 48  # each with its intent
+    for oid, m, pts, key, to, amount, ref, signer in records:
+        assert (key, to, amount, ref, signer) == (f"earn:b:order:{oid}", m, pts, oid, SIGNER)
 
 
 def test_same_key_twice_in_a_group_and_a_referrer(engine: Engine) -> None:
