@@ -8,6 +8,7 @@ rules engine's own, unchanged: it reserves with conditional UPDATEs in the claim
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,30 @@ FACTS_ORDER = text(
 FACTS_ACTION = text(f"SELECT 0 AS orders, {_PROFILE}, {_VERSION}")
 
 
+# PostgreSQL: a member's purchases are priced one transaction at a time (the n-th order is
+# counted from what committed), each claim's transaction locking its members, in the order
+# given (sorted: two groups never wait on each other crosswise), until it commits.
+LOCK_MEMBERS = text(
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/claims'), k) "
+    "FROM unnest(CAST(:keys AS integer[])) AS t(k)"
+)
+
+
+def lock_members(conn: Connection, claims: Sequence[dict[str, Any]]) -> None:
+    """On PostgreSQL, lock the members of these purchase claims for this transaction, so that
+    concurrent claims of one member count its orders in turn (SQLite has one writer)."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = {
+        zlib.crc32(f"{v['brand_id']}:{v['member']}".encode())
+        for v in claims
+        if v["reason"] == "purchase"
+    }
+    if keys:
+        signed = sorted(k - 2**32 if k >= 2**31 else k for k in keys)
+        conn.execute(LOCK_MEMBERS, {"keys": signed}).all()
+
+
 class StaleRules(Exception):
     """The rules changed since the snapshot a claim was priced with was read: the claim's
     transaction is rolled back and the caller prices it again with the rules as they are."""
@@ -56,16 +81,18 @@ def price_claim(
     values: dict[str, Any],
     rules: Sequence[Rule] | None = None,
     version: int | None = None,
+    prior: int = 0,
 ) -> Outcome:
     """What the brand's rules pay for a claim about to be written (its lines not yet written),
     with limits and budgets reserved in the open transaction. `rules`: the brand's active rules
     when already known (read in this transaction otherwise), as of rules `version` (checked in
-    this transaction: StaleRules when they changed since)."""
+    this transaction: StaleRules when they changed since). `prior`: the member's purchases
+    claimed earlier in this transaction whose records are not written yet (a group)."""
     f = facts(conn, plan, values)
     if rules is not None and version is not None and f["rules_version"] != version:
         raise StaleRules(f"rules version {f['rules_version']}, priced with {version}")
     purchase = values["reason"] == "purchase"
-    order_n = int(f["orders"]) + 1 if purchase else 0  # this claim counts as an order
+    order_n = int(f["orders"]) + prior + 1 if purchase else 0  # this claim counts as one
     tier = None if f["tier"] is None else int(f["tier"])
     ev = event_of(values, order_n, tier, f)
     gate = SqlGate(conn, plan.brand_id, values["member"], ev.at)

@@ -26,7 +26,7 @@ from loyalty_ledger.ledger import outbox
 from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.writer_lock import WAIT_SECONDS, busy, sqlite_writer
 
-from .accept import COLUMNS, T_EARN, price_claim
+from .accept import COLUMNS, T_EARN, lock_members, price_claim
 from .claims import Claimed, claim
 from .rules.evaluate import Outcome
 from .rules.live import Plan, line_rows
@@ -142,11 +142,17 @@ def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
     lines of the whole group in one statement each (after every claim was priced, so the rows
     the records' triggers update are held the shortest time)."""
     priced: list[tuple[dict[str, Any], Outcome | None]] = []
+    orders: dict[tuple[str, str], int] = {}  # purchases priced earlier in the group, per member
+    lock_members(conn, [j.values for j in batch if j.plan is not None])
     for j in batch:
         v = j.values if j.values.get("ordered_at") is not None else {**j.values, "ordered_at": now}
         outcome = None
         if j.plan is not None:
-            outcome = price_claim(conn, j.plan, v, j.rules, j.version)
+            who = (v["brand_id"], v["member"])
+            prior = orders.get(who, 0)
+            if v["reason"] == "purchase":
+                orders[who] = prior + 1
+            outcome = price_claim(conn, j.plan, v, j.rules, j.version, prior)
             if outcome.referrer and outcome.points("referrer") > 0:
                 raise _Alone
             v = {**v, "points": outcome.points()}

@@ -16,7 +16,7 @@ from loyalty_ledger.store.offchain import EarnRecord, table
 from loyalty_ledger.store.rules_tables import release_lines
 from loyalty_ledger.store.writer_lock import sqlite_writer
 
-from .accept import price_claim
+from .accept import lock_members, price_claim
 from .rules.evaluate import Outcome
 from .rules.live import Plan, write_lines
 from .rules.model import Rule
@@ -106,6 +106,7 @@ def claim_in(
     and intent (a key claimed before: IntegrityError, for the caller to roll back)."""
     outcome = None
     if plan is not None:
+        lock_members(conn, [values])
         outcome = price_claim(conn, plan, values, rules, version)
         values = {**values, "points": outcome.points()}
     intent = queue.enqueue(conn, values) if queue is not None and values["points"] > 0 else None

@@ -113,3 +113,20 @@ def test_same_key_twice_in_a_group_and_a_referrer(engine: Engine) -> None:
     with engine.connect() as c:
         n = c.execute(select(func.count()).where(T_EARN.c.idem_key == "order:dup")).scalar()
     assert n == 1
+
+
+def test_a_members_orders_in_one_group_are_counted_in_turn(engine: Engine) -> None:
+    setup_brand(engine)
+    first = {"trigger": "purchase", "conditions": {"first_order": True},
+             "effect": {"type": "fixed", "points": 50}}  # fmt: skip
+    store.put_rule(engine=engine, brand_id="b", rule_id="welcome", spec=first)
+    second = {"trigger": "purchase", "conditions": {"nth_order": 2},
+              "effect": {"type": "fixed", "points": 20}}  # fmt: skip
+    store.put_rule(engine=engine, brand_id="b", rule_id="second", spec=second)
+    m = member()
+    values = [order(m, f"m{i}", 5_000, at(2)) for i in range(4)]
+    values += [order(member(), f"n{i}", 5_000, at(2)) for i in range(12)]
+    results = _grouped(engine, values)
+    mine = sorted(r[0][1]["points"] for r in results[:4])
+    assert mine == [5, 5, 5 + 20, 5 + 50]  # one first order, one second, whatever the grouping
+    assert sorted(r[0][1]["points"] for r in results[4:]) == [55] * 12
