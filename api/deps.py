@@ -196,6 +196,12 @@ class AppState:
         self.deployment.program(brand_id)
         return self.sender(f"brand:{brand_id}")
 
+    def brand_writer(self, brand_id: str) -> Sender:
+        """The brand's sender, with its submitter running in this process (see `submit_for`)."""
+        sender = self.brand_sender(brand_id)
+        self.submit_for(sender)
+        return sender
+
     def submit_for(self, sender: Sender) -> None:
         """Run a submitter for this key in this process (it sends only while it holds the
         key's lease; another worker's takes over when this one dies)."""

@@ -23,6 +23,7 @@ from .hotpath import HotPath
 from .routers import (
     admin,
     auth,
+    brand_exchanges,
     brands,
     crm,
     customers,
@@ -167,6 +168,7 @@ def create_app(
         *(signin, members, vouchers),
         *(crm, profiles, keys),
         rules,
+        brand_exchanges,
     )
     # Routes are matched in order: the hot reads (health, perk eligibility) first. The OpenAPI
     # document keeps the order of `routers`.

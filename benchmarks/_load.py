@@ -1,7 +1,8 @@
 """Load generators and server CPU accounting for the API benchmarks.
 
 `wrk` (Debian's package, one thread, little CPU) is the load generator when it is installed;
-otherwise a minimal asyncio HTTP/1.1 client (`raw`). `httpx` drives POST bodies. Every load is
+otherwise a minimal asyncio HTTP/1.1 client (`raw`), which also drives the POST loads
+(`post_load`); `httpx` drives mixed JSON bodies. Every load is
 bounded by a duration and a request count, and the server's CPU per request is read from
 /proc for the server's process session only.
 """
@@ -120,6 +121,54 @@ def wrk(
     }
 
 
+async def _raw(
+    port: int,
+    request: Callable[[int], bytes],
+    *,
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+    ok: tuple[int, ...] = (200,),
+) -> dict[str, Any]:
+    """`concurrency` keep-alive HTTP/1.1 connections send request(i) (raw bytes) for
+    i = 0, 1, ... until `seconds` or `max_requests` run out; every latency is kept."""
+    lat: list[float] = []
+    errors: dict[int, int] = {}
+    counter = iter(range(max_requests))
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for i in counter:
+                if time.perf_counter() > deadline:
+                    return
+                data = request(i)
+                t0 = time.perf_counter()
+                writer.write(data)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                lat.append(time.perf_counter() - t0)
+                if status not in ok:
+                    errors[status] = errors.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return _summary(lat, time.perf_counter() - t0, errors)
+
+
+def _head(method: str, url: str, headers: dict[str, str]) -> str:
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"{method} {url} HTTP/1.1\r\nHost: bench\r\n{extra}"
+
+
 async def load_raw(
     port: int,
     make: Make,
@@ -129,38 +178,47 @@ async def load_raw(
     max_requests: int,
     headers: dict[str, str],
 ) -> dict[str, Any]:
-    """The same GET load from a minimal keep-alive HTTP/1.1 client (when wrk is missing)."""
-    lat: list[float] = []
-    errors: dict[int, int] = {}
-    counter = iter(range(max_requests))
-    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    deadline = time.perf_counter() + seconds
+    """The same GET load from the minimal keep-alive HTTP/1.1 client (when wrk is missing)."""
+    return await _raw(
+        port,
+        lambda i: (_head("GET", make(i)[1], headers) + "\r\n").encode(),
+        concurrency=concurrency,
+        seconds=seconds,
+        max_requests=max_requests,
+    )
 
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for i in counter:
-                if time.perf_counter() > deadline:
-                    return
-                _method, url, _body = make(i)
-                t0 = time.perf_counter()
-                writer.write(f"GET {url} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode())
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head.split(b" ", 2)[1])
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
-                lat.append(time.perf_counter() - t0)
-                if status != 200:
-                    errors[status] = errors.get(status, 0) + 1
-        finally:
-            writer.close()
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return _summary(lat, time.perf_counter() - t0, errors)
+def post_load(
+    port: int,
+    path: str,
+    body: Callable[[int], bytes],
+    *,
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+    headers: dict[str, str],
+    ok: tuple[int, ...],
+) -> dict[str, Any]:
+    """A low-CPU POST load of body(i) to `path` from the same raw client; returns requests,
+    rps, p50/p99 (ms) and the count of answers outside `ok` by status."""
+
+    def request(i: int) -> bytes:
+        payload = body(i)
+        head = _head("POST", path, headers)
+        return (
+            f"{head}Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
+
+    return asyncio.run(
+        _raw(
+            port,
+            request,
+            concurrency=concurrency,
+            seconds=seconds,
+            max_requests=max_requests,
+            ok=ok,
+        )
+    )
 
 
 async def load_httpx(

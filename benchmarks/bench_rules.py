@@ -1,10 +1,13 @@
 """Earning-rules figures: earns evaluated per second with 20 active rules, beside the plain
 linear rate (one division) measured in the same run; the claim write path (the SQL
 transaction an earn request runs: claim, rules, limits, budget, lines) with 20 rules beside
-the same claim priced by the linear rate alone; and simulate over 100,000 past orders beside
-reading those orders. SQLite (a file) and PostgreSQL (when reachable).
+the same claim priced by the linear rate alone; simulate over 100,000 past orders beside
+reading those orders; and the HTTP earn end to end with 20 rules beside the same request to a
+brand on the linear rate (`_rules_http`). SQLite (a file) and PostgreSQL (when reachable).
+Prints `uptime` (the load averages) beside the figures: the machine is shared.
 
 Run: .venv/bin/python benchmarks/bench_rules.py [--events 50000 --claims 1000 --orders 100000]
+     [--http-seconds 8 --http-concurrency 16] [--only-http | --no-http]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import Engine, create_engine, insert, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import addresses  # type: ignore[import-not-found]
+from _rules_http import bench_http, uptime  # type: ignore[import-not-found]
 
 from loyalty_ledger.programme import earn
 from loyalty_ledger.programme.claims import claim
@@ -271,8 +275,20 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=50_000)
     ap.add_argument("--claims", type=int, default=1_000)
     ap.add_argument("--orders", type=int, default=100_000)
+    ap.add_argument("--http-seconds", type=float, default=8.0)
+    ap.add_argument("--http-concurrency", type=int, default=16)
+    ap.add_argument("--http-workers", type=int, default=2)
+    ap.add_argument("--http-max", type=int, default=50_000)
+    ap.add_argument("--http-databases", default="sqlite,postgresql")
+    ap.add_argument("--only-http", action="store_true", help="Only the HTTP figure.")
+    ap.add_argument("--no-http", action="store_true", help="Without the HTTP figure.")
     a = ap.parse_args()
-    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"{uptime()} ({os.cpu_count()} cores)")
+    if not a.no_http:
+        bench_http(a, setup_brand)
+    if a.only_http:
+        print(f"after: {uptime()}")
+        return
     bench_eval(a.events)
     with tempfile.TemporaryDirectory() as tmp:
         eng = make_engine(f"sqlite:///{tmp}/rules.db")
@@ -298,7 +314,7 @@ def main() -> None:
         with admin.begin() as c:
             c.execute(text(f"drop schema {schema} cascade"))
         admin.dispose()
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"after: {uptime()}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import Bench, addresses, network, register_all  # noqa: E402
-from benchmarks._post_load import post_load  # noqa: E402
+from benchmarks._load import post_load  # noqa: E402
 from loyalty_ledger import auth, ledger  # noqa: E402
 from loyalty_ledger.chain.anvil import free_port  # noqa: E402
 from loyalty_ledger.config import ANVIL_DEV_KEYS  # noqa: E402

@@ -90,5 +90,7 @@ def test_rule_campaign_and_tier_commands(cli: Any, tmp_path: Path) -> None:
         ).stdout
     )
     assert moves == {"up": 0, "down": 0, "stayed": 0}
+    day = json.loads(cli("--json", "rule", "run-daily", "acme", "--wait", "0").stdout)
+    assert day["birthday"]["rule"] is False and day["tiers"]["evaluated"] == 0
     missing = cli("--json", "rule", "explain", "acme", "12345", ok=False)
     assert missing.exit_code == 1 and json.loads(missing.stderr)["error"] == "unknown_rule"

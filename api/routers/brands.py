@@ -46,14 +46,7 @@ def brand(brand_id: str, _r: BrandReader, program: ProgramDep) -> dict[str, Any]
     return program.to_json()
 
 
-def _queued(state: StateDep, brand_id: str) -> Any:
-    """The brand's sender, with its submitter running when the outbox is on."""
-    sender = state.brand_sender(brand_id)
-    state.submit_for(sender)
-    return sender
-
-
-def _reply(state: StateDep, e: earn.Earned, prefer: str | None) -> Any:
+def earn_reply(state: StateDep, e: earn.Earned, prefer: str | None) -> Any:
     """As before without the outbox; with it 202 Accepted (or 200 once settled). With the
     outbox, a new earning also re-evaluates the member's tier (when the brand has tier rules)."""
     if state.settings.outbox and not e.duplicate:
@@ -83,11 +76,11 @@ def earn_purchase(
     prefer: PreferHeader = None,
 ) -> Any:
     """Points for a purchase by the earn rule; the order id makes it happen once."""
-    return _reply(
+    return earn_reply(
         state,
         earn.earn_purchase(
             engine=state.engine,
-            sender=_queued(state, brand_id),
+            sender=state.brand_writer(brand_id),
             program=program,
             member=member_address(state.engine, body.member),
             order_id=body.order_id,
@@ -115,11 +108,11 @@ def earn_action(
 ) -> Any:
     """A bonus for an action: signup, review, referral (action id: the new member), survey,
     visit, or any action a rule of the brand names (e.g. social_share)."""
-    return _reply(
+    return earn_reply(
         state,
         earn.earn_action(
             engine=state.engine,
-            sender=_queued(state, brand_id),
+            sender=state.brand_writer(brand_id),
             program=program,
             member=body.member,
             action=body.action,
@@ -145,7 +138,7 @@ def earn_batch(
     ]
     earned = earn.earn_purchases(
         engine=state.engine,
-        sender=_queued(state, brand_id),
+        sender=state.brand_writer(brand_id),
         program=program,
         orders=orders,
         queued=state.settings.outbox,

@@ -58,6 +58,10 @@ def access(principal: BrandReader, program: ProgramDep) -> dict[str, Any]:
         "kind": principal.kind,
         "roles": sorted(principal.roles),
         "manage": principal.has_brand_role(program.brand_id, "perk_manager"),
+        "programme": any(  # rules, campaigns, tiers and exchanges
+            principal.has_brand_role(program.brand_id, r)
+            for r in ("programme_manager", "perk_manager")
+        ),
     }
 
 

@@ -21,7 +21,7 @@ KeyId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")
 class KeyIn(Strict):
     kind: StrictStr = Field(default="brand", max_length=16)
     brand_id: StrictStr | None = Field(default=None, max_length=32)
-    roles: list[StrictStr] = Field(default_factory=list, max_length=4)
+    roles: list[StrictStr] = Field(default_factory=list, max_length=6)
     label: StrictStr = Field(default="", max_length=128)
 
 

@@ -25,7 +25,6 @@ from loyalty_ledger.programme.rules.registration import on_registration
 from ..deps import AppState, CustomerDep, StateDep
 from ..member_schemas import GiftIn, MoveIn
 from . import operations
-from .brands import _queued
 
 router = APIRouter(prefix="/members/me", tags=["members"])
 E404: dict[int | str, dict[str, str]] = {
@@ -75,7 +74,7 @@ def welcome_hook(state: AppState, brand_id: str, address: str) -> None:
     try:
         on_registration(
             engine=state.engine,
-            sender=_queued(state, brand_id),
+            sender=state.brand_writer(brand_id),
             program=state.deployment.program(brand_id),
             member=address,
             queued=state.settings.outbox,

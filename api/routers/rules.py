@@ -12,7 +12,15 @@ from fastapi import APIRouter, Query
 
 from loyalty_ledger.ledger import passes
 from loyalty_ledger.programme import earn
-from loyalty_ledger.programme.rules import campaigns, referrals, store, tier_job, tiers
+from loyalty_ledger.programme.rules import (
+    campaigns,
+    daily,
+    perk_grant,
+    referrals,
+    store,
+    tier_job,
+    tiers,
+)
 from loyalty_ledger.programme.rules.explain import explain_earning
 from loyalty_ledger.programme.rules.registration import on_registration
 from loyalty_ledger.programme.rules.simulate import simulate
@@ -29,7 +37,7 @@ from ..rule_schemas import (
     TierRuleIn,
 )
 from ..schemas import EarnOut
-from .brands import _queued, _reply
+from .brands import earn_reply
 from .writes import PreferHeader
 
 router = APIRouter(prefix="/brands/{brand_id}", tags=["rules"])
@@ -83,7 +91,9 @@ def put_rule(
 ) -> dict[str, Any]:
     """Create a rule or edit it (a new version; earnings already made keep theirs)."""
     earn.ensure_defaults(engine=state.engine, brand_id=brand_id)
-    return store.put_rule(engine=state.engine, brand_id=brand_id, rule_id=rule_id, spec=_spec(body))
+    spec = _spec(body)
+    perk_grant.check_perk_effect(state.engine, brand_id, spec)
+    return store.put_rule(engine=state.engine, brand_id=brand_id, rule_id=rule_id, spec=spec)
 
 
 @router.patch("/rules/{rule_id}")
@@ -197,11 +207,11 @@ def register(
 ) -> Any:
     """A member joined: record the profile (and referral), pay the welcome bonus once (the
     brand's rules for action:signup)."""
-    return _reply(
+    return earn_reply(
         state,
         on_registration(
             engine=state.engine,
-            sender=_queued(state, brand_id),
+            sender=state.brand_writer(brand_id),
             program=program,
             member=body.member,
             referral_code=body.referral_code,
@@ -246,3 +256,14 @@ def evaluate_tiers(
     sender = state.brand_sender(brand_id)
     state.submit_for(sender)
     return tier_job.evaluate_tiers(engine=state.engine, sender=sender, program=program)
+
+
+@router.post("/rules/run-daily")
+def run_daily(
+    brand_id: str, _m: ProgrammeManagerDep, program: ProgramDep, state: StateDep
+) -> dict[str, Any]:
+    """The brand's daily rules run now (the main job runs it every day): birthday bonuses for
+    the members born this month (its `action:birthday` rules, once a year each), then the tier
+    evaluation; the writes are queued in the outbox, and a re-run grants nothing twice."""
+    sender = state.brand_writer(brand_id)
+    return daily.run_daily(engine=state.engine, sender=sender, program=program)

@@ -4,17 +4,14 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const S = { brand: "", key: "", manage: false, operator: false, segments: [] };
+  const S = { brand: "", key: "", manage: false, programme: false, operator: false, segments: [], editing: null };
   const FIELDS = {
     tier: "number", balance: "number", expiring_points: "number", days_since_purchase: "number",
     rfm: "number", rfm_r: "number", rfm_f: "number", rfm_m: "number", churn_risk: "number",
     birthday_this_month: "bool", consent: "bool", channel: "text", region: "text",
   };
-  const EXPORTS = ["members", "profiles", "orders", "redemptions", "perks", "notifications", "segments", "ledger"];
-  const SOON = {
-    rules: ["Earn rules & campaigns", "Earn rules, campaigns with simulate and earnings explained come with the rules API (issue 15)."],
-    tiers: ["Tier rules", "Tier rules come with the rules API (issue 15)."],
-  };
+  const EXPORTS = ["members", "profiles", "orders", "redemptions", "perks", "notifications", "segments", "ledger",
+    "rules", "campaigns", "earning_lines", "exchanges", "webhooks"];
 
   const api = (path, opts = {}) => LL.api(path, { key: S.key, ...opts });
   const b = () => `/brands/${encodeURIComponent(S.brand)}`;
@@ -23,6 +20,25 @@
   function fill(id, headers, rows, empty = "nothing yet") {
     $(id).replaceChildren(row(headers, true), ...rows.map((r) => row(r)));
     if (!rows.length) $(id).append(LL.el("tr", {}, LL.el("td", { class: "muted", text: empty })));
+    csvButton(id);
+  }
+  // Every table of the console has a CSV button: the table as shown (without its buttons).
+  function csvButton(id) {
+    const table = $(id), prev = table.previousElementSibling;
+    if (prev && prev.dataset.csvFor === id) return;
+    const btn = LL.el("button", { type: "button", class: "link csv", text: "CSV", "data-csv-for": id, title: "download this table as CSV" });
+    btn.onclick = () => tableCsv(id);
+    table.before(btn);
+  }
+  function tableCsv(id) {
+    const rows = [...$(id).querySelectorAll("tr")].map((tr) => [...tr.children]);
+    const keep = rows.length ? rows[0].map((c, i) => c.textContent.trim() !== "" ? i : -1).filter((i) => i >= 0) : [];
+    const q = (v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    const text = rows.filter((r) => r.length >= keep.length)
+      .map((r) => keep.map((i) => q((r[i] ? r[i].textContent : "").trim())).join(",")).join("\n") + "\n";
+    const a = LL.el("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), download: `${S.brand}-${id}.csv` });
+    document.body.append(a); a.click(); a.remove();
+    status(`${id}.csv downloaded`);
   }
   function button(text, onclick, cls = "") { const e = LL.el("button", { type: "button", text, class: cls }); e.onclick = onclick; return e; }
   async function guarded(fn) {
@@ -41,9 +57,13 @@
             await api(`/perks/${p.id}`, { method: "PATCH", body: { total_stock: stock.value === "" ? null : Number(stock.value) } });
             status(`stock of ${p.name} saved`); await views.perks();
           }), "secondary"));
+          actions.append(button("Edit", () => editPerk(p), "secondary"));
           if (p.active) actions.append(button("Switch off", () => guarded(async () => {
             await api(`/perks/${p.id}`, { method: "DELETE" }); status(`${p.name} switched off`); await views.perks();
           }), "danger"));
+          else actions.append(button("Switch on", () => guarded(async () => {
+            await api(`/perks/${p.id}`, { method: "PATCH", body: { active: true } }); status(`${p.name} switched on`); await views.perks();
+          })));
         }
         return [p.name, LL.int(p.point_cost), LL.int(p.min_points), p.total_stock === null ? "unlimited" : LL.int(p.total_stock),
           LL.int(p.redeemed_count), p.active ? "on" : "off", actions];
@@ -68,9 +88,9 @@
     },
     async exchanges() {
       const ex = (await api("/exchanges")).exchanges.filter((e) => e.from_brand === S.brand || e.to_brand === S.brand);
-      fill("exchanges", ["id", "from", "to", "rate", "approved (from / to)", "paused", "budget left"], ex.map((e) => [String(e.id), e.from_brand, e.to_brand,
+      fill("exchanges", ["id", "from", "to", "rate", "approved (from / to)", "paused", "budget left", "status", ""], ex.map((e) => [String(e.id), e.from_brand, e.to_brand,
         `${e.rate_from} → ${e.rate_to}`, `${e.approved_from ? "yes" : "no"} / ${e.approved_to ? "yes" : "no"}`,
-        e.paused_from || e.paused_to || e.paused_operator ? "paused" : "no", LL.int(e.remaining_budget)]), "no exchange with this brand");
+        e.paused_from || e.paused_to || e.paused_operator ? "paused" : "no", LL.int(e.remaining_budget), e.status, exchangeActions(e)]), "no exchange with this brand");
     },
     async metrics() {
       const day = (d) => d.toISOString().slice(0, 10);
@@ -101,6 +121,21 @@
     },
   };
 
+  // A brand approves its side of an exchange, or declines / pauses it (its own pause only).
+  function exchangeActions(e) {
+    const box = LL.el("span", { class: "actions" });
+    if (!S.programme) return box;
+    const ours = e.from_brand === S.brand ? { approved: e.approved_from, paused: e.paused_from } : { approved: e.approved_to, paused: e.paused_to };
+    const act = (verb, label, cls) => button(label, () => guarded(async () => {
+      const r = await api(`${b()}/exchanges/${e.id}/${verb}`, { method: "POST" });
+      status(`exchange ${e.id}: ${verb === "approve" ? (r.opened ? "approved, now open" : "approved") : verb + "d"} in block ${r.block_number}`);
+      await views.exchanges();
+    }), cls);
+    if (!ours.approved) box.append(act("approve", "Approve", ""));
+    box.append(ours.paused ? act("unpause", "Unpause", "secondary") : act("pause", ours.approved ? "Pause" : "Decline", "danger"));
+    return box;
+  }
+
   async function download(name) {
     const r = await fetch(`${b()}/export/${name}.csv`, { headers: { "X-API-Key": S.key } });
     if (!r.ok) throw new Error(`export ${name}: ${r.status}`);
@@ -126,15 +161,19 @@
     const sc = m.scores;
     $("m-kpis").replaceChildren(...[["balance", LL.int(m.balance)], ["tier", m.pass ? String(m.pass.tier) : "no pass"],
       ["orders", LL.int(m.orders.filter((o) => o.reason === "purchase").length)],
-      ["churn risk", sc ? `${sc.churn.score} / 100` : "–"], ["RFM", sc && sc.rfm ? sc.rfm.join("") : "–"]]
+      ["churn risk", sc ? `${sc.churn.score} / 100` : "–"], ["RFM", sc && sc.rfm ? sc.rfm.join("") : "–"],
+      ["referral code", (m.referral && m.referral.referral_code) || "–"],
+      ["referred by", m.referral && m.referral.referred_by ? LL.short(m.referral.referred_by) : "–"]]
       .map(([l, v]) => LL.el("div", { class: "kpi" }, LL.el("div", { class: "label", text: l }), LL.el("div", { class: "value", text: v }))));
     const p = m.profile;
     fill("m-profile", ["field", "value"], p ? Object.entries(p).filter(([k]) => !["brand_id", "member"].includes(k))
       .map(([k, v]) => [k, v === null ? "–" : k.endsWith("_at") ? LL.date(v) : String(v)]) : [], "no profile");
     fill("m-lots", ["expires on", "points"], m.lots.map((l) => [LL.date(l.expires_at), LL.int(l.amount)]), "no expiring points");
     fill("m-pass", ["event", "block", "tier"], m.pass_history.map((h) => [h.event, String(h.block), String(h.toTier ?? h.tier ?? "")]), "no pass");
-    fill("m-orders", ["date", "reason", "order", "amount", "points", "status"], m.orders.map((o) => [LL.date(o.ordered_at), o.reason,
-      o.order_id || o.action_id || "", o.order_amount === null ? "" : LL.int(o.order_amount), LL.int(o.points), o.status]), "no orders");
+    fill("m-orders", ["date", "reason", "order", "channel", "store", "amount", "points", "status", ""], m.orders.map((o) => [LL.date(o.ordered_at), o.reason,
+      o.order_id || o.action_id || "", o.channel, o.store_id, o.order_amount === null ? "" : LL.int(o.order_amount), LL.int(o.points), o.status,
+      button("Why?", () => guarded(() => explain(o.id)), "link")]), "no orders");
+    $("m-explain").replaceChildren();
     fill("m-redemptions", ["id", "perk", "points", "status"], m.redemptions.map((r) => [String(r.id), String(r.perk_id), LL.int(r.points), r.status]), "no redemptions");
     fill("m-notes", ["date", "kind", "channel", "state", "subject"], m.notifications.map((n) => [LL.date(n.created_at), n.kind, n.channel, n.state, n.subject ?? "(hidden)"]), "no notifications");
     $("m-erase").hidden = !S.manage || !p;
@@ -143,6 +182,15 @@
       await api(`${b()}/members/${m.member}/profile`, { method: "DELETE" });
       status("personal data erased"); await open360(m.member);
     });
+  }
+
+  // Why an earning paid what it did: each rule (and version) with its points and reason.
+  async function explain(id) {
+    const x = await api(`${b()}/earnings/${id}`);
+    const t = LL.el("table");
+    $("m-explain").replaceChildren(LL.el("p", { class: "explain", text: `Earning ${id}: ${x.explanation}` }), t);
+    t.append(row(["rule", "version", "campaign", "points", "why"], true),
+      ...x.lines.map((l) => row([`${l.name || l.rule_id}`, String(l.version), l.campaign_id, LL.int(l.points), l.why])));
   }
 
   // --- segments -----------------------------------------------------------------------------
@@ -194,13 +242,32 @@
   }
 
   // --- perks and webhooks forms ------------------------------------------------------------
+  // The perk form creates a perk, or saves the one being edited (Edit fills it in).
+  function editPerk(p) {
+    S.editing = p.id;
+    $("perk-name").value = p.name; $("perk-cost").value = p.point_cost; $("perk-min").value = p.min_points;
+    $("perk-stock").value = p.total_stock ?? "";
+    $("perk-submit").textContent = `Save ${p.name}`; $("perk-cancel").hidden = false;
+  }
+
+  function endEdit() {
+    S.editing = null; $("perk-form").reset();
+    $("perk-submit").textContent = "Create perk"; $("perk-cancel").hidden = true;
+  }
+
   async function createPerk(ev) {
     ev.preventDefault();
     const num = (id) => ($(id).value === "" ? null : Number($(id).value));
     const body = { name: $("perk-name").value.trim(), point_cost: num("perk-cost"), min_points: num("perk-min") ?? 0 };
-    if (num("perk-stock") !== null) body.total_stock = num("perk-stock");
-    await api(`${b()}/perks`, { method: "POST", body });
-    status(`perk ${body.name} created`); $("perk-form").reset(); await views.perks();
+    if (S.editing !== null) {
+      await api(`/perks/${S.editing}`, { method: "PATCH", body: { ...body, total_stock: num("perk-stock") } });
+      status(`perk ${body.name} saved`);
+    } else {
+      if (num("perk-stock") !== null) body.total_stock = num("perk-stock");
+      await api(`${b()}/perks`, { method: "POST", body });
+      status(`perk ${body.name} created`);
+    }
+    endEdit(); await views.perks();
   }
 
   async function createKey(ev) {
@@ -224,9 +291,6 @@
   async function show(view) {
     for (const s of document.querySelectorAll("section.view")) s.hidden = true;
     for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === view);
-    if (SOON[view]) {
-      $("view-soon").hidden = false; [$("soon-title").textContent, $("soon-text").textContent] = SOON[view]; return;
-    }
     const section = $(`view-${view}`) || $("view-perks");
     section.hidden = false;
     await guarded(() => (views[view] || views.perks)());
@@ -239,6 +303,8 @@
     S.manage = who.manage;
     document.body.classList.toggle("read-only", !S.manage);
     S.operator = who.kind === "operator";
+    S.programme = Boolean(who.programme);
+    for (const e of document.querySelectorAll(".edit-rules")) e.hidden = !S.programme;
     for (const e of document.querySelectorAll(".edit")) e.hidden = !S.manage;
     for (const e of document.querySelectorAll(".operator")) e.hidden = !S.operator;
     $("welcome") && ($("welcome").hidden = true);
@@ -247,6 +313,9 @@
     const view = (location.hash.match(/view=(\w+)/) || [])[1] || "perks";
     await show(view);
   }
+
+  // The pages in console-rules.js and console-metrics.js add their views here.
+  window.LLC = { S, $, api, b, row, fill, button, guarded, status, views };
 
   $("open").onclick = () => guarded(openConsole);
   for (const a of document.querySelectorAll("#nav a[data-view]")) {
@@ -258,6 +327,7 @@
   $("seg-save").onclick = () => guarded(saveSegment);
   $("send-form").onsubmit = (ev) => guarded(() => send(ev));
   $("perk-form").onsubmit = (ev) => guarded(() => createPerk(ev));
+  $("perk-cancel").onclick = endEdit;
   $("hook-form").onsubmit = (ev) => guarded(() => addHook(ev));
   $("key-form").onsubmit = (ev) => guarded(() => createKey(ev));
   const params = LL.hashParams();

@@ -19,6 +19,7 @@ Public API:
     replay_chain(rpc, registry, start, at) -> Replay   fetch + pure replay (chain_replay)
     Replayer / check_invariants                   the pure core over decoded events
     verify_code / verify_chain / verify_mirror    the three comparisons
+    verify_earnings                               rule lines vs what each earning's tx credited
     DigestChain / first_difference                the published ledger digest (digest)
     to_json / to_text / to_html                   report renderings
     summarise_state / member_lots                 the recomputed state as data (summary)

@@ -183,6 +183,14 @@ def _run(
         findings.extend(mirror_findings)
         checks["mirror"] = info
         timings["mirror"] = time.perf_counter() - t
+    if db is not None:
+        from .verify_earnings import verify_earnings
+
+        t = time.perf_counter()
+        earned, earn_findings = verify_earnings(rpc, db, rep.state, rep.block, workers=workers)
+        findings.extend(earn_findings)
+        checks["earnings"] = earned
+        timings["earnings"] = time.perf_counter() - t
     if pl.path is not None:
         t = time.perf_counter()
         incremental.write(pl, network, rep, history.digests if history is not None else None)

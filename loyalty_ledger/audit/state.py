@@ -12,7 +12,7 @@ from loyalty_ledger.expiry import PERMANENT, Book, Clock
 class Finding:
     """One disagreement or broken rule: `expected` is the audit's value, `actual` the other's."""
 
-    check: str  # invariant | chain | code | mirror | linkage | digest
+    check: str  # invariant | chain | code | mirror | linkage | digest | earnings
     code: str  # short name of the rule, e.g. "balance-mismatch"
     key: str  # what it is about, e.g. "points:0xabc…/balance/0xdef…"
     detail: str

@@ -102,7 +102,9 @@ def audit(
             "--at-block", help="Audit as of this block (default: head, or the mirror's checkpoint)."
         ),
     ] = None,
-    database: Annotated[str | None, Opt("--database", help="SQL mirror URL to verify.")] = None,
+    database: Annotated[
+        str | None, Opt("--database", help="SQL mirror URL to verify (with its earnings).")
+    ] = None,
     member: Annotated[str | None, Opt("--member", help="Print this member's statement.")] = None,
     bisect: Annotated[
         Path | None,

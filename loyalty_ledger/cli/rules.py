@@ -1,5 +1,5 @@
 """`loyalty rule|campaign|tier ...`: a brand's earning rules (versioned), campaigns, simulate,
-explanations, the tier rule and the tier job — the same functions the API calls."""
+explanations, the tier rule, the tier job and the daily run — the same functions the API calls."""
 
 from __future__ import annotations
 
@@ -101,6 +101,7 @@ def rule_set(
     "conditions": {"nth_order": 2}, "effect": {"type": "fixed", "points": 50}}'."""
     from loyalty_ledger.programme import earn
     from loyalty_ledger.programme.rules import store
+    from loyalty_ledger.programme.rules.perk_grant import check_perk_effect
 
     def fn(engine: Engine, program: Program, _c: Ctx) -> Any:
         body = _spec(spec, file)
@@ -110,6 +111,7 @@ def rule_set(
         if named != rule_id:
             raise InvalidInput(f"the file is rule {named!r}, not {rule_id!r}")
         earn.ensure_defaults(engine=engine, brand_id=brand)
+        check_perk_effect(engine, brand, body)
         return store.put_rule(engine=engine, brand_id=brand, rule_id=rule_id, spec=body)
 
     _go(ctx, json_out, fn)
@@ -269,6 +271,31 @@ def tier_evaluate(
         sender = c.sender(f"brand:{brand}", None)
         out = evaluate_tiers(engine=engine, sender=sender, program=program, evaluation=evaluation)
         if wait > 0 and out["intents"]:
+            out["settled"] = send_queued(engine, sender, c.settings, wait)
+        return out
+
+    _go(ctx, json_out, fn)
+
+
+@rule_app.command("run-daily")
+def rule_run_daily(
+    ctx: typer.Context,
+    brand: Brand,
+    wait: Annotated[float, typer.Option(help="Seconds to send the writes (0: queue only).")] = 120,
+    json_out: Json = False,
+) -> None:
+    """The brand's daily rules run (the main job does it every day): birthday bonuses for the
+    members born this month (the `action:birthday` rules, once a year each), then the tier
+    evaluation. A re-run, also after a kill, grants and moves nothing twice."""
+    from loyalty_ledger.programme.rules.daily import run_daily
+
+    from .tier_send import send_queued
+
+    def fn(engine: Engine, program: Program, c: Ctx) -> Any:
+        sender = c.sender(f"brand:{brand}", None)
+        out = run_daily(engine=engine, sender=sender, program=program)
+        queued = out["birthday"]["intents"] + (out["tiers"] or {}).get("intents", [])
+        if wait > 0 and queued:
             out["settled"] = send_queued(engine, sender, c.settings, wait)
         return out
 

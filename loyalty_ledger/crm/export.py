@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,14 +13,17 @@ from typing import Any
 from sqlalchemy import Engine, Table, select
 
 from ..chain.deploy import Program
+from ..chain.revert import decode_brand_id
 from ..errors import NotFound
 from ..store import models as m
-from ..store.crm_tables import T_NOTIFICATION, T_SEGMENT
+from ..store.crm_tables import T_NOTIFICATION, T_SEGMENT, T_WEBHOOK
 from ..store.offchain import EarnRecord, PerkRow, Redemption, table
+from ..store.rules_tables import Campaign, EarnLine, RuleVersion
 from .facts import member_facts
 from .member360 import profiles_table
 
 T_LEDGER = m.LedgerEntry.__table__  # type: ignore[attr-defined]
+T_EXCHANGE = m.Exchange.__table__  # type: ignore[attr-defined]
 HIDDEN = {"recipient", "subject", "body", "error"}  # a notification's personal parts
 
 
@@ -28,6 +32,18 @@ def _rows(engine: Engine, t: Table, where: Any) -> Iterator[dict[str, Any]]:
     with engine.connect() as conn:
         for r in conn.execute(select(*cols).where(where).order_by(cols[0])).mappings():
             yield dict(r)
+
+
+def _exchanges(engine: Engine, brand_id: str) -> Iterator[dict[str, Any]]:
+    """The mirror's exchanges this brand takes part in (brand ids decoded)."""
+
+    def brand(raw: str) -> str:
+        return decode_brand_id(bytes.fromhex(raw[2:])) if raw.startswith("0x") else raw
+
+    for r in _rows(engine, T_EXCHANGE, T_EXCHANGE.c.id >= 0):
+        r["from_brand"], r["to_brand"] = brand(r["from_brand"]), brand(r["to_brand"])
+        if brand_id in (r["from_brand"], r["to_brand"]):
+            yield r
 
 
 def _members(engine: Engine, program: Program) -> Iterator[dict[str, Any]]:
@@ -59,7 +75,17 @@ def tables(engine: Engine, program: Program) -> dict[str, Any]:
         "notifications": lambda: _rows(engine, T_NOTIFICATION, T_NOTIFICATION.c.brand_id == bid),
         "segments": lambda: _rows(engine, T_SEGMENT, T_SEGMENT.c.brand_id == bid),
         "ledger": lambda: _rows(engine, T_LEDGER, T_LEDGER.c.token == program.points.lower()),
+        "rules": lambda: _rows(engine, table(RuleVersion), table(RuleVersion).c.brand_id == bid),
+        "campaigns": lambda: _rows(engine, table(Campaign), table(Campaign).c.brand_id == bid),
+        "earning_lines": lambda: _rows(engine, table(EarnLine), table(EarnLine).c.brand_id == bid),
+        "exchanges": lambda: _exchanges(engine, bid),
+        "webhooks": lambda: _rows(engine, T_WEBHOOK, T_WEBHOOK.c.brand_id == bid),
     }
+
+
+def _cell(v: Any) -> Any:
+    """A CSV cell: JSON for a rule's conditions and effect, the value itself otherwise."""
+    return json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
 
 
 def export_csv(*, engine: Engine, program: Program, name: str) -> Iterator[str]:
@@ -75,9 +101,9 @@ def export_csv(*, engine: Engine, program: Program, name: str) -> Iterator[str]:
         yield "\n"
         return
     writer.writerow(first.keys())
-    writer.writerow(first.values())
+    writer.writerow(map(_cell, first.values()))
     for i, r in enumerate(rows):
-        writer.writerow(r.values())
+        writer.writerow(map(_cell, r.values()))
         if i % 1000 == 999:
             yield buf.getvalue()
             buf.seek(0)

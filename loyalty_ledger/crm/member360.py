@@ -1,6 +1,6 @@
-"""The console's member views: search by address, email or phone, and one member's 360° page
-(profile as the brand may see it, points by expiry, pass and tier history, orders, redemptions,
-notifications, scores)."""
+"""The console's member views: search by address, email, phone or referral code, and one
+member's 360° page (profile as the brand may see it, referral, points by expiry, pass and tier
+history, orders, redemptions, notifications, scores)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,23 @@ from ..store import models as m
 from ..store import queries
 from ..store.crm_tables import T_PROFILE
 from ..store.offchain import EarnRecord, Redemption, table
+from ..store.rules_tables import RuleMember
 from ..validate import checksum_address
 from . import churn, notify, profiles
 from .facts import brand_buyers
 
-T_EARN, T_REDEEM = table(EarnRecord), table(Redemption)
+T_EARN, T_REDEEM, T_RULE_MEMBER = table(EarnRecord), table(Redemption), table(RuleMember)
 T_BAL = m.Balance.__table__  # type: ignore[attr-defined]
 T_EVENT = m.Event.__table__  # type: ignore[attr-defined]
 PASS_EVENTS = ("PassIssued", "PassTierChanged", "PassRenewed", "PassRevoked")
 _HEX = re.compile(r"^0x[0-9a-fA-F]{4,40}$")
+_CODE = re.compile(r"^[A-Za-z0-9]{4,16}$")  # a referral code (upper case when made)
 SHOWN = 100  # orders, redemptions and notifications shown on the page
 
 
 def search(*, engine: Engine, program: Program, query: str, limit: int = 20) -> list[str]:
-    """Members matching an address (whole or its first hex digits), a consented email or phone."""
+    """Members matching an address (whole or its first hex digits), a referral code, a
+    consented email or phone."""
     q = query.strip()
     if _HEX.match(q):
         if len(q) == 42:
@@ -42,7 +45,29 @@ def search(*, engine: Engine, program: Program, query: str, limit: int = 20) -> 
                 .limit(limit)
             ).scalars()
             return [checksum_address(a) for a in rows]
-    return profiles.find_members(engine=engine, brand_id=program.brand_id, query=q, limit=limit)
+    found = []
+    if _CODE.match(q):
+        with engine.connect() as conn:
+            found = list(
+                conn.execute(
+                    select(T_RULE_MEMBER.c.member).where(
+                        T_RULE_MEMBER.c.brand_id == program.brand_id,
+                        T_RULE_MEMBER.c.referral_code == q.upper(),
+                    )
+                ).scalars()
+            )
+    more = profiles.find_members(engine=engine, brand_id=program.brand_id, query=q, limit=limit)
+    return [*found, *(a for a in more if a not in found)][:limit]
+
+
+def _referral(conn: Any, brand_id: str, addr: str) -> dict[str, Any] | None:
+    """The member's referral code, who referred them and when they joined (no birth month)."""
+    row = conn.execute(
+        select(
+            T_RULE_MEMBER.c.referral_code, T_RULE_MEMBER.c.referred_by, T_RULE_MEMBER.c.joined_at
+        ).where(T_RULE_MEMBER.c.brand_id == brand_id, T_RULE_MEMBER.c.member == addr)
+    ).first()
+    return None if row is None else dict(row._mapping)
 
 
 def _pass_history(conn: Any, program: Program, token_id: int) -> list[dict[str, Any]]:
@@ -72,6 +97,7 @@ def member_360(*, engine: Engine, program: Program, address: str) -> dict[str, A
         lots = queries.live_lots(conn, program.points, addr)
         ps = queries.pass_of(conn, contract=program.pass_, owner=addr)
         history = _pass_history(conn, program, int(ps["token_id"])) if ps else []
+        referral = _referral(conn, bid, addr)
         orders = (
             conn.execute(
                 select(T_EARN)
@@ -113,6 +139,7 @@ def member_360(*, engine: Engine, program: Program, address: str) -> dict[str, A
         "member": addr,
         "brand_id": bid,
         "profile": profile,
+        "referral": referral,
         "balance": balance,
         "lots": lots,
         "pass": None if ps is None else {k: int(ps[k]) for k in ("token_id", "tier", "expires_at")},

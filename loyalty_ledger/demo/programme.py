@@ -1,6 +1,7 @@
 """The demo brands' earning programme: a welcome bonus, a second-order bonus, a launch-week
 campaign (double points, with a budget), a referral programme (both sides rewarded when the
-friend's first order converts) and tier rules — set through the same functions as the API."""
+friend's first order converts), a birthday bonus on an order and a birthday gift without one
+(the daily run's `action:birthday`) and tier rules — set through the same functions as the API."""
 
 from __future__ import annotations
 
@@ -70,6 +71,16 @@ def demo_rules(launch_start: int) -> list[tuple[str, dict[str, Any]]]:
                 "trigger": "purchase",
                 "conditions": {"birthday_month": True},
                 "effect": fixed(150),
+                "limit": {"count": 1, "period": "year"},
+            },
+        ),
+        (
+            "birthday-gift",
+            {
+                "name": "Birthday gift (no purchase needed)",
+                "trigger": "action:birthday",
+                "conditions": {"birthday_month": True},
+                "effect": fixed(100),
                 "limit": {"count": 1, "period": "year"},
             },
         ),

@@ -200,6 +200,40 @@ def approve_exchange(*, sender: Sender, deployment: Deployment, exchange_id: int
     return Approval(receipt=receipt, granted=granted, opened=opened)
 
 
+def approval_calls(
+    *, sender: Sender, deployment: Deployment, exchange_id: int, brand: str
+) -> list[ContractFunction]:
+    """The transactions `sender` (the admin of `brand`) sends to approve exchange `exchange_id`
+    for that brand, in order: the grant of EXCHANGE_ROLE on its points contract (when missing),
+    then the approval. Pre-flighted: an unknown exchange, one that does not involve `brand`, a
+    sender that is not its admin or a side approved already raises its error and sends nothing.
+    """
+    ex = exchange_contract(sender.w3, deployment)
+    info = exchange_of(w3=sender.w3, deployment=deployment, exchange_id=exchange_id)
+    if brand not in (info.from_brand, info.to_brand):
+        raise InvalidInput(
+            f"exchange {exchange_id} is between {info.from_brand} and {info.to_brand}"
+        )
+    approve = ex.functions.approve(_id(exchange_id))
+    sender.simulate(approve)  # ExchangeNotAuthorized / ExchangeAlreadyApproved
+    token = _points_of(sender.w3, deployment, brand)
+    calls = []
+    if not _read(token.functions.hasRole(EXCHANGE_ROLE, ex.address)):
+        calls.append(token.functions.grantRole(EXCHANGE_ROLE, ex.address))
+    return [*calls, approve]
+
+
+def pause_call(
+    *, sender: Sender, deployment: Deployment, exchange_id: int, paused: bool
+) -> ContractFunction:
+    """The pause (or unpause) of `sender`'s side of an exchange, pre-flighted."""
+    ex = exchange_contract(sender.w3, deployment)
+    fn = ex.functions.pause if paused else ex.functions.unpause
+    call = fn(_id(exchange_id))
+    sender.simulate(call)
+    return call
+
+
 def pause_exchange(*, sender: Sender, deployment: Deployment, exchange_id: int) -> Receipt:
     """Pause the exchange for `sender`'s side (a brand admin, or the operator)."""
     ex = exchange_contract(sender.w3, deployment)

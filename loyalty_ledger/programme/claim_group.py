@@ -31,6 +31,7 @@ from .claims import Claimed, claim
 from .rules.evaluate import Outcome
 from .rules.live import Plan, line_rows
 from .rules.model import Rule
+from .rules.perk_grant import grant_perks
 from .rules.store import T_LINE
 
 MAX_GROUP = 64  # claims per transaction
@@ -171,6 +172,9 @@ def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
     ]
     if lines:
         conn.execute(INSERT_LINES, lines)
+    for rid, (v, out) in zip(ids, priced, strict=True):
+        if out is not None:  # perk lines (none: no statement)
+            grant_perks(conn, v["brand_id"], rid, v["member"], out.lines)
     return [[(rid, v)] for rid, (v, _) in zip(ids, priced, strict=True)]
 
 

@@ -20,6 +20,7 @@ from .accept import lock_members, price_claim
 from .rules.evaluate import Outcome
 from .rules.live import Plan, write_lines
 from .rules.model import Rule
+from .rules.perk_grant import grant_perks
 
 T_EARN = table(EarnRecord)
 Claimed = list[tuple[int, dict[str, Any]]]
@@ -64,6 +65,7 @@ def _referrer_record(
     res = conn.execute(INSERT_EARN, {"status": "pending", "created_at": now, **ref})
     rid = int(res.inserted_primary_key[0])  # type: ignore[index]
     write_lines(conn, values["brand_id"], rid, lines, values["member"])
+    grant_perks(conn, values["brand_id"], rid, str(out.referrer), lines, "referrer")
     return rid, ref
 
 
@@ -117,6 +119,7 @@ def claim_in(
     if outcome is not None:
         mine = [x for x in outcome.lines if x.beneficiary == "member"]
         write_lines(conn, values["brand_id"], rid, mine, values["member"])
+        grant_perks(conn, values["brand_id"], rid, values["member"], outcome.lines)
         if outcome.referrer and outcome.points("referrer") > 0:
             out.append(_referrer_record(conn, values, outcome, now, queue))
     return out

@@ -1,4 +1,5 @@
-"""The main job's running half: the indexer thread, the API, and a watch on the job's own anvil.
+"""The main job's running half: the indexer thread, the API, the daily rules run (birthdays,
+tiers) and a watch on the job's own anvil.
 
 Nothing here stops the job on what heals by itself: a database or a node that goes away is
 waited for (the indexer retries, the API answers 503 meanwhile), and the job's own anvil is
@@ -22,6 +23,7 @@ from loyalty_ledger.config import Settings
 from loyalty_ledger.health import Outages
 from loyalty_ledger.indexer.errors import ChainMismatch, ReorgTooDeep
 from loyalty_ledger.indexer.runner import run_indexer
+from loyalty_ledger.service.daily import keep_daily
 from loyalty_ledger.service.progress import watch_catch_up
 from loyalty_ledger.service.watch import NodeWatch
 from loyalty_ledger.store import make_engine
@@ -83,6 +85,7 @@ def serve_and_watch(settings: Settings, node: Anvil, say: Callable[[str], None])
     api = serve(settings, stop, app=app)
     base = f"http://{settings.api_host}:{settings.api_port}"
     say(f"API: {base}  (docs {base}/docs, health {base}/health)")
+    daily = keep_daily(state, stop, say)  # birthdays and tiers, at start and each UTC day
     say("Ctrl-C stops everything")
     try:
         while not stop.wait(0.5):
@@ -97,6 +100,7 @@ def serve_and_watch(settings: Settings, node: Anvil, say: Callable[[str], None])
     state.stop.set()  # the submitters
     indexer.join(timeout=10)
     api.join(timeout=10)
+    daily.join(timeout=10)
     if failure:
         say(f"error: {failure[0]}")
         return 1

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlmodel import Field
 
 from .offchain import OffchainModel, table
+from .perk_grants import revoke_grants
 from .types import JSONDoc
 
 
@@ -110,10 +111,12 @@ class RuleMember(OffchainModel, table=True):
 
 
 def release_lines(conn: Connection, earn_ids: list[int]) -> None:
-    """Give back what the lines of failed earnings reserved (campaign budget, per-member uses),
-    then drop the lines (the outbox calls it for a failed issue, earning for a failed send)."""
+    """Give back what the lines of failed earnings reserved (campaign budget, per-member uses,
+    the perks they granted), then drop the lines (the outbox calls it for a failed issue,
+    earning for a failed send)."""
     t_line, t_camp, t_use = table(EarnLine), table(Campaign), table(RuleUsage)
     rows = conn.execute(select(t_line).where(t_line.c.earn_id.in_(earn_ids))).mappings().all()
+    revoke_grants(conn, [dict(x) for x in rows if x["perk_id"] is not None])
     for x in rows:
         if x["campaign_id"] is not None:
             c = t_camp.c

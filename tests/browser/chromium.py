@@ -77,24 +77,65 @@ class Chromium:
     process: subprocess.Popen[bytes]
 
 
-@contextmanager
-def chromium_context(profile: Path, *, close_timeout: float = 15.0) -> Iterator[Chromium]:
-    """A Playwright BrowserContext in a Chromium we started; closed within `close_timeout`."""
-    from playwright.sync_api import sync_playwright
-
-    profile.mkdir(parents=True, exist_ok=True)
-    with open(profile / "chromium.log", "wb") as log:
-        proc = subprocess.Popen(
+def _launch(profile: Path) -> subprocess.Popen[bytes]:
+    with open(profile / "chromium.log", "ab") as log:
+        return subprocess.Popen(
             [CHROMIUM, *ARGS, f"--user-data-dir={profile}", "--remote-debugging-port=0"],
             stdout=log,
             stderr=log,
             start_new_session=True,  # its own process group: the renderers die with it
         )
-    pw = None
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
     try:
-        port = _devtools_port(profile, proc, timeout=60)
-        pw = sync_playwright().start()
-        browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}", timeout=60_000)
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.wait(5)
+
+
+def _connect(
+    pw: Any, profile: Path, attempts: int, timeout: float
+) -> tuple[Any, subprocess.Popen[bytes]]:
+    """A started Chromium and Playwright's browser on it. A connect that stalls (seen on a loaded
+    machine: the websocket opens, the CDP handshake never finishes) is retried with a fresh
+    process, `attempts` times at most, each bounded."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(1, attempts + 1):
+        (profile / "DevToolsActivePort").unlink(missing_ok=True)
+        proc = _launch(profile)
+        try:
+            port = _devtools_port(profile, proc, timeout=timeout)
+            browser = pw.chromium.connect_over_cdp(
+                f"http://127.0.0.1:{port}", timeout=timeout * 1000
+            )
+            return browser, proc
+        except (PlaywrightError, RuntimeError) as exc:
+            _kill_group(proc)
+            proc.wait(5)
+            if attempt == attempts:
+                raise
+            warnings.warn(f"chromium start {attempt} failed, retrying: {exc!s:.200}", stacklevel=1)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def chromium_context(
+    profile: Path, *, close_timeout: float = 15.0, attempts: int = 3, start_timeout: float = 45.0
+) -> Iterator[Chromium]:
+    """A Playwright BrowserContext in a Chromium we started (each of `attempts` starts bounded by
+    `start_timeout` seconds); closed within `close_timeout`."""
+    from playwright.sync_api import sync_playwright
+
+    profile.mkdir(parents=True, exist_ok=True)
+    pw = sync_playwright().start()
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        browser, proc = _connect(pw, profile, attempts, start_timeout)
         ctx = browser.new_context(viewport=VIEWPORT)
         try:
             yield Chromium(ctx, proc)
@@ -105,12 +146,7 @@ def chromium_context(profile: Path, *, close_timeout: float = 15.0) -> Iterator[
             if problems:
                 warnings.warn(f"chromium teardown: {'; '.join(problems)}", stacklevel=1)
     finally:
-        if pw is not None:
-            close_quietly([pw.stop], lambda: _kill_group(proc), close_timeout)
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.wait(5)
+        kill = (lambda: _kill_group(proc)) if proc is not None else (lambda: None)
+        close_quietly([pw.stop], kill, close_timeout)
+        if proc is not None:
+            _stop(proc)

@@ -183,3 +183,49 @@ def test_teardown_of_a_wedged_browser_is_bounded_and_quiet(tmp_path: Path) -> No
     assert result["seconds"] < 60
     assert any("chromium teardown" in w for w in result["warnings"]), result
     assert result["exit"] is not None  # the whole process group is gone
+
+
+STALLED = """
+import json, os, signal, sys, warnings
+from pathlib import Path
+from tests.browser import chromium as module
+launched = []
+real_launch = module._launch
+def launch(profile):
+    proc = real_launch(profile)
+    if not launched:
+        os.killpg(proc.pid, signal.SIGSTOP)  # the first start never answers
+    launched.append(proc.pid)
+    return proc
+module._launch = launch
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    with module.chromium_context(Path(sys.argv[1]), start_timeout=5) as chromium:
+        page = chromium.context.new_page()
+        page.set_content("<p id='x'>ok</p>")
+        text = page.inner_text("#x")
+print(json.dumps({"text": text, "launched": launched,
+                  "warnings": [str(w.message) for w in seen]}))
+"""
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
+def test_a_stalled_start_is_retried_with_a_fresh_browser(tmp_path: Path) -> None:
+    """A Chromium that never finishes starting (a loaded machine stalled CI's CDP handshake for
+    60 s) is killed after the start timeout and a fresh one started: the run goes on."""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", STALLED, str(tmp_path / "profile")],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["text"] == "ok"
+    assert len(result["launched"]) == 2
+    assert any("chromium start 1 failed" in w for w in result["warnings"]), result
+    with pytest.raises(ProcessLookupError):
+        os.killpg(result["launched"][0], 0)  # the stalled one is gone

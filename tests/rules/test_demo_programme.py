@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from loyalty_ledger.demo.programme import set_up_programme
-from loyalty_ledger.programme.rules import campaigns, store, tiers
+from loyalty_ledger.programme.rules import campaigns, daily, store, tiers
 
 from .conftest import earn_order, member, order, setup_brand
 
@@ -20,6 +20,7 @@ def test_demo_programme(engine: Engine) -> None:
     set_up_programme(engine=engine, brand_id="b", tier_count=3, now=now)
     ids = {r["rule_id"] for r in store.list_rules(engine=engine, brand_id="b")}
     assert {"welcome", "second-order", "launch-double", "referral-referrer", "birthday"} <= ids
+    assert daily.has_birthday_rule(engine, "b")  # the daily run's birthday gift
     camp = campaigns.campaign_report(engine=engine, brand_id="b", campaign_id="launch-week")
     assert camp["starts_at"] <= now < camp["ends_at"] and camp["budget"] == 50_000
     policy = tiers.get_tier_rule(engine=engine, brand_id="b")
