@@ -48,6 +48,18 @@ class Issuer:
             ref=f["ref"],
         )
 
+    def enqueue_many(self, conn: Connection, values: list[dict[str, Any]]) -> list[int]:
+        """`enqueue` for many earn claims' values in one statement; their intent ids."""
+        rows = []
+        for v in values:
+            f = earn_intent(self.program.brand_id, v)
+            reason_bytes(f["reason"]), ref_bytes(f["ref"])  # as `issue` checks
+            rows.append(f | {"signer": self.sender.address, "to": self.program.points,
+                             "member": checksum_address(f["member"]),
+                             "amount": positive_amount(f["amount"])})  # fmt: skip
+        wake(self.sender.address)
+        return sql.enqueue_many(conn, rows) if rows else []
+
     def issue(
         self, conn: Connection, *, idem_key: str, member: str, amount: int, reason: str, ref: str
     ) -> int:

@@ -34,6 +34,9 @@ from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
+from loyalty_ledger.programme import rules_cache
+from loyalty_ledger.programme.accept import as_record
+from loyalty_ledger.programme.claim_group import claim_grouped
 from loyalty_ledger.programme.claims import claim, confirm, record, release_claims
 from loyalty_ledger.programme.earn_batch import refuse_conflicts
 from loyalty_ledger.programme.idempotency import check_same, request_hash
@@ -55,7 +58,6 @@ from loyalty_ledger.programme.rate import (
     set_rule,
 )
 from loyalty_ledger.programme.rules import model as rule_model
-from loyalty_ledger.programme.rules import store as rule_store
 from loyalty_ledger.programme.rules.live import Plan
 from loyalty_ledger.store.offchain import EarnRecord, table
 from loyalty_ledger.validate import checksum_address
@@ -104,16 +106,24 @@ def _earn_one(
     values: dict[str, Any],
     plan: Plan | None,
     queued: bool = False,
+    snap: rules_cache.Snapshot | None = None,
 ) -> Earned:
+    """Claim one earning (priced by `snap`'s rules when given, checked current in the claim's
+    transaction; else by the rules read there)."""
     brand_id = program.brand_id
     queue = outbox.Issuer(sender, program) if queued else None
-    claimed = claim(engine, {"brand_id": brand_id, **values}, queue, plan)
+    rules, version = (None, None) if snap is None else (snap.rules, snap.version)
+    ask = claim if queue is None else claim_grouped  # queued: committed with the others
+    claimed = ask(engine, {"brand_id": brand_id, **values}, queue, plan, rules, version)
     if claimed is None:
         return _duplicate(engine, brand_id, values)
     if queue is None:
         _send(engine, sender, program, claimed)
     elif any(v["points"] == 0 for _, v in claimed):
         confirm(engine, [rid for rid, v in claimed if v["points"] == 0], None, None)
+    else:  # queued and paying: the record as written, without reading it back
+        rid, v = claimed[0]
+        return Earned(as_record(rid, v, v["created_at"]), duplicate=False)
     return Earned(record(engine, brand_id, values["idem_key"]), duplicate=False)
 
 
@@ -207,23 +217,26 @@ def earn_purchase(
     `ordered_at` is the order's point-of-sale time (timezone-aware; default: now). A retry
     with the same order id returns the first record, whatever time it carries.
     """
-    rule = get_rule(engine=engine, brand_id=program.brand_id)
-    values = purchase_values(
-        rule,
-        member=member,
-        order_id=order_id,
-        amount=amount,
-        currency=currency,
-        items=items,
-        ordered_at=ordered_at,
-        earliest=programme_start(sender.w3, program),
-        channel=channel,
-        store_id=store_id,
-        tags=tags,
-    )
-    plan = plan_for(engine=engine, program=program, rule=rule)
-    kw = {"engine": engine, "sender": sender, "program": program, "queued": queued}
-    return _earn_one(**kw, values=values, plan=plan)  # type: ignore[arg-type]
+
+    def attempt(plan: Plan, snap: rules_cache.Snapshot, last: bool) -> Earned:
+        values = purchase_values(
+            snap.rule,
+            member=member,
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            items=items,
+            ordered_at=ordered_at,
+            earliest=programme_start(sender.w3, program),
+            channel=channel,
+            store_id=store_id,
+            tags=tags,
+        )
+        kw = {"engine": engine, "sender": sender, "program": program, "queued": queued}
+        got = None if last else snap
+        return _earn_one(**kw, values=values, plan=plan, snap=got)  # type: ignore[arg-type]
+
+    return rules_cache.priced(engine, program, attempt)
 
 
 def earn_action(
@@ -243,17 +256,8 @@ def earn_action(
     For a referral, `member` is the referrer and `action_id` the new member's address.
     `points` given: exactly that many, without rules.
     """
-    rule = get_rule(engine=engine, brand_id=program.brand_id)
     if not isinstance(action, str) or not rule_model.NAME.match(action):
         raise InvalidInput("action: a name of lowercase letters, digits and _ (e.g. review)")
-    plan = None if points is not None else plan_for(engine=engine, program=program, rule=rule)
-    if action not in ACTIONS:
-        with engine.connect() as conn:
-            if not rule_store.has_trigger(conn, program.brand_id, f"action:{action}"):
-                raise InvalidInput(
-                    f"no earn rule of brand {program.brand_id} has the trigger action:{action}; "
-                    "define one (PUT /brands/{brand}/rules/{rule_id})"
-                )
     amount = 0 if points is None else points
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
         raise InvalidInput("points must be a whole number >= 0")
@@ -273,8 +277,20 @@ def earn_action(
     }
     # The points come from the rules (which may change between retries): not part of the request.
     values["request_hash"] = request_hash({k: values[k] for k in ("member", "reason", "action_id")})
-    kw = {"engine": engine, "sender": sender, "program": program, "queued": queued}
-    return _earn_one(**kw, values=values, plan=plan)  # type: ignore[arg-type]
+
+    def attempt(plan: Plan, snap: rules_cache.Snapshot, last: bool) -> Earned:
+        if action not in ACTIONS and f"action:{action}" not in snap.triggers:
+            raise InvalidInput(
+                f"no earn rule of brand {program.brand_id} has the trigger action:{action}; "
+                "define one (PUT /brands/{brand}/rules/{rule_id})"
+            )
+        kw = {"engine": engine, "sender": sender, "program": program, "queued": queued}
+        if points is not None:  # exactly these points, without rules
+            return _earn_one(**kw, values=values, plan=None)  # type: ignore[arg-type]
+        got = None if last else snap
+        return _earn_one(**kw, values=values, plan=plan, snap=got)  # type: ignore[arg-type]
+
+    return rules_cache.priced(engine, program, attempt)
 
 
 def earn_purchases(

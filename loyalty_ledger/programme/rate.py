@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty_ledger.chain.deploy import Program
@@ -14,7 +14,9 @@ from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.rules import model as rule_model
 from loyalty_ledger.programme.rules import store as rule_store
 from loyalty_ledger.programme.rules.live import Plan
+from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.offchain import EarnRule, table
+from loyalty_ledger.store.writer_lock import sqlite_writer
 
 ACTIONS = ("signup", "review", "referral", "survey", "visit")  # always accepted (0 without a rule)
 DEFAULT_BONUSES = {"signup": 100, "review": 20, "referral": 50, "survey": 10, "visit": 5}
@@ -47,7 +49,12 @@ class Rule:
 
 def get_rule(*, engine: Engine, brand_id: str) -> Rule:
     with engine.connect() as conn:
-        row = conn.execute(select(T_RULE).where(T_RULE.c.brand_id == brand_id)).mappings().first()
+        return get_rule_in(conn, brand_id)
+
+
+def get_rule_in(conn: Connection, brand_id: str) -> Rule:
+    """The brand's earn rule read on an open connection (the defaults when never set)."""
+    row = conn.execute(select(T_RULE).where(T_RULE.c.brand_id == brand_id)).mappings().first()
     if row is None:
         return Rule(brand_id, DEFAULT_CURRENCY, DEFAULT_AMOUNT_PER_POINT, dict(DEFAULT_BONUSES))
     return Rule(brand_id, row["currency"], int(row["amount_per_point"]), dict(row["bonuses"] or {}))
@@ -74,12 +81,12 @@ def set_rule(
         "bonuses": bonuses,
         "updated_at": int(time.time()),
     }
-    with engine.begin() as conn:
+    with sqlite_writer(engine), engine.begin() as conn:
         res = conn.execute(update(T_RULE).where(T_RULE.c.brand_id == brand_id).values(**values))
         if res.rowcount == 0:
             conn.execute(insert(T_RULE).values(brand_id=brand_id, **values))
         rule_store.sync_defaults(conn, brand_id, amount_per_point, bonuses)
-    _seeded.add((str(engine.url), brand_id))
+    _seeded.add((engine_key(engine), brand_id))
     return get_rule(engine=engine, brand_id=brand_id)
 
 
@@ -89,12 +96,12 @@ _seeded: set[tuple[str, str]] = set()
 def ensure_defaults(*, engine: Engine, brand_id: str) -> None:
     """A brand whose rules lack `base-rate` gets its earn rule (rate and bonuses; the defaults
     when never set) as version 1 of `base-rate` and `bonus-<action>`."""
-    key = (str(engine.url), brand_id)
+    key = (engine_key(engine), brand_id)
     if key in _seeded:
         return
     rule = get_rule(engine=engine, brand_id=brand_id)
     try:
-        with engine.begin() as conn:
+        with sqlite_writer(engine), engine.begin() as conn:  # reads, then writes
             if not rule_store.has_rule(conn, brand_id, rule_store.BASE_RULE):
                 rule_store.sync_defaults(conn, brand_id, rule.amount_per_point, rule.bonuses)
     except IntegrityError:  # another request seeded them at the same moment

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
+
+from .writer_lock import begin_sql
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +60,24 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql(begin_sql())  # IMMEDIATE under the writer lock
 
         return engine
     # Bounded waits on a database that went away: connecting, and a connection gone silent.
     kw["connect_args"] = PG_CONNECT_ARGS | kw.get("connect_args", {})
     return create_engine(url, pool_pre_ping=True, **kw)
+
+
+_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def engine_key(engine: Engine) -> str:
+    """The engine's URL as text, for per-database caches: rendering a URL each time costs
+    ~25 us (quoting its options), and the accept path asks several times per request."""
+    key = _KEYS.get(engine)
+    if key is None:
+        key = _KEYS[engine] = str(engine.url)
+    return key
 
 
 PG_CONNECT_ARGS = {

@@ -20,11 +20,26 @@ from .offchain import OutboxIntent, OutboxTx, table
 T_INTENT, T_TX = table(OutboxIntent), table(OutboxTx)
 OPEN = ("queued", "sent")
 _INSERT_INTENT = insert(T_INTENT).returning(T_INTENT.c.id)
+_INSERT_MANY = insert(T_INTENT).returning(T_INTENT.c.id, sort_by_parameter_order=True)
 MAX_ERROR = 500
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def enqueue_many(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Many `issue` intents (each: signer, idem_key, to, member, amount, reason, ref) in one
+    statement inside the caller's transaction; their ids in the order given. A key queued
+    before raises IntegrityError, as `enqueue` does."""
+    t = now_ms()
+    fixed = {"kind": "issue", "data": None, "value": 0, "state": "queued", "attempts": 0}
+    keys = ("signer", "idem_key", "member", "amount", "reason", "ref")
+    params = [
+        {k: r[k] for k in keys} | fixed | {"to_address": r["to"], "created_at": t, "updated_at": t}
+        for r in rows
+    ]
+    return [int(i) for i in conn.execute(_INSERT_MANY, params).scalars()]
 
 
 def enqueue(

@@ -3,6 +3,12 @@
 SQLite's own busy handler sleeps up to 100 ms between tries; under many concurrent claims that
 sleep dominates. Claims queue on a thread lock, then a lock file shared by every process on the
 database. Other databases need no such lock (a no-op context).
+
+A transaction that reads before it writes must take this lock too: in WAL mode SQLite refuses
+at once ("database is locked", no busy wait) a reader's upgrade to writer when another writer
+committed since its read began. So the first transaction a thread begins while holding the lock
+begins IMMEDIATE (`begin_sql`): it is the writer from its first statement, waiting in SQLite's
+busy handler for writers that do not take this lock (bounded by the busy timeout).
 """
 
 from __future__ import annotations
@@ -10,12 +16,25 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 _SQLITE_CLAIMS = threading.Lock()
+_HELD = threading.local()  # `immediate`: the next BEGIN of this thread is the writer's
+
+
+def begin_sql() -> str:
+    """How SQLite transactions begin: IMMEDIATE for the first one a thread begins while it
+    holds the writer lock (the engine's begin hook asks), else deferred."""
+    if getattr(_HELD, "immediate", False):
+        _HELD.immediate = False
+        return "BEGIN IMMEDIATE"
+    return "BEGIN"
 
 
 def sqlite_writer(engine: Engine) -> contextlib.AbstractContextManager[Any]:
@@ -32,23 +51,53 @@ def sqlite_writer(engine: Engine) -> contextlib.AbstractContextManager[Any]:
     return lock
 
 
+WAIT_SECONDS = 30.0
+"""How long a writer waits for the lock (SQLite's own busy timeout): past it the database is
+taken as unavailable (OperationalError, answered 503), never sooner."""
+
+
+def busy(what: str) -> OperationalError:
+    why = sqlite3.OperationalError(f"database is locked: {what} not free in {WAIT_SECONDS:.0f} s")
+    return OperationalError("sqlite writer lock", None, why)
+
+
 class _ClaimLock:
-    """A thread lock, then an flock on `path` (none for an in-memory database)."""
+    """A thread lock, then an flock on `path` (none for an in-memory database); each waited
+    for at most WAIT_SECONDS."""
 
     def __init__(self, path: str | None) -> None:
         self.lock = threading.Lock()
         self.fd = None if path is None else os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def __enter__(self) -> None:
-        self.lock.acquire()
-        if self.fd is not None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        if not self.lock.acquire(timeout=WAIT_SECONDS):
+            raise busy("the writer lock")
+        try:
+            if self.fd is not None:
+                self._flock(deadline)
+        except BaseException:
+            self.lock.release()
+            raise
+        _HELD.immediate = True
+
+    def _flock(self, deadline: float) -> None:
+        """The lock file, polled (a blocking flock cannot time out): first at once, then
+        after pauses growing from 0.1 to 2 ms (another process's writer holds it briefly)."""
+        assert self.fd is not None
+        pause = 0.0001
+        while True:
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-            except BaseException:
-                self.lock.release()
-                raise
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise busy("the lock file") from None
+                time.sleep(pause)
+                pause = min(0.002, pause * 2)
 
     def __exit__(self, *exc: object) -> None:
+        _HELD.immediate = False
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.lock.release()

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, distinct, func, insert, select, update
 from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.rules.errors import UnknownRule
 from loyalty_ledger.store.offchain import EarnRecord, table
+from loyalty_ledger.store.writer_lock import sqlite_writer
 
 from .model import RULE_ID
 from .store import T_CAMP, T_LINE, T_RULE
@@ -40,7 +41,7 @@ def put_campaign(
         raise InvalidInput("budget must be a whole number of points >= 0 (or null: no budget)")
     values = {"name": name[:128], "starts_at": starts_at, "ends_at": ends_at, "budget": budget}
     key = (T_CAMP.c.brand_id == brand_id) & (T_CAMP.c.campaign_id == campaign_id)
-    with engine.begin() as conn:
+    with sqlite_writer(engine), engine.begin() as conn:
         row = conn.execute(select(T_CAMP.c.spent).where(key)).first()
         if row is None:
             conn.execute(

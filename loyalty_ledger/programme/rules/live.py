@@ -140,21 +140,23 @@ def write_lines(
 ) -> None:
     """The lines of one earning record (`user`: the member whose per-member limits they used)."""
     if lines:
-        conn.execute(
-            insert(T_LINE),
-            [
-                {
-                    "earn_id": earn_id,
-                    "brand_id": brand_id,
-                    "rule_id": x.rule_id,
-                    "version": x.version,
-                    "campaign_id": x.campaign_id,
-                    "points": x.points,
-                    "perk_id": x.perk_id,
-                    "why": x.why[:500],
-                    "usage_member": user if x.usage_period is not None else None,
-                    "usage_period": x.usage_period,
-                }
-                for x in lines
-            ],
-        )
+        conn.execute(insert(T_LINE), line_rows(brand_id, earn_id, lines, user))
+
+
+def line_rows(brand_id: str, earn_id: int, lines: list[Line], user: str) -> list[dict[str, Any]]:
+    """The `earn_line` rows of one earning record's lines."""
+    return [
+        {
+            "earn_id": earn_id,
+            "brand_id": brand_id,
+            "rule_id": x.rule_id,
+            "version": x.version,
+            "campaign_id": x.campaign_id,
+            "points": x.points,
+            "perk_id": x.perk_id,
+            "why": x.why[:500],
+            "usage_member": user if x.usage_period is not None else None,
+            "usage_period": x.usage_period,
+        }
+        for x in lines
+    ]

@@ -15,6 +15,7 @@ from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.programme.rules.errors import UnknownRule
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.store.rules_tables import Campaign, EarnLine, RuleVersion
+from loyalty_ledger.store.writer_lock import sqlite_writer
 
 from .model import Rule, parse_rule
 
@@ -93,7 +94,7 @@ def put_rule(
         raise InvalidInput("active must be true or false")
     for _attempt in range(3):
         try:
-            with engine.begin() as conn:
+            with sqlite_writer(engine), engine.begin() as conn:
                 rule = parse_rule(rule_id, _next_version(conn, brand_id, rule_id), spec)
                 if rule.campaign_id is not None:
                     _campaign(conn, brand_id, rule.campaign_id)

@@ -22,6 +22,7 @@ from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger.outbox import enqueue_call
+from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.store.rules_tables import TierChange, TierState
 from loyalty_ledger.validate import checksum_address
@@ -149,7 +150,7 @@ KNOWN_TTL = 5.0  # seconds a brand's "has a tier rule" is trusted in this proces
 def has_tier_rule(engine: Engine, brand_id: str) -> bool:
     """Whether the brand has a tier rule (asked at most every KNOWN_TTL seconds: every
     earning asks, and a rule set meanwhile waits at most that long, or for the daily run)."""
-    key, now = (str(engine.url), brand_id), time.monotonic()
+    key, now = (engine_key(engine), brand_id), time.monotonic()
     hit = _KNOWN.get(key)
     if hit is None or now - hit[0] > KNOWN_TTL:
         hit = (now, get_tier_rule(engine=engine, brand_id=brand_id) is not None)

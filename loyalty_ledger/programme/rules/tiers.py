@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert, select, update
 from loyalty_ledger.errors import InvalidInput
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.store.rules_tables import TierRule
+from loyalty_ledger.store.writer_lock import sqlite_writer
 
 T_TIER_RULE = table(TierRule)
 METRICS = ("points", "amount")
@@ -98,7 +99,7 @@ def put_tier_rule(
         "thresholds": [{"tier": t, "min": m} for t, m in policy.thresholds],
         "updated_at": int(time.time()),
     }
-    with engine.begin() as conn:
+    with sqlite_writer(engine), engine.begin() as conn:
         res = conn.execute(
             update(T_TIER_RULE).where(T_TIER_RULE.c.brand_id == brand_id).values(**values)
         )

@@ -1,0 +1,192 @@
+"""Group commit of earn claims: the claims that arrive in one process while a transaction is
+being committed are written together in the next one.
+
+Each claim keeps its own statements (rules priced, limits and budgets reserved by the SQL
+gate, intent, record, lines), so what it earns is what it would earn alone; the group shares
+one BEGIN/COMMIT (one fsync, one turn of SQLite's writer lock, one hold of the rows every
+claim's triggers update). No thread of its own: the first waiting request commits for all
+(its "leader"), the others wait for their result. A claim answers only once its group has
+committed. If anything in a group fails (a key claimed before, rules changed meanwhile, a
+database error), the group is rolled back and each of its claims runs again alone, so one
+claim's failure is only its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert
+
+from loyalty_ledger.ledger import outbox
+from loyalty_ledger.store.engine import engine_key
+from loyalty_ledger.store.writer_lock import WAIT_SECONDS, busy, sqlite_writer
+
+from .accept import COLUMNS, T_EARN, lock_members, price_claim
+from .claims import Claimed, claim
+from .rules.evaluate import Outcome
+from .rules.live import Plan, line_rows
+from .rules.model import Rule
+from .rules.perk_grant import grant_perks
+from .rules.store import T_LINE
+
+MAX_GROUP = 64  # claims per transaction
+LEADERS = 2  # groups written at once per process (PostgreSQL)
+log = logging.getLogger(__name__)
+INSERT_MANY = insert(T_EARN).returning(T_EARN.c.id, sort_by_parameter_order=True)
+INSERT_LINES = insert(T_LINE)
+
+
+@dataclass
+class _Job:
+    values: dict[str, Any]
+    queue: outbox.Issuer | None
+    plan: Plan | None
+    rules: Sequence[Rule] | None
+    version: int | None
+    taken: bool = False  # by a leader, into its group
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Claimed | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _Group:
+    """The claims waiting in one process for one database, and who commits them: one group at
+    a time on SQLite (it has one writer), two on PostgreSQL (while one waits on the server, the
+    next is written)."""
+
+    leaders: threading.Semaphore
+    pending: list[_Job] = field(default_factory=list)
+    guard: threading.Lock = field(default_factory=threading.Lock)  # over `pending`, `taken`
+
+
+_GROUPS: dict[str, _Group] = {}
+_GROUPS_LOCK = threading.Lock()
+
+
+def _group(engine: Engine) -> _Group:
+    key = engine_key(engine)
+    g = _GROUPS.get(key)
+    if g is None:
+        with _GROUPS_LOCK:
+            n = 1 if engine.dialect.name == "sqlite" else LEADERS
+            g = _GROUPS.setdefault(key, _Group(threading.Semaphore(n)))
+    return g
+
+
+def claim_grouped(
+    engine: Engine,
+    values: dict[str, Any],
+    queue: outbox.Issuer | None = None,
+    plan: Plan | None = None,
+    rules: Sequence[Rule] | None = None,
+    version: int | None = None,
+) -> Claimed | None:
+    """`claims.claim`, committed together with the other claims waiting in this process."""
+    job = _Job(values, queue, plan, rules, version)
+    g = _group(engine)
+    with g.guard:
+        g.pending.append(job)
+    if not g.leaders.acquire(timeout=WAIT_SECONDS):
+        raise busy("the claim group")
+    try:
+        while True:  # until a group holds this claim: commit what waits, in order
+            with g.guard:
+                if job.taken:
+                    break
+                batch, g.pending[:] = g.pending[:MAX_GROUP], g.pending[MAX_GROUP:]
+                for j in batch:
+                    j.taken = True
+            _commit(engine, batch)
+    finally:
+        g.leaders.release()
+    if not job.done.wait(timeout=WAIT_SECONDS):  # in another leader's group
+        raise busy("the claim group")
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
+class _Alone(Exception):
+    """A claim of the group writes more than one record (a referrer's reward): each alone."""
+
+
+def _commit(engine: Engine, batch: list[_Job]) -> None:
+    """The batch in one transaction; if that fails, each claim alone."""
+    now = int(time.time())
+    if len(batch) > 1:
+        try:
+            with sqlite_writer(engine), engine.begin() as conn:
+                results = _together(conn, batch, now)
+        except Exception as exc:  # each claim again on its own, with its own outcome
+            log.debug("a group of %d claims failed (%s): each alone", len(batch), exc)
+        else:
+            for j, r in zip(batch, results, strict=True):
+                j.result = r
+                j.done.set()
+            return
+    for j in batch:
+        try:
+            j.result = claim(engine, j.values, j.queue, j.plan, j.rules, j.version)
+        except BaseException as exc:  # raised in the thread that asked for this claim
+            j.error = exc
+        j.done.set()
+
+
+def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
+    """What `claims.claim_in` writes for each claim, with the intents, the records and the rule
+    lines of the whole group in one statement each (after every claim was priced, so the rows
+    the records' triggers update are held the shortest time)."""
+    priced: list[tuple[dict[str, Any], Outcome | None]] = []
+    orders: dict[tuple[str, str], int] = {}  # purchases priced earlier in the group, per member
+    lock_members(conn, [j.values for j in batch if j.plan is not None])
+    for j in batch:
+        v = j.values if j.values.get("ordered_at") is not None else {**j.values, "ordered_at": now}
+        outcome = None
+        if j.plan is not None:
+            who = (v["brand_id"], v["member"])
+            prior = orders.get(who, 0)
+            if v["reason"] == "purchase":
+                orders[who] = prior + 1
+            outcome = price_claim(conn, j.plan, v, j.rules, j.version, prior)
+            if outcome.referrer and outcome.points("referrer") > 0:
+                raise _Alone
+            v = {**v, "points": outcome.points()}
+        priced.append(({**v, "intent_id": None, "created_at": now}, outcome))
+    _queue(conn, batch, [v for v, _ in priced])
+    keys = {k for v, _ in priced for k in v if k in COLUMNS}
+    rows = [{k: v.get(k) for k in keys} | {"status": "pending"} for v, _ in priced]
+    ids = [int(i) for i in conn.execute(INSERT_MANY, rows).scalars()]
+    lines = [
+        row
+        for rid, (v, out) in zip(ids, priced, strict=True)
+        if out is not None
+        for row in line_rows(
+            v["brand_id"], rid, [x for x in out.lines if x.beneficiary == "member"], v["member"]
+        )
+    ]
+    if lines:
+        conn.execute(INSERT_LINES, lines)
+    for rid, (v, out) in zip(ids, priced, strict=True):
+        if out is not None:  # perk lines (none: no statement)
+            grant_perks(conn, v["brand_id"], rid, v["member"], out.lines)
+    return [[(rid, v)] for rid, (v, _) in zip(ids, priced, strict=True)]
+
+
+def _queue(conn: Connection, batch: list[_Job], values: list[dict[str, Any]]) -> None:
+    """The paying claims' intents, one statement per signer and brand; sets `intent_id`."""
+    by_issuer: dict[tuple[str, str], list[int]] = {}
+    for i, (j, v) in enumerate(zip(batch, values, strict=True)):
+        if j.queue is not None and v["points"] > 0:
+            key = (j.queue.sender.address, j.queue.program.brand_id)
+            by_issuer.setdefault(key, []).append(i)
+    for idx in by_issuer.values():
+        queue = batch[idx[0]].queue
+        assert queue is not None
+        for i, intent in zip(idx, queue.enqueue_many(conn, [values[i] for i in idx]), strict=True):
+            values[i]["intent_id"] = intent
