@@ -4,7 +4,7 @@ every API process can keep a brand's rules in memory and check with one cheap re
 that they are still current
 
 Revision ID: 0022_accept_path
-Revises: 0012_redemption_intent
+Revises: 0021_points_rollups
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0022_accept_path"
-down_revision: str | None = "0012_redemption_intent"
+down_revision: str | None = "0021_points_rollups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
