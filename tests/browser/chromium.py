@@ -100,19 +100,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def _connect(
     pw: Any, profile: Path, attempts: int, timeout: float
 ) -> tuple[Any, subprocess.Popen[bytes]]:
-    """A started Chromium and Playwright's browser on it. A connect that stalls (seen on a loaded
+    """A started Chromium and Playwright's browser on it. A start that stalls (seen on a loaded
     machine: the websocket opens, the CDP handshake never finishes) is retried with a fresh
-    process, `attempts` times at most, each bounded."""
+    process, `attempts` times at most, the n-th bounded by n times `timeout` seconds."""
     from playwright.sync_api import Error as PlaywrightError
 
     for attempt in range(1, attempts + 1):
         (profile / "DevToolsActivePort").unlink(missing_ok=True)
         proc = _launch(profile)
         try:
-            port = _devtools_port(profile, proc, timeout=timeout)
-            browser = pw.chromium.connect_over_cdp(
-                f"http://127.0.0.1:{port}", timeout=timeout * 1000
-            )
+            bound = timeout * attempt
+            port = _devtools_port(profile, proc, timeout=bound)
+            browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}", timeout=bound * 1000)
             return browser, proc
         except (PlaywrightError, RuntimeError) as exc:
             _kill_group(proc)
@@ -125,10 +124,10 @@ def _connect(
 
 @contextmanager
 def chromium_context(
-    profile: Path, *, close_timeout: float = 15.0, attempts: int = 3, start_timeout: float = 45.0
+    profile: Path, *, close_timeout: float = 15.0, attempts: int = 3, start_timeout: float = 20.0
 ) -> Iterator[Chromium]:
-    """A Playwright BrowserContext in a Chromium we started (each of `attempts` starts bounded by
-    `start_timeout` seconds); closed within `close_timeout`."""
+    """A Playwright BrowserContext in a Chromium we started (up to `attempts` starts, the n-th
+    bounded by n times `start_timeout` seconds); closed within `close_timeout`."""
     from playwright.sync_api import sync_playwright
 
     profile.mkdir(parents=True, exist_ok=True)

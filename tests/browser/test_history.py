@@ -148,7 +148,6 @@ WEDGED = """
 import json, os, signal, sys, time, warnings
 from pathlib import Path
 from tests.browser.chromium import chromium_context
-started = time.monotonic()
 with warnings.catch_warnings(record=True) as seen:
     warnings.simplefilter("always")
     with chromium_context(Path(sys.argv[1]), close_timeout=3) as chromium:
@@ -156,8 +155,9 @@ with warnings.catch_warnings(record=True) as seen:
         page.set_content("<p id='x'>ok</p>")
         assert page.inner_text("#x") == "ok"
         os.killpg(chromium.process.pid, signal.SIGSTOP)  # it stops answering
+        stopped = time.monotonic()
 print(json.dumps({
-    "seconds": time.monotonic() - started,
+    "teardown_seconds": time.monotonic() - stopped,
     "warnings": [str(w.message) for w in seen],
     "exit": chromium.process.poll(),
 }))
@@ -180,7 +180,7 @@ def test_teardown_of_a_wedged_browser_is_bounded_and_quiet(tmp_path: Path) -> No
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.splitlines()[-1])
-    assert result["seconds"] < 60
+    assert result["teardown_seconds"] < 30, result  # close_timeout 3 s, then the kill and waits
     assert any("chromium teardown" in w for w in result["warnings"]), result
     assert result["exit"] is not None  # the whole process group is gone
 
