@@ -68,7 +68,8 @@ def _consume_challenge(
     key, now = bytes_to_base64url(client.challenge), int(time.time())
     t = table(WebauthnChallenge)
     with engine.begin() as conn:
-        row = conn.execute(select(t).where(t.c.challenge == key)).mappings().first()
+        # The write first: SQLite takes its write lock before any read (a read upgraded to a
+        # write after another writer committed fails at once, "database is locked").
         res = conn.execute(
             update(t)
             .where(
@@ -79,6 +80,7 @@ def _consume_challenge(
             )
             .values(used_at=now)
         )
+        row = conn.execute(select(t).where(t.c.challenge == key)).mappings().first()
     if row is None or res.rowcount != 1:
         raise AuthenticationFailed("the passkey challenge is unknown, expired or used already")
     return client.challenge, row["member_id"]

@@ -102,3 +102,36 @@ def test_step_up_with_a_passkey(any_m_env: Env) -> None:
     opts = env.client.post("/auth/step-up/options", headers=h).json()
     r = env.client.post("/auth/step-up", json={"credential": pk.get(opts)}, headers=h)
     assert r.status_code == 200 and r.json()["auth_at"] > 0
+
+
+def test_sign_ins_while_another_process_writes_never_answer_503(m_env: Env) -> None:
+    """SQLite: a passkey sign-in that read before it wrote failed at once ("database is
+    locked", answered 503) whenever another writer committed in between; the bench found it
+    beside a submitter. A writer with its own engine commits in a loop meanwhile."""
+    import threading
+
+    from loyalty_ledger.auth import siwe
+    from loyalty_ledger.store import make_engine
+
+    env = m_env
+    pk = SoftPasskey()
+    member = _join(env, pk)["member_id"]
+    other = make_engine(env.settings.database_url)
+    stop, writes = threading.Event(), [0]
+
+    def write() -> None:
+        while not stop.is_set():
+            siwe.issue_nonce(engine=other)
+            writes[0] += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        answers = [_login(env, pk) for _ in range(40)]
+    finally:
+        stop.set()
+        writer.join(10)
+        other.dispose()
+    assert writes[0] > 40  # the writer really ran alongside
+    assert [r.status_code for r in answers] == [200] * 40, [r.text for r in answers if r.is_error]
+    assert {r.json()["member_id"] for r in answers} == {member}
