@@ -32,6 +32,7 @@ from loyalty_ledger.store.offchain import EarnRecord, table
 from loyalty_ledger.validate import reason_bytes, ref_bytes
 
 from .programme import set_up_programme
+from .today import earn_today
 
 CHUNK = 300  # issueBatch items per transaction (gas stays under the 2**24 per-tx cap)
 
@@ -180,6 +181,9 @@ def seed_world(
             members=world.accounts,
             say=say,
         )
+    )
+    figures["orders_today"] = earn_today(
+        engine=engine, brand=brand, deployment=dep, members=addresses, seed=len(addresses), say=say
     )
     figures["seconds"] = round(time.monotonic() - t0)
     return DemoResult(dep, keys, figures, pick_customer(world, w3, dep))

@@ -14,9 +14,11 @@ from loyalty_ledger.chain.artifacts import CONTRACTS, artifact_path
 from loyalty_ledger.chain.sender import connect_settings
 from loyalty_ledger.config import ANVIL_DEV_KEYS, Settings
 from loyalty_ledger.demo.seed import seed_realistic_demo
+from loyalty_ledger.demo.today import STORES, orders_per_brand
 from loyalty_ledger.demo.world import BRANDS, simulate
 from loyalty_ledger.indexer import run_indexer
 from loyalty_ledger.insights import full_report, period_for
+from loyalty_ledger.insights.earning_split import earnings_split
 from loyalty_ledger.insights.queries import T_EARN
 from loyalty_ledger.store import make_engine
 
@@ -75,6 +77,7 @@ def test_demo_on_chain(node: Anvil, tmp_path: Path) -> None:
             - pts["expired"]
         )
         swaps[spec.brand_id] = (pts["swapped_in"], pts["swapped_out"])
+        _check_rules_at_work(engine, spec.brand_id, period)
         assert rep["clv"]["in_period"]["customers"] > 10 and rep["basket"]["orders"] > 0
         assert sum(t["passes"] for t in pts["tiers"]) > 0
         _check_defaults(rep, earned)
@@ -82,7 +85,21 @@ def test_demo_on_chain(node: Anvil, tmp_path: Path) -> None:
     assert swaps["fashion"] == (result.figures["swapped_in"], 0) and swaps["coffee"][0] == 0
     assert swaps["coffee"][1] > swaps["fashion"][0] > 0
     assert set(result.viewer_keys) == {s.brand_id for s in BRANDS}
+    assert result.figures["orders_today"] == 2 * orders_per_brand(150)
     engine.dispose()
+
+
+def _check_rules_at_work(engine: Any, brand_id: str, period: Any) -> None:
+    """Today's purchases went through the brand's rules: each has its rule lines (the history
+    before them has none), split by channel and by store too."""
+
+    def split(by: str) -> list[dict[str, Any]]:
+        return earnings_split(engine=engine, brand_id=brand_id, period=period, by=by)
+
+    by_rule = {r["rule"]: r for r in split("rule")}
+    assert max(r["earnings"] for r in by_rule.values()) == orders_per_brand(150), by_rule
+    assert {"in_store", "online", "app"} <= {r["channel"] for r in split("channel")}
+    assert set(STORES) <= {r["store"] for r in split("store")}
 
 
 def _check_defaults(rep: dict[str, Any], earned: int) -> None:
