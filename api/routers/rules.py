@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from loyalty_ledger.ledger import passes
-from loyalty_ledger.programme import earn
+from loyalty_ledger.programme import earn, views
 from loyalty_ledger.programme.rules import (
     campaigns,
     daily,
@@ -223,10 +223,13 @@ def register(
 
 
 @router.get("/tier-rule")
-def get_tier_rule(brand_id: str, _r: BrandReader, _p: ProgramDep, state: StateDep) -> Any:
-    """The brand's tier rule (null: none)."""
+def get_tier_rule(brand_id: str, _r: BrandReader, program: ProgramDep, state: StateDep) -> Any:
+    """The brand's tier rule (null: none), with the names of the pass's tiers."""
     policy = tiers.get_tier_rule(engine=state.engine, brand_id=brand_id)
-    return None if policy is None else tiers.policy_json(policy)
+    if policy is None:
+        return None
+    names = views.tier_names(engine=state.engine, pass_contract=program.pass_)
+    return tiers.policy_json(policy) | {"tiers": names}
 
 
 @router.put("/tier-rule")

@@ -127,13 +127,19 @@
     $("tier-thresholds").append(line);
   }
 
+  // "tier 1 · Silver": the number the rule stores, and the pass's own name for it.
+  function tierName(rule, tier) {
+    const known = (rule.tiers || []).find((t) => t.tier === tier);
+    return known ? `tier ${tier} · ${known.name}` : `tier ${tier}`;
+  }
+
   C.views.tiers = async () => {
     const rule = await api(`${b()}/tier-rule`);
     $("tier-now").textContent = rule === null ? "No tier rule yet: tiers change only when the brand sets them."
       : `Members qualify by ${rule.metric === "points" ? "points earned" : "amount spent"} over the last ${rule.window_days} days; `
         + `a downgrade waits ${rule.grace_days} days of grace.`;
     fill("tier-table", ["tier", `at least (${rule && rule.metric === "amount" ? "amount" : "points"})`],
-      rule ? rule.thresholds.map((t) => [`tier ${t.tier}`, LL.int(t.min)]) : [], "no thresholds");
+      rule ? rule.thresholds.map((t) => [tierName(rule, t.tier), LL.int(t.min)]) : [], "no thresholds");
     $("tier-thresholds").replaceChildren();
     if (rule) {
       $("tier-metric").value = rule.metric; $("tier-window").value = rule.window_days; $("tier-grace").value = rule.grace_days;

@@ -28,6 +28,14 @@ def mirror_state(*, engine: Engine) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def tier_names(*, engine: Engine, pass_contract: str) -> list[dict[str, Any]]:
+    """The tiers a pass contract defined, by number, with their names (from the mirror)."""
+    q = select(T_TIER.c.tier, T_TIER.c.name).where(T_TIER.c.contract == pass_contract.lower())
+    with engine.connect() as conn:
+        rows = conn.execute(q.order_by(T_TIER.c.tier)).all()
+    return [{"tier": int(t), "name": n} for t, n in rows]
+
+
 def member_summary(
     *, engine: Engine, deployment: Deployment, address: str, brand_ids: list[str] | None = None
 ) -> dict[str, Any]:

@@ -189,7 +189,14 @@ def test_tier_rule_and_evaluation(chain_console: ChainConsole, browser: Any) -> 
         "window_days": 180,
         "grace_days": 14,
         "thresholds": [{"tier": 1, "min": 500}, {"tier": 2, "min": 2000}],
+        "tiers": [
+            {"tier": 0, "name": "Basic"},
+            {"tier": 1, "name": "Silver"},
+            {"tier": 2, "name": "Gold"},
+        ],
     }
+    assert page.inner_text("#tier-table").count("·") == 2  # "tier 1 · Silver", "tier 2 · Gold"
+    assert "tier 2 · Gold" in page.inner_text("#tier-table")
     page.click("#tier-evaluate")
     page.wait_for_function("document.querySelector('#tier-result').textContent.includes('queued')")
     assert "0 up, 0 down" in page.inner_text("#tier-result")  # nobody holds a pass yet
