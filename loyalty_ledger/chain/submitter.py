@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
@@ -45,6 +46,7 @@ class Queue(Protocol):
     def queued(self, limit: int = 2000) -> list[dict[str, Any]]: ...
     def max_nonce(self) -> int | None: ...
     def open_txs(self) -> list[dict[str, Any]]: ...
+    def replaced_hashes(self, nonce: int) -> list[str]: ...
     def record_tx(self, tx: dict[str, Any], intent_ids: Sequence[int]) -> int: ...
     def replace_tx(self, old_id: int, tx: dict[str, Any]) -> int: ...
     def mined(self, tx_id: int, *, block: int, gas_used: int, tx_hash: str) -> None: ...
@@ -279,11 +281,30 @@ class Submitter:
                 self._settle(tx, rcpt)
             elif tx["nonce"] < latest:
                 settled += 1
+                twin = self._mined_twin(tx)
+                if twin is not None:  # the fee it replaced was mined: the same calls ran
+                    self._settle({**tx, "tx_hash": twin[0]}, twin[1])
+                    continue
                 self.queue.tx_lost(tx["id"])  # its nonce went to another transaction
                 log.warning("nonce %s went to another transaction; re-queued", tx["nonce"])
             elif startup or now - tx["sent_at"] > self.stuck_seconds * 1000:
                 self._unstick(tx)
         return settled
+
+    def _mined_twin(self, tx: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """The mined transaction this one replaced with a higher fee (`_unstick`: the same call
+        at the same nonce), when that one, not the replacement, was mined; else None."""
+        call = _call_of(tx["raw"])
+        if call is None:
+            return None
+        for h in self.queue.replaced_hashes(tx["nonce"]):
+            rcpt = self._receipts([h])[0] if h != tx["tx_hash"] else None
+            if rcpt is None:
+                continue
+            mined = self.w3.eth.get_transaction(HexBytes(h))
+            if (str(mined["to"]).lower(), HexBytes(mined["input"])) == call:
+                return h, rcpt
+        return None
 
     def _receipts(self, hashes: list[str]) -> list[dict[str, Any] | None]:
         out: list[dict[str, Any] | None] = []
@@ -351,3 +372,13 @@ class Submitter:
             RPCEndpoint("eth_getTransactionByHash"), [tx_hash]
         )
         return reply.get("result") is not None
+
+
+def _call_of(raw: str) -> tuple[str, HexBytes] | None:
+    """A fee-market transaction's recipient (lower case) and calldata; None for a legacy one
+    (never replaced: `_unstick` bumps fee-market transactions only)."""
+    data = HexBytes(raw)
+    if not data or data[0] >= 0xC0:
+        return None
+    fields = TypedTransaction.from_bytes(data).as_dict()
+    return HexBytes(fields["to"]).to_0x_hex().lower(), HexBytes(fields["data"])

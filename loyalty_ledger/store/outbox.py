@@ -138,6 +138,15 @@ class SqlOutbox:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 
+    def replaced_hashes(self, nonce: int) -> list[str]:
+        """The hashes of this signer's replaced transactions at `nonce` (earlier fees, or lost)."""
+        t = T_TX.c
+        q = select(t.tx_hash).where(
+            t.signer == self.signer, t.nonce == nonce, t.state == "replaced"
+        )
+        with self.engine.connect() as conn:
+            return [str(h) for h in conn.execute(q.order_by(t.id)).scalars()]
+
     def record_tx(self, tx: dict[str, Any], intent_ids: Sequence[int]) -> int:
         """Record a signed tx and mark its intents sent, before it is broadcast."""
         with self.engine.begin() as conn:

@@ -95,3 +95,48 @@ def test_a_stuck_tx_is_replaced_with_a_higher_fee(net: Any, eng: Engine) -> None
     with pytest.raises(TransactionNotFound):
         w3.eth.get_transaction_receipt(old["tx_hash"])
     assert ledger.balance_of(w3=w3, program=acme, member=member) - before == 9
+
+
+def test_the_replaced_tx_mined_instead_settles_its_intents_once(net: Any, eng: Engine) -> None:
+    """The replacement lost the race: the original fee was mined at the nonce (the fault test
+    caught a batch credited twice: the replacement's intents were re-queued as if their nonce
+    went to a stranger). The intent ends mined by the original; nothing is sent again."""
+    w3, dep, _ = net
+    acme, member = dep.program("acme"), MEMBERS[6].address
+    sender = Sender(w3, BRAND_KEY, decoder=error_decoder())
+    before = ledger.balance_of(w3=w3, program=acme, member=member)
+    with eng.begin() as conn:
+        iid = outbox.Issuer(sender, acme).issue(
+            conn,
+            idem_key=f"twin:{eng.dialect.name}",
+            member=member,
+            amount=7,
+            reason="purchase",
+            ref="t",
+        )
+    sub = Submitter(sender, sql.SqlOutbox(eng, sender.address), batch_ms=0, stuck_seconds=0.2)
+    sub.start()
+    _rpc(w3, "evm_setAutomine", False)
+    try:
+        sub.step()
+        time.sleep(0.3)
+        sub.step()  # replaced with a higher fee
+        old, new = _txs(eng)
+        assert (old["state"], new["state"]) == ("replaced", "sent")
+        # the original wins: the replacement leaves the pool, the original is mined
+        _rpc(w3, "anvil_dropTransaction", new["tx_hash"])
+        _rpc(w3, "eth_sendRawTransaction", old["raw"])
+        _rpc(w3, "evm_mine")
+    finally:
+        _rpc(w3, "evm_setAutomine", True)
+    deadline = time.monotonic() + 30
+    while (sql.intent(eng, iid) or {}).get("state") != "mined":
+        assert time.monotonic() < deadline, sql.intent(eng, iid)
+        sub.step()
+        time.sleep(0.02)
+    for _ in range(5):  # nothing left to send
+        sub.step()
+    row = sql.intent(eng, iid)
+    assert row is not None and row["tx_hash"] == old["tx_hash"]
+    assert [t["state"] for t in _txs(eng)] == ["replaced", "mined"]
+    assert ledger.balance_of(w3=w3, program=acme, member=member) - before == 7
