@@ -52,22 +52,40 @@ def _txs(eng: Engine) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(select(sql.T_TX).order_by(sql.T_TX.c.id)).mappings()]
 
 
-def test_a_stuck_tx_is_replaced_with_a_higher_fee(net: Any, eng: Engine) -> None:
-    w3, dep, _ = net
-    acme, member = dep.program("acme"), MEMBERS[5].address
+def _queued(
+    w3: Any, dep: Any, eng: Engine, member: str, amount: int, key: str
+) -> tuple[int, Submitter, int]:
+    """One queued issue to `member` and a started submitter (stuck after 0.2 s) for it; the
+    intent id, the submitter and the member's balance before."""
+    acme = dep.program("acme")
     sender = Sender(w3, BRAND_KEY, decoder=error_decoder())
     before = ledger.balance_of(w3=w3, program=acme, member=member)
     with eng.begin() as conn:
         iid = outbox.Issuer(sender, acme).issue(
             conn,
-            idem_key=f"stuck:{eng.dialect.name}",
+            idem_key=f"{key}:{eng.dialect.name}",
             member=member,
-            amount=9,
+            amount=amount,
             reason="purchase",
-            ref="s",
+            ref=key[0],
         )
     sub = Submitter(sender, sql.SqlOutbox(eng, sender.address), batch_ms=0, stuck_seconds=0.2)
     sub.start()
+    return iid, sub, before
+
+
+def _until_mined(eng: Engine, sub: Submitter, iid: int) -> None:
+    deadline = time.monotonic() + 30
+    while (sql.intent(eng, iid) or {}).get("state") != "mined":
+        assert time.monotonic() < deadline, sql.intent(eng, iid)
+        sub.step()
+        time.sleep(0.02)
+
+
+def test_a_stuck_tx_is_replaced_with_a_higher_fee(net: Any, eng: Engine) -> None:
+    w3, dep, _ = net
+    acme, member = dep.program("acme"), MEMBERS[5].address
+    iid, sub, before = _queued(w3, dep, eng, member, 9, "stuck")
     _rpc(w3, "evm_setAutomine", False)  # blocks are held back: the tx waits in the pool
     try:
         sub.step()
@@ -83,11 +101,7 @@ def test_a_stuck_tx_is_replaced_with_a_higher_fee(net: Any, eng: Engine) -> None
         _rpc(w3, "evm_mine")
     finally:
         _rpc(w3, "evm_setAutomine", True)
-    deadline = time.monotonic() + 30
-    while (sql.intent(eng, iid) or {}).get("state") != "mined":
-        assert time.monotonic() < deadline, sql.intent(eng, iid)
-        sub.step()
-        time.sleep(0.02)
+    _until_mined(eng, sub, iid)
     row = sql.intent(eng, iid)
     assert row is not None and row["tx_hash"] == new["tx_hash"]
     states = {t["tx_hash"]: t["state"] for t in _txs(eng)}
@@ -103,19 +117,7 @@ def test_the_replaced_tx_mined_instead_settles_its_intents_once(net: Any, eng: E
     went to a stranger). The intent ends mined by the original; nothing is sent again."""
     w3, dep, _ = net
     acme, member = dep.program("acme"), MEMBERS[6].address
-    sender = Sender(w3, BRAND_KEY, decoder=error_decoder())
-    before = ledger.balance_of(w3=w3, program=acme, member=member)
-    with eng.begin() as conn:
-        iid = outbox.Issuer(sender, acme).issue(
-            conn,
-            idem_key=f"twin:{eng.dialect.name}",
-            member=member,
-            amount=7,
-            reason="purchase",
-            ref="t",
-        )
-    sub = Submitter(sender, sql.SqlOutbox(eng, sender.address), batch_ms=0, stuck_seconds=0.2)
-    sub.start()
+    iid, sub, before = _queued(w3, dep, eng, member, 7, "twin")
     _rpc(w3, "evm_setAutomine", False)
     try:
         sub.step()
@@ -129,11 +131,7 @@ def test_the_replaced_tx_mined_instead_settles_its_intents_once(net: Any, eng: E
         _rpc(w3, "evm_mine")
     finally:
         _rpc(w3, "evm_setAutomine", True)
-    deadline = time.monotonic() + 30
-    while (sql.intent(eng, iid) or {}).get("state") != "mined":
-        assert time.monotonic() < deadline, sql.intent(eng, iid)
-        sub.step()
-        time.sleep(0.02)
+    _until_mined(eng, sub, iid)
     for _ in range(5):  # nothing left to send
         sub.step()
     row = sql.intent(eng, iid)
