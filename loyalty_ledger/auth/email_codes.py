@@ -15,7 +15,7 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loyalty_ledger.auth.principal import AuthenticationFailed, RateLimited
@@ -93,10 +93,12 @@ def issue_code(*, engine: Engine, email: str, client: str) -> str:
         _count_client(conn, _client_id(key, client), now)
         mine = select(t).where(t.c.email == email).with_for_update()  # PG: one at a time
         found = conn.execute(mine).mappings().first()
-        row: dict[str, Any] = dict(found) if found is not None else {}
-        if found is None:
-            conn.execute(insert(t).values(email=email, window_start=now))
-            row = {"locked_until": 0, "window_start": now, "sent_in_window": 0}
+        if found is None:  # a first code: two requests at once both insert, one wins
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            first = dialect.insert(t).values(email=email, window_start=now)
+            conn.execute(first.on_conflict_do_nothing(index_elements=["email"]))
+            found = conn.execute(mine).mappings().one()  # ours, or the winner's (locked)
+        row: dict[str, Any] = dict(found)
         if row["locked_until"] > now:
             raise RateLimited("too many wrong codes", row["locked_until"] - now)
         start, sent = row["window_start"], row["sent_in_window"]

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from .writer_lock import begin_sql
+from .writer_lock import begin_immediately, begin_sql
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin_sql())  # IMMEDIATE under the writer lock
+            conn.exec_driver_sql(begin_sql())  # IMMEDIATE for engine.begin() and the writer lock
 
+        begin_immediately(engine)
         return engine
     # Bounded waits on a database that went away: connecting, and a connection gone silent.
     kw["connect_args"] = PG_CONNECT_ARGS | kw.get("connect_args", {})

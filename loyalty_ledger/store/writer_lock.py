@@ -4,11 +4,12 @@ SQLite's own busy handler sleeps up to 100 ms between tries; under many concurre
 sleep dominates. Claims queue on a thread lock, then a lock file shared by every process on the
 database. Other databases need no such lock (a no-op context).
 
-A transaction that reads before it writes must take this lock too: in WAL mode SQLite refuses
-at once ("database is locked", no busy wait) a reader's upgrade to writer when another writer
-committed since its read began. So the first transaction a thread begins while holding the lock
-begins IMMEDIATE (`begin_sql`): it is the writer from its first statement, waiting in SQLite's
-busy handler for writers that do not take this lock (bounded by the busy timeout).
+In WAL mode SQLite refuses at once ("database is locked", no busy wait) a reader's upgrade to
+writer when another writer committed since its read began. So a transaction begun to write is
+the writer from its first statement: `engine.begin()` on a SQLite engine begins IMMEDIATE
+(`begin_immediately`), waiting in SQLite's busy handler for the writer before it (bounded by the
+busy timeout), as does the first transaction a thread begins while holding this lock
+(`begin_sql`). Reads (`engine.connect()`) begin deferred and never wait for writers.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 _SQLITE_CLAIMS = threading.Lock()
@@ -35,6 +37,23 @@ def begin_sql() -> str:
         _HELD.immediate = False
         return "BEGIN IMMEDIATE"
     return "BEGIN"
+
+
+def begin_immediately(engine: Engine) -> None:
+    """Make `engine.begin()` begin IMMEDIATE: a transaction begun to write reads and writes as
+    the writer, so another writer's commit between its read and its write cannot refuse it."""
+
+    @contextlib.contextmanager
+    def begin() -> Iterator[Connection]:
+        with engine.connect() as conn:
+            _HELD.immediate = True
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                _HELD.immediate = False
+
+    engine.begin = begin  # type: ignore[method-assign]
 
 
 def sqlite_writer(engine: Engine) -> contextlib.AbstractContextManager[Any]:

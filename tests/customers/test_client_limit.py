@@ -95,3 +95,26 @@ def test_concurrent_wrong_codes_on_two_processes_count_every_try(
     assert sorted(answers) == [401] * tries_left + [429] * (12 - tries_left), answers
     r = verify(b, code)
     assert r.status_code == 429 and r.json()["error"] == "rate_limited", r.text
+
+
+def test_first_codes_for_one_new_address_at_once_all_answer(any_m_env: Env) -> None:
+    """Two first requests for the same new address at the same instant both inserted its row;
+    on PostgreSQL the loser failed on the primary key (a 500). Now one inserts, the other
+    waits for it and counts on: every request gets a code or the per-address limit."""
+    import threading
+
+    engine, email = any_m_env.state.engine, f"r{uuid.uuid4().hex[:10]}@example.test"
+    start = threading.Barrier(8)
+
+    def ask(i: int) -> str:
+        start.wait(10)
+        try:
+            return email_codes.issue_code(engine=engine, email=email, client=f"10.9.0.{i}")
+        except email_codes.RateLimited:
+            return "limited"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    sent = [a for a in answers if a != "limited"]
+    assert len(sent) == email_codes.SENDS_PER_ADDRESS and all(len(c) == 6 for c in sent)
+    assert answers.count("limited") == 8 - email_codes.SENDS_PER_ADDRESS

@@ -49,3 +49,43 @@ def test_email_join_and_gift_without_smtp_or_outbox(env: Env) -> None:  # noqa: 
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
     # Each join paid the brand's welcome bonus (its default signup rule: 100 points).
     assert (points_of(env, a["address"]), points_of(env, b["address"])) == (118, 112)
+
+
+def test_email_sign_ins_and_joins_while_another_process_writes_never_answer_503(
+    env: Env,  # noqa: F811
+) -> None:
+    """SQLite: a request whose transaction read before it wrote failed at once ("database is
+    locked", 503) when another writer committed in between (CI saw it on this file's journey).
+    A writer with its own engine commits in a loop meanwhile."""
+    import threading
+
+    from loyalty_ledger.auth import siwe
+    from loyalty_ledger.store import make_engine
+
+    other = make_engine(env.settings.database_url)
+    stop, writes = threading.Event(), [0]
+
+    def write() -> None:
+        while not stop.is_set():
+            siwe.issue_nonce(engine=other)
+            writes[0] += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    answers = []
+    try:
+        for _ in range(12):
+            email = f"w{uuid.uuid4().hex[:8]}@example.test"
+            answers.append(env.client.post("/auth/email/start", json={"email": email}))
+            body = {"email": email, "code": _code_from_file(env, email)}
+            answers.append(env.client.post("/auth/email/verify", json=body))
+            token = answers[-1].json()["token"]
+            answers.append(env.client.get("/members/me", headers=bearer(token)))
+        answers.append(env.client.post("/members/me/join/acme", headers=bearer(token)))
+    finally:
+        stop.set()
+        writer.join(10)
+        other.dispose()
+    assert writes[0] > 12  # the writer really ran alongside
+    codes = [r.status_code for r in answers]
+    assert all(c in (200, 202) for c in codes), [r.text for r in answers if r.is_error]
