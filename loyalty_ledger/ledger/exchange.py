@@ -219,7 +219,9 @@ def approval_calls(
     token = _points_of(sender.w3, deployment, brand)
     calls = []
     if not _read(token.functions.hasRole(EXCHANGE_ROLE, ex.address)):
-        calls.append(token.functions.grantRole(EXCHANGE_ROLE, ex.address))
+        grant = token.functions.grantRole(EXCHANGE_ROLE, ex.address)
+        sender.simulate(grant)  # not the points admin: raises, nothing queued
+        calls.append(grant)
     return [*calls, approve]
 
 
