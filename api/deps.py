@@ -68,7 +68,6 @@ class AppState:
     _w3: Web3 | None = None
     _reader: SqliteReader | bool | None = False  # False: not looked up yet
     _senders: dict[str, Sender] = field(default_factory=dict)
-    # brand id -> (the deployment it was resolved in, its sender): every earn asks twice
     _brand_senders: dict[str, tuple[Deployment, Sender]] = field(default_factory=dict)
     _keys: KeyRing | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -194,9 +193,8 @@ class AppState:
         return s
 
     def brand_sender(self, brand_id: str) -> Sender:
-        """The brand's own issuer key (issuer/redeemer roles on its contracts only), with its
-        submitter running in this process (see `submit_for`); resolved once per deployment
-        (keys are resolved once per process, see KeyRing)."""
+        """The brand's own issuer key (issuer/redeemer roles on its contracts only), its
+        submitter running here (`submit_for`); resolved once per deployment (every earn asks)."""
         dep = self.deployment
         hit = self._brand_senders.get(brand_id)
         if hit is not None and hit[0] is dep:
@@ -206,9 +204,7 @@ class AppState:
         self._brand_senders[brand_id] = (dep, sender)
         return sender
 
-    def brand_writer(self, brand_id: str) -> Sender:
-        """The brand's sender (its submitter runs in this process, see `submit_for`)."""
-        return self.brand_sender(brand_id)
+    brand_writer = brand_sender  # the name the write routes use
 
     def submit_for(self, sender: Sender) -> None:
         """Run a submitter for this key in this process (it sends only while it holds the
