@@ -29,6 +29,8 @@ from loyalty_ledger import auth  # noqa: E402
 from loyalty_ledger.config import ANVIL_DEV_KEYS  # noqa: E402
 from loyalty_ledger.store import make_engine, migrate  # noqa: E402
 
+SEEN: dict[int, bytes] = {}
+
 
 async def post(app: Any, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> int:
     """One POST through the ASGI interface; returns the status."""
@@ -53,6 +55,9 @@ async def post(app: Any, path: str, body: bytes, headers: list[tuple[bytes, byte
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+        elif status >= 300 and status not in SEEN:  # the first answer of each unexpected status
+            SEEN[status] = message.get("body", b"")[:300]
+            print(f"  {status}: {SEEN[status]!r}", flush=True)
 
     await app(scope, receive, send)
     return status
