@@ -68,6 +68,7 @@ class AppState:
     _w3: Web3 | None = None
     _reader: SqliteReader | bool | None = False  # False: not looked up yet
     _senders: dict[str, Sender] = field(default_factory=dict)
+    _brand_senders: dict[str, tuple[Deployment, Sender]] = field(default_factory=dict)
     _keys: KeyRing | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _submitting: set[str] = field(default_factory=set)
@@ -192,15 +193,18 @@ class AppState:
         return s
 
     def brand_sender(self, brand_id: str) -> Sender:
-        """The brand's own issuer key (issuer/redeemer roles on its contracts only)."""
-        self.deployment.program(brand_id)
-        return self.sender(f"brand:{brand_id}")
-
-    def brand_writer(self, brand_id: str) -> Sender:
-        """The brand's sender, with its submitter running in this process (see `submit_for`)."""
-        sender = self.brand_sender(brand_id)
-        self.submit_for(sender)
+        """The brand's own issuer key (issuer/redeemer roles on its contracts only), its
+        submitter running here (`submit_for`); resolved once per deployment (every earn asks)."""
+        dep = self.deployment
+        hit = self._brand_senders.get(brand_id)
+        if hit is not None and hit[0] is dep:
+            return hit[1]
+        dep.program(brand_id)
+        sender = self.sender(f"brand:{brand_id}")
+        self._brand_senders[brand_id] = (dep, sender)
         return sender
+
+    brand_writer = brand_sender  # the name the write routes use
 
     def submit_for(self, sender: Sender) -> None:
         """Run a submitter for this key in this process (it sends only while it holds the

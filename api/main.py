@@ -19,6 +19,7 @@ from loyalty_ledger.store import make_engine, migrate
 
 from . import errors, openapi
 from .deps import ApiOptions, AppState
+from .earnpath import EarnPath
 from .hotpath import HotPath
 from .routers import (
     admin,
@@ -149,6 +150,9 @@ def create_app(
         "with Ethereum (Bearer session); brands, the operator and auditors send X-API-Key.",
         docs_url=None,  # served by the pages router from the vendored Swagger UI (offline)
         redoc_url=None,  # ReDoc would load from a CDN: one docs page, served locally
+        # FastAPI's native OpenTelemetry hooks look for configured providers on every request
+        # (~25 µs); the API configures none.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.api = state = AppState(
         settings=settings, engine=engine, options=options, indexer_outages=indexer_outages
@@ -174,7 +178,8 @@ def create_app(
     # document keeps the order of `routers`.
     for r in (health, perks, *(r for r in routers if r not in (health, perks)), pages):
         app.include_router(r.router)
-    app.add_middleware(HotPath)  # inside the body limit, like the routes
+    app.add_middleware(EarnPath)  # the hot write, then the hot reads: inside the body limit
+    app.add_middleware(HotPath)
     app.add_middleware(BodyLimit, limit=options.max_body)
     openapi.install(app, [r.router for r in routers])
     return app

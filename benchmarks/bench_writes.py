@@ -13,6 +13,9 @@ one low-CPU asyncio client at `--concurrency` with a new order id per request:
 - the same drain on an anvil mining a block every second (`--block-time 1`);
 - gas per earned purchase inside a full batch, beside a single `issue`.
 
+`--accept-only`: the floor and the accepted earns only (no drains), for iterating on the
+request path.
+
 Prints the machine's load average beside the figures (the machine is shared).
 """
 
@@ -227,7 +230,8 @@ def run_db(kind: str, b: Bench, members: list[str], args: Any, tmp: Path) -> Non
         print(f"{kind}: load average {os.getloadavg()[0]:.1f}", flush=True)
         with served(env, args.workers) as port:
             accept(port, key[1], members, args)
-        show_drain("confirmed, automining anvil", drain(env, url, args.drain_timeout))
+        if not args.accept_only:
+            show_drain("confirmed, automining anvil", drain(env, url, args.drain_timeout))
 
 
 def main() -> None:
@@ -241,6 +245,7 @@ def main() -> None:
     ap.add_argument("--batch-items", type=int, default=500)
     ap.add_argument("--block-time-items", type=int, default=5000)
     ap.add_argument("--drain-timeout", type=float, default=300)
+    ap.add_argument("--accept-only", action="store_true", help="skip the drains and the gas")
     args = ap.parse_args()
     print(f"bench_writes: load average at start {os.getloadavg()}; {os.cpu_count()} cores")
     members = addresses(args.members)
@@ -252,6 +257,13 @@ def main() -> None:
         print(f"gas of a single issue: {single.gas_used:,}")
         for kind in args.databases.split(","):
             run_db(kind, b, members, args, tmp)
+    if not args.accept_only:
+        drain_block_time(members, args)
+    print(f"bench_writes: load average at end {os.getloadavg()}")
+
+
+def drain_block_time(members: list[str], args: Any) -> None:
+    """The drain alone on an anvil mining a block every second."""
     with tempfile.TemporaryDirectory() as tmpdir, network(extra=["--block-time", "1"]) as b:
         tmp = Path(tmpdir)
         register_all(b, members)
@@ -260,7 +272,6 @@ def main() -> None:
         queue_direct(b, url, members, args.block_time_items)
         env = env_for(b, url, tmp / "deployment.json", tmp, args.batch_items)
         show_drain("confirmed, anvil --block-time 1", drain(env, url, args.drain_timeout))
-    print(f"bench_writes: load average at end {os.getloadavg()}")
 
 
 if __name__ == "__main__":
