@@ -106,7 +106,7 @@ def _lifetime(
     conn: Connection, brand_id: str, currency: str, hi: int
 ) -> dict[str, tuple[int, int, int, int]]:
     """Per member who bought before `hi`: orders, spend, first and last purchase."""
-    f = _totals(conn, brand_id, hi)
+    f = totals(conn, brand_id, hi)
     q = select(f.c.member, f.c.orders, f.c.spend, f.c.first_at, f.c.last_at).where(
         bought(f, currency)
     )
@@ -122,7 +122,7 @@ def _lifetime(
     return {m: (n, s, a, b) for m, (n, s, a, b) in out.items()}
 
 
-def _totals(conn: Connection, brand_id: str, hi: int) -> Subquery:
+def totals(conn: Connection, brand_id: str, hi: int) -> Subquery:
     every = member_totals(conn, brand_id=brand_id, hi=hi)
     return every if every is not None else facts(conn, brand_id=brand_id, lo=None, hi=hi)
 
@@ -166,12 +166,15 @@ def clv_history(
     return out
 
 
-def last_in(conn: Connection, brand_id: str, currency: str, lo: int, hi: int) -> dict[str, int]:
-    """Per member, the time of the last purchase in [lo, hi): a month's `last_at` when it is
-    at or after lo (the month's last purchase is then the window's in that month), and the
-    records of a month that hi cuts with records after it."""
+def purchases_in(
+    conn: Connection, brand_id: str, currency: str, lo: int, hi: int
+) -> Subquery | None:
+    """Rows (member, last) of the purchases in [lo, hi), per member the last among them: a
+    month's `last_at` when it is at or after lo (the month's last purchase is then the
+    window's in that month), and the records of a month that hi cuts with records after it;
+    None for an empty window."""
     if lo >= hi:
-        return {}
+        return None
     r, e = T_EARN_MONTH.c, T_EARN.c
     first, last = month_index(lo), month_index(hi - 1)
     end = month_start(last + 1)
@@ -199,7 +202,14 @@ def last_in(conn: Connection, brand_id: str, currency: str, lo: int, hi: int) ->
                 e.ordered_at < hi,
             )
         )
-    u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("lasts")
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("lasts")
+
+
+def last_in(conn: Connection, brand_id: str, currency: str, lo: int, hi: int) -> dict[str, int]:
+    """Per member, the time of the last purchase in [lo, hi) (`purchases_in`)."""
+    u = purchases_in(conn, brand_id, currency, lo, hi)
+    if u is None:
+        return {}
     q = select(u.c.member, func.max(u.c["last"])).group_by(u.c.member)
     return {m: int(t) for m, t in conn.execute(q)}
 
