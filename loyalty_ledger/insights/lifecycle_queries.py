@@ -22,6 +22,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -322,11 +323,16 @@ def cohort_counts(
         .group_by(t.member)
         .subquery("firsts")
     )
+    # Only members whose first purchase or activity is in the period are in a cohort.
+    newcomers = or_(
+        and_(firsts.c.fb >= lo, firsts.c.fb < hi), and_(firsts.c.fa >= lo, firsts.c.fa < hi)
+    )
     f = facts(conn, brand_id=brand_id, lo=lo, hi=hi)
     mm = (
         select(
             f.c.member, f.c.month, func.max(case((bought(f, currency), 1), else_=0)).label("buys")
         )
+        .where(f.c.member.in_(select(firsts.c.member).where(newcomers)))
         .group_by(f.c.member, f.c.month)
         .subquery("mm")
     )
@@ -337,7 +343,7 @@ def cohort_counts(
         return case(*steps, else_=-1)
 
     fb, fa = month_of(firsts.c.fb).label("cb"), month_of(firsts.c.fa).label("ca")
-    sized = select(fb, fa, (firsts.c.fb < hi).label("bought")).subquery("sized")
+    sized = select(fb, fa, (firsts.c.fb < hi).label("bought")).where(newcomers).subquery("sized")
     buying, active = CohortCounts({}, {}, {}), CohortCounts({}, {}, {})
     q = select(sized.c.cb, sized.c.ca, sized.c.bought, func.count()).group_by(
         sized.c.cb, sized.c.ca, sized.c.bought
