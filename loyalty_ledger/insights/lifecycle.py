@@ -37,8 +37,11 @@ class CustomerHistory:
 
 def lifetime_value(hist: Sequence[CustomerHistory], *, buckets: int = 8) -> dict[str, object]:
     """Lifetime value to date: each customer's spend from their first purchase to T."""
-    values = [h.spend for h in hist]
-    orders = sum(h.orders for h in hist)
+    return lifetime_value_of([h.spend for h in hist], sum(h.orders for h in hist), buckets=buckets)
+
+
+def lifetime_value_of(values: Sequence[int], orders: int, *, buckets: int = 8) -> dict[str, object]:
+    """`lifetime_value` from each customer's spend and the orders of them all."""
     revenue = sum(values)
     return {
         "customers": len(values),
@@ -67,7 +70,12 @@ def lapse_churn(
     ]
     new = [h for h in hist if start <= h.first < cutoff]
     churned = sum(1 for h in (*at_start, *new) if h.last < cutoff)
-    at_risk = len(at_start) + len(new)
+    return lapse_churn_counts(len(at_start), len(new), churned, days=days)
+
+
+def lapse_churn_counts(at_start: int, new: int, churned: int, *, days: int) -> dict[str, object]:
+    """`lapse_churn` from the counts of customers at the start, new ones, and the churned."""
+    at_risk = at_start + new
     note = None
     if at_risk == 0:
         note = (
@@ -76,8 +84,8 @@ def lapse_churn(
         )
     return {
         "days": days,
-        "customers_at_start": len(at_start),
-        "new_customers": len(new),
+        "customers_at_start": at_start,
+        "new_customers": new,
         "at_risk": at_risk,
         "churned": churned,
         "retained": at_risk - churned,
@@ -91,8 +99,12 @@ def lapsed(hist: Sequence[CustomerHistory], *, as_of: int, days: int) -> dict[st
     purchase since (the lapsed share of the customer base at as_of)."""
     cutoff = as_of - days * DAY
     base = [h for h in hist if h.first < cutoff]
-    gone = sum(1 for h in base if h.last < cutoff)
-    return {"customers": len(base), "lapsed": gone, "lapsed_rate": ratio(gone, len(base))}
+    return lapsed_counts(len(base), sum(1 for h in base if h.last < cutoff))
+
+
+def lapsed_counts(customers: int, gone: int) -> dict[str, object]:
+    """`lapsed` from the counts."""
+    return {"customers": customers, "lapsed": gone, "lapsed_rate": ratio(gone, customers)}
 
 
 def expected_windows(churn: float, windows: float) -> float:
@@ -113,10 +125,35 @@ def predicted_value(
     (a purchase in [T - 2N, T - N)); churn = the share of them who bought nothing in it.
     """
     active = [h for h in hist if h.active_at_window]
-    customers, orders = len(active), sum(h.window_orders for h in active)
-    revenue = sum(h.window_spend for h in active)
-    churned = sum(1 for h in active if h.window_orders == 0)
-    churn = ratio(churned, customers)
+    return predicted_value_of(
+        WindowCounts(
+            customers=len(active),
+            orders=sum(h.window_orders for h in active),
+            revenue=sum(h.window_spend for h in active),
+            churned=sum(1 for h in active if h.window_orders == 0),
+        ),
+        days=days,
+        horizon_days=horizon_days,
+    )
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """The customers active when the last window opened, their orders and spend in it, and
+    how many of them bought nothing in it."""
+
+    customers: int
+    orders: int
+    revenue: int
+    churned: int
+
+
+def predicted_value_of(
+    w: WindowCounts, *, days: int, horizon_days: int = HORIZON_DAYS
+) -> dict[str, object]:
+    """`predicted_value` from the counts of the last window."""
+    customers, orders, revenue = w.customers, w.orders, w.revenue
+    churn = ratio(w.churned, customers)
     windows = None if churn is None else expected_windows(churn, horizon_days / days)
     value = None if windows is None else int(revenue * windows // customers)
     return {
@@ -128,7 +165,7 @@ def predicted_value(
         "revenue": revenue,
         "average_order_value": floor_div(revenue, orders),
         "orders_per_customer": ratio(orders, customers),
-        "churned": churned,
+        "churned": w.churned,
         "churn_rate": churn,
         "expected_windows": windows,
         "expected_lifetime_days": None if windows is None else windows * days,

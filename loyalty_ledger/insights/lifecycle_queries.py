@@ -22,6 +22,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -106,7 +107,7 @@ def _lifetime(
     conn: Connection, brand_id: str, currency: str, hi: int
 ) -> dict[str, tuple[int, int, int, int]]:
     """Per member who bought before `hi`: orders, spend, first and last purchase."""
-    f = _totals(conn, brand_id, hi)
+    f = totals(conn, brand_id, hi)
     q = select(f.c.member, f.c.orders, f.c.spend, f.c.first_at, f.c.last_at).where(
         bought(f, currency)
     )
@@ -122,7 +123,7 @@ def _lifetime(
     return {m: (n, s, a, b) for m, (n, s, a, b) in out.items()}
 
 
-def _totals(conn: Connection, brand_id: str, hi: int) -> Subquery:
+def totals(conn: Connection, brand_id: str, hi: int) -> Subquery:
     every = member_totals(conn, brand_id=brand_id, hi=hi)
     return every if every is not None else facts(conn, brand_id=brand_id, lo=None, hi=hi)
 
@@ -166,12 +167,15 @@ def clv_history(
     return out
 
 
-def last_in(conn: Connection, brand_id: str, currency: str, lo: int, hi: int) -> dict[str, int]:
-    """Per member, the time of the last purchase in [lo, hi): a month's `last_at` when it is
-    at or after lo (the month's last purchase is then the window's in that month), and the
-    records of a month that hi cuts with records after it."""
+def purchases_in(
+    conn: Connection, brand_id: str, currency: str, lo: int, hi: int
+) -> Subquery | None:
+    """Rows (member, last) of the purchases in [lo, hi), per member the last among them: a
+    month's `last_at` when it is at or after lo (the month's last purchase is then the
+    window's in that month), and the records of a month that hi cuts with records after it;
+    None for an empty window."""
     if lo >= hi:
-        return {}
+        return None
     r, e = T_EARN_MONTH.c, T_EARN.c
     first, last = month_index(lo), month_index(hi - 1)
     end = month_start(last + 1)
@@ -199,7 +203,14 @@ def last_in(conn: Connection, brand_id: str, currency: str, lo: int, hi: int) ->
                 e.ordered_at < hi,
             )
         )
-    u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("lasts")
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("lasts")
+
+
+def last_in(conn: Connection, brand_id: str, currency: str, lo: int, hi: int) -> dict[str, int]:
+    """Per member, the time of the last purchase in [lo, hi) (`purchases_in`)."""
+    u = purchases_in(conn, brand_id, currency, lo, hi)
+    if u is None:
+        return {}
     q = select(u.c.member, func.max(u.c["last"])).group_by(u.c.member)
     return {m: int(t) for m, t in conn.execute(q)}
 
@@ -312,11 +323,16 @@ def cohort_counts(
         .group_by(t.member)
         .subquery("firsts")
     )
+    # Only members whose first purchase or activity is in the period are in a cohort.
+    newcomers = or_(
+        and_(firsts.c.fb >= lo, firsts.c.fb < hi), and_(firsts.c.fa >= lo, firsts.c.fa < hi)
+    )
     f = facts(conn, brand_id=brand_id, lo=lo, hi=hi)
     mm = (
         select(
             f.c.member, f.c.month, func.max(case((bought(f, currency), 1), else_=0)).label("buys")
         )
+        .where(f.c.member.in_(select(firsts.c.member).where(newcomers)))
         .group_by(f.c.member, f.c.month)
         .subquery("mm")
     )
@@ -327,7 +343,7 @@ def cohort_counts(
         return case(*steps, else_=-1)
 
     fb, fa = month_of(firsts.c.fb).label("cb"), month_of(firsts.c.fa).label("ca")
-    sized = select(fb, fa, (firsts.c.fb < hi).label("bought")).subquery("sized")
+    sized = select(fb, fa, (firsts.c.fb < hi).label("bought")).where(newcomers).subquery("sized")
     buying, active = CohortCounts({}, {}, {}), CohortCounts({}, {}, {})
     q = select(sized.c.cb, sized.c.ca, sized.c.bought, func.count()).group_by(
         sized.c.cb, sized.c.ca, sized.c.bought

@@ -103,7 +103,11 @@ def period_spend(stats: Sequence[CustomerStats], *, buckets: int = 8) -> dict[st
     """Spend per customer who bought in the period (orders x average order value): the value
     a customer brought inside the window, not a lifetime value."""
     values = [s.spend for s in stats if s.orders > 0]
-    orders = sum(s.orders for s in stats)
+    return period_spend_of(values, sum(s.orders for s in stats), buckets=buckets)
+
+
+def period_spend_of(values: Sequence[int], orders: int, *, buckets: int = 8) -> dict[str, object]:
+    """`period_spend` from the spend of each customer who bought and their orders."""
     revenue = sum(values)
     return {
         "customers": len(values),

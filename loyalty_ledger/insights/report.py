@@ -14,6 +14,7 @@ from loyalty_ledger.programme.earn import get_rule
 
 from . import economy, ledger_queries, lifecycle, metrics, queries
 from . import lifecycle_queries as lq
+from .lifecycle_sums import clv_sums, lapse_sums
 from .period import Period, iso, make_period
 from .settings import churn_days
 
@@ -53,16 +54,12 @@ def clv(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        hist = lq.clv_history(conn, brand_id=bid, currency=cur, period=period, days=days)
-    stats = [
-        metrics.CustomerStats(h.member, h.period_orders, h.period_spend, 0)
-        for h in hist
-        if h.period_orders
-    ]
+        sums = clv_sums(conn, brand_id=bid, currency=cur, period=period, days=days)
     return _head(bid, period, cur) | {
-        "lifetime": {"as_of": iso(period.as_of)} | lifecycle.lifetime_value(hist),
-        "predicted": lifecycle.predicted_value(hist, days=days),
-        "in_period": metrics.period_spend(stats),
+        "lifetime": {"as_of": iso(period.as_of)}
+        | lifecycle.lifetime_value_of(sums.lifetime, sums.lifetime_orders),
+        "predicted": lifecycle.predicted_value_of(sums.window, days=days),
+        "in_period": metrics.period_spend_of(sums.in_period, sums.period_orders),
     }
 
 
@@ -103,7 +100,7 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
     prev = period.previous()
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        hist = lq.churn_history(conn, brand_id=bid, currency=cur, period=period, days=days)
+        lapse = lapse_sums(conn, brand_id=bid, currency=cur, period=period, days=days)
         mc = lq.month_counts(conn, brand_id=bid, currency=cur, period=period)
         before, during, both = lq.period_activity(conn, brand_id=bid, period=period, previous=prev)
     months, partial = period.months(), _partial(period)
@@ -115,8 +112,8 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
     return (
         _head(bid, period)
         | {"definition": f"no purchase for {days} days"}
-        | lifecycle.lapse_churn(hist, start=period.start, as_of=period.as_of, days=days)
-        | {"lapsed": lifecycle.lapsed(hist, as_of=period.as_of, days=days)}
+        | lifecycle.lapse_churn_counts(lapse.at_start, lapse.new, lapse.churned, days=days)
+        | {"lapsed": lifecycle.lapsed_counts(lapse.base, lapse.lapsed)}
         | {"monthly": lifecycle.monthly_churn_counts(mc.buying, mc.buying_both, months, partial)}
         | {"activity": activity}
     )

@@ -157,7 +157,18 @@ class EarnRecord(OffchainModel, table=True):
     __table_args__ = (
         UniqueConstraint("brand_id", "idem_key"),
         Index(None, "brand_id", "member"),
-        Index(None, "brand_id", "ordered_at"),
+        # The records by time, with what the insights read of them (0026): index-only reads.
+        Index(
+            "ix_earn_record_by_time",
+            "brand_id",
+            "ordered_at",
+            "status",
+            "reason",
+            "member",
+            "currency",
+            "order_amount",
+            "items_count",
+        ),
         Index(None, "block_number"),  # the points rollups find a block's earnings (0021)
     )
     id: int | None = Field(default=None, primary_key=True)
