@@ -38,9 +38,14 @@ new MutationObserver((_, obs) => {
   if (document.body && document.body.dataset.ready === '1' && window.__drawn === undefined) {
     window.__drawn = performance.now();
     obs.disconnect();
+    if (window.__onDrawn) window.__onDrawn(window.__drawn);
   }
 }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-ready'] });
 """
+# Waits without polling (the driver's polling runs in the page, on every frame).
+AWAIT_DRAWN = """new Promise((ok) => {
+  if (window.__drawn !== undefined) ok(window.__drawn); else window.__onDrawn = ok;
+})"""
 CASES = ("cold, after a new earning", "warm, after a new head", "warm, nothing changed")
 Change = Callable[[], None] | None
 
@@ -67,8 +72,7 @@ def drawn(ctx: Any, url: str) -> float:
     """Navigation start to the charts drawn, in ms."""
     page = ctx.new_page()
     page.goto(url, wait_until="commit")
-    page.wait_for_function("window.__drawn !== undefined", timeout=60_000)
-    ms = float(page.evaluate("window.__drawn"))
+    ms = float(page.evaluate(AWAIT_DRAWN))
     page.close()
     return ms
 
