@@ -27,6 +27,23 @@ const LL = {
     if (r.status === 202 && data && data.operation) return this.settled(data, { key, token });
     return data;
   },
+  // A response of lines of JSON (NDJSON): `each(value)` as every line comes.
+  async lines(r, each) {
+    const reader = r.body.getReader(), text = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      buf += text.decode(value, { stream: !done });
+      let end;
+      while ((end = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, end);
+        buf = buf.slice(end + 1);
+        if (line.trim()) each(JSON.parse(line));
+      }
+      if (done) break;
+    }
+    if (buf.trim()) each(JSON.parse(buf));
+  },
   async settled(data, { key, token }) {
     const deadline = Date.now() + 120000;
     for (;;) {
