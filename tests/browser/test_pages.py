@@ -40,7 +40,8 @@ CANVAS_DRAWN = """(id) => {
 }"""
 
 
-def test_dashboard(site: Site, browser: Any) -> None:
+def test_dashboard(dashboard_site: Site, browser: Any) -> None:
+    site = dashboard_site
     key = site.keys["acme:viewer"]
     page = browser.new_page()
     errors = _watch(page)
@@ -95,8 +96,9 @@ def test_dashboard(site: Site, browser: Any) -> None:
     page.close()
 
 
-def test_dashboard_default_period(site: Site, browser: Any) -> None:
+def test_dashboard_default_period(dashboard_site: Site, browser: Any) -> None:
     """Without dates: the last three full months and this month to date, the month marked."""
+    site = dashboard_site
     key = site.keys["acme:viewer"]
     page = browser.new_page()
     errors = _watch(page)
@@ -119,10 +121,11 @@ def test_dashboard_default_period(site: Site, browser: Any) -> None:
 
 
 def test_dashboard_draws_each_part_as_it_comes(
-    site: Site, browser: Any, monkeypatch: pytest.MonkeyPatch
+    dashboard_site: Site, browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dashboard's answer comes as lines, one per part: the charts of the parts computed
     first are drawn while a slow part is still being computed, the page is ready after it."""
+    site = dashboard_site
     release = threading.Event()
     churn = insights.REPORTS["churn"]
 
