@@ -31,18 +31,22 @@ def stream(
     names: Sequence[str],
     work: Callable[[str], dict[str, Any]],
     parallel: int,
+    keep: Callable[[bytes], None] = lambda _: None,
 ) -> Iterator[bytes]:
     """One line with `head()`, then one `{"part": name, "answer": ...}` line per name as soon as
     `work(name)` returns (computed `parallel` at a time, in `names`' order): a reader draws each
-    part while the others are computed. Closing the stream cancels the parts not started."""
+    part while the others are computed. Every line sent is given to `keep` at the end. Closing
+    the stream cancels the parts not started."""
     pool = ThreadPoolExecutor(max_workers=parallel)
     try:
         pending: dict[Future[dict[str, Any]], str] = {pool.submit(work, n): n for n in names}
-        yield dumps(head()) + b"\n"
+        sent = [dumps(head()) + b"\n"]
+        yield sent[0]
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:
-                name = pending.pop(f)
-                yield dumps({"part": name, "answer": f.result()}) + b"\n"
+                sent.append(dumps({"part": pending.pop(f), "answer": f.result()}) + b"\n")
+                yield sent[-1]
+        keep(b"".join(sent))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

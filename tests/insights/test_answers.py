@@ -66,6 +66,15 @@ def test_dashboard_as_lines_is_the_same_answer(api: Api) -> None:
     assert sorted(x["part"] for x in lines) == sorted(PARTS)
     for x in lines:
         assert x["answer"] == whole[x["part"]], x["part"]
+    kept = _kept(api).computed
+    again = api.client.get(
+        "/brands/acme/insights/dashboard",
+        params=Q,
+        headers=h | {"Accept": "application/x-ndjson"},
+    )
+    assert again.text == r.text  # kept whole: every line at once
+    if api.engine.dialect.name == "sqlite":  # (PostgreSQL: see the test below)
+        assert _kept(api).computed == kept
     refused = api.client.get(
         "/brands/acme/insights/dashboard",
         params=Q,
