@@ -7,6 +7,9 @@ like the demo's, every ledger entry was mined an hour ago and each earn record c
 transaction of its points.
 Run: .venv/bin/python benchmarks/bench_insights.py [--members 10000 --months 12] [--no-browser]
      [--from 2026-01-01 --to 2027-01-01]  (default: each endpoint's default period)
+     [--db sqlite --db-file /tmp/b.db]  (seeded once, then reused: the members and months it has)
+     [--browser-only --rounds 3 --compare OLD_STATIC_DIR]  (the first load only; OLD: e.g. main's
+     api/static, measured in the same rounds as this tree's page)
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -29,7 +32,8 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.deps import ApiOptions
-from api.main import serve
+from api.routers.pages import STATIC
+from benchmarks import _first_load
 from loyalty_ledger import auth
 from loyalty_ledger.chain.deploy import Deployment, Program
 from loyalty_ledger.demo.seed import _write_sql
@@ -295,54 +299,6 @@ def time_endpoints(
     return out
 
 
-def time_dashboard(
-    settings, app, key: str, brand: str, runs: int, query: str = ""
-) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
-    """Per load: ms from navigation to the charts drawn, and to the page's own DOMContentLoaded
-    (its HTML and scripts, no data: the browser's floor)."""
-    from playwright.sync_api import sync_playwright
-
-    stop, ready = threading.Event(), threading.Event()
-    thread = serve(settings, stop, app=app, ready=ready)
-    ready.wait(20)
-    base = f"http://{settings.api_host}:{settings.api_port}"
-    loads = []
-    try:
-        with sync_playwright() as p, tempfile.TemporaryDirectory() as prof:
-            ctx = p.chromium.launch_persistent_context(
-                prof,
-                executable_path="/usr/bin/chromium",
-                headless=True,
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-                viewport={"width": 1400, "height": 1000},
-            )
-            for _ in range(runs):
-                page = ctx.new_page()
-                hash_ = f"brand={brand}&key={key}" + (f"&{query}" if query else "")
-                page.goto(f"{base}/dashboard#{hash_}", wait_until="commit")
-                page.wait_for_selector("body[data-ready='1']", timeout=30_000)
-                drawn = page.evaluate("performance.now()")  # ms since navigation start
-                dom = page.evaluate(
-                    "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
-                )
-                loads.append((drawn, dom))
-                page.close()
-            ctx.close()
-    finally:
-        stop.set()
-        thread.join(10)
-    return loads
-
-
 def free_port() -> int:
     import socket
 
@@ -351,26 +307,53 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(kind: str, args: argparse.Namespace) -> None:
-    tmp = Path(tempfile.mkdtemp())
+def open_db(kind: str, args: argparse.Namespace, tmp: Path) -> tuple[str, Any, str | None]:
+    """The database's URL, engine and PostgreSQL schema (None: SQLite), seeded; a SQLite
+    `--db-file` that was seeded before is reused as it is."""
     schema = None
     if kind == "sqlite":
-        url = f"sqlite:///{tmp / 'bench.db'}"
+        url = f"sqlite:///{Path(args.db_file).resolve() if args.db_file else tmp / 'bench.db'}"
     else:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         with create_engine(PG_URL).begin() as c:
             c.execute(text(f"create schema {schema}"))
         url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     engine = make_engine(url, pool_size=10) if kind != "sqlite" else make_engine(url)
+    migrate(engine)
+    with engine.connect() as c:
+        seeded = c.execute(text("SELECT count(*) FROM indexer_state")).scalar()
+    if kind == "sqlite" and args.db_file and seeded:
+        print(f"\n== {kind}: reused {args.db_file} (as seeded before)")
+        return url, engine, schema
+    t = time.perf_counter()
+    sizes = seed(engine, deployment(), args.members, args.months)
+    if kind == "postgresql":  # the steady state autovacuum keeps: index-only reads
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("vacuum analyze"))
+    print(f"\n== {kind}: seeded {sizes} in {time.perf_counter() - t:.1f} s")
+    return url, engine, schema
+
+
+def print_endpoints(times: dict[str, dict[str, tuple[float, float, float]]]) -> None:
+    for case, per in times.items():
+        floor = per.pop(FLOOR)
+        print(
+            f"  {case}: (floor: GET .../insights/{FLOOR} median {floor[0]:.1f} ms, CPU"
+            f" {floor[2]:.1f})"
+        )
+        for name, (ms, low, cpu) in per.items():
+            today = f" | today {TODAY[name]}" if case == CHANGES[0][0] else ""
+            print(
+                f"    GET /brands/coffee/insights/{name:<14} median {ms:7.1f} ms"
+                f"  (min {low:7.1f}, CPU {cpu:7.1f})  | aim < 50 ms{today}"
+            )
+
+
+def run(kind: str, args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    url, engine, schema = open_db(kind, args, tmp)
     try:
-        migrate(engine)
         dep = deployment()
-        t = time.perf_counter()
-        sizes = seed(engine, dep, args.members, args.months)
-        if kind == "postgresql":  # the steady state autovacuum keeps: index-only reads
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.execute(text("vacuum analyze"))
-        print(f"\n== {kind}: seeded {sizes} in {time.perf_counter() - t:.1f} s")
         port = free_port()
         settings = make_settings(url, tmp).model_copy(update={"api_port": port})
         dep.save(settings.deployment_file)
@@ -386,32 +369,21 @@ def run(kind: str, args: argparse.Namespace) -> None:
         query = "&".join(
             f"{k}={v}" for k, v in (("from", args.start), ("to", args.end)) if v is not None
         )
-        times = time_endpoints(
-            client, engine, key, "coffee", args.runs, f"?{query}" if query else ""
-        )
         print(f"  period: {query or 'the default (running: answers are as of now)'}")
-        for case, per in times.items():
-            floor = per.pop(FLOOR)
-            print(
-                f"  {case}: (floor: GET .../insights/{FLOOR} median {floor[0]:.1f} ms, CPU"
-                f" {floor[2]:.1f})"
-            )
-            for name, (ms, low, cpu) in per.items():
-                today = f" | today {TODAY[name]}" if case == CHANGES[0][0] else ""
-                print(
-                    f"    GET /brands/coffee/insights/{name:<14} median {ms:7.1f} ms"
-                    f"  (min {low:7.1f}, CPU {cpu:7.1f})  | aim < 50 ms{today}"
+        if not args.browser_only:
+            print_endpoints(
+                time_endpoints(
+                    client, engine, key, "coffee", args.runs, f"?{query}" if query else ""
                 )
-        if not args.no_browser and os.path.exists("/usr/bin/chromium"):
-            new_earning(engine)
-            loads = time_dashboard(settings, app, key, "coffee", 3, query)
-            print(
-                "  dashboard first load to charts drawn: "
-                f"{', '.join(f'{x:.0f}' for x, _ in loads)} ms (after a new earning with a cold "
-                "browser, then nothing changed) | aim < 600 ms | floor (the page without data, "
-                f"DOMContentLoaded): {', '.join(f'{d:.0f}' for _, d in loads)} ms"
-                f" | today {TODAY_FIRST_LOAD}"
             )
+        if not args.no_browser and os.path.exists("/usr/bin/chromium"):
+            # A server that has answered before (its routes built), as a brand's would be.
+            client.get("/dashboard").raise_for_status()
+            pages = {"this": STATIC} | ({"compared": Path(args.compare)} if args.compare else {})
+            hash_ = f"brand=coffee&key={key}" + (f"&{query}" if query else "")
+            changes = (lambda: new_earning(engine), lambda: new_head(engine))
+            results = _first_load.measure(settings, app, changes, hash_, args.rounds, pages)
+            _first_load.report(results, TODAY_FIRST_LOAD)
     finally:
         engine.dispose()
         if args.keep:
@@ -431,6 +403,10 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--from", dest="start", help="period start YYYY-MM-DD (endpoints only)")
     ap.add_argument("--to", dest="end", help="period end YYYY-MM-DD, exclusive")
+    ap.add_argument("--db-file", help="SQLite: seed this file once, then reuse it")
+    ap.add_argument("--browser-only", action="store_true", help="only the dashboard's first load")
+    ap.add_argument("--rounds", type=int, default=3, help="first loads per case (new browsers)")
+    ap.add_argument("--compare", help="another page folder measured alike (e.g. main's api/static)")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()} (2 cores; the machine may be shared)")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):

@@ -9,10 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-import orjson
 import requests
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Engine
 
@@ -29,6 +28,7 @@ from loyalty_ledger.programme.order_time import EARLIEST_ORDER, programme_start
 from loyalty_ledger.store.reader import offchain_version
 
 from ..deps import AppState, BrandReader, IssuerDep, ProgramDep, StateDep
+from . import parts
 from .operations import prefer_wait, settled_earning
 from .writes import PreferHeader
 
@@ -140,36 +140,49 @@ ScopeDep = Annotated[Scope, Depends(insight_scope)]
 
 
 @router.get("/insights/dashboard")
-def dashboard(scope: ScopeDep) -> Response:
+def dashboard(scope: ScopeDep, request: Request) -> Response:
     """Every metric of the dashboard in one answer (each as its own endpoint answers it), with
     the block the mirror is at: the dashboard's first load is one request. Kept per indexed
-    head block and off-chain version (and the as-of time, to the second)."""
+    head block and off-chain version (and the as-of time, to the second). With `Accept:
+    application/x-ndjson`: the same as lines, the brand, period and block first, then
+    `{"part": name, "answer": ...}` per metric as soon as it is ready (the page draws each)."""
     version = mirror_version(scope.engine)
     p = scope.period
-    key = (scope.program.brand_id, scope.program.points, "dashboard", p.start, p.end, p.as_of)
 
-    def body() -> bytes:
+    def head() -> dict[str, Any]:
         st = views.mirror_state(engine=scope.engine)
-        head = {
+        return {
             "brand_id": scope.program.brand_id,
             "period": p.to_json(),
             "as_of_block": st["checkpoint_block"] if st else None,
         }
 
-        def work(name: str) -> dict[str, Any]:
-            return scope.answer(name, version)
+    def work(name: str) -> dict[str, Any]:
+        return scope.answer(name, version)
 
+    key = (scope.program.brand_id, scope.program.points, "dashboard", p.start, p.end, p.as_of)
+    now = int(time.time())  # the points part is true until the next expiry after this
+    if parts.wants_ndjson(request.headers.get("accept")):
+        lines_key = (*key, parts.NDJSON)
+        kept = scope.answers.peek(lines_key, version)
+        if kept is not None:  # every line at once, as the one answer would be
+            return Response(kept, media_type=parts.NDJSON)
+
+        def keep(lines: bytes) -> None:
+            until = next_expiry(scope.engine, scope.program, now)
+            scope.answers.put(lines_key, version, lines, until)
+
+        lines = parts.stream(head, SLOWEST_FIRST, work, PARALLEL, keep)
+        return StreamingResponse(lines, media_type=parts.NDJSON)
+
+    def body() -> bytes:
         # The parts in parallel: their SQL runs without the GIL (SQLite in the process, or
         # the PostgreSQL server), so two cores draw the charts sooner.
+        top = head()
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             done = dict(zip(SLOWEST_FIRST, pool.map(work, SLOWEST_FIRST), strict=True))
-        parts = {name: done[name] for name in DASHBOARD}
-        try:
-            return orjson.dumps(head | parts)
-        except TypeError:  # something orjson does not encode as the endpoints do
-            return orjson.dumps(jsonable_encoder(head | parts))
+        return parts.dumps(top | {name: done[name] for name in DASHBOARD})
 
-    now = int(time.time())  # the points part is true until the next expiry after this
     data = scope.answers.get(
         key, version, body, lambda: next_expiry(scope.engine, scope.program, now)
     )

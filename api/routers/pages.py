@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 STATIC = (Path(__file__).resolve().parent.parent / "static").resolve()
 TYPES = {
@@ -17,6 +20,12 @@ TYPES = {
     ".png": "image/png",
 }
 SWAGGER = "/static/vendor/swagger-ui"
+# A page's own files, named with their content's hash (`?v=`): kept by the browser for a year
+# without asking again; a page names the new hash once a file changes. Without it (or another
+# hash): five minutes. A page itself is asked again each time (its ETag: 304 when unchanged).
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+STATIC_REF = re.compile(r'(src|href)="(/static/[^"?#]+)"')
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -27,21 +36,21 @@ def home() -> RedirectResponse:
 
 
 @router.get("/dashboard")
-def dashboard() -> FileResponse:
+def dashboard(request: Request) -> Response:
     """The brand dashboard (needs a brand API key, entered on the page)."""
-    return FileResponse(STATIC / "dashboard.html", media_type="text/html")
+    return page(request, "dashboard.html")
 
 
 @router.get("/console")
-def console() -> FileResponse:
+def console(request: Request) -> Response:
     """The brand console: perks, members, segments and notifications, exports (a brand key)."""
-    return FileResponse(STATIC / "console.html", media_type="text/html")
+    return page(request, "console.html")
 
 
 @router.get("/wallet")
-def wallet() -> FileResponse:
+def wallet(request: Request) -> Response:
     """The customer wallet (Sign-In with Ethereum)."""
-    return FileResponse(STATIC / "wallet.html", media_type="text/html")
+    return page(request, "wallet.html")
 
 
 @router.get("/docs")
@@ -59,13 +68,45 @@ def docs(request: Request) -> HTMLResponse:
 
 
 @router.get("/static/{name:path}")
-def static(name: str) -> FileResponse:
+def static(name: str, request: Request) -> Response:
     """Files under api/static (the pages' JS/CSS and the vendored Chart.js)."""
     path = (STATIC / name).resolve()
     if not path.is_relative_to(STATIC) or not path.is_file():
         raise HTTPException(404, f"no static file {name}")
+    tag = digest(path, path.stat().st_mtime_ns)
+    cache = IMMUTABLE if request.query_params.get("v") == tag else SHORT
+    if request.headers.get("if-none-match") == f'"{tag}"':
+        return Response(status_code=304, headers={"ETag": f'"{tag}"', "Cache-Control": cache})
     return FileResponse(
         path,
         media_type=TYPES.get(path.suffix, "application/octet-stream"),
-        headers={"Cache-Control": "public, max-age=300"},
+        headers={"Cache-Control": cache, "ETag": f'"{tag}"'},
     )
+
+
+@lru_cache(maxsize=256)
+def digest(path: Path, _mtime_ns: int) -> str:
+    """A file's content hash (kept per modification time)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def page(request: Request, name: str) -> Response:
+    """A page with its own files named by their hashes (`/static/x.js?v=...`)."""
+    path = STATIC / name
+    html = versioned(path, path.stat().st_mtime_ns)
+    tag = '"' + hashlib.sha256(html.encode()).hexdigest()[:16] + '"'
+    headers = {"Cache-Control": "no-cache", "ETag": tag}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(html, headers=headers)
+
+
+@lru_cache(maxsize=32)
+def versioned(path: Path, _mtime_ns: int) -> str:
+    def named(m: re.Match[str]) -> str:
+        file = (path.parent / m[2].removeprefix("/static/")).resolve()
+        if not file.is_file():
+            return m[0]
+        return f'{m[1]}="{m[2]}?v={digest(file, file.stat().st_mtime_ns)}"'
+
+    return STATIC_REF.sub(named, path.read_text(encoding="utf-8"))

@@ -1,5 +1,6 @@
 // Shared helpers of the dashboard and the wallet page (no framework, no network but our API).
 "use strict";
+const LL_INT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const LL = {
   // A write (POST, PUT, PATCH, DELETE) asks the API to wait for its chain transaction
   // (Prefer: wait=10); answered 202 Accepted (still queued), it polls /operations/{id} until the
@@ -11,6 +12,11 @@ const LL = {
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && !headers["Prefer"]) headers["Prefer"] = "wait=10";
     const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return this.answer(r, { key, token });
+  },
+  // A response of the API as its JSON (thrown with the API's detail when not ok; a 202's
+  // operation waited for).
+  async answer(r, { key, token } = {}) {
     const text = await r.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
@@ -20,6 +26,23 @@ const LL = {
     }
     if (r.status === 202 && data && data.operation) return this.settled(data, { key, token });
     return data;
+  },
+  // A response of lines of JSON (NDJSON): `each(value)` as every line comes.
+  async lines(r, each) {
+    const reader = r.body.getReader(), text = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      buf += text.decode(value, { stream: !done });
+      let end;
+      while ((end = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, end);
+        buf = buf.slice(end + 1);
+        if (line.trim()) each(JSON.parse(line));
+      }
+      if (done) break;
+    }
+    if (buf.trim()) each(JSON.parse(buf));
   },
   async settled(data, { key, token }) {
     const deadline = Date.now() + 120000;
@@ -35,7 +58,8 @@ const LL = {
     }
   },
   // Integers (money in minor units, points) with thousands separators; null shows as a dash.
-  int(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: 0 }); },
+  // (one formatter for every number: toLocaleString with options makes one per call)
+  int(v) { return v === null || v === undefined ? "–" : LL_INT.format(Number(v)); },
   pct(v) { return v === null || v === undefined ? "–" : (100 * v).toFixed(1) + "%"; },
   num(v, d = 2) { return v === null || v === undefined ? "–" : Number(v).toFixed(d); },
   short(a) { return a ? a.slice(0, 6) + "…" + a.slice(-4) : ""; },

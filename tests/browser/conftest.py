@@ -21,6 +21,7 @@ from loyalty_ledger.store.offchain import PerkRow, table
 
 from ..insights.conftest import build_app, make_keys, make_settings
 from ..insights.fixture_data import database, seed
+from ..pg import pg_available
 from .chromium import CHROMIUM, chromium_context
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -45,9 +46,12 @@ class Site:
 
 
 @contextmanager
-def serve_site(tmp: Path, prepare: Callable[[Engine], None] | None = None) -> Iterator[Site]:
-    """The API over the insights fixture (plus a perk, plus `prepare`) on a free port."""
-    with database("sqlite", tmp) as (url, engine):
+def serve_site(
+    tmp: Path, prepare: Callable[[Engine], None] | None = None, kind: str = "sqlite"
+) -> Iterator[Site]:
+    """The API over the insights fixture (plus a perk, plus `prepare`) on a free port, on
+    SQLite or PostgreSQL (`kind`)."""
+    with database(kind, tmp) as (url, engine):
         seed(engine)
         with engine.begin() as conn:
             conn.execute(
@@ -83,6 +87,20 @@ def serve_site(tmp: Path, prepare: Callable[[Engine], None] | None = None) -> It
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with serve_site(tmp_path_factory.mktemp("browser")) as s:
+        yield s
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def dashboard_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """The site on SQLite (the `site` itself) and on PostgreSQL, for the dashboard."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("site")
+        return
+    if not pg_available():
+        pytest.skip("PostgreSQL variant skipped: no server at 127.0.0.1:5432")
+    with serve_site(tmp_path_factory.mktemp("browser-pg"), kind="postgresql") as s:
         yield s
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
+import pytest
 from eth_account.messages import encode_defunct
+
+from api.routers import insights
 
 from ..insights.fixture_data import ACCT, KEYS
 from .conftest import ARTIFACTS, Site
@@ -36,7 +40,8 @@ CANVAS_DRAWN = """(id) => {
 }"""
 
 
-def test_dashboard(site: Site, browser: Any) -> None:
+def test_dashboard(dashboard_site: Site, browser: Any) -> None:
+    site = dashboard_site
     key = site.keys["acme:viewer"]
     page = browser.new_page()
     errors = _watch(page)
@@ -91,8 +96,9 @@ def test_dashboard(site: Site, browser: Any) -> None:
     page.close()
 
 
-def test_dashboard_default_period(site: Site, browser: Any) -> None:
+def test_dashboard_default_period(dashboard_site: Site, browser: Any) -> None:
     """Without dates: the last three full months and this month to date, the month marked."""
+    site = dashboard_site
     key = site.keys["acme:viewer"]
     page = browser.new_page()
     errors = _watch(page)
@@ -110,6 +116,40 @@ def test_dashboard_default_period(site: Site, browser: Any) -> None:
     assert len(months) == 4 and months[-1] == this_month + "*"
     # this month's column of every cohort is marked partial (four cohorts: m+3 of the first)
     assert page.locator("#cohorts td.partial").count() == 4
+    assert errors == []
+    page.close()
+
+
+def test_dashboard_draws_each_part_as_it_comes(
+    dashboard_site: Site, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard's answer comes as lines, one per part: the charts of the parts computed
+    first are drawn while a slow part is still being computed, the page is ready after it."""
+    site = dashboard_site
+    release = threading.Event()
+    churn = insights.REPORTS["churn"]
+
+    def slow(**kw: Any) -> Any:
+        release.wait(20)
+        return churn(**kw)
+
+    monkeypatch.setitem(insights.REPORTS, "churn", slow)
+    page = browser.new_page()
+    errors = _watch(page)
+    # A period no other test asks for: no part of it is kept yet.
+    key = site.keys["acme:viewer"]
+    page.goto(f"{site.url}/dashboard#brand=acme&key={key}&from=2025-12-01&to=2026-03-01")
+    try:
+        page.wait_for_function("window.Chart && Chart.getChart('chart-basket')", timeout=15_000)
+        assert page.get_attribute("body", "data-ready") != "1"
+        assert page.evaluate(CANVAS_DRAWN, "chart-basket") > 100
+        assert page.evaluate("Chart.getChart('chart-churn')") is None
+        assert page.get_attribute("#kpi-aov", "data-value")
+    finally:
+        release.set()
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    assert page.evaluate(CANVAS_DRAWN, "chart-churn") > 100
+    assert page.inner_text("#kpi-churn .label").startswith("Churn")
     assert errors == []
     page.close()
 

@@ -4,6 +4,7 @@ answer) or once the clock reaches its expiry (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -47,6 +48,39 @@ def test_dashboard_is_every_endpoint_in_one_answer(api: Api) -> None:
             assert body[part] == alone, part
     other = api.client.get("/brands/acme/insights/dashboard", headers=api.h("beta:viewer"))
     assert other.status_code == 403
+
+
+def test_dashboard_as_lines_is_the_same_answer(api: Api) -> None:
+    """`Accept: application/x-ndjson`: the brand, period and block first, then every part once,
+    each equal to the one answer's (the page draws each part as its line arrives)."""
+    h = api.h("acme:viewer")
+    whole = api.client.get("/brands/acme/insights/dashboard", params=Q, headers=h).json()
+    r = api.client.get(
+        "/brands/acme/insights/dashboard",
+        params=Q,
+        headers=h | {"Accept": "application/x-ndjson"},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/x-ndjson"
+    first, *lines = [json.loads(line) for line in r.text.splitlines()]
+    assert first == {k: whole[k] for k in ("brand_id", "period", "as_of_block")}
+    assert sorted(x["part"] for x in lines) == sorted(PARTS)
+    for x in lines:
+        assert x["answer"] == whole[x["part"]], x["part"]
+    kept = _kept(api).computed
+    again = api.client.get(
+        "/brands/acme/insights/dashboard",
+        params=Q,
+        headers=h | {"Accept": "application/x-ndjson"},
+    )
+    assert again.text == r.text  # kept whole: every line at once
+    if api.engine.dialect.name == "sqlite":  # (PostgreSQL: see the test below)
+        assert _kept(api).computed == kept
+    refused = api.client.get(
+        "/brands/acme/insights/dashboard",
+        params=Q,
+        headers=api.h("beta:viewer") | {"Accept": "application/x-ndjson"},
+    )
+    assert refused.status_code == 403 and refused.json()["error"]
 
 
 def test_answers_are_kept_until_the_database_changes(
