@@ -20,25 +20,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine
 
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.writer_lock import WAIT_SECONDS, busy, sqlite_writer
 
-from .accept import COLUMNS, T_EARN, lock_members, price_claim
+from .accept import ask, lock_members, price_facts
+from .claim_sql import group_facts, insert_lines, insert_records
 from .claims import Claimed, claim
 from .rules.evaluate import Outcome
 from .rules.live import Plan, line_rows
 from .rules.model import Rule
 from .rules.perk_grant import grant_perks
-from .rules.store import T_LINE
 
 MAX_GROUP = 64  # claims per transaction
 LEADERS = 2  # groups written at once per process (PostgreSQL)
 log = logging.getLogger(__name__)
-INSERT_MANY = insert(T_EARN).returning(T_EARN.c.id, sort_by_parameter_order=True)
-INSERT_LINES = insert(T_LINE)
 
 
 @dataclass
@@ -117,9 +115,10 @@ class _Alone(Exception):
 
 
 def _commit(engine: Engine, batch: list[_Job]) -> None:
-    """The batch in one transaction; if that fails, each claim alone."""
+    """The batch in one transaction (a single claim too: the same statements, on the driver);
+    if that fails, each claim alone."""
     now = int(time.time())
-    if len(batch) > 1:
+    if batch:
         try:
             with sqlite_writer(engine), engine.begin() as conn:
                 results = _together(conn, batch, now)
@@ -139,39 +138,40 @@ def _commit(engine: Engine, batch: list[_Job]) -> None:
 
 
 def _together(conn: Connection, batch: list[_Job], now: int) -> list[Claimed]:
-    """What `claims.claim_in` writes for each claim, with the intents, the records and the rule
-    lines of the whole group in one statement each (after every claim was priced, so the rows
-    the records' triggers update are held the shortest time)."""
+    """What `claims.claim_in` writes for each claim, with the members' facts, the intents, the
+    records and the rule lines of the whole group in one statement each (`claim_sql`; after
+    every claim was priced, so the rows the records' triggers update are held the shortest
+    time)."""
+    values = [j.values if j.values.get("ordered_at") is not None
+              else {**j.values, "ordered_at": now} for j in batch]  # fmt: skip
+    ruled = [(i, j.plan) for i, j in enumerate(batch) if j.plan is not None]
+    lock_members(conn, [values[i] for i, _ in ruled])
+    asks = [ask(plan, values[i]) for i, plan in ruled]
+    facts = dict(zip([i for i, _ in ruled], group_facts(conn, asks) if asks else [], strict=True))
     priced: list[tuple[dict[str, Any], Outcome | None]] = []
     orders: dict[tuple[str, str], int] = {}  # purchases priced earlier in the group, per member
-    lock_members(conn, [j.values for j in batch if j.plan is not None])
-    for j in batch:
-        v = j.values if j.values.get("ordered_at") is not None else {**j.values, "ordered_at": now}
+    for i, (j, v) in enumerate(zip(batch, values, strict=True)):
         outcome = None
         if j.plan is not None:
             who = (v["brand_id"], v["member"])
             prior = orders.get(who, 0)
             if v["reason"] == "purchase":
                 orders[who] = prior + 1
-            outcome = price_claim(conn, j.plan, v, j.rules, j.version, prior)
+            outcome = price_facts(conn, j.plan, v, facts[i], j.rules, j.version, prior)
             if outcome.referrer and outcome.points("referrer") > 0:
                 raise _Alone
             v = {**v, "points": outcome.points()}
         priced.append(({**v, "intent_id": None, "created_at": now}, outcome))
     _queue(conn, batch, [v for v, _ in priced])
-    keys = {k for v, _ in priced for k in v if k in COLUMNS}
-    rows = [{k: v.get(k) for k in keys} | {"status": "pending"} for v, _ in priced]
-    ids = [int(i) for i in conn.execute(INSERT_MANY, rows).scalars()]
-    lines = [
+    ids = insert_records(conn, [v | {"status": "pending"} for v, _ in priced])
+    insert_lines(conn, [
         row
         for rid, (v, out) in zip(ids, priced, strict=True)
         if out is not None
         for row in line_rows(
             v["brand_id"], rid, [x for x in out.lines if x.beneficiary == "member"], v["member"]
         )
-    ]
-    if lines:
-        conn.execute(INSERT_LINES, lines)
+    ])  # fmt: skip
     for rid, (v, out) in zip(ids, priced, strict=True):
         if out is not None:  # perk lines (none: no statement)
             grant_perks(conn, v["brand_id"], rid, v["member"], out.lines)

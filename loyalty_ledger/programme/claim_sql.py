@@ -1,0 +1,75 @@
+"""A claim group's statements on the database driver (`store.driver_sql`), in the open
+transaction of the SQLAlchemy connection they are given: the members' facts of the whole group
+in one statement, then its records and rule lines one executemany each (one round trip each on
+PostgreSQL). The SQL text is fixed (per group size for SQLite's facts), rows bound as tuples."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from loyalty_ledger.store.driver_sql import execute_many, fetch_all, insert_returning, insert_sql
+
+RECORD_COLUMNS = (
+    "brand_id", "idem_key", "member", "reason", "points", "order_id", "order_amount",
+    "currency", "items_count", "action_id", "status", "created_at", "ordered_at",
+    "request_hash", "intent_id", "channel", "store_id", "tags",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "earn_id", "brand_id", "rule_id", "version", "campaign_id", "points", "perk_id", "why",
+    "usage_member", "usage_period",
+)  # fmt: skip
+INSERT_RECORD = {pg: insert_sql("earn_record", RECORD_COLUMNS, pg) for pg in (False, True)}
+INSERT_LINE = {
+    pg: insert_sql("earn_line", LINE_COLUMNS, pg, returning=False) for pg in (False, True)
+}
+
+# The same facts as `accept.FACTS_ORDER` / `FACTS_ACTION`, for each claim `k` of a group:
+# (i, brand, member, member lower-cased, pass contract lower-cased, 1 for a purchase).
+_FACTS = (
+    "SELECT k.i, CASE WHEN k.p = 1 THEN (SELECT count(*) FROM earn_record e "
+    "WHERE e.brand_id = k.b AND e.member = k.m AND e.reason = 'purchase') ELSE 0 END, "
+    "(SELECT tier FROM pass WHERE contract = k.pc AND owner = k.ml), "
+    "(SELECT birth_month FROM rule_member r WHERE r.brand_id = k.b AND r.member = k.m), "
+    "(SELECT referred_by FROM rule_member r WHERE r.brand_id = k.b AND r.member = k.m), "
+    "(SELECT n FROM change_counter WHERE name = 'rules') FROM {k} ORDER BY k.i"
+)
+FACTS_PG = _FACTS.format(
+    k="unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[]) "
+    "AS k(i, b, m, ml, pc, p)"
+)
+FACT_KEYS = ("orders", "tier", "birth_month", "referred_by", "rules_version")
+Ask = tuple[str, str, str, bool]
+"""What a claim's facts depend on: brand, member, pass contract, whether a purchase."""
+
+
+@functools.lru_cache(maxsize=128)
+def _facts_sqlite(n: int) -> str:
+    rows = ", ".join(["(?, ?, ?, ?, ?, ?)"] * n)
+    return f"WITH k(i, b, m, ml, pc, p) AS (VALUES {rows}) " + _FACTS.format(k="k")
+
+
+def group_facts(conn: Connection, asks: Sequence[Ask]) -> list[dict[str, Any]]:
+    """Each claim's member facts (orders: its member's purchases claimed so far, 0 for an
+    action; tier; birth month; referrer; the rules version) in one statement, in order."""
+    rows = [(i, b, m, m.lower(), pc.lower(), int(p)) for i, (b, m, pc, p) in enumerate(asks)]
+    if conn.dialect.name == "postgresql":
+        got = fetch_all(conn, FACTS_PG, [list(c) for c in zip(*rows, strict=True)])
+    else:
+        got = fetch_all(conn, _facts_sqlite(len(rows)), [x for r in rows for x in r])
+    return [dict(zip(FACT_KEYS, r[1:], strict=True)) for r in got]
+
+
+def insert_records(conn: Connection, records: Sequence[dict[str, Any]]) -> list[int]:
+    """The group's earn records (each with its `status`); their ids in order."""
+    rows = [tuple(v.get(k) for k in RECORD_COLUMNS) for v in records]
+    return insert_returning(conn, INSERT_RECORD[conn.dialect.name == "postgresql"], rows)
+
+
+def insert_lines(conn: Connection, lines: Sequence[dict[str, Any]]) -> None:
+    """The group's rule lines (`rules.live.line_rows`)."""
+    rows = [tuple(x[k] for k in LINE_COLUMNS) for x in lines]
+    execute_many(conn, INSERT_LINE[conn.dialect.name == "postgresql"], rows)
