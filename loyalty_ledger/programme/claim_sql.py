@@ -11,7 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from loyalty_ledger.store.driver_sql import execute_many, fetch_all, insert_returning, insert_sql
+from loyalty_ledger.store.driver_sql import (
+    execute_many,
+    fetch_all,
+    insert_returning,
+    insert_sql,
+    pipeline,
+)
+from loyalty_ledger.store.outbox import INSERT_ISSUE
 
 RECORD_COLUMNS = (
     "brand_id", "idem_key", "member", "reason", "points", "order_id", "order_amount",
@@ -73,3 +80,49 @@ def insert_lines(conn: Connection, lines: Sequence[dict[str, Any]]) -> None:
     """The group's rule lines (`rules.live.line_rows`)."""
     rows = [tuple(x[k] for k in LINE_COLUMNS) for x in lines]
     execute_many(conn, INSERT_LINE[conn.dialect.name == "postgresql"], rows)
+
+
+# PostgreSQL, all in one round trip: a record finds its intent, a line its record, by the
+# unique key each was inserted with (so nothing waits for an id to come back first).
+_REC = [c for c in RECORD_COLUMNS if c != "intent_id"]
+RECORD_PG = (
+    f"INSERT INTO earn_record ({', '.join(_REC)}, intent_id) "
+    f"VALUES ({', '.join(['%s'] * len(_REC))}, "
+    "(SELECT id FROM outbox_intent WHERE idem_key = %s)) RETURNING id, intent_id"
+)
+_LINE = [c for c in LINE_COLUMNS if c != "earn_id"]
+LINE_PG = (
+    f"INSERT INTO earn_line (earn_id, {', '.join(_LINE)}) VALUES ((SELECT id FROM earn_record "
+    f"WHERE brand_id = %s AND idem_key = %s), {', '.join(['%s'] * len(_LINE))})"
+)
+
+
+def write_pg(
+    conn: Connection,
+    intents: Sequence[tuple[Any, ...]],
+    records: Sequence[tuple[dict[str, Any], str | None]],
+    lines: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+    commit: bool,
+) -> list[tuple[int, int | None]]:
+    """A group's intents (`store.outbox.issue_params`), records (each with its intent's
+    idempotency key) and lines (each with its record's values) in one round trip, ending with
+    the COMMIT when `commit` (SQLAlchemy's own commit then finds nothing to do): the records'
+    (id, intent id) in order."""
+    with pipeline(conn, "INSERT INTO earn_record") as pg:
+        c_int, c_rec, c_line = pg.cursor(), pg.cursor(), pg.cursor()
+        if intents:
+            c_int.executemany(INSERT_ISSUE[True], intents)
+        pending = {"status": "pending"}
+        rows = [(*((v | pending).get(k) for k in _REC), key) for v, key in records]
+        c_rec.executemany(RECORD_PG, rows, returning=True)
+        if lines:
+            args = [(v["brand_id"], v["idem_key"], *(x[k] for k in _LINE)) for v, x in lines]
+            c_line.executemany(LINE_PG, args)
+        if commit:
+            pg.commit()
+    out = []
+    while True:
+        rid, intent = c_rec.fetchone()
+        out.append((int(rid), None if intent is None else int(intent)))
+        if not c_rec.nextset():
+            return out

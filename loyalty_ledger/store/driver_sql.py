@@ -30,6 +30,19 @@ def cursor(conn: Connection, sql: str) -> Iterator[Any]:
         cur.close()
 
 
+@contextmanager
+def pipeline(conn: Connection, what: str) -> Iterator[Any]:
+    """psycopg's pipeline mode on the connection under `conn`: the statements queued in the
+    block go to the server together, its results come back at its end (one round trip)."""
+    dbapi = conn.dialect.loaded_dbapi
+    pg = conn.connection.driver_connection
+    try:
+        with pg.pipeline():  # type: ignore[union-attr]
+            yield pg
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(what, None, exc, dbapi.Error) from exc
+
+
 def insert_sql(table: str, columns: Sequence[str], pg: bool, returning: bool = True) -> str:
     """An INSERT of one row of `columns` in the driver's parameter style (`returning`, on
     PostgreSQL: RETURNING id; SQLite's rowid is read from the cursor)."""

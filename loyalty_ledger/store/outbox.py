@@ -30,20 +30,25 @@ def now_ms() -> int:
 
 _ISSUE_COLUMNS = ("signer", "idem_key", "member", "amount", "reason", "ref", "to_address",
                   "kind", "state", "value", "attempts", "created_at", "updated_at")  # fmt: skip
-_INSERT_ISSUE = {pg: insert_sql("outbox_intent", _ISSUE_COLUMNS, pg) for pg in (False, True)}
+INSERT_ISSUE = {pg: insert_sql("outbox_intent", _ISSUE_COLUMNS, pg) for pg in (False, True)}
 
 
 def enqueue_many(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """Many `issue` intents (each: signer, idem_key, to, member, amount, reason, ref) inside
     the caller's transaction, on the driver (one round trip on PostgreSQL); their ids in the
     order given. A key queued before raises IntegrityError, as `enqueue` does."""
-    t, pg = now_ms(), is_pg(conn)
-    params = [
+    pg = is_pg(conn)
+    return insert_returning(conn, INSERT_ISSUE[pg], issue_params(rows, pg))
+
+
+def issue_params(rows: list[dict[str, Any]], pg: bool) -> list[tuple[Any, ...]]:
+    """`enqueue_many`'s rows as the parameters of `INSERT_ISSUE`."""
+    t = now_ms()
+    return [
         (r["signer"], r["idem_key"], r["member"], int(r["amount"]) if pg else str(int(r["amount"])),
          r["reason"], r["ref"], r["to"], "issue", "queued", 0, 0, t, t)
         for r in rows
     ]  # fmt: skip
-    return insert_returning(conn, _INSERT_ISSUE[pg], params)
 
 
 def enqueue(
