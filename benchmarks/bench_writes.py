@@ -227,7 +227,8 @@ def run_db(kind: str, b: Bench, members: list[str], args: Any, tmp: Path) -> Non
         print(f"{kind}: load average {os.getloadavg()[0]:.1f}", flush=True)
         with served(env, args.workers) as port:
             accept(port, key[1], members, args)
-        show_drain("confirmed, automining anvil", drain(env, url, args.drain_timeout))
+        if not args.accept_only:
+            show_drain("confirmed, automining anvil", drain(env, url, args.drain_timeout))
 
 
 def main() -> None:
@@ -241,6 +242,7 @@ def main() -> None:
     ap.add_argument("--batch-items", type=int, default=500)
     ap.add_argument("--block-time-items", type=int, default=5000)
     ap.add_argument("--drain-timeout", type=float, default=300)
+    ap.add_argument("--accept-only", action="store_true", help="the floor and accepts only")
     args = ap.parse_args()
     print(f"bench_writes: load average at start {os.getloadavg()}; {os.cpu_count()} cores")
     members = addresses(args.members)
@@ -252,6 +254,9 @@ def main() -> None:
         print(f"gas of a single issue: {single.gas_used:,}")
         for kind in args.databases.split(","):
             run_db(kind, b, members, args, tmp)
+    if args.accept_only:
+        print(f"bench_writes: load average at end {os.getloadavg()}")
+        return
     with tempfile.TemporaryDirectory() as tmpdir, network(extra=["--block-time", "1"]) as b:
         tmp = Path(tmpdir)
         register_all(b, members)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from loyalty_ledger.store.driver_sql import fetch_all
 from loyalty_ledger.store.offchain import EarnRecord, table
 
-from .claim_sql import Ask, group_facts
+from .claim_sql import LOCK_MEMBERS, Ask, group_facts
 from .rules.evaluate import Outcome, price
 from .rules.live import Plan, SqlGate, event_of
 from .rules.model import Rule
@@ -27,28 +27,23 @@ from .rules.store import active_rules
 T_EARN = table(EarnRecord)
 COLUMNS = tuple(c.name for c in T_EARN.columns)
 
-# PostgreSQL: a member's purchases are priced one transaction at a time (the n-th order is
-# counted from what committed), each claim's transaction locking its members, in the order
-# given (sorted: two groups never wait on each other crosswise), until it commits.
-LOCK_MEMBERS = (
-    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/claims'), k) "
-    "FROM unnest(%s::integer[]) AS t(k)"
-)
 
-
-def lock_members(conn: Connection, claims: Sequence[dict[str, Any]]) -> None:
-    """On PostgreSQL, lock the members of these purchase claims for this transaction, so that
-    concurrent claims of one member count its orders in turn (SQLite has one writer)."""
-    if conn.dialect.name != "postgresql":
-        return
+def member_keys(claims: Sequence[dict[str, Any]]) -> list[int]:
+    """The lock keys of these claims' members (purchases only), sorted: two groups never
+    wait on each other crosswise."""
     keys = {
         zlib.crc32(f"{v['brand_id']}:{v['member']}".encode())
         for v in claims
         if v["reason"] == "purchase"
     }
-    if keys:
-        signed = sorted(k - 2**32 if k >= 2**31 else k for k in keys)
-        fetch_all(conn, LOCK_MEMBERS, [signed])
+    return sorted(k - 2**32 if k >= 2**31 else k for k in keys)
+
+
+def lock_members(conn: Connection, claims: Sequence[dict[str, Any]]) -> None:
+    """On PostgreSQL, lock the members of these purchase claims for this transaction, so that
+    concurrent claims of one member count its orders in turn (SQLite has one writer)."""
+    if conn.dialect.name == "postgresql" and (keys := member_keys(claims)):
+        fetch_all(conn, LOCK_MEMBERS, [keys])
 
 
 class StaleRules(Exception):

@@ -27,7 +27,7 @@ from loyalty_ledger.store.engine import engine_key
 from loyalty_ledger.store.outbox import enqueue_many, issue_params
 from loyalty_ledger.store.writer_lock import WAIT_SECONDS, busy, sqlite_writer
 
-from .accept import ask, lock_members, price_facts
+from .accept import ask, member_keys, price_facts
 from .claim_sql import group_facts, insert_lines, insert_records, write_pg
 from .claims import Claimed, claim
 from .rules.evaluate import Outcome
@@ -198,9 +198,10 @@ def _priced(
     values = [j.values if j.values.get("ordered_at") is not None
               else {**j.values, "ordered_at": now} for j in batch]  # fmt: skip
     ruled = [(i, j.plan) for i, j in enumerate(batch) if j.plan is not None]
-    lock_members(conn, [values[i] for i, _ in ruled])
+    keys = member_keys([values[i] for i, _ in ruled]) if conn.dialect.name == "postgresql" else []
     asks = [ask(plan, values[i]) for i, plan in ruled]
-    facts = dict(zip([i for i, _ in ruled], group_facts(conn, asks) if asks else [], strict=True))
+    got = group_facts(conn, asks, lock=keys) if asks else []  # the members locked first
+    facts = dict(zip([i for i, _ in ruled], got, strict=True))
     records: list[dict[str, Any]] = []
     outcomes: list[Outcome | None] = []
     orders: dict[tuple[str, str], int] = {}  # purchases priced earlier in the group, per member

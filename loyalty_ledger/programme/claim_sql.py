@@ -48,6 +48,13 @@ FACTS_PG = _FACTS.format(
     k="unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[]) "
     "AS k(i, b, m, ml, pc, p)"
 )
+# PostgreSQL: a member's purchases are priced one transaction at a time (the n-th order is
+# counted from what committed), each claim's transaction locking its members (`accept.
+# member_keys`, sorted) until it commits.
+LOCK_MEMBERS = (
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/claims'), k) "
+    "FROM unnest(%s::integer[]) AS t(k)"
+)
 FACT_KEYS = ("orders", "tier", "birth_month", "referred_by", "rules_version")
 Ask = tuple[str, str, str, bool]
 """What a claim's facts depend on: brand, member, pass contract, whether a purchase."""
@@ -59,12 +66,22 @@ def _facts_sqlite(n: int) -> str:
     return f"WITH k(i, b, m, ml, pc, p) AS (VALUES {rows}) " + _FACTS.format(k="k")
 
 
-def group_facts(conn: Connection, asks: Sequence[Ask]) -> list[dict[str, Any]]:
+def group_facts(
+    conn: Connection, asks: Sequence[Ask], lock: Sequence[int] = ()
+) -> list[dict[str, Any]]:
     """Each claim's member facts (orders: its member's purchases claimed so far, 0 for an
-    action; tier; birth month; referrer; the rules version) in one statement, in order."""
+    action; tier; birth month; referrer; the rules version) in one statement, in order. On
+    PostgreSQL, with the members' `lock` keys taken first, in the same round trip (the facts
+    statement runs once the locks are held, so it counts what the last holder committed)."""
     rows = [(i, b, m, m.lower(), pc.lower(), int(p)) for i, (b, m, pc, p) in enumerate(asks)]
     if conn.dialect.name == "postgresql":
-        got = fetch_all(conn, FACTS_PG, [list(c) for c in zip(*rows, strict=True)])
+        args = [list(c) for c in zip(*rows, strict=True)]
+        with pipeline(conn, FACTS_PG) as pg:
+            if lock:
+                pg.cursor().execute(LOCK_MEMBERS, [list(lock)])
+            cur = pg.cursor()
+            cur.execute(FACTS_PG, args)
+        got = cur.fetchall()
     else:
         got = fetch_all(conn, _facts_sqlite(len(rows)), [x for r in rows for x in r])
     return [dict(zip(FACT_KEYS, r[1:], strict=True)) for r in got]
