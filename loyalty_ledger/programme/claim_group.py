@@ -131,6 +131,23 @@ def _lead(g: _Group, job: _Job) -> bool:
     return False
 
 
+def claim_many(
+    engine: Engine,
+    values: list[dict[str, Any]],
+    queue: outbox.Issuer | None = None,
+    plan: Plan | None = None,
+    rules: Sequence[Rule] | None = None,
+    version: int | None = None,
+) -> list[tuple[Claimed | None, BaseException | None]]:
+    """Many claims of one request (a batch of orders), committed MAX_GROUP at a time in order,
+    as concurrent claims are (a failing group's claims each alone): each one's result (None:
+    claimed before) or error."""
+    jobs = [_Job(v, queue, plan, rules, version) for v in values]
+    for start in range(0, len(jobs), MAX_GROUP):
+        _commit(engine, jobs[start : start + MAX_GROUP])
+    return [(j.result, j.error) for j in jobs]
+
+
 class _Alone(Exception):
     """A claim of the group writes more than one record (a referrer's reward): each alone."""
 

@@ -108,3 +108,26 @@ def test_a_claim_given_up_on_is_not_written_later(engine: Engine, monkeypatch: A
     with engine.connect() as c:
         written = set(c.execute(select(T_EARN.c.order_id)).scalars())
     assert written == {"x", "later"}
+
+
+def test_a_batchs_claims_are_committed_in_groups(engine: Engine, monkeypatch: Any) -> None:
+    setup_brand(engine)
+    first = {"trigger": "purchase", "conditions": {"first_order": True},
+             "effect": {"type": "fixed", "points": 50}}  # fmt: skip
+    store.put_rule(engine=engine, brand_id="b", rule_id="welcome", spec=first)
+    sizes: list[int] = []
+    together = claim_group._together
+
+    def counted(conn: Any, batch: Any, now: int) -> Any:
+        sizes.append(len(batch))
+        return together(conn, batch, now)
+
+    monkeypatch.setattr(claim_group, "_together", counted)
+    buyers = [member() for _ in range(3)]
+    seen = order(buyers[0], "o0", 5_000, at(2))
+    values = [{"brand_id": "b", **order(buyers[i % 3], f"o{i}", 5_000, at(2))} for i in range(70)]
+    got = claim_group.claim_many(engine, values, _issuer("b"), plan())
+    assert sizes == [64, 6] and all(e is None and r is not None for r, e in got)
+    assert sorted(r[0][1]["points"] for r, _ in got if r) == [5] * 67 + [55] * 3  # 1st each
+    again = claim_group.claim_many(engine, [{"brand_id": "b", **seen}], _issuer("b"), plan())
+    assert again == [(None, None)]  # claimed before
