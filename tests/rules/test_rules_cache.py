@@ -123,8 +123,8 @@ def test_rule_changed_by_another_process_is_used_by_the_next_earning(engine: Eng
 
 
 def test_a_tier_rule_counts_from_the_next_earning(engine: Engine) -> None:
-    """`tier_job.has_tier_rule` follows the rules version the last earning checked (it used
-    to trust its answer for 5 seconds): no read of its own after an earning."""
+    """`tier_job.has_tier_rule` answers from the rules this process holds, read again by an
+    earning that found them changed (it used to trust its own answer for 5 seconds)."""
     setup_brand(engine)
     _earn(engine, order(member(), "t1", 20_000, at(2)))
     assert not tier_job.has_tier_rule(engine, "b")

@@ -143,13 +143,15 @@ def tier_migration(*, engine: Engine, brand_id: str, start: int, end: int) -> di
     return {"up": up, "down": down, "stayed": int(known or 0) - up - down}
 
 
+KNOWN_TTL = 5.0  # seconds a brand's "has a tier rule" is trusted without reading the version
+
+
 def has_tier_rule(engine: Engine, brand_id: str, fresh: bool = False) -> bool:
-    """Whether the brand has a tier rule, as of the rules version this process last checked
-    current (`rules_cache`: every earning checks it in its claim's transaction, so after an
-    earning this reads nothing; a rule set through any process counts from its next
-    earning); `fresh`: as of now (one read of the version)."""
-    snap = None if fresh else rules_cache.last(engine, brand_id)
-    return (snap or rules_cache.snapshot(engine, brand_id)).tiers
+    """Whether the brand has a tier rule, from the rules this process holds (`rules_cache`):
+    as of a read of the rules version at most KNOWN_TTL seconds old (every earning asks; an
+    earning that found the rules changed has just read them), or now when `fresh`."""
+    max_age = 0.0 if fresh else KNOWN_TTL
+    return rules_cache.recent(engine, brand_id, max_age).tiers
 
 
 def on_activity(*, engine: Engine, sender: Sender, program: Program, member: str) -> None:
