@@ -50,6 +50,12 @@ class Issuer:
 
     def enqueue_many(self, conn: Connection, values: list[dict[str, Any]]) -> list[int]:
         """`enqueue` for many earn claims' values in one statement; their intent ids."""
+        rows = self.intent_rows(values)
+        return sql.enqueue_many(conn, rows) if rows else []
+
+    def intent_rows(self, values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The `issue` intents of earn claims' values, checked as `issue` checks them, for
+        `store.outbox.enqueue_many` (the submitter is woken: they are about to be queued)."""
         rows = []
         for v in values:
             f = earn_intent(self.program.brand_id, v)
@@ -58,7 +64,7 @@ class Issuer:
                              "member": checksum_address(f["member"]),
                              "amount": positive_amount(f["amount"])})  # fmt: skip
         wake(self.sender.address)
-        return sql.enqueue_many(conn, rows) if rows else []
+        return rows
 
     def issue(
         self, conn: Connection, *, idem_key: str, member: str, amount: int, reason: str, ref: str

@@ -1,9 +1,10 @@
 """The accept path's SQL for one earn claim, in as few statements as the rules allow.
 
 The member's facts the rules read (purchases so far, pass tier, birth month, referrer) come
-in one statement; the rules themselves come from `rules_cache` (or are read in the claim's
-transaction when none are given). The SQL gate (per-member limits, campaign budgets) is the
-rules engine's own, unchanged: it reserves with conditional UPDATEs in the claim's transaction.
+in one statement (`claim_sql`: one for a whole group); the rules themselves come from
+`rules_cache` (or are read in the claim's transaction when none are given). The SQL gate
+(per-member limits, campaign budgets) is the rules engine's own, unchanged: it reserves with
+conditional UPDATEs in the claim's transaction.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from loyalty_ledger.store.driver_sql import fetch_all
 from loyalty_ledger.store.offchain import EarnRecord, table
 
+from .claim_sql import LOCK_MEMBERS, Ask, group_facts
 from .rules.evaluate import Outcome, price
 from .rules.live import Plan, SqlGate, event_of
 from .rules.model import Rule
@@ -24,41 +27,23 @@ from .rules.store import active_rules
 T_EARN = table(EarnRecord)
 COLUMNS = tuple(c.name for c in T_EARN.columns)
 
-_PROFILE = (
-    "(SELECT tier FROM pass WHERE contract = :pc AND owner = :ml) AS tier, "
-    "(SELECT birth_month FROM rule_member WHERE brand_id = :b AND member = :m) AS birth_month, "
-    "(SELECT referred_by FROM rule_member WHERE brand_id = :b AND member = :m) AS referred_by"
-)
-_VERSION = "(SELECT n FROM change_counter WHERE name = 'rules') AS rules_version"
-FACTS_ORDER = text(
-    "SELECT (SELECT count(*) FROM earn_record WHERE brand_id = :b AND member = :m "
-    f"AND reason = 'purchase') AS orders, {_PROFILE}, {_VERSION}"
-)
-FACTS_ACTION = text(f"SELECT 0 AS orders, {_PROFILE}, {_VERSION}")
 
-
-# PostgreSQL: a member's purchases are priced one transaction at a time (the n-th order is
-# counted from what committed), each claim's transaction locking its members, in the order
-# given (sorted: two groups never wait on each other crosswise), until it commits.
-LOCK_MEMBERS = text(
-    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/claims'), k) "
-    "FROM unnest(CAST(:keys AS integer[])) AS t(k)"
-)
-
-
-def lock_members(conn: Connection, claims: Sequence[dict[str, Any]]) -> None:
-    """On PostgreSQL, lock the members of these purchase claims for this transaction, so that
-    concurrent claims of one member count its orders in turn (SQLite has one writer)."""
-    if conn.dialect.name != "postgresql":
-        return
+def member_keys(claims: Sequence[dict[str, Any]]) -> list[int]:
+    """The lock keys of these claims' members (purchases only), sorted: two groups never
+    wait on each other crosswise."""
     keys = {
         zlib.crc32(f"{v['brand_id']}:{v['member']}".encode())
         for v in claims
         if v["reason"] == "purchase"
     }
-    if keys:
-        signed = sorted(k - 2**32 if k >= 2**31 else k for k in keys)
-        conn.execute(LOCK_MEMBERS, {"keys": signed}).all()
+    return sorted(k - 2**32 if k >= 2**31 else k for k in keys)
+
+
+def lock_members(conn: Connection, claims: Sequence[dict[str, Any]]) -> None:
+    """On PostgreSQL, lock the members of these purchase claims for this transaction, so that
+    concurrent claims of one member count its orders in turn (SQLite has one writer)."""
+    if conn.dialect.name == "postgresql" and (keys := member_keys(claims)):
+        fetch_all(conn, LOCK_MEMBERS, [keys])
 
 
 class StaleRules(Exception):
@@ -66,13 +51,15 @@ class StaleRules(Exception):
     transaction is rolled back and the caller prices it again with the rules as they are."""
 
 
+def ask(plan: Plan, values: dict[str, Any]) -> Ask:
+    """What the claim's member facts depend on."""
+    return plan.brand_id, values["member"], plan.pass_contract, values["reason"] == "purchase"
+
+
 def facts(conn: Connection, plan: Plan, values: dict[str, Any]) -> dict[str, Any]:
     """The member's facts for the rules in one statement (`orders`: purchase records claimed
     so far, not counting this claim)."""
-    member = values["member"]
-    args = {"b": plan.brand_id, "m": member, "pc": plan.pass_contract.lower(), "ml": member.lower()}
-    q = FACTS_ORDER if values["reason"] == "purchase" else FACTS_ACTION
-    return dict(conn.execute(q, args).mappings().one())
+    return group_facts(conn, [ask(plan, values)])[0]
 
 
 def price_claim(
@@ -88,7 +75,19 @@ def price_claim(
     when already known (read in this transaction otherwise), as of rules `version` (checked in
     this transaction: StaleRules when they changed since). `prior`: the member's purchases
     claimed earlier in this transaction whose records are not written yet (a group)."""
-    f = facts(conn, plan, values)
+    return price_facts(conn, plan, values, facts(conn, plan, values), rules, version, prior)
+
+
+def price_facts(
+    conn: Connection,
+    plan: Plan,
+    values: dict[str, Any],
+    f: dict[str, Any],
+    rules: Sequence[Rule] | None,
+    version: int | None,
+    prior: int = 0,
+) -> Outcome:
+    """`price_claim` with the member's facts `f` read already (`claim_sql.group_facts`)."""
     if rules is not None and version is not None and f["rules_version"] != version:
         raise StaleRules(f"rules version {f['rules_version']}, priced with {version}")
     purchase = values["reason"] == "purchase"

@@ -35,8 +35,8 @@ from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme import rules_cache
-from loyalty_ledger.programme.accept import as_record
-from loyalty_ledger.programme.claim_group import claim_grouped
+from loyalty_ledger.programme.accept import StaleRules, as_record
+from loyalty_ledger.programme.claim_group import claim_grouped, claim_many
 from loyalty_ledger.programme.claims import claim, confirm, record, release_claims
 from loyalty_ledger.programme.earn_batch import refuse_conflicts
 from loyalty_ledger.programme.idempotency import check_same, request_hash
@@ -119,12 +119,45 @@ def _earn_one(
         return _duplicate(engine, brand_id, values)
     if queue is None:
         _send(engine, sender, program, claimed)
-    elif any(v["points"] == 0 for _, v in claimed):
+        return Earned(record(engine, brand_id, values["idem_key"]), duplicate=False)
+    return _queued(engine, brand_id, values, claimed)
+
+
+def _queued(
+    engine: Engine, brand_id: str, values: dict[str, Any], claimed: list[tuple[int, dict[str, Any]]]
+) -> Earned:
+    """A new queued claim's answer (those that pay nothing are confirmed at once)."""
+    if any(v["points"] == 0 for _, v in claimed):
         confirm(engine, [rid for rid, v in claimed if v["points"] == 0], None, None)
-    else:  # queued and paying: the record as written, without reading it back
-        rid, v = claimed[0]
-        return Earned(as_record(rid, v, v["created_at"]), duplicate=False)
-    return Earned(record(engine, brand_id, values["idem_key"]), duplicate=False)
+        return Earned(record(engine, brand_id, values["idem_key"]), duplicate=False)
+    rid, v = claimed[0]  # paying: the record as written, without reading it back
+    return Earned(as_record(rid, v, v["created_at"]), duplicate=False)
+
+
+def _earn_queued_batch(
+    engine: Engine, sender: Sender, program: Program, rows: list[dict[str, Any]]
+) -> list[Earned]:
+    """Orders claimed through the outbox in groups (`claim_group.claim_many`) priced by the
+    brand's rules as this process holds them (`rules_cache`, checked current in each group's
+    transaction); an order whose rules changed meanwhile is claimed again alone."""
+    bid = program.brand_id
+    snap = rules_cache.snapshot(engine, bid)
+    plan = Plan(bid, program.pass_, snap.rule.amount_per_point)
+    queue = outbox.Issuer(sender, program)
+    jobs = claim_many(engine, [{"brand_id": bid, **r} for r in rows], queue, plan,
+                      snap.rules, snap.version)  # fmt: skip
+    out = []
+    for r, (result, error) in zip(rows, jobs, strict=True):
+        if isinstance(error, StaleRules):  # priced with the rules as they are now
+            kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
+            out.append(_earn_one(**kw, values=r, plan=plan))  # type: ignore[arg-type]
+        elif error is not None:
+            raise error
+        elif result is None:
+            out.append(_duplicate(engine, bid, r))
+        else:
+            out.append(_queued(engine, bid, r, result))
+    return out
 
 
 def _duplicate(engine: Engine, brand_id: str, values: dict[str, Any]) -> Earned:
@@ -308,16 +341,16 @@ def earn_purchases(
     """
     if not orders or len(orders) > MAX_BATCH:
         raise InvalidInput(f"a batch has 1 to {MAX_BATCH} orders")
+    ensure_defaults(engine=engine, brand_id=program.brand_id)
     rule = get_rule(engine=engine, brand_id=program.brand_id)
     start = programme_start(sender.w3, program)
     rows = [purchase_values(rule, **o, earliest=start) for o in orders]
     if len({r["idem_key"] for r in rows}) != len(rows):
         raise InvalidInput("an order id appears twice in the batch")
-    plan = plan_for(engine=engine, program=program, rule=rule)
     if queued:  # an order id reused with other details refuses the whole batch, up front
         refuse_conflicts(engine, program.brand_id, rows)
-        kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
-        return [_earn_one(**kw, values=r, plan=plan) for r in rows]  # type: ignore[arg-type]
+        return _earn_queued_batch(engine, sender, program, rows)
+    plan = plan_for(engine=engine, program=program, rule=rule)
     claimed: list[tuple[int, dict[str, Any]]] = []
     results: dict[str, Earned] = {}
     try:

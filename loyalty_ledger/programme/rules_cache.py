@@ -10,7 +10,9 @@ claim's SQL gate reserves them).
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -45,6 +47,7 @@ class Snapshot:
 
 
 _CACHE: dict[tuple[str, str], Snapshot] = {}
+_READ_AT: dict[tuple[str, str], float] = {}  # when the version was last read (monotonic)
 _LOCK = threading.Lock()
 
 
@@ -75,16 +78,28 @@ def snapshot(engine: Engine, brand_id: str) -> Snapshot:
     """The brand's rules as they are now: from memory when the version has not moved."""
     key = (engine_key(engine), brand_id)
     with engine.connect() as conn:
-        at = version(conn)
+        read_at, at = time.monotonic(), version(conn)
         hit = _CACHE.get(key)
         if hit is not None and hit.version == at and at >= 0:
+            _READ_AT[key] = read_at
             return hit
         snap = _load(conn, brand_id, at)  # read after the version: at least that new
     with _LOCK:
         old = _CACHE.get(key)
         if old is None or old.version <= snap.version:
             _CACHE[key] = snap
+            _READ_AT[key] = read_at
     return snap
+
+
+def recent(engine: Engine, brand_id: str, max_age: float) -> Snapshot:
+    """The brand's rules as this process last read them when that read (of the rules version)
+    is at most `max_age` seconds old, else as they are now."""
+    key = (engine_key(engine), brand_id)
+    hit, at = _CACHE.get(key), _READ_AT.get(key, -math.inf)
+    if hit is not None and time.monotonic() - at <= max_age:
+        return hit
+    return snapshot(engine, brand_id)
 
 
 def last(engine: Engine, brand_id: str) -> Snapshot | None:
@@ -96,6 +111,7 @@ def forget() -> None:
     """Drop every snapshot (tests)."""
     with _LOCK:
         _CACHE.clear()
+        _READ_AT.clear()
 
 
 def priced(engine: Engine, program: Program, attempt: Callable[[Plan, Snapshot, bool], T]) -> T:

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from . import settle
+from .driver_sql import insert_returning, insert_sql, is_pg
 from .offchain import OutboxIntent, OutboxTx, table
 
 T_INTENT, T_TX = table(OutboxIntent), table(OutboxTx)
 OPEN = ("queued", "sent")
 _INSERT_INTENT = insert(T_INTENT).returning(T_INTENT.c.id)
-_INSERT_MANY = insert(T_INTENT).returning(T_INTENT.c.id, sort_by_parameter_order=True)
 MAX_ERROR = 500
 
 
@@ -28,18 +28,27 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_ISSUE_COLUMNS = ("signer", "idem_key", "member", "amount", "reason", "ref", "to_address",
+                  "kind", "state", "value", "attempts", "created_at", "updated_at")  # fmt: skip
+INSERT_ISSUE = {pg: insert_sql("outbox_intent", _ISSUE_COLUMNS, pg) for pg in (False, True)}
+
+
 def enqueue_many(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Many `issue` intents (each: signer, idem_key, to, member, amount, reason, ref) in one
-    statement inside the caller's transaction; their ids in the order given. A key queued
-    before raises IntegrityError, as `enqueue` does."""
+    """Many `issue` intents (each: signer, idem_key, to, member, amount, reason, ref) inside
+    the caller's transaction, on the driver (one round trip on PostgreSQL); their ids in the
+    order given. A key queued before raises IntegrityError, as `enqueue` does."""
+    pg = is_pg(conn)
+    return insert_returning(conn, INSERT_ISSUE[pg], issue_params(rows, pg))
+
+
+def issue_params(rows: list[dict[str, Any]], pg: bool) -> list[tuple[Any, ...]]:
+    """`enqueue_many`'s rows as the parameters of `INSERT_ISSUE`."""
     t = now_ms()
-    fixed = {"kind": "issue", "data": None, "value": 0, "state": "queued", "attempts": 0}
-    keys = ("signer", "idem_key", "member", "amount", "reason", "ref")
-    params = [
-        {k: r[k] for k in keys} | fixed | {"to_address": r["to"], "created_at": t, "updated_at": t}
+    return [
+        (r["signer"], r["idem_key"], r["member"], int(r["amount"]) if pg else str(int(r["amount"])),
+         r["reason"], r["ref"], r["to"], "issue", "queued", 0, 0, t, t)
         for r in rows
-    ]
-    return [int(i) for i in conn.execute(_INSERT_MANY, params).scalars()]
+    ]  # fmt: skip
 
 
 def enqueue(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from loyalty_ledger.programme import rules_cache
 from loyalty_ledger.programme.accept import StaleRules
 from loyalty_ledger.programme.claims import claim
+from loyalty_ledger.programme.rules import tier_job
 from loyalty_ledger.programme.rules.campaigns import put_campaign
 from loyalty_ledger.programme.rules.live import SPEND
 from loyalty_ledger.programme.rules.store import put_rule
@@ -119,3 +120,16 @@ def test_rule_changed_by_another_process_is_used_by_the_next_earning(engine: Eng
         assert stale.scalar() == 0  # rolled back whole
     again = rules_cache.last(engine, "b")
     assert again is not None and again.version > snap.version
+
+
+def test_a_tier_rule_counts_from_the_next_earning(engine: Engine) -> None:
+    """`tier_job.has_tier_rule` answers from the rules this process holds, read again by an
+    earning that found them changed (it used to trust its own answer for 5 seconds)."""
+    setup_brand(engine)
+    _earn(engine, order(member(), "t1", 20_000, at(2)))
+    assert not tier_job.has_tier_rule(engine, "b")
+    put_tier_rule(engine=engine, brand_id="b", metric="points", window_days=30, grace_days=0,
+                  thresholds=[{"tier": 1, "min": 10}])  # fmt: skip
+    assert tier_job.has_tier_rule(engine, "b", fresh=True)
+    _earn(engine, order(member(), "t2", 20_000, at(2)))  # its claim finds the rules changed
+    assert tier_job.has_tier_rule(engine, "b")

@@ -109,7 +109,7 @@ def run_daily(
     out: dict[str, Any] = {"brand_id": program.brand_id}
     out["birthday"] = grant_birthdays(engine=engine, sender=sender, program=program, now=now)
     out["tiers"] = None
-    if has_tier_rule(engine, program.brand_id):
+    if has_tier_rule(engine, program.brand_id, fresh=True):
         out["tiers"] = evaluate_tiers(engine=engine, sender=sender, program=program, now=now)
     return out
 

@@ -22,7 +22,7 @@ from loyalty_ledger.chain.deploy import Program
 from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger.outbox import enqueue_call
-from loyalty_ledger.store.engine import engine_key
+from loyalty_ledger.programme import rules_cache
 from loyalty_ledger.store.offchain import table
 from loyalty_ledger.store.rules_tables import TierChange, TierState
 from loyalty_ledger.validate import checksum_address
@@ -143,19 +143,15 @@ def tier_migration(*, engine: Engine, brand_id: str, start: int, end: int) -> di
     return {"up": up, "down": down, "stayed": int(known or 0) - up - down}
 
 
-_KNOWN: dict[tuple[str, str], tuple[float, bool]] = {}
-KNOWN_TTL = 5.0  # seconds a brand's "has a tier rule" is trusted in this process
+KNOWN_TTL = 5.0  # seconds a brand's "has a tier rule" is trusted without reading the version
 
 
-def has_tier_rule(engine: Engine, brand_id: str) -> bool:
-    """Whether the brand has a tier rule (asked at most every KNOWN_TTL seconds: every
-    earning asks, and a rule set meanwhile waits at most that long, or for the daily run)."""
-    key, now = (engine_key(engine), brand_id), time.monotonic()
-    hit = _KNOWN.get(key)
-    if hit is None or now - hit[0] > KNOWN_TTL:
-        hit = (now, get_tier_rule(engine=engine, brand_id=brand_id) is not None)
-        _KNOWN[key] = hit
-    return hit[1]
+def has_tier_rule(engine: Engine, brand_id: str, fresh: bool = False) -> bool:
+    """Whether the brand has a tier rule, from the rules this process holds (`rules_cache`):
+    as of a read of the rules version at most KNOWN_TTL seconds old (every earning asks; an
+    earning that found the rules changed has just read them), or now when `fresh`."""
+    max_age = 0.0 if fresh else KNOWN_TTL
+    return rules_cache.recent(engine, brand_id, max_age).tiers
 
 
 def on_activity(*, engine: Engine, sender: Sender, program: Program, member: str) -> None:
