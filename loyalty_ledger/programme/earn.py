@@ -23,7 +23,6 @@ rules `base-rate` and `bonus-<action>`, and the rate is the base a multiplier ru
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +34,15 @@ from loyalty_ledger.chain.sender import Sender
 from loyalty_ledger.errors import InvalidInput, LedgerError
 from loyalty_ledger.ledger import outbox
 from loyalty_ledger.programme import rules_cache
-from loyalty_ledger.programme.accept import StaleRules, as_record
-from loyalty_ledger.programme.claim_group import claim_grouped, claim_many
+from loyalty_ledger.programme.accept import StaleRules
+from loyalty_ledger.programme.claim_group import claim_grouped
 from loyalty_ledger.programme.claims import claim, confirm, record, release_claims
-from loyalty_ledger.programme.earn_batch import refuse_conflicts
+from loyalty_ledger.programme.earn_batch import (
+    Earned,
+    claim_queued,
+    queued_answer,
+    refuse_conflicts,
+)
 from loyalty_ledger.programme.idempotency import check_same, request_hash
 from loyalty_ledger.programme.order_time import (
     EARLIEST_ORDER,
@@ -64,12 +68,6 @@ from loyalty_ledger.validate import checksum_address
 
 MAX_BATCH = 500
 T_EARN = table(EarnRecord)
-
-
-@dataclass
-class Earned:
-    record: dict[str, Any]
-    duplicate: bool  # the key was claimed before: nothing was earned by this request
 
 
 def _send(
@@ -120,43 +118,26 @@ def _earn_one(
     if queue is None:
         _send(engine, sender, program, claimed)
         return Earned(record(engine, brand_id, values["idem_key"]), duplicate=False)
-    return _queued(engine, brand_id, values, claimed)
-
-
-def _queued(
-    engine: Engine, brand_id: str, values: dict[str, Any], claimed: list[tuple[int, dict[str, Any]]]
-) -> Earned:
-    """A new queued claim's answer (those that pay nothing are confirmed at once)."""
-    if any(v["points"] == 0 for _, v in claimed):
-        confirm(engine, [rid for rid, v in claimed if v["points"] == 0], None, None)
-        return Earned(record(engine, brand_id, values["idem_key"]), duplicate=False)
-    rid, v = claimed[0]  # paying: the record as written, without reading it back
-    return Earned(as_record(rid, v, v["created_at"]), duplicate=False)
+    return queued_answer(engine, brand_id, values, claimed)
 
 
 def _earn_queued_batch(
     engine: Engine, sender: Sender, program: Program, rows: list[dict[str, Any]]
 ) -> list[Earned]:
-    """Orders claimed through the outbox in groups (`claim_group.claim_many`) priced by the
-    brand's rules as this process holds them (`rules_cache`, checked current in each group's
-    transaction); an order whose rules changed meanwhile is claimed again alone."""
-    bid = program.brand_id
-    snap = rules_cache.snapshot(engine, bid)
-    plan = Plan(bid, program.pass_, snap.rule.amount_per_point)
-    queue = outbox.Issuer(sender, program)
-    jobs = claim_many(engine, [{"brand_id": bid, **r} for r in rows], queue, plan,
-                      snap.rules, snap.version)  # fmt: skip
-    out = []
-    for r, (result, error) in zip(rows, jobs, strict=True):
-        if isinstance(error, StaleRules):  # priced with the rules as they are now
-            kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
+    """`earn_batch.claim_queued`; an order whose rules changed meanwhile is claimed again
+    alone, priced with the rules as they are now."""
+    plan, jobs = claim_queued(engine, outbox.Issuer(sender, program), program, rows)
+    kw = {"engine": engine, "sender": sender, "program": program, "queued": True}
+    out, bid = [], program.brand_id
+    for r, (got, error) in zip(rows, jobs, strict=True):
+        if isinstance(error, StaleRules):
             out.append(_earn_one(**kw, values=r, plan=plan))  # type: ignore[arg-type]
         elif error is not None:
             raise error
-        elif result is None:
-            out.append(_duplicate(engine, bid, r))
         else:
-            out.append(_queued(engine, bid, r, result))
+            out.append(
+                _duplicate(engine, bid, r) if got is None else queued_answer(engine, bid, r, got)
+            )
     return out
 
 
