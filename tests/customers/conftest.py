@@ -221,3 +221,30 @@ def chain_env(
         finally:
             drop_env(env)
             time.sleep(0.3)  # the submitters see the stop before the node and schema go
+
+
+@contextlib.contextmanager
+def writer_alongside(database_url: str) -> Iterator[list[int]]:
+    """Another process's writer, as SQLite sees it: its own engine committing a nonce in a loop
+    while the block runs; yields its count of commits (checked by the caller: it really ran)."""
+    import threading
+
+    from loyalty_ledger.auth import siwe
+    from loyalty_ledger.store import make_engine
+
+    other = make_engine(database_url)
+    stop, writes = threading.Event(), [0]
+
+    def write() -> None:
+        while not stop.is_set():
+            siwe.issue_nonce(engine=other)
+            writes[0] += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield writes
+    finally:
+        stop.set()
+        writer.join(10)
+        other.dispose()

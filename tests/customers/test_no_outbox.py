@@ -11,7 +11,7 @@ from email import message_from_bytes
 from loyalty_ledger import ledger
 
 from ..api.conftest import Env, env  # noqa: F401  (the fixture: no outbox, no SMTP)
-from .conftest import bearer, points_of
+from .conftest import bearer, points_of, writer_alongside
 
 
 def _code_from_file(app_env: Env, email: str) -> str:
@@ -57,23 +57,8 @@ def test_email_sign_ins_and_joins_while_another_process_writes_never_answer_503(
     """SQLite: a request whose transaction read before it wrote failed at once ("database is
     locked", 503) when another writer committed in between (CI saw it on this file's journey).
     A writer with its own engine commits in a loop meanwhile."""
-    import threading
-
-    from loyalty_ledger.auth import siwe
-    from loyalty_ledger.store import make_engine
-
-    other = make_engine(env.settings.database_url)
-    stop, writes = threading.Event(), [0]
-
-    def write() -> None:
-        while not stop.is_set():
-            siwe.issue_nonce(engine=other)
-            writes[0] += 1
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
     answers = []
-    try:
+    with writer_alongside(env.settings.database_url) as writes:
         for _ in range(12):
             email = f"w{uuid.uuid4().hex[:8]}@example.test"
             answers.append(env.client.post("/auth/email/start", json={"email": email}))
@@ -82,10 +67,6 @@ def test_email_sign_ins_and_joins_while_another_process_writes_never_answer_503(
             token = answers[-1].json()["token"]
             answers.append(env.client.get("/members/me", headers=bearer(token)))
         answers.append(env.client.post("/members/me/join/acme", headers=bearer(token)))
-    finally:
-        stop.set()
-        writer.join(10)
-        other.dispose()
     assert writes[0] > 12  # the writer really ran alongside
     codes = [r.status_code for r in answers]
     assert all(c in (200, 202) for c in codes), [r.text for r in answers if r.is_error]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.conftest import Env
-from .conftest import bearer
+from .conftest import bearer, writer_alongside
 from .softauthn import SoftPasskey
 
 
@@ -108,30 +108,11 @@ def test_sign_ins_while_another_process_writes_never_answer_503(m_env: Env) -> N
     """SQLite: a passkey sign-in that read before it wrote failed at once ("database is
     locked", answered 503) whenever another writer committed in between; the bench found it
     beside a submitter. A writer with its own engine commits in a loop meanwhile."""
-    import threading
-
-    from loyalty_ledger.auth import siwe
-    from loyalty_ledger.store import make_engine
-
     env = m_env
     pk = SoftPasskey()
     member = _join(env, pk)["member_id"]
-    other = make_engine(env.settings.database_url)
-    stop, writes = threading.Event(), [0]
-
-    def write() -> None:
-        while not stop.is_set():
-            siwe.issue_nonce(engine=other)
-            writes[0] += 1
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    try:
+    with writer_alongside(env.settings.database_url) as writes:
         answers = [_login(env, pk) for _ in range(40)]
-    finally:
-        stop.set()
-        writer.join(10)
-        other.dispose()
     assert writes[0] > 40  # the writer really ran alongside
     assert [r.status_code for r in answers] == [200] * 40, [r.text for r in answers if r.is_error]
     assert {r.json()["member_id"] for r in answers} == {member}
