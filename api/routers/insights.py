@@ -65,33 +65,41 @@ class Scope:
     def kw(self) -> dict[str, Any]:
         return {"engine": self.engine, "program": self.program, "period": self.period}
 
+    def key(self, what: str, *more: Any) -> tuple[Any, ...]:
+        """What an answer of the period is kept under: a running period's answers under the
+        period alone (kept `RUNNING_KEEP` seconds, `until`), an ended one's under its end."""
+        p = self.period
+        when = "running" if p.partial else p.as_of
+        return (self.program.brand_id, self.program.points, what, p.start, p.end, when, *more)
+
+    def until(self, now: int, expiry: bool = False) -> float | None:
+        """Until when an answer computed now stays true while nothing it reads changes: a
+        running period's for `RUNNING_KEEP` seconds (it says the second it is as of); one "as
+        of now" (`expiry`: the points economy) until the next lot or pass expires."""
+        ends = [now + RUNNING_KEEP] if self.period.partial else []
+        if expiry and (at := next_expiry(self.engine, self.program, now)) is not None:
+            ends.append(at)
+        return min(ends) if ends else None
+
     def answer(self, metric: str, version: str | None = None, **args: Any) -> dict[str, Any]:
         """A metric's answer, kept from an earlier request while nothing it reads changed: the
         points economy reads the mirror (kept per indexed head block) and the earn records, the
-        others the earn records, rules, settings and surveys only (a new block leaves them be).
-        An answer says the time it is as of (a running period's: now, to the second): that is in
-        its key."""
-        p = self.period
-        key: tuple[Any, ...] = (
-            self.program.brand_id,
-            self.program.points,
-            metric,
-            p.start,
-            p.end,
-            p.as_of,
-        )
-        key += tuple(args.items())
+        others the earn records, rules, settings and surveys only (a new block leaves them be)."""
+        key = self.key(metric, *args.items())
+        now = int(time.time())
         if metric == "points":  # as of now: true until the next lot or pass expires
-            now = int(time.time())
             return self.answers.get(  # type: ignore[no-any-return]
                 key,
                 version or mirror_version(self.engine),
                 lambda: report.points(**self.kw, now=now),
-                lambda: next_expiry(self.engine, self.program, now),
+                lambda: self.until(now, expiry=True),
             )
         fn = REPORTS[metric]
         return self.answers.get(  # type: ignore[no-any-return]
-            key, offchain_version(self.engine), lambda: fn(**self.kw, **args)
+            key,
+            offchain_version(self.engine),
+            lambda: fn(**self.kw, **args),
+            lambda: self.until(now),
         )
 
 
@@ -109,6 +117,7 @@ SLOWEST_FIRST = (  # the pool's workers then finish together
     *("clv", "churn", "retention", "basket", "top_customers", "frequency", "points", "nps"),
 )
 PARALLEL = 3
+RUNNING_KEEP = 60  # seconds a running period's answer is kept while nothing it reads changed
 _answers_lock = threading.Lock()
 
 
@@ -143,7 +152,7 @@ ScopeDep = Annotated[Scope, Depends(insight_scope)]
 def dashboard(scope: ScopeDep, request: Request) -> Response:
     """Every metric of the dashboard in one answer (each as its own endpoint answers it), with
     the block the mirror is at: the dashboard's first load is one request. Kept per indexed
-    head block and off-chain version (and the as-of time, to the second). With `Accept:
+    head block and off-chain version (a running period's for a minute at most). With `Accept:
     application/x-ndjson`: the same as lines, the brand, period and block first, then
     `{"part": name, "answer": ...}` per metric as soon as it is ready (the page draws each)."""
     version = mirror_version(scope.engine)
@@ -160,7 +169,7 @@ def dashboard(scope: ScopeDep, request: Request) -> Response:
     def work(name: str) -> dict[str, Any]:
         return scope.answer(name, version)
 
-    key = (scope.program.brand_id, scope.program.points, "dashboard", p.start, p.end, p.as_of)
+    key = scope.key("dashboard")
     now = int(time.time())  # the points part is true until the next expiry after this
     if parts.wants_ndjson(request.headers.get("accept")):
         lines_key = (*key, parts.NDJSON)
@@ -169,8 +178,7 @@ def dashboard(scope: ScopeDep, request: Request) -> Response:
             return Response(kept, media_type=parts.NDJSON)
 
         def keep(lines: bytes) -> None:
-            until = next_expiry(scope.engine, scope.program, now)
-            scope.answers.put(lines_key, version, lines, until)
+            scope.answers.put(lines_key, version, lines, scope.until(now, expiry=True))
 
         lines = parts.stream(head, SLOWEST_FIRST, work, PARALLEL, keep)
         return StreamingResponse(lines, media_type=parts.NDJSON)
@@ -183,9 +191,7 @@ def dashboard(scope: ScopeDep, request: Request) -> Response:
             done = dict(zip(SLOWEST_FIRST, pool.map(work, SLOWEST_FIRST), strict=True))
         return parts.dumps(top | {name: done[name] for name in DASHBOARD})
 
-    data = scope.answers.get(
-        key, version, body, lambda: next_expiry(scope.engine, scope.program, now)
-    )
+    data = scope.answers.get(key, version, body, lambda: scope.until(now, expiry=True))
     return Response(data, media_type="application/json")
 
 

@@ -17,6 +17,7 @@ from .earn_facts import bought
 from .lifecycle import WindowCounts
 from .lifecycle_queries import Window, purchases_in, timed, totals
 from .period import DAY, Period
+from .together import Read
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class ClvSums:
     window: WindowCounts
     in_period: list[int]
     period_orders: int
+
+    @classmethod
+    def of(cls, results: list[Any]) -> ClvSums:
+        """From the results of `clv_reads`, in order."""
+        (lifetime, orders), window, (spends, period_orders) = results
+        return cls(lifetime, orders, window, spends, period_orders)
 
 
 @dataclass(frozen=True)
@@ -93,20 +100,33 @@ def window_counts(
     return WindowCounts(int(customers), int(orders or 0), int(revenue or 0), int(churned or 0))
 
 
+def clv_reads(*, brand_id: str, currency: str, period: Period, days: int) -> list[Read]:
+    """What `report.clv` reads, as reads that may run at once (`ClvSums.of` their results):
+    lifetime spend to T, the last churn window, the period to T."""
+    end, start = period.as_of, period.start
+
+    def in_period(conn: Connection) -> tuple[list[int], int]:
+        if start >= end:
+            return [], 0
+        f = timed(conn, brand_id=brand_id, currency=currency, lo=start, hi=end, edges=[])
+        q = select(func.sum(f.c.orders), func.coalesce(func.sum(f.c.spend), 0))
+        return _spend(conn, q.where(f.c.t >= start, f.c.t < end).group_by(f.c.member))
+
+    return [
+        lambda conn: lifetime_spend(conn, brand_id, currency, end),
+        lambda conn: window_counts(
+            conn, brand_id=brand_id, currency=currency, end=end, n=days * DAY
+        ),
+        in_period,
+    ]
+
+
 def clv_sums(
     conn: Connection, *, brand_id: str, currency: str, period: Period, days: int
 ) -> ClvSums:
-    """What `report.clv` reads: lifetime spend to T, the last churn window, the period to T."""
-    end = period.as_of
-    lifetime, orders = lifetime_spend(conn, brand_id, currency, end)
-    window = window_counts(conn, brand_id=brand_id, currency=currency, end=end, n=days * DAY)
-    in_period: tuple[list[int], int] = ([], 0)
-    if period.start < end:
-        f = timed(conn, brand_id=brand_id, currency=currency, lo=period.start, hi=end, edges=[])
-        q = select(func.sum(f.c.orders), func.coalesce(func.sum(f.c.spend), 0))
-        q = q.where(f.c.t >= period.start, f.c.t < end).group_by(f.c.member)
-        in_period = _spend(conn, q)
-    return ClvSums(lifetime, orders, window, *in_period)
+    """What `report.clv` reads, on one connection."""
+    reads = clv_reads(brand_id=brand_id, currency=currency, period=period, days=days)
+    return ClvSums.of([read(conn) for read in reads])
 
 
 def lapse_sums(

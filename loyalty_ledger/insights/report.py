@@ -14,9 +14,11 @@ from loyalty_ledger.programme.earn import get_rule
 
 from . import economy, ledger_queries, lifecycle, metrics, queries
 from . import lifecycle_queries as lq
-from .lifecycle_sums import clv_sums, lapse_sums
+from . import month_counts as mc_q
+from .lifecycle_sums import ClvSums, clv_reads, lapse_sums
 from .period import Period, iso, make_period
 from .settings import churn_days
+from .together import together
 
 METRICS = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
 
@@ -54,7 +56,8 @@ def clv(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]:
     cur, bid = _currency(engine, program), program.brand_id
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        sums = clv_sums(conn, brand_id=bid, currency=cur, period=period, days=days)
+    reads = clv_reads(brand_id=bid, currency=cur, period=period, days=days)
+    sums = ClvSums.of(together(engine, *reads))
     return _head(bid, period, cur) | {
         "lifetime": {"as_of": iso(period.as_of)}
         | lifecycle.lifetime_value_of(sums.lifetime, sums.lifetime_orders),
@@ -100,9 +103,12 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
     prev = period.previous()
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-        lapse = lapse_sums(conn, brand_id=bid, currency=cur, period=period, days=days)
-        mc = lq.month_counts(conn, brand_id=bid, currency=cur, period=period)
-        before, during, both = lq.period_activity(conn, brand_id=bid, period=period, previous=prev)
+    lapse, mc, (before, during, both) = together(  # each its own read, at once
+        engine,
+        lambda c: lapse_sums(c, brand_id=bid, currency=cur, period=period, days=days),
+        lambda c: mc_q.month_counts(c, brand_id=bid, currency=cur, period=period),
+        lambda c: mc_q.period_activity(c, brand_id=bid, period=period, previous=prev),
+    )
     months, partial = period.months(), _partial(period)
     activity = (
         {"previous_period": prev.to_json()}

@@ -161,6 +161,31 @@ def test_an_answer_expires_with_the_clock(monkeypatch: pytest.MonkeyPatch) -> No
     assert kept.get("t", "v2", compute) == 7  # at most `size` answers are kept
 
 
+def test_a_running_period_is_kept_a_minute(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default period runs (as of now): its answers are kept while nothing they read
+    changes, for a minute at most, and say the second they are as of; then computed again."""
+    h = api.h("acme:viewer")
+
+    def get(path: str) -> dict[str, Any]:
+        r = api.client.get(f"/brands/acme/insights/{path}", headers=h)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    first, churn = get("dashboard"), get("churn")
+    assert first["period"]["partial"] and churn["period"]["partial"]
+    kept = _kept(api).computed
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 30)
+    assert get("dashboard") == first and get("churn") == churn  # as of the first second
+    if api.engine.dialect.name == "sqlite":  # (PostgreSQL: see above)
+        assert _kept(api).computed == kept
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    later = get("dashboard")
+    assert later["period"]["as_of"] > first["period"]["as_of"]
+    assert later["churn"]["period"]["as_of"] == later["period"]["as_of"]
+    assert _kept(api).computed > kept
+
+
 def test_every_write_to_the_offchain_tables_is_counted(api: Api) -> None:
     """The triggers of migration 0011: any writer, in its own transaction."""
     seen = {offchain_version(api.engine)}
