@@ -66,17 +66,19 @@ class Scope:
         return {"engine": self.engine, "program": self.program, "period": self.period}
 
     def key(self, what: str, *more: Any) -> tuple[Any, ...]:
-        """What an answer of the period is kept under: a running period's answers under the
-        period alone (kept `RUNNING_KEEP` seconds, `until`), an ended one's under its end."""
+        """What an answer of the period is kept under: an ended period's under its end, a
+        running one's under the minute it was asked in (`RUNNING_KEEP`), so that no answer, nor
+        a dashboard made of kept parts, is older than that minute."""
         p = self.period
-        when = "running" if p.partial else p.as_of
+        when = ("running", p.now // RUNNING_KEEP) if p.partial else p.as_of
         return (self.program.brand_id, self.program.points, what, p.start, p.end, when, *more)
 
     def until(self, now: int, expiry: bool = False) -> float | None:
-        """Until when an answer computed now stays true while nothing it reads changes: a
-        running period's for `RUNNING_KEEP` seconds (it says the second it is as of); one "as
-        of now" (`expiry`: the points economy) until the next lot or pass expires."""
-        ends = [now + RUNNING_KEEP] if self.period.partial else []
+        """Until when an answer computed now is served while nothing it reads changes: a
+        running period's to the end of its minute (it says the second it is as of); one "as of
+        now" (`expiry`: the points economy) until the next lot or pass expires."""
+        p = self.period
+        ends = [(p.now // RUNNING_KEEP + 1) * RUNNING_KEEP] if p.partial else []
         if expiry and (at := next_expiry(self.engine, self.program, now)) is not None:
             ends.append(at)
         return min(ends) if ends else None
@@ -117,7 +119,7 @@ SLOWEST_FIRST = (  # the pool's workers then finish together
     *("clv", "churn", "retention", "basket", "top_customers", "frequency", "points", "nps"),
 )
 PARALLEL = 3
-RUNNING_KEEP = 60  # seconds a running period's answer is kept while nothing it reads changed
+RUNNING_KEEP = 60  # a running period's answers are kept within the minute (of Unix time)
 _answers_lock = threading.Lock()
 
 

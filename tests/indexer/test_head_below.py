@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from loyalty_ledger.chain.anvil import Anvil, free_port
+from loyalty_ledger.chain.anvil import Anvil
 from loyalty_ledger.indexer import Indexer
 from loyalty_ledger.indexer.errors import NodeBehindMirror
 from loyalty_ledger.store import models as m
 
+from ..deadport import dead_url
 from .faultproxy import FaultProxy
 from .netutil import Follower, Net, activity, assert_mirror_equals_chain, member_addresses, rpc
 
@@ -129,14 +130,12 @@ def _index_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def test_dead_node_gives_up_in_bounded_time(net: Net, db_url: str, tmp_path: Path) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
     dep = net.deployment_file(tmp_path / "dep.json")
     t0 = time.monotonic()
-    proc = _index_cli(
-        ["--rpc-url", dead, "--database", db_url, "--deployment", str(dep), "--give-up-after", "2"],
-        {},
-    )
-    out, err = proc.communicate(timeout=60)
+    with dead_url() as dead:
+        args = ["--rpc-url", dead, "--database", db_url, "--deployment", str(dep)]
+        proc = _index_cli([*args, "--give-up-after", "2"], {})
+        out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, (out, err)
     assert time.monotonic() - t0 < 30
     assert dead in err and "LOYALTY_RPC_URL" in err and "did not answer" in err
@@ -144,17 +143,17 @@ def test_dead_node_gives_up_in_bounded_time(net: Net, db_url: str, tmp_path: Pat
 
 
 def test_sigterm_before_catching_up_is_not_success(net: Net, db_url: str, tmp_path: Path) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
     dep = net.deployment_file(tmp_path / "dep.json")
-    proc = _index_cli(["--rpc-url", dead, "--database", db_url, "--deployment", str(dep)], {})
-    assert proc.stderr is not None
-    seen = []  # wait until it retries the dead node (its signal handlers are set by then)
-    while not any("retry 1 in" in line for line in seen[-1:]):
-        line = proc.stderr.readline()
-        assert line, f"the indexer exited early: {''.join(seen)}"
-        seen.append(line)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    with dead_url() as dead:
+        proc = _index_cli(["--rpc-url", dead, "--database", db_url, "--deployment", str(dep)], {})
+        assert proc.stderr is not None
+        seen = []  # wait until it retries the dead node (its signal handlers are set by then)
+        while not any("retry 1 in" in line for line in seen[-1:]):
+            line = proc.stderr.readline()
+            assert line, f"the indexer exited early: {''.join(seen)}"
+            seen.append(line)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
     err = "".join(seen) + err
     assert proc.returncode == 1, (out, err)
     assert "stopped before catching up" in err and "indexed 0 events" not in out
