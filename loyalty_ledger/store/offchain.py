@@ -156,7 +156,18 @@ class EarnRecord(OffchainModel, table=True):
     __tablename__ = "earn_record"
     __table_args__ = (
         UniqueConstraint("brand_id", "idem_key"),
-        Index(None, "brand_id", "member"),
+        # A member's records, with the same columns as the time index (0028): by the member.
+        Index(
+            "ix_earn_record_brand_id_member",
+            "brand_id",
+            "member",
+            "reason",
+            "status",
+            "ordered_at",
+            "currency",
+            "order_amount",
+            "items_count",
+        ),
         # The records by time, with what the insights read of them (0026): index-only reads.
         Index(
             "ix_earn_record_by_time",
