@@ -22,6 +22,7 @@ from .earn_facts import bought, facts
 from .period import Period, month_start
 
 MASK_BITS = 62  # months of a member one 64-bit integer holds as bits (`month_counts`)
+BEFORE = 62  # the bit of a record in the previous period (`churn_counts`)
 
 
 @dataclass(frozen=True)
@@ -40,27 +41,56 @@ def month_counts(conn: Connection, *, brand_id: str, currency: str, period: Peri
     member's months as the bits of two integers (active, buying; the SUM of DISTINCT powers of
     two is their OR), the members counted per pair of them, the months read from the bits; a
     span too long for 64 bits is read by a member's consecutive months (`lagged_counts`)."""
-    months = period.months()
-    m0 = months[0] - 1
-    if len(months) >= MASK_BITS:
+    if len(period.months()) >= MASK_BITS:
         return lagged_counts(conn, brand_id=brand_id, currency=currency, period=period)
+    return _by_masks(conn, brand_id, currency, period, None)[0]
+
+
+def churn_counts(
+    conn: Connection, *, brand_id: str, currency: str, period: Period, previous: Period
+) -> tuple[MonthCounts, tuple[int, int, int]]:
+    """`month_counts` and `period_activity`. In one pass when the period starts on the first of
+    a month (its months' bits are then the period): a record of the previous period sets a bit
+    of its own (`BEFORE`). Otherwise the two reads."""
+    months = period.months()
+    if len(months) >= MASK_BITS or period.start != month_start(months[0]):
+        mc = month_counts(conn, brand_id=brand_id, currency=currency, period=period)
+        return mc, period_activity(conn, brand_id=brand_id, period=period, previous=previous)
+    return _by_masks(conn, brand_id, currency, period, previous)
+
+
+def _by_masks(
+    conn: Connection, brand_id: str, currency: str, period: Period, previous: Period | None
+) -> tuple[MonthCounts, tuple[int, int, int]]:
+    """`month_counts` by the members' month bits, and (`previous`: the period starts on the
+    first of a month) the members of the previous period, the period and both."""
+    m0 = period.months()[0] - 1
     f = facts(conn, brand_id=brand_id, lo=month_start(m0), hi=period.end)
     bit = cast(literal(1), BigInteger).op("<<")(cast(f.c.month - m0, Integer))
-    buys = case((bought(f, currency), bit), else_=0)
+    parts = [select(f.c.member, bit.label("a"), case((bought(f, currency), bit), else_=0))]
+    if previous is not None:
+        p = facts(conn, brand_id=brand_id, lo=previous.start, hi=min(previous.end, period.end))
+        parts.append(select(p.c.member, literal(1 << BEFORE, BigInteger), literal(0, BigInteger)))
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("rows")
     per = select(
-        cast(func.sum(bit.distinct()), BigInteger).label("a"),
-        cast(func.sum(buys.distinct()), BigInteger).label("b"),
-    ).group_by(f.c.member)
+        cast(func.sum(rows.c[1].distinct()), BigInteger).label("a"),
+        cast(func.sum(rows.c[2].distinct()), BigInteger).label("b"),
+    ).group_by(rows.c[0])
     masks = per.subquery("per")
-    out = MonthCounts({}, {}, {}, {})
+    out, seen = MonthCounts({}, {}, {}, {}), [0, 0, 0]
     q = select(masks.c.a, masks.c.b, func.count()).group_by(masks.c.a, masks.c.b)
     for active, buying, n in conn.execute(q):
-        _count_months(out.active, out.active_both, int(active), int(n), m0)
+        before, active = int(active) >> BEFORE, int(active) & ((1 << BEFORE) - 1)
+        during = active >> 1 != 0  # a month of the period (bit 0: the month before it)
+        seen[0] += n * before
+        seen[1] += n * during
+        seen[2] += n * (before and during)
+        _count_months(out.active, out.active_both, active, int(n), m0)
         _count_months(out.buying, out.buying_both, int(buying), int(n), m0)
     for m in out.active:  # as the rows grouped by month: each active month, buyers or not
         out.buying.setdefault(m, 0)
         out.buying_both.setdefault(m, 0)
-    return out
+    return out, (seen[0], seen[1], seen[2])
 
 
 def _count_months(

@@ -18,7 +18,7 @@ from . import month_counts as mc_q
 from .lifecycle_sums import ClvSums, clv_reads, lapse_sums
 from .period import Period, iso, make_period
 from .settings import churn_days
-from .together import together
+from .together import Read, together
 
 METRICS = ("clv", "churn", "retention", "basket", "frequency", "top_customers", "nps", "points")
 
@@ -103,12 +103,18 @@ def churn(*, engine: Engine, program: Program, period: Period) -> dict[str, Any]
     prev = period.previous()
     with engine.connect() as conn:
         days = churn_days(conn, brand_id=bid)
-    lapse, mc, (before, during, both) = together(  # each its own read, at once
-        engine,
-        lambda c: lapse_sums(c, brand_id=bid, currency=cur, period=period, days=days),
-        lambda c: mc_q.month_counts(c, brand_id=bid, currency=cur, period=period),
-        lambda c: mc_q.period_activity(c, brand_id=bid, period=period, previous=prev),
-    )
+    reads: list[Read] = [
+        lambda c: lapse_sums(c, brand_id=bid, currency=cur, period=period, days=days)
+    ]
+    if engine.dialect.name == "postgresql":  # three reads at once, the server works on each
+        reads.append(lambda c: mc_q.month_counts(c, brand_id=bid, currency=cur, period=period))
+        reads.append(lambda c: mc_q.period_activity(c, brand_id=bid, period=period, previous=prev))
+        lapse, mc, (before, during, both) = together(engine, *reads)
+    else:  # one after the other: the month and period counts in one pass
+        reads.append(
+            lambda c: mc_q.churn_counts(c, brand_id=bid, currency=cur, period=period, previous=prev)
+        )
+        lapse, (mc, (before, during, both)) = together(engine, *reads)
     months, partial = period.months(), _partial(period)
     activity = (
         {"previous_period": prev.to_json()}

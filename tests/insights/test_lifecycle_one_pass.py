@@ -45,6 +45,10 @@ def _churn(conn: Any, brand: str, period: Period, one_pass: bool) -> dict[str, A
         )
         assert mc == lagged
         counts = month_counts.period_activity(conn, brand_id=brand, period=period, previous=prev)
+        aligned = month_counts.churn_counts(  # one pass when the period starts on a 1st
+            conn, brand_id=brand, currency="VND", period=period, previous=prev
+        )
+        assert aligned == (mc, counts)
         monthly = lifecycle.monthly_churn_counts(mc.buying, mc.buying_both, months)
         active = lifecycle.monthly_churn_counts(mc.active, mc.active_both, months)
         activity = lifecycle.churn_counts(*counts)
