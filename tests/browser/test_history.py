@@ -225,7 +225,10 @@ def test_a_stalled_start_is_retried_with_a_fresh_browser(tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.splitlines()[-1])
     assert result["text"] == "ok"
-    assert len(result["launched"]) == 2
+    # The second start usually answers; on a loaded machine it may outlast its own timeout and
+    # a third be started (the same retry again).
+    assert len(result["launched"]) >= 2
     assert any("chromium start 1 failed" in w for w in result["warnings"]), result
-    with pytest.raises(ProcessLookupError):
-        os.killpg(result["launched"][0], 0)  # the stalled one is gone
+    for pid in result["launched"][:-1]:  # the stalled one (and any that failed) is gone
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)
