@@ -280,16 +280,29 @@ class Submitter:
                 settled += 1
                 self._settle(tx, rcpt)
             elif tx["nonce"] < latest:
-                settled += 1
-                twin = self._mined_twin(tx)
-                if twin is not None:  # the fee it replaced was mined: the same calls ran
-                    self._settle({**tx, "tx_hash": twin[0]}, twin[1])
-                    continue
-                self.queue.tx_lost(tx["id"])  # its nonce went to another transaction
-                log.warning("nonce %s went to another transaction; re-queued", tx["nonce"])
+                settled += self._settle_used_nonce(tx)
             elif startup or now - tx["sent_at"] > self.stuck_seconds * 1000:
                 self._unstick(tx)
         return settled
+
+    def _settle_used_nonce(self, tx: dict[str, Any]) -> int:
+        """A sent tx without a receipt whose nonce the chain used: mined after all (looked at
+        again: a node may count the nonce before it serves the receipt), its replaced fee mined
+        (`_mined_twin`), or lost (its intents queued again); never re-queued while it is in a
+        block (a mined batch re-sent credits twice). 1 when settled, 0: the next round."""
+        rcpt = self._receipts([tx["tx_hash"]])[0]
+        if rcpt is not None:
+            self._settle(tx, rcpt)
+            return 1
+        twin = self._mined_twin(tx)
+        if twin is not None:  # the fee it replaced was mined: the same calls ran
+            self._settle({**tx, "tx_hash": twin[0]}, twin[1])
+            return 1
+        if self._knows(tx["tx_hash"], in_block=True):  # mined, no receipt served yet: later
+            return 0
+        self.queue.tx_lost(tx["id"])  # its nonce went to another transaction
+        log.warning("nonce %s went to another transaction; re-queued", tx["nonce"])
+        return 1
 
     def _mined_twin(self, tx: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         """The mined transaction this one replaced with a higher fee (`_unstick`: the same call
@@ -367,11 +380,13 @@ class Submitter:
         log.info("replacing stuck tx %s (nonce %s) with a higher fee", tx["tx_hash"], tx["nonce"])
         self._broadcast(raw)
 
-    def _knows(self, tx_hash: str) -> bool:
+    def _knows(self, tx_hash: str, *, in_block: bool = False) -> bool:
+        """The node has the transaction (`in_block`: in a block)."""
         reply = self.w3.provider.make_request(  # type: ignore[attr-defined]
             RPCEndpoint("eth_getTransactionByHash"), [tx_hash]
         )
-        return reply.get("result") is not None
+        found = reply.get("result")
+        return found is not None and (not in_block or found.get("blockNumber") is not None)
 
 
 def _call_of(raw: str) -> tuple[str, HexBytes] | None:

@@ -140,6 +140,35 @@ def test_crash_before_broadcast_and_lost_nonce(net: Any, db: Any, monkeypatch: A
     assert sql.counts(eng) == {"mined": 2}
 
 
+def test_a_receipt_served_late_is_not_a_lost_nonce(net: Any, db: Any, monkeypatch: Any) -> None:
+    """A node may count a mined transaction's nonce before it serves its receipt (CI once saw
+    "nonce went to another transaction" and then a batch credited twice): the submitter looks
+    again, and never queues again a transaction that is in a block."""
+    w3, dep, _ = net
+    eng, _url = db
+    sender = Sender(w3, BRAND_KEY, decoder=error_decoder())
+    member = MEMBERS[3].address
+    before = _balances(w3, dep)[member]
+    _queue(eng, sender, dep, [(member, 7, f"{eng.dialect.name}-late")])
+    sub = Submitter(sender, sql.SqlOutbox(eng, sender.address), batch_ms=0)
+    sub.start()
+    assert sub.send_ready() == 1  # mined at once (automining)
+    real, misses = Submitter._receipts, [2]  # the first two looks find no receipt
+
+    def late(self: Submitter, hashes: list[str]) -> list[dict[str, Any] | None]:
+        if misses[0]:
+            misses[0] -= 1
+            return [None] * len(hashes)
+        return real(self, hashes)
+
+    monkeypatch.setattr(Submitter, "_receipts", late)
+    sub.reconcile()  # its nonce is used and it has no receipt, but it is in a block: it waits
+    assert not misses[0] and sql.counts(eng) == {"sent": 1}
+    _drain(sub, eng)
+    assert _balances(w3, dep)[member] - before == 7  # once, not twice
+    assert sql.counts(eng) == {"mined": 1}
+
+
 def test_a_dropped_tx_is_re_sent_on_start(net: Any, db: Any, monkeypatch: Any) -> None:
     w3, dep, _ = net
     eng, _url = db
