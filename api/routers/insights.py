@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -73,13 +72,13 @@ class Scope:
         when = ("running", p.now // RUNNING_KEEP) if p.partial else p.as_of
         return (self.program.brand_id, self.program.points, what, p.start, p.end, when, *more)
 
-    def until(self, now: int, expiry: bool = False) -> float | None:
-        """Until when an answer computed now is served while nothing it reads changes: a
-        running period's to the end of its minute (it says the second it is as of); one "as of
-        now" (`expiry`: the points economy) until the next lot or pass expires."""
+    def until(self, expiry: bool = False) -> float | None:
+        """Until when an answer computed at the period's clock is served while nothing it reads
+        changes: a running period's to the end of its minute (it says the second it is as of);
+        one "as of now" (`expiry`: the points economy) until the next lot or pass expires."""
         p = self.period
         ends = [(p.now // RUNNING_KEEP + 1) * RUNNING_KEEP] if p.partial else []
-        if expiry and (at := next_expiry(self.engine, self.program, now)) is not None:
+        if expiry and (at := next_expiry(self.engine, self.program, p.now)) is not None:
             ends.append(at)
         return min(ends) if ends else None
 
@@ -88,20 +87,19 @@ class Scope:
         points economy reads the mirror (kept per indexed head block) and the earn records, the
         others the earn records, rules, settings and surveys only (a new block leaves them be)."""
         key = self.key(metric, *args.items())
-        now = int(time.time())
         if metric == "points":  # as of now: true until the next lot or pass expires
             return self.answers.get(  # type: ignore[no-any-return]
                 key,
                 version or mirror_version(self.engine),
-                lambda: report.points(**self.kw, now=now),
-                lambda: self.until(now, expiry=True),
+                lambda: report.points(**self.kw, now=self.period.now),
+                lambda: self.until(expiry=True),
             )
         fn = REPORTS[metric]
         return self.answers.get(  # type: ignore[no-any-return]
             key,
             offchain_version(self.engine),
             lambda: fn(**self.kw, **args),
-            lambda: self.until(now),
+            lambda: self.until(),
         )
 
 
@@ -172,7 +170,6 @@ def dashboard(scope: ScopeDep, request: Request) -> Response:
         return scope.answer(name, version)
 
     key = scope.key("dashboard")
-    now = int(time.time())  # the points part is true until the next expiry after this
     if parts.wants_ndjson(request.headers.get("accept")):
         lines_key = (*key, parts.NDJSON)
         kept = scope.answers.peek(lines_key, version)
@@ -180,7 +177,7 @@ def dashboard(scope: ScopeDep, request: Request) -> Response:
             return Response(kept, media_type=parts.NDJSON)
 
         def keep(lines: bytes) -> None:
-            scope.answers.put(lines_key, version, lines, scope.until(now, expiry=True))
+            scope.answers.put(lines_key, version, lines, scope.until(expiry=True))
 
         lines = parts.stream(head, SLOWEST_FIRST, work, PARALLEL, keep)
         return StreamingResponse(lines, media_type=parts.NDJSON)
@@ -193,7 +190,7 @@ def dashboard(scope: ScopeDep, request: Request) -> Response:
             done = dict(zip(SLOWEST_FIRST, pool.map(work, SLOWEST_FIRST), strict=True))
         return parts.dumps(top | {name: done[name] for name in DASHBOARD})
 
-    data = scope.answers.get(key, version, body, lambda: scope.until(now, expiry=True))
+    data = scope.answers.get(key, version, body, lambda: scope.until(expiry=True))
     return Response(data, media_type="application/json")
 
 
